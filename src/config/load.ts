@@ -1,0 +1,181 @@
+// Merge options with precedence flag > env > YAML file > default, refusing unknown keys
+// and bad values with a message that names the key, where it came from and the form expected.
+import { readFileSync } from 'node:fs';
+import YAML from 'yaml';
+import { ConfigError } from '../util/errors.js';
+import { OPTIONS, computedDefault, toEnv, toKebab, type Config, type Kind, type OptionDef } from './options.js';
+
+export type Source = 'flag' | 'env' | 'file' | 'default';
+
+function where(def: OptionDef, source: Source, file?: string): string {
+  switch (source) {
+    case 'flag':
+      return `flag --${toKebab(def.key)}`;
+    case 'env':
+      return `env ${toEnv(def.key)}`;
+    case 'file':
+      return `file ${file}`;
+    case 'default':
+      return 'default';
+  }
+}
+
+function expected(kind: Kind): string {
+  switch (kind.t) {
+    case 'string':
+    case 'secret':
+      return 'a string';
+    case 'int':
+      return kind.max !== undefined ? `an integer from ${kind.min} to ${kind.max}` : `an integer >= ${kind.min}`;
+    case 'bool':
+      return 'true or false';
+    case 'enum':
+      return `one of ${kind.values.join(', ')}`;
+    case 'url':
+      return `a URL (${kind.schemes.map((s) => `${s}://`).join(' or ')}host[:port]/path)`;
+    case 'hostport':
+      return 'host:port (e.g. 127.0.0.1:7548 or [::1]:7548)';
+    case 'seconds':
+      return `a number of seconds >= ${kind.min}`;
+    case 'ramp':
+      return '"<n>/s", "<n>s", "<n>m" or 0';
+    case 'rateLimit':
+      return '"<count>/<seconds>s", e.g. 10/60s';
+  }
+}
+
+/** Parse one raw value (string from flag/env, any YAML scalar from the file). */
+export function parseValue(kind: Kind, raw: unknown): { ok: true; value: unknown } | { ok: false } {
+  const s = typeof raw === 'string' ? raw.trim() : typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : undefined;
+  if (s === undefined) return { ok: false };
+  switch (kind.t) {
+    case 'string':
+    case 'secret':
+      return { ok: true, value: s };
+    case 'int': {
+      if (!/^\d+$/.test(s)) return { ok: false };
+      const n = Number(s);
+      if (n < kind.min || (kind.max !== undefined && n > kind.max) || !Number.isSafeInteger(n)) return { ok: false };
+      return { ok: true, value: n };
+    }
+    case 'bool':
+      if (/^(true|1|yes)$/i.test(s)) return { ok: true, value: true };
+      if (/^(false|0|no)$/i.test(s)) return { ok: true, value: false };
+      return { ok: false };
+    case 'enum':
+      return kind.values.includes(s) ? { ok: true, value: s } : { ok: false };
+    case 'url': {
+      let u: URL;
+      try {
+        u = new URL(s);
+      } catch {
+        return { ok: false };
+      }
+      return kind.schemes.includes(u.protocol.replace(/:$/, '')) && u.hostname !== '' ? { ok: true, value: u.toString() } : { ok: false };
+    }
+    case 'hostport': {
+      const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(s);
+      if (!m) return { ok: false };
+      const port = Number(m[3]);
+      if (port > 65535) return { ok: false };
+      return { ok: true, value: { host: m[1] ?? m[2]!, port } };
+    }
+    case 'seconds': {
+      if (!/^\d+(\.\d+)?$/.test(s)) return { ok: false };
+      const n = Number(s);
+      return n >= kind.min ? { ok: true, value: n } : { ok: false };
+    }
+    case 'ramp': {
+      if (s === '0') return { ok: true, value: { mode: 'none' } };
+      let m = /^(\d+(?:\.\d+)?)\/s$/.exec(s);
+      if (m && Number(m[1]) > 0) return { ok: true, value: { mode: 'rate', perSecond: Number(m[1]) } };
+      m = /^(\d+(?:\.\d+)?)(s|m)$/.exec(s);
+      if (m && Number(m[1]) > 0) return { ok: true, value: { mode: 'window', seconds: Number(m[1]) * (m[2] === 'm' ? 60 : 1) } };
+      return { ok: false };
+    }
+    case 'rateLimit': {
+      const m = /^(\d+)\/(\d+(?:\.\d+)?)s$/.exec(s);
+      if (!m || Number(m[1]) < 1 || Number(m[2]) <= 0) return { ok: false };
+      return { ok: true, value: { count: Number(m[1]), periodSec: Number(m[2]) } };
+    }
+  }
+}
+
+export interface RawSources {
+  /** Flags as given on the command line (camelCase keys; absent when not given). */
+  flags: Record<string, unknown>;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Build the Config. Throws ConfigError naming the key. */
+export function loadConfig({ flags, env }: RawSources): Config {
+  const byKey = new Map(OPTIONS.map((o) => [o.key, o]));
+  for (const k of Object.keys(flags)) {
+    if (!byKey.has(k)) throw new ConfigError(`config: unknown flag --${toKebab(k)}`);
+  }
+  const envNames = new Map(OPTIONS.map((o) => [toEnv(o.key), o]));
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('CPE_SIM_') && !envNames.has(name)) {
+      throw new ConfigError(`config: unknown environment variable ${name} (known: ${[...envNames.keys()].join(', ')})`);
+    }
+  }
+  const configPath = (flags['config'] as string | undefined) ?? env[toEnv('config')];
+  let file: Record<string, unknown> = {};
+  if (configPath) {
+    let text: string;
+    try {
+      text = readFileSync(configPath, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`config: cannot read --config file ${configPath}: ${(e as Error).message}`);
+    }
+    let doc: unknown;
+    try {
+      doc = YAML.parse(text);
+    } catch (e) {
+      throw new ConfigError(`config: ${configPath} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+    }
+    if (doc !== null && doc !== undefined) {
+      if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`config: ${configPath} must be a map of camelCase keys`);
+      file = doc as Record<string, unknown>;
+    }
+    for (const k of Object.keys(file)) {
+      const def = byKey.get(k);
+      if (!def || def.notInFile) {
+        const hint = OPTIONS.find((o) => o.key.toLowerCase() === k.replace(/[-_]/g, '').toLowerCase());
+        throw new ConfigError(`config: ${configPath}: unknown key "${k}"${hint ? ` (did you mean "${hint.key}"?)` : ''}`);
+      }
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const def of OPTIONS) {
+    let source: Source = 'default';
+    let raw: unknown;
+    if (flags[def.key] !== undefined) {
+      source = 'flag';
+      raw = flags[def.key];
+    } else if (env[toEnv(def.key)] !== undefined) {
+      source = 'env';
+      raw = env[toEnv(def.key)];
+    } else if (file[def.key] !== undefined && file[def.key] !== null) {
+      source = 'file';
+      raw = file[def.key];
+    } else {
+      raw = def.default ?? computedDefault(def.key);
+    }
+    if (raw === undefined) {
+      out[def.key] = undefined;
+      continue;
+    }
+    const parsed = parseValue(def.kind, raw);
+    if (!parsed.ok) {
+      const shown = def.kind.t === 'secret' ? '(hidden)' : JSON.stringify(raw);
+      throw new ConfigError(`config: ${def.key} (${where(def, source, configPath)}): expected ${expected(def.kind)}, got ${shown}`);
+    }
+    out[def.key] = parsed.value;
+  }
+  const cfg = out as unknown as Config;
+  if (!cfg.version && cfg.acsUrl === undefined && cfg.mockAcs === undefined) {
+    throw new ConfigError(`config: acsUrl: missing (give --acs-url http://host:port/ or ${toEnv('acsUrl')}, or --mock-acs host:port for the embedded mock ACS)`);
+  }
+  return cfg;
+}

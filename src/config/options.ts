@@ -1,0 +1,90 @@
+// Every option of cpe-sim, once. Each is a flag (--kebab-case), an env var
+// (CPE_SIM_UPPER_SNAKE) and a camelCase key of the YAML --config file.
+import { availableParallelism } from 'node:os';
+
+export type Kind =
+  | { t: 'string' }
+  | { t: 'secret' }
+  | { t: 'int'; min: number; max?: number }
+  | { t: 'bool' }
+  | { t: 'enum'; values: readonly string[] }
+  | { t: 'url'; schemes: readonly string[] }
+  | { t: 'hostport' }
+  | { t: 'seconds'; min: number }
+  | { t: 'ramp' }
+  | { t: 'rateLimit' };
+
+export interface OptionDef {
+  key: string;
+  kind: Kind;
+  describe: string;
+  /** Rendered in --help and docs; computed defaults say how they are computed. */
+  defaultText?: string;
+  default?: unknown;
+  /** Not allowed in the YAML file (the file's own path). */
+  notInFile?: true;
+}
+
+export const OPTIONS: readonly OptionDef[] = [
+  { key: 'config', kind: { t: 'string' }, describe: 'YAML file of options (camelCase keys)', notInFile: true },
+  { key: 'profile', kind: { t: 'string' }, describe: 'Profile folder (docs/profiles.md)', default: 'profiles/example-tr181-gateway' },
+  { key: 'acsUrl', kind: { t: 'url', schemes: ['http', 'https'] }, describe: 'ACS URL the CPEs inform (ManagementServer.URL); required unless --mock-acs is set' },
+  { key: 'acsUsername', kind: { t: 'string' }, describe: 'Username for the ACS (ManagementServer.Username)', default: '' },
+  { key: 'acsPassword', kind: { t: 'secret' }, describe: 'Password for the ACS (ManagementServer.Password)', default: '' },
+  { key: 'acsTimeout', kind: { t: 'seconds', min: 1 }, describe: 'Seconds to wait for each ACS reply before the session fails', default: 30 },
+  { key: 'acsCaFile', kind: { t: 'string' }, describe: 'PEM file of CA certificates trusted for an https ACS (default: the system store)' },
+  { key: 'cpes', kind: { t: 'int', min: 1, max: 10_000_000 }, describe: 'Number of CPEs in the fleet', default: 100 },
+  { key: 'fleetOffset', kind: { t: 'int', min: 0 }, describe: 'Global index of the first CPE (run several cpe-sim processes side by side)', default: 0 },
+  { key: 'seed', kind: { t: 'int', min: 0, max: 4294967295 }, describe: 'Seed from which serials, MACs, addresses and moving values are derived', default: 1 },
+  { key: 'shards', kind: { t: 'int', min: 1, max: 256 }, describe: 'Worker threads the fleet is spread over', defaultText: 'available cores' },
+  { key: 'bootRamp', kind: { t: 'ramp' }, describe: 'How CPEs power on: "<n>/s" (rate), "<n>s" or "<n>m" (spread over a window), or 0 (all at once, bounded by --max-sessions)', default: '200/s' },
+  { key: 'maxSessions', kind: { t: 'int', min: 1, max: 100000 }, describe: 'Concurrent CWMP sessions per shard; more wait in a queue', default: 100 },
+  { key: 'crBindAddr', kind: { t: 'hostport' }, describe: 'host:port of the connection-request listener', default: '127.0.0.1:7548' },
+  { key: 'crAdvertiseHost', kind: { t: 'string' }, describe: 'Host put in ConnectionRequestURL', defaultText: 'the bind host, or the first external IPv4 when bound to 0.0.0.0' },
+  { key: 'crSecret', kind: { t: 'secret' }, describe: 'Secret from which each CPE\'s unguessable connection-request path is derived', defaultText: 'random per run' },
+  { key: 'crRateLimit', kind: { t: 'rateLimit' }, describe: 'Connection requests one CPE accepts per period, "<n>/<seconds>s"; more get 503', default: '10/60s' },
+  { key: 'mockAcs', kind: { t: 'hostport' }, describe: 'Start the embedded mock ACS on host:port (and inform it unless --acs-url is set)' },
+  { key: 'duration', kind: { t: 'seconds', min: 0 }, describe: 'Stop after this many seconds (0: run until SIGINT/SIGTERM)', default: 0 },
+  { key: 'logLevel', kind: { t: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, describe: 'Log level', default: 'info' },
+  { key: 'logFormat', kind: { t: 'enum', values: ['json', 'text'] }, describe: 'Log format: json (pino) or text (one line per record)', default: 'json' },
+  { key: 'version', kind: { t: 'bool' }, describe: 'Print the version and exit', default: false },
+];
+
+export interface Config {
+  config: string | undefined;
+  profile: string;
+  acsUrl: string | undefined;
+  acsUsername: string;
+  acsPassword: string;
+  acsTimeout: number;
+  acsCaFile: string | undefined;
+  cpes: number;
+  fleetOffset: number;
+  seed: number;
+  shards: number;
+  bootRamp: BootRamp;
+  maxSessions: number;
+  crBindAddr: HostPort;
+  crAdvertiseHost: string | undefined;
+  crSecret: string | undefined;
+  crRateLimit: { count: number; periodSec: number };
+  mockAcs: HostPort | undefined;
+  duration: number;
+  logLevel: string;
+  logFormat: 'json' | 'text';
+  version: boolean;
+}
+
+export type BootRamp = { mode: 'none' } | { mode: 'rate'; perSecond: number } | { mode: 'window'; seconds: number };
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export function computedDefault(key: string): unknown {
+  if (key === 'shards') return availableParallelism();
+  return undefined;
+}
+
+export const toKebab = (k: string): string => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+export const toEnv = (k: string): string => `CPE_SIM_${k.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;

@@ -1,0 +1,80 @@
+// Every message that crosses a thread boundary, in one place (DESIGN "Process shape",
+// STYLE 2). Requests carry a correlation id; replies echo it.
+import type { BootRamp } from '../config/options.js';
+import type { WireError } from '../util/errors.js';
+
+export const LIFECYCLE_STATES = ['new', 'bootstrapping', 'ready', 'failed'] as const;
+export type LifecycleState = (typeof LIFECYCLE_STATES)[number];
+
+/** Everything a shard needs to build its CPEs; structured-clone safe. */
+export interface ShardInit {
+  shardId: number;
+  /** Global CPE indices [lo, hi) owned by this shard. */
+  lo: number;
+  hi: number;
+  fleetOffset: number;
+  fleetSize: number;
+  seed: number;
+  profileDir: string;
+  acs: { url: string; username: string; password: string; timeoutMs: number; caFile: string | undefined };
+  maxSessions: number;
+  bootRamp: BootRamp;
+  /** Epoch ms at which the fleet's boot ramp starts (same for every shard). */
+  startAt: number;
+  cr: { baseUrl: string; secret: string; rateLimit: { count: number; periodSec: number } };
+  logLevel: string;
+}
+
+export interface CrRequest {
+  method: string;
+  /** Request target as received (path and query). */
+  url: string;
+  authorization: string | undefined;
+}
+
+export interface CrReply {
+  status: number;
+  headers: Record<string, string>;
+}
+
+export interface CpeSummary {
+  id: number;
+  serial: string;
+  lifecycleState: LifecycleState;
+  retryCount: number;
+  crUrl: string;
+}
+
+export type StateCounts = Record<LifecycleState, number>;
+
+export interface ShardStats {
+  states: StateCounts;
+  bootstraps: number;
+  sessionsOk: number;
+  sessionsFailed: number;
+  periodicTicks: number;
+  activeSessions: number;
+  queuedSessions: number;
+}
+
+// ---- main -> shard ----
+export type MainToShard =
+  | { type: 'cr'; id: number; cpe: number; request: CrRequest }
+  | { type: 'inspect'; id: number; cpe: number }
+  | { type: 'stats'; id: number }
+  | { type: 'stop'; id: number };
+
+// ---- shard -> main ----
+export type ShardToMain =
+  | { type: 'started'; shardId: number; cpes: number; paramCount: number }
+  | { type: 'fatal'; shardId: number; error: WireError }
+  | { type: 'reply'; id: number; ok: true; value: unknown }
+  | { type: 'reply'; id: number; ok: false; error: WireError };
+
+/** Typed replies by request type. */
+export interface ReplyOf {
+  cr: CrReply;
+  inspect: CpeSummary | null;
+  stats: ShardStats;
+  stop: ShardStats;
+}

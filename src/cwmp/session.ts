@@ -1,0 +1,119 @@
+// One CWMP session from the CPE's side (TR-069 3.7.1, PROTOCOLS A.2) as an explicit
+// state machine: named states, a guard on each transition, one bad-state exit.
+import { publishMessage } from './diagnostics.js';
+import { parseAcsEnvelope } from './soap-parse.js';
+import { buildCpeEnvelope } from './soap-build.js';
+import { TransportError, type HttpReply } from './transport.js';
+import type { AcsRequest, CpeMessage, Inform, ParsedAcsEnvelope } from './types.js';
+
+/** The CPE behind the session: builds its Inform, serves RPCs, learns the outcome. */
+export interface SessionHost {
+  inform(): Inform;
+  /** The InformResponse arrived: the Inform's events are delivered (TR-069 3.7.1.5). */
+  informAccepted(): void;
+  /** Requests the CPE wants to make this session, in order (e.g. GetRPCMethods after BOOTSTRAP). */
+  cpeRequests(): Array<{ method: 'GetRPCMethods' }>;
+  /** Serve one ACS request; returns the response or a Fault. */
+  serve(req: AcsRequest): CpeMessage;
+}
+
+/** The HTTP side, one connection for the whole session. */
+export interface SessionChannel {
+  post(body: string): Promise<HttpReply>;
+}
+
+export type SessionOutcome =
+  | { ok: true; messages: number }
+  | { ok: false; reason: FailReason; detail: string; informDelivered: boolean };
+
+export type FailReason = 'connect' | 'timeout' | 'auth' | 'http-status' | 'no-inform-response' | 'acs-fault' | 'malformed' | 'protocol' | 'io' | 'redirect' | 'too-long';
+
+type State =
+  | { name: 'inform' }
+  | { name: 'cpe-requests'; hold: boolean }
+  | { name: 'empty-post' }
+  | { name: 'answer'; request: AcsRequest; id: string | undefined };
+
+/** Upper bound on messages in one session, so a looping ACS cannot pin a CPE forever. */
+const MAX_MESSAGES = 10_000;
+
+export async function runSession(host: SessionHost, channel: SessionChannel): Promise<SessionOutcome> {
+  let state: State = { name: 'inform' };
+  let informDelivered = false;
+  let cwmpNamespace: string | undefined;
+  let messages = 0;
+  const failed = (reason: FailReason, detail: string): SessionOutcome => ({ ok: false, reason, detail, informDelivered });
+
+  const exchange = async (msg: CpeMessage | undefined, id?: string): Promise<ParsedAcsEnvelope | SessionOutcome> => {
+    if (++messages > MAX_MESSAGES) return failed('too-long', `more than ${MAX_MESSAGES} messages in one session`);
+    const body = msg ? buildCpeEnvelope(msg, { id, cwmpNamespace }) : '';
+    const sentAt = performance.now();
+    let reply: HttpReply;
+    try {
+      reply = await channel.post(body);
+    } catch (e) {
+      if (e instanceof TransportError) return failed(e.reason, e.message);
+      return failed('io', (e as Error).message);
+    }
+    publishMessage({ sent: msg?.method ?? 'Empty', status: reply.status, seconds: (performance.now() - sentAt) / 1000 });
+    // TR-069 3.7.2.4: 204 (or 200 with no body) from the ACS ends the session
+    if (reply.status === 204) return parseAcsEnvelope('');
+    if (reply.status !== 200) return failed('http-status', `ACS answered HTTP ${reply.status}`);
+    const env = parseAcsEnvelope(reply.body);
+    if (env.cwmpNamespace) cwmpNamespace = env.cwmpNamespace;
+    return env;
+  };
+  const isOutcome = (x: ParsedAcsEnvelope | SessionOutcome): x is SessionOutcome => 'ok' in x;
+
+  for (;;) {
+    switch (state.name) {
+      case 'inform': {
+        const env = await exchange(host.inform());
+        if (isOutcome(env)) return env;
+        const m = env.message;
+        if (m.kind === 'response' && m.response.method === 'InformResponse') {
+          informDelivered = true;
+          host.informAccepted();
+          state = { name: 'cpe-requests', hold: env.holdRequests };
+          break;
+        }
+        if (m.kind === 'fault') return failed('acs-fault', `ACS answered the Inform with fault ${m.fault.code} ${m.fault.message}`);
+        if (m.kind === 'malformed') return failed('malformed', m.reason);
+        return failed('no-inform-response', `expected InformResponse, got ${m.kind === 'empty' ? 'an empty reply' : m.kind}`);
+      }
+      case 'cpe-requests': {
+        // TR-069 A.4.2.2: while HoldRequests is true the CPE sends no requests
+        const pending = state.hold ? [] : host.cpeRequests();
+        for (const req of pending) {
+          const env = await exchange(req);
+          if (isOutcome(env)) return env;
+          const m = env.message;
+          if (m.kind === 'fault') continue; // 8005 and others: the request is optional, drop it
+          if (m.kind === 'response' && m.response.method === `${req.method}Response`) continue;
+          if (m.kind === 'malformed') return failed('malformed', m.reason);
+          return failed('protocol', `expected ${req.method}Response, got ${m.kind}`);
+        }
+        state = { name: 'empty-post' };
+        break;
+      }
+      case 'empty-post':
+      case 'answer': {
+        const out = state.name === 'answer' ? host.serve(state.request) : undefined;
+        const env = await exchange(out, state.name === 'answer' ? state.id : undefined);
+        if (isOutcome(env)) return env;
+        const m = env.message;
+        if (m.kind === 'empty') return { ok: true, messages };
+        if (m.kind === 'request') {
+          state = { name: 'answer', request: m.request, id: env.id };
+          break;
+        }
+        if (m.kind === 'malformed') return failed('malformed', m.reason);
+        return failed('protocol', `unexpected ${m.kind} from the ACS after ${out ? out.method : 'the empty POST'}`);
+      }
+      default: {
+        const never: never = state;
+        return failed('protocol', `bad session state ${JSON.stringify(never)}`);
+      }
+    }
+  }
+}

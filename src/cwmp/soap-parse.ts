@@ -1,0 +1,430 @@
+// SOAP -> CWMP messages. Pure functions: every oddity we can live with comes back in
+// `warnings`, everything else as a 'malformed' / 'Invalid' / 'Unknown' message; nothing
+// throws and nothing is kept between calls (STYLE 3).
+//
+// Elements are matched by local name whatever their prefix: real ACSs write soap-env,
+// SOAP-ENV, soapenv, s, env or no prefix at all, and fast-xml-parser keeps prefixes as
+// literal keys (TOOLCHAIN.md).
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import {
+  XSD_TYPES,
+  type AcsMessage,
+  type AcsRequest,
+  type CpeMessage,
+  type CwmpFault,
+  type ParameterValue,
+  type ParsedAcsEnvelope,
+  type ParsedCpeEnvelope,
+  type XsdType,
+} from './types.js';
+
+/** An element as fast-xml-parser gives it: text only, or children/attributes/#text. */
+type XNode = string | { [key: string]: unknown };
+
+const XML_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+const ENTITY_REF = /&(?:#(\d+)|#x([0-9a-fA-F]+)|(lt|gt|amp|quot|apos));/g;
+
+/** XML 1.0 section 4.6 predefined entities and section 4.1 character references. */
+function decodeEntities(s: string): string {
+  if (!s.includes('&')) return s;
+  return s.replace(ENTITY_REF, (ref, dec: string | undefined, hex: string | undefined, named: string | undefined) => {
+    if (named !== undefined) return XML_ENTITIES[named]!;
+    const cp = dec !== undefined ? Number(dec) : parseInt(hex!, 16);
+    return cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : ref;
+  });
+}
+
+const parser = new XMLParser({
+  ignoreAttributes: false, // xsi:type, mustUnderstand and xmlns:* are attributes
+  parseTagValue: false, // "001122" must stay "001122"
+  parseAttributeValue: false,
+  trimValues: false, // values keep their whitespace (TR-069 strings are opaque)
+  entityDecoder: {
+    // The built-in decoder skips &#NN; unless htmlEntities is on, and that one rebuilds the
+    // HTML entity tables on every parse (most of the parse time for a small envelope).
+    decode: decodeEntities,
+    // SOAP 1.1 section 3 forbids a DTD, so entities declared in one are not expanded.
+    addInputEntities: () => {},
+    setExternalEntities: () => {},
+    reset: () => {},
+    setXmlVersion: () => {},
+  },
+  // Every element comes back as an array, so a one-item list stays a list.
+  isArray: (_name, _path, _leaf, isAttribute) => !isAttribute,
+  jPath: false, // we never look at paths; building the jPath strings costs ~20%
+});
+
+/** The three cwmp namespaces that exist on the wire (PROTOCOLS A.1). */
+const KNOWN_CWMP_NS = new Set(['urn:dslforum-org:cwmp-1-0', 'urn:dslforum-org:cwmp-1-1', 'urn:dslforum-org:cwmp-1-2']);
+const CWMP_NS_PREFIX = 'urn:dslforum-org:cwmp-';
+
+/** A known RPC whose arguments we cannot read; turned into 'Invalid' (9003) or a warning. */
+class ArgError extends Error {}
+
+// ---- element helpers ----
+
+const localName = (key: string): string => key.slice(key.indexOf(':') + 1);
+const prefixOf = (key: string): string => (key.includes(':') ? key.slice(0, key.indexOf(':')) : '');
+const isElementKey = (key: string): boolean => key !== '#text' && !key.startsWith('@_') && !key.startsWith('?');
+
+/** Child elements named `name` (any prefix), in document order. */
+function kids(node: XNode | undefined, name: string): XNode[] {
+  if (node === undefined || typeof node === 'string') return [];
+  let out: XNode[] = [];
+  for (const key in node) {
+    if (isElementKey(key) && localName(key) === name) out = out.concat(node[key] as XNode[]);
+  }
+  return out;
+}
+
+const kid = (node: XNode | undefined, name: string): XNode | undefined => kids(node, name)[0];
+
+/** All child elements as [key, node], whatever their names. */
+function elements(node: XNode | undefined): Array<[string, XNode]> {
+  const out: Array<[string, XNode]> = [];
+  if (node === undefined || typeof node === 'string') return out;
+  for (const key in node) {
+    if (isElementKey(key)) for (const child of node[key] as XNode[]) out.push([key, child]);
+  }
+  return out;
+}
+
+/** Text content exactly as sent; "" for an empty element. */
+function text(node: XNode): string {
+  if (typeof node === 'string') return node;
+  const t = node['#text'];
+  return typeof t === 'string' ? t : '';
+}
+
+/** Attribute by local name (`xsi:type`, `type`, ...); namespace declarations excluded. */
+function attr(node: XNode, name: string): string | undefined {
+  if (typeof node === 'string') return undefined;
+  for (const key in node) {
+    if (key.startsWith('@_') && !key.startsWith('@_xmlns') && localName(key.slice(2)) === name) return String(node[key]);
+  }
+  return undefined;
+}
+
+/** The namespace URI a prefix is bound to, looking from the innermost node outwards. */
+function resolvePrefix(prefix: string, scopes: XNode[]): string | undefined {
+  const key = prefix === '' ? '@_xmlns' : `@_xmlns:${prefix}`;
+  for (let i = scopes.length - 1; i >= 0; i--) {
+    const node = scopes[i];
+    if (node !== undefined && typeof node !== 'string' && typeof node[key] === 'string') return node[key];
+  }
+  return undefined;
+}
+
+function req(node: XNode, name: string): XNode {
+  const child = kid(node, name);
+  if (child === undefined) throw new ArgError(`missing ${name}`);
+  return child;
+}
+const reqText = (node: XNode, name: string): string => text(req(node, name));
+const optText = (node: XNode, name: string): string => {
+  const child = kid(node, name);
+  return child === undefined ? '' : text(child);
+};
+
+/** xsd:boolean lexical forms (XML Schema 3.2.2): true, false, 1, 0. */
+function parseBool(raw: string, what: string): boolean {
+  const t = raw.trim();
+  if (t === 'true' || t === '1') return true;
+  if (t === 'false' || t === '0') return false;
+  throw new ArgError(`${what} is not a boolean: "${raw}"`);
+}
+const reqBool = (node: XNode, name: string): boolean => parseBool(reqText(node, name), name);
+
+function reqUInt(node: XNode, name: string): number {
+  const t = reqText(node, name).trim();
+  if (!/^\d+$/.test(t)) throw new ArgError(`${name} is not an unsigned integer: "${t}"`);
+  return Number(t);
+}
+
+/** Items of an array-typed element, whatever the item element is called. */
+const items = (list: XNode): XNode[] => elements(list).map(([, n]) => n);
+const reqStrings = (node: XNode, name: string): string[] => items(req(node, name)).map(text);
+
+function parseValueStructs(list: XNode, warnings: string[]): ParameterValue[] {
+  return items(list).map((s) => {
+    const name = reqText(s, 'Name');
+    const valueNode = req(s, 'Value');
+    const p: ParameterValue = { name, value: text(valueNode) };
+    const type = xsdType(attr(valueNode, 'type'), name, warnings);
+    if (type !== undefined) p.type = type;
+    return p;
+  });
+}
+
+/** TR-069 A.3.2.1: every Value carries xsi:type; without one, GenieACS warns and reads a string. */
+function xsdType(raw: string | undefined, name: string, warnings: string[]): XsdType | undefined {
+  if (raw === undefined) {
+    warnings.push(`${name}: Value has no xsi:type`);
+    return undefined;
+  }
+  const local = localName(raw.trim());
+  if ((XSD_TYPES as readonly string[]).includes(local)) return local as XsdType;
+  warnings.push(`${name}: unknown xsi:type "${raw}"`);
+  return undefined;
+}
+
+/** TR-069 A.5.1 / PROTOCOLS A.7: the CWMP fault sits in detail > cwmp:Fault. */
+function parseFault(node: XNode, warnings: string[]): CwmpFault {
+  const f = kid(kid(node, 'detail'), 'Fault');
+  if (f === undefined) {
+    warnings.push('SOAP Fault without detail/cwmp:Fault');
+    return { code: 0, message: optText(node, 'faultstring') };
+  }
+  const fault: CwmpFault = { code: reqUInt(f, 'FaultCode'), message: optText(f, 'FaultString') };
+  const spv = kids(f, 'SetParameterValuesFault').map((s) => ({
+    name: reqText(s, 'ParameterName'),
+    code: reqUInt(s, 'FaultCode'),
+    message: optText(s, 'FaultString'),
+  }));
+  if (spv.length > 0) fault.setParameterValuesFaults = spv;
+  return fault;
+}
+
+// ---- envelope ----
+
+type Envelope =
+  | { kind: 'empty' }
+  | { kind: 'malformed'; reason: string }
+  | { kind: 'ok'; header: XNode | undefined; rpcName: string | undefined; rpc: XNode | undefined; cwmpNamespace: string | undefined };
+
+function readEnvelope(xml: string, warnings: string[]): Envelope {
+  const s = xml.replace(/^\uFEFF/, '').trim();
+  if (s === '') return { kind: 'empty' };
+  const valid = XMLValidator.validate(s);
+  if (valid !== true) return { kind: 'malformed', reason: `bad XML at ${valid.err.line}:${valid.err.col}: ${valid.err.msg}` };
+  let doc: XNode;
+  try {
+    doc = parser.parse(s) as XNode;
+  } catch (e) {
+    return { kind: 'malformed', reason: `bad XML: ${(e as Error).message}` };
+  }
+  const env = kid(doc, 'Envelope');
+  if (env === undefined) return { kind: 'malformed', reason: 'no SOAP Envelope' };
+  const body = kid(env, 'Body');
+  if (body === undefined) return { kind: 'malformed', reason: 'no SOAP Body' };
+  const header = kid(env, 'Header');
+  const rpcs = elements(body);
+  if (rpcs.length > 1) warnings.push(`SOAP Body holds ${rpcs.length} elements; only the first is read`);
+  const [rpcKey, rpc] = rpcs[0] ?? [undefined, undefined];
+
+  // The namespace the RPC element is in; else the one cwmp:ID is in; else any declared.
+  const scopes: XNode[] = [env, body];
+  let ns = rpcKey !== undefined && rpc !== undefined ? resolvePrefix(prefixOf(rpcKey), [...scopes, rpc]) : undefined;
+  if (!ns?.startsWith(CWMP_NS_PREFIX)) {
+    const [idKey, idNode] = elements(header).find(([k]) => localName(k) === 'ID') ?? [];
+    ns = idKey !== undefined && idNode !== undefined ? resolvePrefix(prefixOf(idKey), [env, header!, idNode]) : undefined;
+  }
+  if (!ns?.startsWith(CWMP_NS_PREFIX)) {
+    ns = [env, header, body, rpc]
+      .flatMap((n) => (n === undefined || typeof n === 'string' ? [] : Object.entries(n)))
+      .find(([k, v]) => k.startsWith('@_xmlns') && typeof v === 'string' && v.startsWith(CWMP_NS_PREFIX))?.[1] as string | undefined;
+  }
+  if (ns === undefined) warnings.push('no cwmp namespace declared');
+  else if (!KNOWN_CWMP_NS.has(ns)) warnings.push(`unknown cwmp namespace ${ns}`); // PROTOCOLS A.1
+  return { kind: 'ok', header, rpcName: rpcKey === undefined ? undefined : localName(rpcKey), rpc, cwmpNamespace: ns };
+}
+
+// ---- ACS -> CPE ----
+
+/** Headers a CPE may see and needs no action for (PROTOCOLS A.1). */
+const QUIET_HEADERS = new Set(['NoMoreRequests', 'SessionTimeout', 'SupportedCWMPVersions', 'UseCWMPVersion']);
+
+/** Parse what the ACS sent in an HTTP response body (CPE side). Never throws. */
+export function parseAcsEnvelope(xml: string): ParsedAcsEnvelope {
+  const warnings: string[] = [];
+  const out: ParsedAcsEnvelope = { id: undefined, holdRequests: false, cwmpNamespace: undefined, message: { kind: 'empty' }, warnings };
+  try {
+    const env = readEnvelope(xml, warnings);
+    if (env.kind !== 'ok') {
+      out.message = env;
+      return out;
+    }
+    out.cwmpNamespace = env.cwmpNamespace;
+    for (const [key, h] of elements(env.header)) {
+      const name = localName(key);
+      if (name === 'ID') out.id = text(h).trim(); // TR-069 A.4.2.1: echoed in the answer
+      else if (name === 'HoldRequests') out.holdRequests = orWarn(() => parseBool(text(h), name), false, warnings); // A.4.2.2
+      else if (!QUIET_HEADERS.has(name)) warnings.push(`ignored SOAP header ${name}`);
+    }
+    if (env.rpcName === undefined || env.rpc === undefined) {
+      warnings.push('SOAP Body is empty');
+      return out;
+    }
+    out.message = acsBody(env.rpcName, env.rpc, warnings);
+  } catch (e) {
+    // An ArgError here comes from a response or fault we cannot read.
+    out.message = { kind: 'malformed', reason: `${e instanceof ArgError ? 'unreadable message' : 'parser error'}: ${(e as Error).message}` };
+  }
+  return out;
+}
+
+/** A recoverable oddity: keep going with the fallback and say so. */
+function orWarn<T>(read: () => T, fallback: T, warnings: string[]): T {
+  try {
+    return read();
+  } catch (e) {
+    if (!(e instanceof ArgError)) throw e;
+    warnings.push(e.message);
+    return fallback;
+  }
+}
+
+function acsBody(name: string, node: XNode, warnings: string[]): AcsMessage {
+  switch (name) {
+    case 'InformResponse': {
+      const maxEnvelopes = orWarn(() => reqUInt(node, 'MaxEnvelopes'), 1, warnings);
+      return { kind: 'response', response: { method: 'InformResponse', maxEnvelopes } };
+    }
+    case 'TransferCompleteResponse':
+      return { kind: 'response', response: { method: 'TransferCompleteResponse' } };
+    case 'GetRPCMethodsResponse':
+      return { kind: 'response', response: { method: 'GetRPCMethodsResponse', methods: reqStrings(node, 'MethodList') } };
+    case 'Fault':
+      return { kind: 'fault', fault: parseFault(node, warnings) };
+    default:
+      try {
+        return { kind: 'request', request: acsRequest(name, node, warnings) };
+      } catch (e) {
+        if (!(e instanceof ArgError)) throw e;
+        // TR-069 A.5.1: a request whose arguments cannot be read is answered with 9003.
+        return { kind: 'request', request: { method: 'Invalid', name, reason: e.message } };
+      }
+  }
+}
+
+function acsRequest(name: string, node: XNode, warnings: string[]): AcsRequest {
+  switch (name) {
+    case 'GetRPCMethods':
+      return { method: 'GetRPCMethods' };
+    case 'GetParameterValues':
+      return { method: 'GetParameterValues', names: reqStrings(node, 'ParameterNames') };
+    case 'GetParameterNames':
+      return { method: 'GetParameterNames', path: reqText(node, 'ParameterPath'), nextLevel: reqBool(node, 'NextLevel') };
+    case 'SetParameterValues':
+      return {
+        method: 'SetParameterValues',
+        params: parseValueStructs(req(node, 'ParameterList'), warnings),
+        parameterKey: reqText(node, 'ParameterKey'),
+      };
+    case 'GetParameterAttributes':
+      return { method: 'GetParameterAttributes', names: reqStrings(node, 'ParameterNames') };
+    case 'SetParameterAttributes':
+      return {
+        method: 'SetParameterAttributes',
+        params: items(req(node, 'ParameterList')).map((s) => ({
+          name: reqText(s, 'Name'),
+          notificationChange: reqBool(s, 'NotificationChange'),
+          notification: reqUInt(s, 'Notification'),
+          accessListChange: reqBool(s, 'AccessListChange'),
+          // Some ACSs drop AccessList when AccessListChange is false.
+          accessList: kid(s, 'AccessList') === undefined ? [] : reqStrings(s, 'AccessList'),
+        })),
+      };
+    case 'AddObject':
+    case 'DeleteObject':
+      return { method: name, objectName: reqText(node, 'ObjectName'), parameterKey: reqText(node, 'ParameterKey') };
+    default:
+      return { method: 'Unsupported', name }; // answered with 9000
+  }
+}
+
+// ---- CPE -> ACS (mock ACS and tests) ----
+
+/** Parse what a CPE POSTed (ACS side). Never throws. */
+export function parseCpeEnvelope(xml: string): ParsedCpeEnvelope {
+  const warnings: string[] = [];
+  const out: ParsedCpeEnvelope = { id: undefined, cwmpNamespace: undefined, message: { method: 'Empty' }, warnings };
+  try {
+    const env = readEnvelope(xml, warnings);
+    if (env.kind === 'empty') return out; // A.2 step 5: the empty POST
+    if (env.kind === 'malformed') {
+      warnings.push(env.reason);
+      out.message = { method: 'Unknown', name: '<malformed>' };
+      return out;
+    }
+    out.cwmpNamespace = env.cwmpNamespace;
+    const idNode = kid(env.header, 'ID');
+    if (idNode !== undefined) out.id = text(idNode).trim();
+    if (env.rpcName === undefined || env.rpc === undefined) {
+      warnings.push('SOAP Body is empty');
+      return out;
+    }
+    try {
+      out.message = cpeBody(env.rpcName, env.rpc, warnings) ?? { method: 'Unknown', name: env.rpcName };
+    } catch (e) {
+      if (!(e instanceof ArgError)) throw e;
+      warnings.push(`${env.rpcName}: ${e.message}`);
+      out.message = { method: 'Unknown', name: env.rpcName };
+    }
+  } catch (e) {
+    warnings.push(`parser error: ${(e as Error).message}`);
+    out.message = { method: 'Unknown', name: '<malformed>' };
+  }
+  return out;
+}
+
+function parseStatus(node: XNode): 0 | 1 {
+  const s = reqUInt(node, 'Status');
+  if (s !== 0 && s !== 1) throw new ArgError(`Status must be 0 or 1, got ${s}`);
+  return s;
+}
+
+function cpeBody(name: string, node: XNode, warnings: string[]): CpeMessage | undefined {
+  switch (name) {
+    case 'Inform': {
+      // TR-069 A.3.3.1
+      const d = req(node, 'DeviceId');
+      return {
+        method: 'Inform',
+        deviceId: {
+          manufacturer: reqText(d, 'Manufacturer'),
+          oui: reqText(d, 'OUI'),
+          productClass: reqText(d, 'ProductClass'),
+          serialNumber: reqText(d, 'SerialNumber'),
+        },
+        events: items(req(node, 'Event')).map((e) => ({ code: reqText(e, 'EventCode'), commandKey: optText(e, 'CommandKey') })),
+        maxEnvelopes: reqUInt(node, 'MaxEnvelopes'),
+        currentTime: reqText(node, 'CurrentTime').trim(),
+        retryCount: reqUInt(node, 'RetryCount'),
+        params: parseValueStructs(req(node, 'ParameterList'), warnings),
+      };
+    }
+    case 'GetRPCMethods':
+      return { method: 'GetRPCMethods' };
+    case 'GetRPCMethodsResponse':
+      return { method: name, methods: reqStrings(node, 'MethodList') };
+    case 'GetParameterValuesResponse':
+      return { method: name, params: parseValueStructs(req(node, 'ParameterList'), warnings) };
+    case 'GetParameterNamesResponse':
+      return {
+        method: name,
+        params: items(req(node, 'ParameterList')).map((s) => ({ name: reqText(s, 'Name'), writable: reqBool(s, 'Writable') })),
+      };
+    case 'SetParameterValuesResponse':
+      return { method: name, status: parseStatus(node) };
+    case 'GetParameterAttributesResponse':
+      return {
+        method: name,
+        params: items(req(node, 'ParameterList')).map((s) => ({
+          name: reqText(s, 'Name'),
+          notification: reqUInt(s, 'Notification'),
+          accessList: kid(s, 'AccessList') === undefined ? [] : reqStrings(s, 'AccessList'),
+        })),
+      };
+    case 'SetParameterAttributesResponse':
+      return { method: name };
+    case 'AddObjectResponse':
+      return { method: name, instanceNumber: reqUInt(node, 'InstanceNumber'), status: parseStatus(node) };
+    case 'DeleteObjectResponse':
+      return { method: name, status: parseStatus(node) };
+    case 'Fault':
+      return { method: 'Fault', fault: parseFault(node, warnings) };
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,202 @@
+// The CPE's HTTP side of a CWMP session (TR-069 3.4): one pooled keep-alive connection
+// held for the whole session (GenieACS binds a session, and its Digest nonce, to the
+// socket), the ACS's cookies kept for the session only, Basic/Digest on 401, redirects
+// followed for the session only.
+import { readFileSync } from 'node:fs';
+import { Client } from 'undici';
+import { basicAuthorization, digestAuthorization, parseChallenges, type DigestClientState } from '../http/digest.js';
+
+export interface HttpReply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export interface AcsEndpoint {
+  url: string;
+  username: string;
+  password: string;
+  timeoutMs: number;
+}
+
+/** Why a POST failed below the CWMP layer. */
+export class TransportError extends Error {
+  constructor(
+    readonly reason: 'connect' | 'timeout' | 'auth' | 'redirect' | 'io',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Keep-alive connections to ACS origins. A session checks one out and returns it at the
+ * end, so sockets are reused across sessions while each session stays on one socket.
+ */
+export class ConnectionPool {
+  private idle = new Map<string, Client[]>();
+  private readonly ca: string | undefined;
+  constructor(
+    private readonly opts: { maxIdlePerOrigin: number; caFile?: string | undefined; keepAliveMs?: number },
+  ) {
+    this.ca = opts.caFile ? readFileSync(opts.caFile, 'utf8') : undefined;
+  }
+
+  acquire(origin: string, timeoutMs: number): Client {
+    const list = this.idle.get(origin);
+    const c = list?.pop();
+    if (c && !c.closed && !c.destroyed) return c;
+    return new Client(origin, {
+      pipelining: 1,
+      keepAliveTimeout: this.opts.keepAliveMs ?? 4000,
+      keepAliveMaxTimeout: this.opts.keepAliveMs ?? 4000,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      connectTimeout: timeoutMs,
+      connect: this.ca ? { ca: this.ca } : {},
+    });
+  }
+
+  release(origin: string, c: Client, reusable: boolean): void {
+    const list = this.idle.get(origin) ?? [];
+    if (!reusable || c.closed || c.destroyed || list.length >= this.opts.maxIdlePerOrigin) {
+      void c.close().catch(() => undefined);
+      return;
+    }
+    list.push(c);
+    this.idle.set(origin, list);
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.idle.values()].flat();
+    this.idle.clear();
+    await Promise.all(all.map((c) => c.destroy().catch(() => undefined)));
+  }
+}
+
+const MAX_REDIRECTS = 5;
+
+export class AcsHttpSession {
+  private url: URL;
+  private client: Client;
+  private cookies = new Map<string, string>();
+  private basic = false;
+  private digest: DigestClientState | undefined;
+  private broken = false;
+
+  constructor(
+    private readonly pool: ConnectionPool,
+    private readonly endpoint: AcsEndpoint,
+  ) {
+    this.url = new URL(endpoint.url);
+    this.client = pool.acquire(this.url.origin, endpoint.timeoutMs);
+  }
+
+  /** POST a SOAP body ('' is the empty POST, TR-069 3.7.2.4). */
+  async post(body: string): Promise<HttpReply> {
+    let redirects = 0;
+    let authTries = 0;
+    for (;;) {
+      const reply = await this.send(body);
+      if (reply.status === 401) {
+        // TR-069 3.4.4: answer the challenge on the same connection
+        if (authTries++ >= 2 || !this.answerChallenge(reply)) {
+          throw new TransportError('auth', `ACS refused authentication (401${this.endpoint.username ? '' : ', no acsUsername configured'})`);
+        }
+        continue;
+      }
+      if ((reply.status === 301 || reply.status === 302 || reply.status === 303 || reply.status === 307 || reply.status === 308) && reply.headers['location']) {
+        if (redirects++ >= MAX_REDIRECTS) throw new TransportError('redirect', 'too many redirects');
+        this.redirect(String(reply.headers['location']));
+        continue;
+      }
+      return reply;
+    }
+  }
+
+  private redirect(location: string): void {
+    const next = new URL(location, this.url);
+    if (next.origin !== this.url.origin) {
+      this.pool.release(this.url.origin, this.client, false);
+      this.client = this.pool.acquire(next.origin, this.endpoint.timeoutMs);
+      this.digest = undefined;
+      this.basic = false;
+    }
+    this.url = next;
+  }
+
+  private answerChallenge(reply: HttpReply): boolean {
+    if (!this.endpoint.username && !this.endpoint.password) return false;
+    const challenges = parseChallenges(reply.headers['www-authenticate']);
+    const digest = challenges.find((c) => c.scheme === 'digest');
+    if (digest) {
+      this.digest = { challenge: digest, nc: 0 };
+      this.basic = false;
+      return true;
+    }
+    if (challenges.some((c) => c.scheme === 'basic')) {
+      if (this.basic) return false; // already sent Basic; the credentials are wrong
+      this.basic = true;
+      return true;
+    }
+    return false;
+  }
+
+  private authorization(body: string): string | undefined {
+    const creds = { username: this.endpoint.username, password: this.endpoint.password };
+    if (this.digest) return digestAuthorization(this.digest, creds, 'POST', this.url.pathname + this.url.search, body);
+    if (this.basic) return basicAuthorization(creds.username, creds.password);
+    return undefined;
+  }
+
+  private async send(body: string): Promise<HttpReply> {
+    const headers: Record<string, string> = { 'content-length': String(Buffer.byteLength(body)) };
+    if (body !== '') headers['content-type'] = 'text/xml; charset="utf-8"';
+    // TR-069 3.4.5: echo the ACS's cookies for the rest of the session
+    if (this.cookies.size > 0) headers['cookie'] = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const auth = this.authorization(body);
+    if (auth) headers['authorization'] = auth;
+    let res;
+    try {
+      res = await this.client.request({ path: this.url.pathname + this.url.search, method: 'POST', headers, body });
+    } catch (e) {
+      this.broken = true;
+      const err = e as { code?: string; message?: string };
+      const timeout = err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT' || err.code === 'UND_ERR_CONNECT_TIMEOUT';
+      const connect = err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH' || err.code === 'ECONNRESET';
+      throw new TransportError(timeout ? 'timeout' : connect ? 'connect' : 'io', `${err.code ?? 'error'}: ${err.message ?? String(e)}`);
+    }
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (e) {
+      this.broken = true;
+      throw new TransportError('io', `reading the ACS reply failed: ${(e as Error).message}`);
+    }
+    this.keepCookies(res.headers['set-cookie']);
+    return { status: res.statusCode, headers: res.headers as HttpReply['headers'], body: text };
+  }
+
+  private keepCookies(setCookie: string | string[] | undefined): void {
+    if (!setCookie) return;
+    for (const line of Array.isArray(setCookie) ? setCookie : [setCookie]) {
+      const [pair, ...attrs] = line.split(';');
+      const eq = pair!.indexOf('=');
+      if (eq <= 0) continue;
+      const name = pair!.slice(0, eq).trim();
+      const value = pair!.slice(eq + 1).trim();
+      const expired = attrs.some((a) => /^\s*max-age\s*=\s*(0|-\d+)\s*$/i.test(a)) || attrs.some((a) => {
+        const m = /^\s*expires\s*=(.*)$/i.exec(a);
+        return m ? Date.parse(m[1]!) < Date.now() : false;
+      });
+      if (expired) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+
+  /** End of session: cookies die with it (PROTOCOLS A.2.8); the socket goes back to the pool. */
+  close(): void {
+    this.cookies.clear();
+    this.pool.release(this.url.origin, this.client, !this.broken);
+  }
+}

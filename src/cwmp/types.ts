@@ -1,0 +1,180 @@
+// CWMP message shapes, as discriminated unions on `method`. The codec (soap-parse.ts,
+// soap-build.ts) turns these into and out of SOAP; nothing else touches XML.
+
+/** xsd types a parameter value may carry on the wire (TR-069 A.3.2.1, TR-106 named types mapped). */
+export type XsdType =
+  | 'string'
+  | 'boolean'
+  | 'int'
+  | 'unsignedInt'
+  | 'long'
+  | 'unsignedLong'
+  | 'dateTime'
+  | 'base64'
+  | 'hexBinary';
+
+export const XSD_TYPES: readonly XsdType[] = [
+  'string',
+  'boolean',
+  'int',
+  'unsignedInt',
+  'long',
+  'unsignedLong',
+  'dateTime',
+  'base64',
+  'hexBinary',
+];
+
+export interface ParameterValue {
+  name: string;
+  value: string;
+  /** xsd type without prefix; on parse, undefined when the sender gave no xsi:type. */
+  type?: XsdType;
+}
+
+export interface ParameterInfo {
+  name: string;
+  writable: boolean;
+}
+
+export interface ParameterAttribute {
+  name: string;
+  notification: number;
+  accessList: string[];
+}
+
+export interface SetParameterAttributesStruct {
+  name: string;
+  notificationChange: boolean;
+  notification: number;
+  accessListChange: boolean;
+  accessList: string[];
+}
+
+export interface EventStruct {
+  code: string;
+  commandKey: string;
+}
+
+export interface DeviceId {
+  manufacturer: string;
+  oui: string;
+  productClass: string;
+  serialNumber: string;
+}
+
+export interface SetParameterValuesFault {
+  name: string;
+  code: number;
+  message: string;
+}
+
+/** A CWMP fault as plain data (TR-069 A.5.1 / A.7). Never thrown. */
+export interface CwmpFault {
+  code: number;
+  message: string;
+  setParameterValuesFaults?: SetParameterValuesFault[];
+}
+
+// ---- ACS -> CPE requests (the RPCs a CPE serves) ----
+export type AcsRequest =
+  | { method: 'GetRPCMethods' }
+  | { method: 'GetParameterValues'; names: string[] }
+  | { method: 'GetParameterNames'; path: string; nextLevel: boolean }
+  | { method: 'SetParameterValues'; params: ParameterValue[]; parameterKey: string }
+  | { method: 'GetParameterAttributes'; names: string[] }
+  | { method: 'SetParameterAttributes'; params: SetParameterAttributesStruct[] }
+  | { method: 'AddObject'; objectName: string; parameterKey: string }
+  | { method: 'DeleteObject'; objectName: string; parameterKey: string }
+  /** Any RPC this codec does not model; answered with 9000. */
+  | { method: 'Unsupported'; name: string }
+  /** A known RPC whose arguments could not be read; answered with 9003. */
+  | { method: 'Invalid'; name: string; reason: string };
+
+export type AcsRequestMethod = AcsRequest['method'];
+
+// ---- ACS -> CPE responses (to requests the CPE made) ----
+export type AcsResponse =
+  | { method: 'InformResponse'; maxEnvelopes: number }
+  | { method: 'TransferCompleteResponse' }
+  | { method: 'GetRPCMethodsResponse'; methods: string[] };
+
+/** What one HTTP response body from the ACS carried. */
+export type AcsMessage =
+  | { kind: 'request'; request: AcsRequest }
+  | { kind: 'response'; response: AcsResponse }
+  | { kind: 'fault'; fault: CwmpFault }
+  | { kind: 'empty' }
+  /** Not a SOAP envelope we can read at all (bad XML, no Body). The session ends. */
+  | { kind: 'malformed'; reason: string };
+
+export interface ParsedAcsEnvelope {
+  /** cwmp:ID header, echoed in the CPE's answer. */
+  id: string | undefined;
+  /** cwmp:HoldRequests header (TR-069 A.4.2.2). */
+  holdRequests: boolean;
+  /** The cwmp namespace URI the ACS used. */
+  cwmpNamespace: string | undefined;
+  message: AcsMessage;
+  /** Recoverable oddities (missing xsi:type, unknown header...). */
+  warnings: string[];
+}
+
+// ---- CPE -> ACS messages ----
+export interface Inform {
+  method: 'Inform';
+  deviceId: DeviceId;
+  events: EventStruct[];
+  maxEnvelopes: number;
+  currentTime: string;
+  retryCount: number;
+  params: ParameterValue[];
+}
+
+export type CpeResponse =
+  | { method: 'GetRPCMethodsResponse'; methods: string[] }
+  | { method: 'GetParameterValuesResponse'; params: ParameterValue[] }
+  | { method: 'GetParameterNamesResponse'; params: ParameterInfo[] }
+  | { method: 'SetParameterValuesResponse'; status: 0 | 1 }
+  | { method: 'GetParameterAttributesResponse'; params: ParameterAttribute[] }
+  | { method: 'SetParameterAttributesResponse' }
+  | { method: 'AddObjectResponse'; instanceNumber: number; status: 0 | 1 }
+  | { method: 'DeleteObjectResponse'; status: 0 | 1 };
+
+/** Requests a CPE makes of the ACS besides Inform (TR-069 A.3.1.1). */
+export type CpeRequest = { method: 'GetRPCMethods' };
+
+export type CpeMessage = Inform | CpeRequest | CpeResponse | { method: 'Fault'; fault: CwmpFault };
+
+/** What one HTTP request body from a CPE carried (used by the mock ACS). */
+export type ParsedCpeEnvelope = {
+  id: string | undefined;
+  cwmpNamespace: string | undefined;
+  message: CpeMessage | { method: 'Empty' } | { method: 'Unknown'; name: string };
+  warnings: string[];
+};
+
+/** Requests a (mock) ACS can send; same shapes as AcsRequest minus the catch-all. */
+export type AcsOutgoingRequest = Exclude<AcsRequest, { method: 'Unsupported' } | { method: 'Invalid' }> | { method: 'Raw'; name: string; bodyXml: string };
+
+/** TR-069 A.3.1 default namespaces. */
+export const NS = {
+  soapEnv: 'http://schemas.xmlsoap.org/soap/envelope/',
+  soapEnc: 'http://schemas.xmlsoap.org/soap/encoding/',
+  xsd: 'http://www.w3.org/2001/XMLSchema',
+  xsi: 'http://www.w3.org/2001/XMLSchema-instance',
+  /** cwmp-1-3/1-4 XSDs keep this target namespace; GenieACS accepts it (PROTOCOLS A.1). */
+  cwmp: 'urn:dslforum-org:cwmp-1-2',
+} as const;
+
+/** Methods a simulated CPE answers in GetRPCMethodsResponse. */
+export const SUPPORTED_METHODS: readonly string[] = [
+  'GetRPCMethods',
+  'SetParameterValues',
+  'GetParameterValues',
+  'GetParameterNames',
+  'SetParameterAttributes',
+  'GetParameterAttributes',
+  'AddObject',
+  'DeleteObject',
+];

@@ -1,0 +1,70 @@
+// The profile as read from YAML, validated, before compilation into a Template.
+import type { XsdType } from '../cwmp/types.js';
+import type { ActiveNotify } from '../datamodel/schema.js';
+
+export interface IdentitySpec {
+  manufacturer: string;
+  oui: string;
+  productClass: string;
+  modelName: string;
+  serialPattern: string;
+  hardwareVersion: string;
+  softwareVersion: string;
+}
+
+export interface MacPool {
+  base: number; // 48-bit as a JS number (exact below 2^53)
+  perCpe: number;
+}
+export interface Ipv4Pool {
+  base: number;
+  size: number;
+  perCpe: number;
+}
+export interface Ipv6Pool {
+  /** The prefix's first 64 bits as 4 16-bit groups. */
+  groups: number[];
+  prefixLen: number;
+  perCpe: number;
+}
+
+export interface PoolsSpec {
+  mac: MacPool;
+  ipv4: Record<string, Ipv4Pool>;
+  ipv6: Record<string, Ipv6Pool>;
+}
+
+export interface ParamSpec {
+  name: string;
+  type: XsdType;
+  writable: boolean;
+  value: string;
+  gen: unknown;
+  notify: 0 | 1 | 2;
+  activeNotify: ActiveNotify;
+  forcedInform: boolean;
+  hidden: boolean;
+  enumValues: string[] | undefined;
+  range: [number, number] | undefined;
+  maxLength: number | undefined;
+  /** "file: key path" for error messages. */
+  where: string;
+}
+
+export interface ObjectSpec {
+  path: string;
+  instances: { min: number; max: number } | undefined;
+  writable: boolean;
+  params: ParamSpec[];
+  where: string;
+}
+
+export interface ProfileSpec {
+  dir: string;
+  name: string;
+  root: 'Device' | 'InternetGatewayDevice';
+  identity: IdentitySpec;
+  pools: PoolsSpec;
+  settings: { periodicInformInterval: number | undefined };
+  objects: ObjectSpec[];
+}

@@ -1,0 +1,56 @@
+// The clock is injected (STYLE 6): shards use the system clock, tests drive FakeClock.
+
+export interface Clock {
+  now(): number;
+  setTimer(fn: () => void, ms: number): unknown;
+  clearTimer(handle: unknown): void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer: (fn, ms) => {
+    const t = setTimeout(fn, Math.min(Math.max(0, ms), 2 ** 31 - 1));
+    return t;
+  },
+  clearTimer: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/** Manual time for tests: nothing fires until advance() is called. */
+export class FakeClock implements Clock {
+  private t: number;
+  private seq = 0;
+  private timers = new Map<number, { at: number; fn: () => void }>();
+  constructor(start = Date.UTC(2026, 0, 1)) {
+    this.t = start;
+  }
+  now(): number {
+    return this.t;
+  }
+  setTimer(fn: () => void, ms: number): unknown {
+    const id = ++this.seq;
+    this.timers.set(id, { at: this.t + Math.max(0, ms), fn });
+    return id;
+  }
+  clearTimer(h: unknown): void {
+    this.timers.delete(h as number);
+  }
+  /** Time of the next pending timer, if any. */
+  nextAt(): number | undefined {
+    let min: number | undefined;
+    for (const { at } of this.timers.values()) if (min === undefined || at < min) min = at;
+    return min;
+  }
+  /** Move time forward by ms, firing due timers in order. */
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      let next: [number, { at: number; fn: () => void }] | undefined;
+      for (const e of this.timers) if (e[1].at <= end && (!next || e[1].at < next[1].at)) next = e;
+      if (!next) break;
+      this.timers.delete(next[0]);
+      this.t = Math.max(this.t, next[1].at);
+      next[1].fn();
+    }
+    this.t = end;
+  }
+}

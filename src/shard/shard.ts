@@ -1,0 +1,335 @@
+// A shard owns CPEs [lo, hi): per-CPE state in typed arrays, overlays only for CPEs
+// an ACS changed, one scheduler, a bounded session queue (DESIGN "Per-CPE state").
+import { retryDelayMs } from '../cwmp/backoff.js';
+import { publishSession } from '../cwmp/diagnostics.js';
+import { DISCARD_ON_FAILURE, EV, eventsOf } from '../cwmp/events.js';
+import { serveRpc } from '../cwmp/rpc/index.js';
+import { runSession, type SessionHost } from '../cwmp/session.js';
+import { AcsHttpSession, ConnectionPool } from '../cwmp/transport.js';
+import type { Inform } from '../cwmp/types.js';
+import type { Overlay } from '../datamodel/overlay.js';
+import type { Template } from '../datamodel/schema.js';
+import { CpeView } from '../datamodel/view.js';
+import type { CpeSummary, CrReply, CrRequest, LifecycleState, ShardInit, ShardStats } from '../coordinator/messages.js';
+import { LIFECYCLE_STATES } from '../coordinator/messages.js';
+import { isoSeconds } from '../profile/generators.js';
+import type { ProfileSpec } from '../profile/types.js';
+import type { Clock } from '../scheduler/clock.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import { ConnectionRequests } from './connection-request.js';
+import { FleetEnv } from './fleet-env.js';
+import { PeriodicPlanner } from './periodic.js';
+
+const enum Kind {
+  Boot = 1,
+  Periodic = 2,
+  Retry = 3,
+}
+
+const enum Flag {
+  Queued = 1,
+  InSession = 2,
+  Again = 4,
+  Bootstrapped = 8,
+}
+
+const enum Life {
+  New = 0,
+  Bootstrapping = 1,
+  Ready = 2,
+  Failed = 3,
+}
+
+export interface ShardDeps {
+  clock: Clock;
+  profile: ProfileSpec;
+  template: Template;
+  log?: (level: 'info' | 'warn' | 'debug', msg: string, extra?: Record<string, unknown>) => void;
+}
+
+export class Shard {
+  readonly env: FleetEnv;
+  readonly size: number;
+  private readonly life: Uint8Array;
+  private readonly flags: Uint8Array;
+  private readonly events: Uint16Array;
+  private readonly retries: Uint8Array;
+  private readonly bootAt: Float64Array;
+  private readonly periodicAt: Float64Array;
+  private readonly retryAt: Float64Array;
+  private readonly overlays = new Map<number, Overlay>();
+  private readonly scheduler: Scheduler;
+  private readonly pool: ConnectionPool;
+  private readonly periodic: PeriodicPlanner;
+  readonly cr: ConnectionRequests;
+  private queue: number[] = [];
+  private qHead = 0;
+  private active = 0;
+  private stopping = false;
+  private idleWaiters: Array<() => void> = [];
+  private readonly counters = { bootstraps: 0, sessionsOk: 0, sessionsFailed: 0, periodicTicks: 0 };
+
+  constructor(
+    readonly init: ShardInit,
+    private readonly deps: ShardDeps,
+  ) {
+    this.size = init.hi - init.lo;
+    this.env = new FleetEnv(deps.profile, deps.template, init.seed, init.cr.baseUrl, init.cr.secret, init.acs);
+    this.life = new Uint8Array(this.size);
+    this.flags = new Uint8Array(this.size);
+    this.events = new Uint16Array(this.size);
+    this.retries = new Uint8Array(this.size);
+    this.bootAt = new Float64Array(this.size);
+    this.periodicAt = new Float64Array(this.size);
+    this.retryAt = new Float64Array(this.size);
+    this.scheduler = new Scheduler(deps.clock, (l, kind, at) => this.fire(l, kind, at));
+    this.pool = new ConnectionPool({ maxIdlePerOrigin: init.maxSessions, caFile: init.acs.caFile });
+    this.periodic = new PeriodicPlanner(deps.profile.settings.periodicInformInterval);
+    this.cr = new ConnectionRequests(this, init.cr, deps.clock);
+  }
+
+  // ---- lifecycle ----
+
+  /** Schedule every CPE's power-on along the fleet-wide boot ramp. */
+  start(): void {
+    const { bootRamp, startAt, fleetOffset, fleetSize } = this.init;
+    for (let l = 0; l < this.size; l++) {
+      const pos = this.init.lo + l - fleetOffset;
+      let at = startAt;
+      if (bootRamp.mode === 'rate') at += (pos / bootRamp.perSecond) * 1000;
+      else if (bootRamp.mode === 'window') at += (pos / fleetSize) * bootRamp.seconds * 1000;
+      this.scheduler.schedule(at, l, Kind.Boot);
+    }
+  }
+
+  /** Stop scheduling, let running sessions end, close connections. */
+  async stop(): Promise<ShardStats> {
+    this.stopping = true;
+    this.scheduler.stop();
+    this.queue = [];
+    this.qHead = 0;
+    if (this.active > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
+    await this.pool.close();
+    return this.stats();
+  }
+
+  // ---- per-CPE access ----
+
+  local(cpe: number): number | undefined {
+    const l = cpe - this.init.lo;
+    return l >= 0 && l < this.size ? l : undefined;
+  }
+
+  view(l: number): CpeView {
+    const now = this.deps.clock.now();
+    const ctx = this.env.context(this.init.lo + l, now, this.bootAt[l] || now);
+    return new CpeView(this.deps.template, ctx, this.overlays.get(l));
+  }
+
+  /** Keep the overlay a write produced (a view creates one lazily on the first write). */
+  private keep(l: number, view: CpeView): void {
+    if (view.overlay) this.overlays.set(l, view.overlay);
+  }
+
+  lifecycle(l: number): LifecycleState {
+    return LIFECYCLE_STATES[this.life[l]!]!;
+  }
+
+  isPoweredOn(l: number): boolean {
+    return this.life[l] !== Life.New;
+  }
+
+  summary(cpe: number): CpeSummary | null {
+    const l = this.local(cpe);
+    if (l === undefined) return null;
+    return { id: cpe, serial: this.env.serial(cpe), lifecycleState: this.lifecycle(l), retryCount: this.retries[l]!, crUrl: this.env.crUrl(cpe) };
+  }
+
+  stats(): ShardStats {
+    const states = { new: 0, bootstrapping: 0, ready: 0, failed: 0 };
+    for (let l = 0; l < this.size; l++) states[LIFECYCLE_STATES[this.life[l]!]!]++;
+    return { states, ...this.counters, activeSessions: this.active, queuedSessions: this.queue.length - this.qHead };
+  }
+
+  connectionRequest(cpe: number, req: CrRequest): CrReply {
+    return this.cr.handle(cpe, req);
+  }
+
+  // ---- triggers ----
+
+  private fire(l: number, kind: number, at: number): void {
+    if (this.stopping) return;
+    switch (kind) {
+      case Kind.Boot:
+        this.powerOn(l);
+        return;
+      case Kind.Periodic:
+        if (this.periodicAt[l] !== at) return; // superseded
+        this.counters.periodicTicks++;
+        this.raise(l, EV.PERIODIC);
+        this.schedulePeriodic(l);
+        return;
+      case Kind.Retry:
+        if (this.retryAt[l] !== at) return;
+        this.retryAt[l] = 0;
+        this.requestSession(l);
+        return;
+    }
+  }
+
+  private powerOn(l: number): void {
+    const now = this.deps.clock.now();
+    this.bootAt[l] = now;
+    this.life[l] = Life.Bootstrapping;
+    // TR-069 3.7.1.5: 0 BOOTSTRAP only until the ACS has acknowledged one
+    this.raise(l, this.flags[l]! & Flag.Bootstrapped ? EV.BOOT : EV.BOOT | EV.BOOTSTRAP);
+    this.schedulePeriodic(l);
+  }
+
+  private schedulePeriodic(l: number): void {
+    const next = this.periodic.next(this.view(l), this.deps.clock.now());
+    this.periodicAt[l] = next ?? 0;
+    if (next !== undefined) this.scheduler.schedule(next, l, Kind.Periodic);
+  }
+
+  /** Queue an event and ask for a session. */
+  raise(l: number, eventMask: number): void {
+    this.events[l]! |= eventMask;
+    if (eventMask & EV.CONNECTION_REQUEST && this.retryAt[l]) {
+      // The ACS asked for this session now: don't sit out the retry window.
+      this.retryAt[l] = 0;
+    }
+    if (this.retryAt[l] && !(this.flags[l]! & Flag.InSession)) return; // rides along with the retry
+    this.requestSession(l);
+  }
+
+  /** One session at a time per CPE: a trigger during a session is deferred, never dropped. */
+  private requestSession(l: number): void {
+    const f = this.flags[l]!;
+    if (f & Flag.InSession) {
+      this.flags[l] = f | Flag.Again;
+      return;
+    }
+    if (f & Flag.Queued || this.stopping) return;
+    this.flags[l] = f | Flag.Queued;
+    this.queue.push(l);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.active < this.init.maxSessions && this.qHead < this.queue.length) {
+      const l = this.queue[this.qHead++]!;
+      this.flags[l]! &= ~Flag.Queued;
+      this.active++;
+      this.flags[l]! |= Flag.InSession;
+      void this.session(l).finally(() => this.sessionEnded(l));
+    }
+    if (this.qHead > 1024 && this.qHead * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.qHead);
+      this.qHead = 0;
+    }
+  }
+
+  private sessionEnded(l: number): void {
+    this.active--;
+    const f = this.flags[l]!;
+    this.flags[l] = f & ~(Flag.InSession | Flag.Again);
+    if (f & Flag.Again && !this.retryAt[l]) this.requestSession(l);
+    if (this.stopping && this.active === 0) for (const w of this.idleWaiters.splice(0)) w();
+    this.pump();
+  }
+
+  // ---- the session ----
+
+  private async session(l: number): Promise<void> {
+    const cpe = this.init.lo + l;
+    const started = performance.now();
+    const snapshot = this.events[l]!;
+    let informMask = 0;
+    const view = this.view(l);
+    const url = view.get(`${this.deps.template.rootName}.ManagementServer.URL`) || this.init.acs.url;
+    const http = new AcsHttpSession(this.pool, {
+      url,
+      username: view.get(`${this.deps.template.rootName}.ManagementServer.Username`) ?? this.init.acs.username,
+      password: view.get(`${this.deps.template.rootName}.ManagementServer.Password`) ?? this.init.acs.password,
+      timeoutMs: this.init.acs.timeoutMs,
+    });
+    const host: SessionHost = {
+      inform: (): Inform => {
+        informMask = this.events[l]!;
+        return {
+          method: 'Inform',
+          deviceId: {
+            manufacturer: view.ctx.identity.manufacturer,
+            oui: view.ctx.identity.oui,
+            productClass: view.ctx.identity.productClass,
+            serialNumber: view.ctx.identity.serial,
+          },
+          events: eventsOf(informMask).map((code) => ({ code, commandKey: '' })),
+          maxEnvelopes: 1,
+          currentTime: isoSeconds(this.deps.clock.now()),
+          retryCount: this.retries[l]!,
+          params: this.view(l).forcedInform(),
+        };
+      },
+      informAccepted: () => {
+        this.events[l]! &= ~informMask;
+        if (informMask & EV.BOOTSTRAP) {
+          this.flags[l]! |= Flag.Bootstrapped;
+          this.counters.bootstraps++;
+        }
+      },
+      // icwmp asks the ACS for its methods in a bootstrap session
+      cpeRequests: () => (informMask & EV.BOOTSTRAP ? [{ method: 'GetRPCMethods' as const }] : []),
+      serve: (req) => {
+        const v = this.view(l);
+        const out = serveRpc(req, v);
+        this.keep(l, v);
+        return out;
+      },
+    };
+    let outcome;
+    try {
+      outcome = await runSession(host, http);
+    } finally {
+      http.close();
+    }
+    const seconds = (performance.now() - started) / 1000;
+    if (outcome.ok) {
+      this.counters.sessionsOk++;
+      this.retries[l] = 0;
+      this.life[l] = Life.Ready;
+    } else {
+      this.counters.sessionsFailed++;
+      // PROTOCOLS A.4: a failed session drops 6 CONNECTION REQUEST, keeps the rest
+      this.events[l]! &= ~(informMask & DISCARD_ON_FAILURE);
+      this.retries[l] = Math.min(255, this.retries[l]! + 1);
+      this.life[l] = Life.Failed;
+      // A connection request that arrived during the failed session is answered now,
+      // with RetryCount stamped; anything else waits out the retry window.
+      if (this.events[l]! & EV.CONNECTION_REQUEST) this.flags[l]! |= Flag.Again;
+      else this.scheduleRetry(l);
+      this.deps.log?.('debug', 'session failed', { cpe, reason: outcome.reason, detail: outcome.detail, retry: this.retries[l] });
+    }
+    publishSession({ cpe, ok: outcome.ok, events: eventsOf(snapshot | informMask), reason: outcome.ok ? undefined : outcome.reason, seconds });
+  }
+
+  private scheduleRetry(l: number): void {
+    const v = this.view(l);
+    const root = this.deps.template.rootName;
+    const m = Number(v.get(`${root}.ManagementServer.CWMPRetryMinimumWaitInterval`)) || undefined;
+    const k = Number(v.get(`${root}.ManagementServer.CWMPRetryIntervalMultiplier`)) || undefined;
+    const at = this.deps.clock.now() + retryDelayMs(this.retries[l]!, Math.random(), m, k);
+    this.retryAt[l] = at;
+    this.scheduler.schedule(at, l, Kind.Retry);
+  }
+
+  /** Test and admin hook: when the CPE's pending retry is due (0 when none). */
+  retryDueAt(l: number): number {
+    return this.retryAt[l]!;
+  }
+
+  periodicDueAt(l: number): number {
+    return this.periodicAt[l]!;
+  }
+}

@@ -75,7 +75,7 @@ export function compileProfile(spec: ProfileSpec): Template {
       if (obj.children.has(p.name)) throw new ProfileError(`${p.where}: declared twice in ${obj.path}`);
       let value;
       try {
-        value = compileTemplate(p.value, obj.depth);
+        value = compileTemplate(p.value, { tableDepth: obj.depth, pools: spec.pools });
       } catch (e) {
         throw new ProfileError(`${p.where}.value: ${(e as Error).message}`);
       }

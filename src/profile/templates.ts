@@ -32,13 +32,18 @@ export interface EvalContext {
 /** (ctx, row numbers from the outermost table in, salt of the concrete parameter) */
 export type ValueFn = (ctx: EvalContext, inst: readonly number[], salt: number) => string;
 
-type Arg = { k: 'num'; v: number } | { k: 'str'; v: string } | { k: 'row'; depth: number } | { k: 'ident'; v: string };
 type Part = string | ValueFn;
 
 const IDENTITY_KEYS = new Set(['serial', 'oui', 'manufacturer', 'productClass', 'modelName', 'hardwareVersion', 'softwareVersion']);
 
 /** Throws Error with a precise message; the caller prefixes file and key. */
-export function compileTemplate(src: string, tableDepth: number): ValueFn {
+/** What a template is compiled against: its table depth and the profile's pool names. */
+export interface TemplateScope {
+  tableDepth: number;
+  pools: PoolsSpec;
+}
+
+export function compileTemplate(src: string, scope: TemplateScope): ValueFn {
   const parts: Part[] = [];
   let pos = 0;
   while (pos < src.length) {
@@ -50,7 +55,7 @@ export function compileTemplate(src: string, tableDepth: number): ValueFn {
     if (open > pos) parts.push(src.slice(pos, open));
     const close = src.indexOf('}}', open + 2);
     if (close < 0) throw new Error(`unclosed "{{" in ${JSON.stringify(src)}`);
-    parts.push(compileExpr(src.slice(open + 2, close).trim(), tableDepth));
+    parts.push(compileExpr(src.slice(open + 2, close).trim(), scope));
     pos = close + 2;
   }
   if (parts.length === 0) return () => '';
@@ -72,139 +77,187 @@ function rowAt(inst: readonly number[], depth: number): number {
   return inst[depth - 1] ?? 0;
 }
 
-function argInt(a: Arg, inst: readonly number[]): number {
-  if (a.k === 'num') return a.v;
-  if (a.k === 'row') return rowAt(inst, a.depth);
-  throw new Error('unreachable');
-}
+// ---- a tiny expression language: calls, names, integers, "strings", + and - ----
 
-function compileExpr(expr: string, tableDepth: number): ValueFn {
-  const m = /^([A-Za-z][A-Za-z0-9]*)\s*(?:\((.*)\))?$/s.exec(expr);
-  if (!m) throw new Error(`cannot read template expression {{${expr}}}`);
-  const name = m[1]!;
-  const args = m[2] === undefined ? undefined : parseArgs(m[2], expr);
-  const noArgs = () => {
-    if (args !== undefined) throw new Error(`{{${name}}} takes no arguments`);
-  };
-  const needRows = (depth: number) => {
-    if (depth > tableDepth || (depth === 0 && tableDepth === 0)) {
-      throw new Error(`{{${expr}}}: no table row at that depth here (this object is ${tableDepth} table(s) deep)`);
-    }
-  };
-  const intArg = (a: Arg | undefined, what: string): Arg => {
-    if (!a || (a.k !== 'num' && a.k !== 'row')) throw new Error(`{{${expr}}}: ${what} must be an integer or i, i1, i2, i3`);
-    if (a.k === 'row') needRows(a.depth);
-    return a;
-  };
-  if (IDENTITY_KEYS.has(name)) {
-    noArgs();
-    const key = name as keyof ResolvedIdentity;
-    return (ctx) => ctx.identity[key];
-  }
-  switch (name) {
-    case 'index':
-      noArgs();
-      return (ctx) => String(ctx.index);
-    case 'i':
-    case 'i1':
-    case 'i2':
-    case 'i3': {
-      noArgs();
-      const depth = name === 'i' ? 0 : Number(name.slice(1));
-      needRows(depth);
-      return (_ctx, inst) => String(rowAt(inst, depth));
-    }
-    case 'crUrl':
-      noArgs();
-      return (ctx) => ctx.crUrl();
-    case 'acsUrl':
-      noArgs();
-      return (ctx) => ctx.acs.url;
-    case 'acsUsername':
-      noArgs();
-      return (ctx) => ctx.acs.username;
-    case 'acsPassword':
-      noArgs();
-      return (ctx) => ctx.acs.password;
-    case 'bootTime':
-      noArgs();
-      return (ctx) => new Date(ctx.bootAt).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    case 'mac': {
-      if (!args || args.length !== 1) throw new Error(`{{${expr}}}: mac takes one argument`);
-      const k = intArg(args[0], 'the MAC number');
-      return (ctx, inst) => {
-        const pool = ctx.pools.mac;
-        return formatMac(pool.base + ctx.index * pool.perCpe + argInt(k, inst));
-      };
-    }
-    case 'ipv4':
-    case 'ipv6': {
-      if (!args || args.length !== 2 || args[0]!.k !== 'ident') {
-        throw new Error(`{{${expr}}}: ${name} takes (pool, k), e.g. ${name}(wan, 0)`);
-      }
-      const pool = (args[0] as { v: string }).v;
-      const k = intArg(args[1], 'the address number');
-      if (name === 'ipv4') {
-        return (ctx, inst) => {
-          const p = ctx.pools.ipv4[pool];
-          if (!p) throw new Error(`no ipv4 pool "${pool}"`);
-          return ipv4At(p, ctx.index, argInt(k, inst));
-        };
-      }
-      return (ctx, inst) => {
-        const p = ctx.pools.ipv6[pool];
-        if (!p) throw new Error(`no ipv6 pool "${pool}"`);
-        return ipv6At(p, ctx.index, argInt(k, inst));
-      };
-    }
-    case 'pick': {
-      if (!args || args.length < 2) throw new Error(`{{${expr}}}: pick takes (i, a, b, ...)`);
-      const sel = intArg(args[0], 'the selector');
-      const items = args.slice(1).map((a) => {
-        if (a.k === 'num') return String(a.v);
-        if (a.k === 'str') return a.v;
-        throw new Error(`{{${expr}}}: pick items must be numbers or "strings"`);
-      });
-      return (_ctx, inst) => items[(((argInt(sel, inst) - 1) % items.length) + items.length) % items.length]!;
-    }
-    case 'rand': {
-      if (!args || args.length !== 2 || args[0]!.k !== 'num' || args[1]!.k !== 'num') {
-        throw new Error(`{{${expr}}}: rand takes two integers (min, max)`);
-      }
-      const min = (args[0] as { v: number }).v;
-      const max = (args[1] as { v: number }).v;
-      return (ctx, _inst, salt) => String(intBetween(ctx.seed, ctx.index, salt, min, max));
-    }
-    case 'hex': {
-      if (!args || args.length !== 1 || args[0]!.k !== 'num' || args[0]!.v < 1) {
-        throw new Error(`{{${expr}}}: hex takes one positive integer`);
-      }
-      const n = (args[0] as { v: number }).v;
-      return (ctx, _inst, salt) => hexDigits(ctx.seed, ctx.index, salt, n);
-    }
-    default:
-      throw new Error(`unknown template function or name "${name}" in {{${expr}}}`);
-  }
-}
+type Node =
+  | { k: 'num'; v: number }
+  | { k: 'str'; v: string }
+  | { k: 'name'; v: string }
+  | { k: 'call'; fn: string; args: Node[] }
+  | { k: 'bin'; op: '+' | '-'; a: Node; b: Node };
 
-function parseArgs(src: string, expr: string): Arg[] {
-  const out: Arg[] = [];
-  const re = /\s*(?:"((?:[^"\\]|\\.)*)"|(-?\d+)|([A-Za-z_][A-Za-z0-9_]*))\s*(,|$)/y;
+function parseExpr(src: string): Node {
   let pos = 0;
-  if (src.trim() === '') return out;
-  while (pos < src.length) {
-    re.lastIndex = pos;
-    const m = re.exec(src);
-    if (!m) throw new Error(`cannot read the arguments of {{${expr}}}`);
-    if (m[1] !== undefined) out.push({ k: 'str', v: m[1].replace(/\\(.)/g, '$1') });
-    else if (m[2] !== undefined) out.push({ k: 'num', v: Number(m[2]) });
-    else {
-      const id = m[3]!;
-      const row = /^i([123])?$/.exec(id);
-      out.push(row ? { k: 'row', depth: row[1] ? Number(row[1]) : 0 } : { k: 'ident', v: id });
+  const ws = () => {
+    while (pos < src.length && /\s/.test(src[pos]!)) pos++;
+  };
+  const fail = (why: string): never => {
+    throw new Error(`cannot read template expression {{${src}}}: ${why} at column ${pos + 1}`);
+  };
+  const primary = (): Node => {
+    ws();
+    const rest = src.slice(pos);
+    let m = /^-?\d+/.exec(rest);
+    if (m) {
+      pos += m[0].length;
+      return { k: 'num', v: Number(m[0]) };
     }
-    pos = re.lastIndex;
-    if (m[4] === '') break;
+    m = /^"((?:[^"\\]|\\.)*)"/.exec(rest);
+    if (m) {
+      pos += m[0].length;
+      return { k: 'str', v: m[1]!.replace(/\\(.)/g, '$1') };
+    }
+    m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(rest);
+    if (!m) return fail('expected a name, a number or a "string"');
+    pos += m[0].length;
+    ws();
+    if (src[pos] !== '(') return { k: 'name', v: m[0] };
+    pos++;
+    const args: Node[] = [];
+    ws();
+    if (src[pos] === ')') {
+      pos++;
+      return { k: 'call', fn: m[0], args };
+    }
+    for (;;) {
+      args.push(expr());
+      ws();
+      if (src[pos] === ',') {
+        pos++;
+        continue;
+      }
+      if (src[pos] === ')') {
+        pos++;
+        return { k: 'call', fn: m[0], args };
+      }
+      return fail('expected "," or ")"');
+    }
+  };
+  const expr = (): Node => {
+    let a = primary();
+    for (;;) {
+      ws();
+      const op = src[pos];
+      if (op !== '+' && op !== '-') return a;
+      pos++;
+      a = { k: 'bin', op, a, b: primary() };
+    }
+  };
+  const n = expr();
+  ws();
+  if (pos < src.length) fail('unexpected text');
+  return n;
+}
+
+function compileExpr(expr: string, scope: TemplateScope): ValueFn {
+  return compileNode(parseExpr(expr), expr, scope);
+}
+
+function compileNode(n: Node, expr: string, scope: TemplateScope): ValueFn {
+  const tableDepth = scope.tableDepth;
+  const bad = (why: string): never => {
+    throw new Error(`{{${expr}}}: ${why}`);
+  };
+  const int = (a: Node): ((ctx: EvalContext, inst: readonly number[], salt: number) => number) => {
+    if (a.k === 'str') bad(`"${a.v}" is not an integer`);
+    const f = compileNode(a, expr, scope);
+    return (ctx, inst, salt) => Number(f(ctx, inst, salt));
+  };
+  const arity = (args: Node[], count: number, form: string) => {
+    if (args.length !== count) bad(`expected ${form}`);
+  };
+  switch (n.k) {
+    case 'num': {
+      const v = String(n.v);
+      return () => v;
+    }
+    case 'str': {
+      const v = n.v;
+      return () => v;
+    }
+    case 'bin': {
+      const a = int(n.a);
+      const b = int(n.b);
+      return n.op === '+' ? (c, i, s) => String(a(c, i, s) + b(c, i, s)) : (c, i, s) => String(a(c, i, s) - b(c, i, s));
+    }
+    case 'name': {
+      const name = n.v;
+      if (IDENTITY_KEYS.has(name)) {
+        const key = name as keyof ResolvedIdentity;
+        return (ctx) => ctx.identity[key];
+      }
+      const row = /^i([123])?$/.exec(name);
+      if (row) {
+        const depth = row[1] ? Number(row[1]) : 0;
+        if (depth > tableDepth || (depth === 0 && tableDepth === 0)) bad(`no table row "${name}" here (this object is ${tableDepth} table(s) deep)`);
+        return (_ctx, inst) => String(rowAt(inst, depth));
+      }
+      switch (name) {
+        case 'index':
+          return (ctx) => String(ctx.index);
+        case 'crUrl':
+          return (ctx) => ctx.crUrl();
+        case 'acsUrl':
+          return (ctx) => ctx.acs.url;
+        case 'acsUsername':
+          return (ctx) => ctx.acs.username;
+        case 'acsPassword':
+          return (ctx) => ctx.acs.password;
+        case 'bootTime':
+          return (ctx) => new Date(ctx.bootAt).toISOString().replace(/\.\d{3}Z$/, 'Z');
+        default:
+          return bad(`unknown name "${name}"`);
+      }
+    }
+    case 'call': {
+      const { fn, args } = n;
+      switch (fn) {
+        case 'mac': {
+          arity(args, 1, 'mac(k)');
+          const k = int(args[0]!);
+          return (ctx, inst, salt) => formatMac(ctx.pools.mac.base + ctx.index * ctx.pools.mac.perCpe + k(ctx, inst, salt));
+        }
+        case 'ipv4':
+        case 'ipv6': {
+          arity(args, 2, `${fn}(pool, k)`);
+          if (args[0]!.k !== 'name') bad(`the first argument of ${fn} is a pool name, e.g. ${fn}(wan, 0)`);
+          const pool = (args[0] as { v: string }).v;
+          if (!scope.pools[fn][pool]) bad(`no ${fn} pool "${pool}" in profile.yaml pools (have: ${Object.keys(scope.pools[fn]).join(', ') || 'none'})`);
+          const k = int(args[1]!);
+          if (fn === 'ipv4') {
+            return (ctx, inst, salt) => {
+              const p = ctx.pools.ipv4[pool];
+              if (!p) throw new Error(`no ipv4 pool "${pool}"`);
+              return ipv4At(p, ctx.index, k(ctx, inst, salt));
+            };
+          }
+          return (ctx, inst, salt) => {
+            const p = ctx.pools.ipv6[pool];
+            if (!p) throw new Error(`no ipv6 pool "${pool}"`);
+            return ipv6At(p, ctx.index, k(ctx, inst, salt));
+          };
+        }
+        case 'pick': {
+          if (args.length < 2) bad('expected pick(i, a, b, ...)');
+          const sel = int(args[0]!);
+          const items = args.slice(1).map((a) => compileNode(a, expr, scope));
+          const len = items.length;
+          return (ctx, inst, salt) => items[(((sel(ctx, inst, salt) - 1) % len) + len) % len]!(ctx, inst, salt);
+        }
+        case 'rand': {
+          arity(args, 2, 'rand(min, max)');
+          const lo = int(args[0]!);
+          const hi = int(args[1]!);
+          return (ctx, inst, salt) => String(intBetween(ctx.seed, ctx.index, salt, lo(ctx, inst, salt), hi(ctx, inst, salt)));
+        }
+        case 'hex': {
+          arity(args, 1, 'hex(n)');
+          const len = int(args[0]!);
+          return (ctx, inst, salt) => hexDigits(ctx.seed, ctx.index, salt, Math.max(1, len(ctx, inst, salt)));
+        }
+        default:
+          return bad(`unknown function "${fn}"`);
+      }
+    }
   }
-  return out;
 }

@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+// cpe-sim: start a fleet of simulated CPEs against an ACS.
+import { readFileSync } from 'node:fs';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { loadConfig } from '../config/load.js';
+import { OPTIONS, toEnv, toKebab } from '../config/options.js';
+import { startFleet } from '../coordinator/fleet.js';
+import { createLogger } from '../log.js';
+import { compileProfile } from '../profile/compile.js';
+import { loadProfile } from '../profile/load.js';
+import { CpeSimError } from '../util/errors.js';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parser = yargs(argv)
+    .scriptName('cpe-sim')
+    .usage('$0 --profile DIR --acs-url URL --cpes N [options]\n\nEvery option is also an environment variable CPE_SIM_<NAME> and a camelCase key of the --config YAML file; a flag beats the environment, which beats the file.')
+    .version(false)
+    .help('help')
+    .strict()
+    .wrap(Math.min(110, process.stdout.columns || 110));
+  for (const o of OPTIONS) {
+    parser = parser.option(toKebab(o.key), {
+      type: o.kind.t === 'bool' ? 'boolean' : 'string',
+      describe: `${o.describe} [env ${toEnv(o.key)}]`,
+      defaultDescription: o.defaultText ?? (o.default !== undefined ? String(o.default) : undefined),
+    });
+  }
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = await parser.fail((msg, err) => {
+      throw err ?? new CpeSimError('CONFIG_INVALID', `config: ${msg}`);
+    }).parseAsync();
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    return 2;
+  }
+  const flags: Record<string, unknown> = {};
+  for (const o of OPTIONS) if (parsed[toKebab(o.key)] !== undefined) flags[o.key] = parsed[toKebab(o.key)];
+
+  let cfg;
+  try {
+    cfg = loadConfig({ flags, env: process.env });
+    if (cfg.version) {
+      process.stdout.write(`cpe-sim ${version()}\n`);
+      return 0;
+    }
+    // Fail fast, before any thread starts, on a profile error.
+    compileProfile(loadProfile(cfg.profile));
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    return 2;
+  }
+  const log = createLogger(cfg.logLevel, cfg.logFormat);
+  log.info({ cpes: cfg.cpes, shards: cfg.shards, profile: cfg.profile, seed: cfg.seed }, 'starting fleet');
+  const started = Date.now();
+  let fleet;
+  try {
+    fleet = await startFleet(cfg, log);
+  } catch (e) {
+    log.error({ err: (e as Error).message }, 'fleet failed to start');
+    return 1;
+  }
+  log.info({ acs: fleet.acsUrl, shards: fleet.coordinator.shardCount, paramsPerCpe: fleet.coordinator.paramCount }, 'fleet started');
+  let lastReady = -1;
+  const progress = setInterval(() => {
+    void fleet.coordinator.stats().then((s) => {
+      if (s.states.ready === lastReady && s.states.ready === cfg.cpes) return;
+      lastReady = s.states.ready;
+      log.info({ ...s.states, bootstraps: s.bootstraps, sessionsOk: s.sessionsOk, sessionsFailed: s.sessionsFailed, queued: s.queuedSessions }, 'progress');
+    }, () => undefined);
+  }, 5000);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+    if (cfg.duration > 0) setTimeout(resolve, cfg.duration * 1000).unref();
+  });
+  clearInterval(progress);
+  const stats = await fleet.stop();
+  log.info({ ...stats.states, bootstraps: stats.bootstraps, sessionsOk: stats.sessionsOk, sessionsFailed: stats.sessionsFailed, seconds: (Date.now() - started) / 1000 }, 'fleet stopped');
+  return 0;
+}
+
+main(hideBin(process.argv)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`cpe-sim: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  },
+);

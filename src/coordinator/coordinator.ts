@@ -1,0 +1,170 @@
+// The coordinator: partitions [fleetOffset, fleetOffset + cpes) into contiguous shards,
+// runs one long-lived Piscina task per shard, and talks to each over its own MessagePort.
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { CpeSimError, fromWire } from '../util/errors.js';
+import type { CpeSummary, CrReply, CrRequest, MainToShard, ReplyOf, ShardInit, ShardStats, ShardToMain } from './messages.js';
+
+export interface FleetPlan {
+  fleetOffset: number;
+  cpes: number;
+  shards: number;
+}
+
+/** Contiguous ranges: a CPE's shard is floor((cpe - offset) / perShard). */
+export function partition(plan: FleetPlan): Array<{ lo: number; hi: number }> {
+  const shards = Math.min(plan.shards, plan.cpes);
+  const per = Math.ceil(plan.cpes / shards);
+  const out: Array<{ lo: number; hi: number }> = [];
+  for (let s = 0; s * per < plan.cpes; s++) {
+    out.push({ lo: plan.fleetOffset + s * per, hi: plan.fleetOffset + Math.min(plan.cpes, (s + 1) * per) });
+  }
+  return out;
+}
+
+export function shardOf(plan: FleetPlan, cpe: number): number | undefined {
+  if (cpe < plan.fleetOffset || cpe >= plan.fleetOffset + plan.cpes) return undefined;
+  const per = Math.ceil(plan.cpes / Math.min(plan.shards, plan.cpes));
+  return Math.floor((cpe - plan.fleetOffset) / per);
+}
+
+interface ShardLink {
+  port: MessagePort;
+  pending: Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>;
+  done: Promise<unknown>;
+}
+
+const workerFile = (): URL => {
+  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  return new URL(`../../workers/shard.${ext}`, import.meta.url);
+};
+
+export class Coordinator {
+  private pool: Piscina | undefined;
+  private links: ShardLink[] = [];
+  private seq = 0;
+  readonly plan: FleetPlan;
+  paramCount = 0;
+
+  constructor(
+    private readonly base: Omit<ShardInit, 'shardId' | 'lo' | 'hi'>,
+    shards: number,
+  ) {
+    this.plan = { fleetOffset: base.fleetOffset, cpes: base.fleetSize, shards: Math.min(shards, base.fleetSize) };
+  }
+
+  get shardCount(): number {
+    return this.links.length;
+  }
+
+  /** Start every shard; resolves once all have built their CPEs, rejects on the first failure. */
+  async start(): Promise<void> {
+    const ranges = partition(this.plan);
+    this.pool = new Piscina({
+      filename: workerFile().href,
+      minThreads: ranges.length,
+      maxThreads: ranges.length,
+      idleTimeout: Infinity,
+      concurrentTasksPerWorker: 1,
+      // An idle worker blocked in Atomics.wait would stall its port messages (TOOLCHAIN.md).
+      atomics: 'disabled',
+    });
+    const started: Array<Promise<void>> = [];
+    ranges.forEach(({ lo, hi }, shardId) => {
+      const { port1, port2 } = new MessageChannel();
+      const link: ShardLink = { port: port1, pending: new Map(), done: Promise.resolve() };
+      started.push(
+        new Promise<void>((resolve, reject) => {
+          port1.on('message', (m: ShardToMain) => {
+            switch (m.type) {
+              case 'started':
+                this.paramCount = m.paramCount;
+                resolve();
+                return;
+              case 'fatal':
+                reject(fromWire(m.error));
+                return;
+              case 'reply': {
+                const p = link.pending.get(m.id);
+                if (!p) return;
+                link.pending.delete(m.id);
+                if (m.ok) p.resolve(m.value);
+                else p.reject(fromWire(m.error));
+                return;
+              }
+              default: {
+                const never: never = m;
+                throw new Error(`unknown shard message ${JSON.stringify(never)}`);
+              }
+            }
+          });
+          const init: ShardInit = { ...this.base, shardId, lo, hi };
+          link.done = this.pool!.run({ init, port: port2 }, { transferList: [port2] }).catch((e: Error) => {
+            reject(new CpeSimError('SHARD_FAILED', `shard ${shardId} died: ${e.message}`));
+            for (const p of link.pending.values()) p.reject(new CpeSimError('SHARD_FAILED', `shard ${shardId} died: ${e.message}`));
+            link.pending.clear();
+          });
+        }),
+      );
+      this.links.push(link);
+    });
+    await Promise.all(started);
+  }
+
+  private request<T extends MainToShard['type']>(shard: number, type: T, body: Omit<Extract<MainToShard, { type: T }>, 'id' | 'type'>): Promise<ReplyOf[T]> {
+    const link = this.links[shard];
+    if (!link) return Promise.reject(new CpeSimError('NOT_FOUND', `no shard ${shard}`));
+    const id = ++this.seq;
+    return new Promise<ReplyOf[T]>((resolve, reject) => {
+      link.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      link.port.postMessage({ ...body, type, id });
+    });
+  }
+
+  async connectionRequest(cpe: number, request: CrRequest): Promise<CrReply> {
+    const s = shardOf(this.plan, cpe);
+    if (s === undefined) return { status: 404, headers: {} };
+    return this.request(s, 'cr', { cpe, request });
+  }
+
+  async inspect(cpe: number): Promise<CpeSummary | null> {
+    const s = shardOf(this.plan, cpe);
+    if (s === undefined) return null;
+    return this.request(s, 'inspect', { cpe });
+  }
+
+  async stats(): Promise<ShardStats> {
+    return sumStats(await Promise.all(this.links.map((_, s) => this.request(s, 'stats', {}))));
+  }
+
+  async stop(): Promise<ShardStats> {
+    const all = await Promise.all(this.links.map((_, s) => this.request(s, 'stop', {}).catch(() => undefined)));
+    await Promise.all(this.links.map((l) => l.done));
+    for (const l of this.links) l.port.close();
+    await this.pool?.destroy();
+    this.pool = undefined;
+    return sumStats(all.filter((x): x is ShardStats => x !== undefined));
+  }
+}
+
+export function sumStats(list: ShardStats[]): ShardStats {
+  const out: ShardStats = {
+    states: { new: 0, bootstrapping: 0, ready: 0, failed: 0 },
+    bootstraps: 0,
+    sessionsOk: 0,
+    sessionsFailed: 0,
+    periodicTicks: 0,
+    activeSessions: 0,
+    queuedSessions: 0,
+  };
+  for (const s of list) {
+    for (const k of Object.keys(out.states) as Array<keyof ShardStats['states']>) out.states[k] += s.states[k];
+    out.bootstraps += s.bootstraps;
+    out.sessionsOk += s.sessionsOk;
+    out.sessionsFailed += s.sessionsFailed;
+    out.periodicTicks += s.periodicTicks;
+    out.activeSessions += s.activeSessions;
+    out.queuedSessions += s.queuedSessions;
+  }
+  return out;
+}

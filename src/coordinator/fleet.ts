@@ -1,0 +1,84 @@
+// Start and stop a whole fleet from a Config: the optional embedded mock ACS, the
+// connection-request listener, and the sharded CPEs.
+import { randomBytes } from 'node:crypto';
+import { networkInterfaces } from 'node:os';
+import { resolve } from 'node:path';
+import type { Config } from '../config/options.js';
+import { CrListener } from '../http/cr-listener.js';
+import type { Logger } from '../log.js';
+import { MockAcs } from '../mock-acs/mock-acs.js';
+import { Coordinator } from './coordinator.js';
+import type { ShardStats } from './messages.js';
+
+export interface Fleet {
+  coordinator: Coordinator;
+  cr: CrListener;
+  mockAcs: MockAcs | undefined;
+  acsUrl: string;
+  crBaseUrl: string;
+  stop(): Promise<ShardStats>;
+}
+
+function advertiseHost(bindHost: string): string {
+  if (bindHost !== '0.0.0.0' && bindHost !== '::') return bindHost;
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+const urlHost = (h: string) => (h.includes(':') ? `[${h}]` : h);
+
+export async function startFleet(cfg: Config, log: Logger): Promise<Fleet> {
+  let mockAcs: MockAcs | undefined;
+  if (cfg.mockAcs) {
+    mockAcs = new MockAcs();
+    await mockAcs.listen(cfg.mockAcs.host, cfg.mockAcs.port);
+    log.info({ url: mockAcs.url }, 'embedded mock ACS listening');
+  }
+  const acsUrl = cfg.acsUrl ?? mockAcs!.url;
+
+  let coordinator: Coordinator | undefined;
+  const cr = new CrListener((cpe, req) => (coordinator ? coordinator.connectionRequest(cpe, req) : Promise.resolve({ status: 503, headers: {} })));
+  const port = await cr.listen(cfg.crBindAddr.host, cfg.crBindAddr.port);
+  const crBaseUrl = `http://${urlHost(cfg.crAdvertiseHost ?? advertiseHost(cfg.crBindAddr.host))}:${port}`;
+  log.info({ bind: `${cfg.crBindAddr.host}:${port}`, advertised: crBaseUrl }, 'connection-request listener up');
+
+  coordinator = new Coordinator(
+    {
+      fleetOffset: cfg.fleetOffset,
+      fleetSize: cfg.cpes,
+      seed: cfg.seed,
+      profileDir: resolve(cfg.profile),
+      acs: { url: acsUrl, username: cfg.acsUsername, password: cfg.acsPassword, timeoutMs: cfg.acsTimeout * 1000, caFile: cfg.acsCaFile },
+      maxSessions: cfg.maxSessions,
+      bootRamp: cfg.bootRamp,
+      startAt: Date.now(),
+      cr: { baseUrl: crBaseUrl, secret: cfg.crSecret ?? randomBytes(24).toString('hex'), rateLimit: cfg.crRateLimit },
+      logLevel: cfg.logLevel,
+    },
+    cfg.shards,
+  );
+  try {
+    await coordinator.start();
+  } catch (e) {
+    cr.close();
+    await coordinator.stop().catch(() => undefined);
+    await mockAcs?.close();
+    throw e;
+  }
+  const c = coordinator;
+  return {
+    coordinator: c,
+    cr,
+    mockAcs,
+    acsUrl,
+    crBaseUrl,
+    async stop() {
+      cr.close();
+      const stats = await c.stop();
+      await mockAcs?.close();
+      return stats;
+    },
+  };
+}

@@ -1,0 +1,221 @@
+// An embedded mock ACS over real HTTP: what the README demo informs and what the
+// integration tests talk to. It behaves like GenieACS where that matters to a CPE:
+// a `session` cookie, Basic or Digest with a socket-independent nonce, InformResponse,
+// queued RPCs with cwmp:ID, 204 to end the session, Connection: close on the last reply.
+import { randomBytes } from 'node:crypto';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { buildAcsEnvelope } from '../cwmp/soap-build.js';
+import { parseCpeEnvelope } from '../cwmp/soap-parse.js';
+import type { AcsOutgoingRequest, Inform, ParsedCpeEnvelope } from '../cwmp/types.js';
+import { SUPPORTED_METHODS } from '../cwmp/types.js';
+import { basicAuthorization, checkNonce, digestAuthorization, digestChallenge, makeNonce, parseAuthorization, parseChallenges, verifyBasic, verifyDigest } from '../http/digest.js';
+
+export interface MockAcsOptions {
+  auth?: { mode: 'none' | 'basic' | 'digest'; username: string; password: string };
+  /** Requests to send in a session, decided when its Inform arrives (after anything queued). */
+  script?: (inform: Inform, deviceId: string) => AcsOutgoingRequest[] | undefined;
+  /** Answer an Inform with this HTTP status instead (e.g. 503 for retry tests). */
+  failInform?: (inform: Inform, deviceId: string) => number | undefined;
+  /** Send HoldRequests=true with the InformResponse. */
+  holdRequests?: boolean;
+  /** End sessions with 204 (default) or an empty 200. */
+  sessionEnd?: '204' | 'empty200';
+}
+
+export interface RecordedSession {
+  deviceId: string;
+  inform: Inform;
+  /** Every CPE message after the Inform, in order, as parsed. */
+  messages: ParsedCpeEnvelope[];
+  /** Request ids sent, in order. */
+  sentIds: string[];
+  ended: boolean;
+  authorization: string[];
+  cookieSeen: boolean;
+}
+
+interface Live {
+  rec: RecordedSession;
+  pending: AcsOutgoingRequest[];
+}
+
+/** GenieACS builds device ids as OUI-ProductClass-Serial, percent-encoding all but [A-Za-z0-9_]. */
+export function deviceIdOf(inform: Inform): string {
+  const enc = (s: string) => s.replace(/[^A-Za-z0-9_]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  const { oui, productClass, serialNumber } = inform.deviceId;
+  return productClass ? `${enc(oui)}-${enc(productClass)}-${enc(serialNumber)}` : `${enc(oui)}-${enc(serialNumber)}`;
+}
+
+export class MockAcs {
+  readonly sessions: RecordedSession[] = [];
+  /** Last Inform per device id. */
+  readonly devices = new Map<string, Inform>();
+  private queued = new Map<string, AcsOutgoingRequest[]>();
+  private live = new Map<string, Live>();
+  private server: Server | undefined;
+  private readonly secret = randomBytes(16);
+  private seq = 0;
+  private waiters: Array<() => void> = [];
+  informCount = 0;
+
+  constructor(private readonly opts: MockAcsOptions = {}) {}
+
+  get url(): string {
+    const a = this.server?.address() as AddressInfo | undefined;
+    if (!a) throw new Error('mock ACS is not listening');
+    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+    return `http://${host}:${a.port}/`;
+  }
+
+  async listen(host = '127.0.0.1', port = 0): Promise<string> {
+    this.server = createServer((req, res) => this.onRequest(req, res));
+    this.server.keepAliveTimeout = 5000;
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, host, () => resolve());
+    });
+    return this.url;
+  }
+
+  async close(): Promise<void> {
+    if (!this.server) return;
+    const s = this.server;
+    this.server = undefined;
+    s.closeAllConnections();
+    await new Promise<void>((r) => s.close(() => r()));
+  }
+
+  /** Queue RPCs for the device's next session. */
+  queue(deviceId: string, ...reqs: AcsOutgoingRequest[]): void {
+    this.queued.set(deviceId, [...(this.queued.get(deviceId) ?? []), ...reqs]);
+  }
+
+  /** Resolve when pred() holds, polling on every recorded change. */
+  async waitFor(pred: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pred()) {
+      if (Date.now() > deadline) throw new Error(`mock ACS: timed out waiting for ${what}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 50);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+
+  private changed(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  private authorized(req: IncomingMessage, res: ServerResponse, body: string): boolean {
+    const auth = this.opts.auth;
+    if (!auth || auth.mode === 'none') return true;
+    const a = parseAuthorization(req.headers.authorization);
+    if (auth.mode === 'basic') {
+      if (a?.scheme === 'basic' && verifyBasic(a.token, auth.username, auth.password)) return true;
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="mock-acs"', 'content-length': '0' }).end();
+      return false;
+    }
+    if (a?.scheme === 'digest') {
+      const nonceOk = checkNonce(this.secret, 'acs', a.params['nonce'] ?? '', Date.now(), 300_000) === 'ok';
+      if (nonceOk && a.params['username'] === auth.username && verifyDigest(a.params, 'POST', auth.password, body)) return true;
+    }
+    res.writeHead(401, { 'www-authenticate': digestChallenge('mock-acs', makeNonce(this.secret, 'acs', Date.now()), { qop: 'auth,auth-int' }), 'content-length': '0' }).end();
+    return false;
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      try {
+        this.onBody(req, res, Buffer.concat(chunks).toString('utf8'));
+      } catch (e) {
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(String(e));
+      }
+      this.changed();
+    });
+  }
+
+  private onBody(req: IncomingMessage, res: ServerResponse, body: string): void {
+    if (req.method !== 'POST') {
+      res.writeHead(405, { allow: 'POST' }).end();
+      return;
+    }
+    if (!this.authorized(req, res, body)) return;
+    const env = parseCpeEnvelope(body);
+    const cookie = /(?:^|;\s*)session=([0-9a-f]+)/.exec(req.headers.cookie ?? '')?.[1];
+    if (env.message.method === 'Inform') {
+      const inform = env.message;
+      const deviceId = deviceIdOf(inform);
+      this.informCount++;
+      this.devices.set(deviceId, inform);
+      const status = this.opts.failInform?.(inform, deviceId);
+      if (status) {
+        res.writeHead(status, status === 503 ? { 'retry-after': '60', 'content-length': '0' } : { 'content-length': '0' }).end();
+        return;
+      }
+      const rec: RecordedSession = { deviceId, inform, messages: [], sentIds: [], ended: false, authorization: [], cookieSeen: false };
+      if (req.headers.authorization) rec.authorization.push(req.headers.authorization);
+      this.sessions.push(rec);
+      const pending = [...(this.queued.get(deviceId) ?? []), ...(this.opts.script?.(inform, deviceId) ?? [])];
+      this.queued.delete(deviceId);
+      const sid = randomBytes(8).toString('hex');
+      this.live.set(sid, { rec, pending });
+      this.reply(res, buildAcsEnvelope({ method: 'InformResponse', maxEnvelopes: 1 }, { id: env.id, holdRequests: this.opts.holdRequests, cwmpNamespace: env.cwmpNamespace }), { 'set-cookie': `session=${sid}; Path=/` });
+      return;
+    }
+    const live = cookie ? this.live.get(cookie) : undefined;
+    if (!live) {
+      // GenieACS answers a non-Inform without a session with 400.
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('No active session');
+      return;
+    }
+    live.rec.cookieSeen = true;
+    if (req.headers.authorization) live.rec.authorization.push(req.headers.authorization);
+    live.rec.messages.push(env);
+    if (env.message.method === 'GetRPCMethods') {
+      this.reply(res, buildAcsEnvelope({ method: 'GetRPCMethodsResponse', methods: [...SUPPORTED_METHODS, 'Inform', 'TransferComplete'] }, { id: env.id, cwmpNamespace: env.cwmpNamespace }));
+      return;
+    }
+    const next = live.pending.shift();
+    if (next) {
+      const id = `mock-${++this.seq}`;
+      live.rec.sentIds.push(id);
+      this.reply(res, buildAcsEnvelope(next, { id, cwmpNamespace: env.cwmpNamespace }));
+      return;
+    }
+    live.rec.ended = true;
+    this.live.delete(cookie!);
+    if (this.opts.sessionEnd === 'empty200') res.writeHead(200, { 'content-length': '0', connection: 'close' }).end();
+    else res.writeHead(204, { connection: 'close' }).end();
+  }
+
+  private reply(res: ServerResponse, xml: string, extra: Record<string, string> = {}): void {
+    res.writeHead(200, { 'content-type': 'text/xml; charset="utf-8"', 'content-length': String(Buffer.byteLength(xml)), ...extra }).end(xml);
+  }
+
+  /** Act as an ACS sending a connection request (HTTP GET with Digest, TR-069 3.2.2). */
+  static async connectionRequest(url: string, username: string, password: string, opts: { basic?: boolean } = {}): Promise<{ status: number; challenged: boolean }> {
+    const get = (authorization?: string) =>
+      new Promise<{ status: number; headers: IncomingMessage['headers'] }>((resolve, reject) => {
+        const r = httpRequest(url, { method: 'GET', headers: authorization ? { authorization } : {}, agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+        });
+        r.on('error', reject);
+        r.end();
+      });
+    if (opts.basic) return { ...(await get(basicAuthorization(username, password))), challenged: false };
+    const first = await get();
+    if (first.status !== 401) return { status: first.status, challenged: false };
+    const ch = parseChallenges(first.headers['www-authenticate']).find((c) => c.scheme === 'digest');
+    if (!ch) return { status: first.status, challenged: true };
+    const u = new URL(url);
+    const second = await get(digestAuthorization({ challenge: ch, nc: 0 }, { username, password }, 'GET', u.pathname + u.search, ''));
+    return { status: second.status, challenged: true };
+  }
+}

@@ -1,0 +1,68 @@
+// Shard worker: one long-lived Piscina task per shard (DESIGN "Process shape"). Thin:
+// it wires a Shard (src/shard) to its MessagePort and lives until told to stop.
+import type { MessagePort } from 'node:worker_threads';
+import type { MainToShard, ShardInit, ShardStats, ShardToMain } from '../src/coordinator/messages.js';
+import { compileProfile } from '../src/profile/compile.js';
+import { loadProfile } from '../src/profile/load.js';
+import { createLogger } from '../src/log.js';
+import { systemClock } from '../src/scheduler/clock.js';
+import { Shard } from '../src/shard/shard.js';
+import { toWire } from '../src/util/errors.js';
+
+export interface ShardTask {
+  init: ShardInit;
+  port: MessagePort;
+}
+
+export default async function runShard({ init, port }: ShardTask): Promise<ShardStats | undefined> {
+  const send = (m: ShardToMain) => port.postMessage(m);
+  let shard: Shard;
+  try {
+    const profile = loadProfile(init.profileDir);
+    const template = compileProfile(profile);
+    const log = createLogger(init.logLevel, 'json', { shard: init.shardId });
+    shard = new Shard(init, {
+      clock: systemClock,
+      profile,
+      template,
+      log: (level, msg, extra) => log[level](extra ?? {}, msg),
+    });
+    shard.start();
+    send({ type: 'started', shardId: init.shardId, cpes: shard.size, paramCount: template.paramCount });
+  } catch (e) {
+    send({ type: 'fatal', shardId: init.shardId, error: toWire(e) });
+    port.close();
+    return undefined;
+  }
+  return await new Promise<ShardStats>((resolve) => {
+    port.on('message', (msg: MainToShard) => {
+      const reply = (value: unknown) => send({ type: 'reply', id: msg.id, ok: true, value });
+      try {
+        switch (msg.type) {
+          case 'cr':
+            reply(shard.connectionRequest(msg.cpe, msg.request));
+            return;
+          case 'inspect':
+            reply(shard.summary(msg.cpe));
+            return;
+          case 'stats':
+            reply(shard.stats());
+            return;
+          case 'stop':
+            void shard.stop().then((stats) => {
+              reply(stats);
+              port.close();
+              resolve(stats);
+            });
+            return;
+          default: {
+            const never: never = msg;
+            throw new Error(`unknown message ${JSON.stringify(never)}`);
+          }
+        }
+      } catch (e) {
+        send({ type: 'reply', id: msg.id, ok: false, error: toWire(e) });
+      }
+    });
+  });
+}

@@ -31,6 +31,8 @@ export interface RecordedSession {
   /** Request ids sent, in order. */
   sentIds: string[];
   ended: boolean;
+  /** Raw bodies as received, the Inform first. */
+  raw: string[];
   authorization: string[];
   cookieSeen: boolean;
 }
@@ -158,7 +160,7 @@ export class MockAcs {
         res.writeHead(status, status === 503 ? { 'retry-after': '60', 'content-length': '0' } : { 'content-length': '0' }).end();
         return;
       }
-      const rec: RecordedSession = { deviceId, inform, messages: [], sentIds: [], ended: false, authorization: [], cookieSeen: false };
+      const rec: RecordedSession = { deviceId, inform, messages: [], sentIds: [], ended: false, raw: [body], authorization: [], cookieSeen: false };
       if (req.headers.authorization) rec.authorization.push(req.headers.authorization);
       this.sessions.push(rec);
       const pending = [...(this.queued.get(deviceId) ?? []), ...(this.opts.script?.(inform, deviceId) ?? [])];
@@ -177,6 +179,7 @@ export class MockAcs {
     live.rec.cookieSeen = true;
     if (req.headers.authorization) live.rec.authorization.push(req.headers.authorization);
     live.rec.messages.push(env);
+    live.rec.raw.push(body);
     if (env.message.method === 'GetRPCMethods') {
       this.reply(res, buildAcsEnvelope({ method: 'GetRPCMethodsResponse', methods: [...SUPPORTED_METHODS, 'Inform', 'TransferComplete'] }, { id: env.id, cwmpNamespace: env.cwmpNamespace }));
       return;

@@ -1,0 +1,98 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { eventCodes, startHarness, until, type Harness } from './helpers/harness.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+});
+
+describe('Inform on the wire', () => {
+  it('bootstraps with 0 BOOTSTRAP + 1 BOOT, DeviceId, forced-inform parameters with xsi:types, and RetryCount 0', async () => {
+    h = await startHarness({ cpes: 1 });
+    h.tick();
+    await h.acs.waitFor(() => h!.acs.sessions.some((s) => s.ended), 10_000, 'bootstrap session end');
+    const s = h.acs.sessions[0]!;
+    expect(eventCodes(s)).toEqual(['0 BOOTSTRAP', '1 BOOT']);
+    expect(s.inform.retryCount).toBe(0);
+    expect(s.inform.maxEnvelopes).toBe(1);
+    const id = h.shard.env.identity(0);
+    expect(s.inform.deviceId).toEqual({ manufacturer: id.manufacturer, oui: id.oui, productClass: id.productClass, serialNumber: id.serial });
+    expect(s.inform.deviceId.oui).toMatch(/^[0-9A-F]{6}$/);
+    const names = s.inform.params.map((p) => p.name);
+    for (const n of [
+      'Device.RootDataModelVersion',
+      'Device.DeviceInfo.HardwareVersion',
+      'Device.DeviceInfo.SoftwareVersion',
+      'Device.DeviceInfo.ProvisioningCode',
+      'Device.ManagementServer.ParameterKey',
+      'Device.ManagementServer.ConnectionRequestURL',
+    ]) {
+      expect(names).toContain(n);
+    }
+    for (const p of s.inform.params) expect(p.type).toBeDefined();
+    const crUrl = s.inform.params.find((p) => p.name === 'Device.ManagementServer.ConnectionRequestURL')!.value;
+    expect(crUrl).toBe(h.shard.env.crUrl(0));
+    // Raw wire details the parser would smooth over.
+    const raw = s.raw[0]!;
+    expect(raw).toContain('urn:dslforum-org:cwmp-1-2');
+    expect(raw).toMatch(/<Event soap-enc:arrayType="cwmp:EventStruct\[2\]">/);
+    expect(raw).toMatch(/<Value xsi:type="xsd:string">/);
+    expect(Date.parse(s.inform.currentTime)).toBe(h.clock.now() - (h.clock.now() % 1000));
+    // icwmp-style: a bootstrap session asks for the ACS's methods, then the empty POST ends it.
+    expect(s.messages.map((m) => m.message.method)).toEqual(['GetRPCMethods', 'Empty']);
+    expect(s.cookieSeen).toBe(true);
+    await until(() => h!.shard.lifecycle(0) === 'ready', 5000, 'ready');
+  });
+
+  it('informs 2 PERIODIC within ±10% of PeriodicInformInterval and no second BOOTSTRAP', async () => {
+    h = await startHarness({ cpes: 1 });
+    const t0 = h.clock.now();
+    h.tick();
+    await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true);
+    await until(() => h!.shard.lifecycle(0) === 'ready');
+    const due = h.shard.periodicDueAt(0);
+    const interval = Number(h.shard.view(0).get('Device.ManagementServer.PeriodicInformInterval')) * 1000;
+    expect(due - t0).toBeGreaterThanOrEqual(interval * 0.9);
+    expect(due - t0).toBeLessThanOrEqual(interval * 1.1);
+    h.tick(due - h.clock.now());
+    await h.acs.waitFor(() => h!.acs.sessions[1]?.ended === true);
+    expect(eventCodes(h.acs.sessions[1]!)).toEqual(['2 PERIODIC']);
+    expect(h.acs.sessions[1]!.messages.map((m) => m.message.method)).toEqual(['Empty']);
+  });
+
+  it('anchors periodic informs to PeriodicInformTime when the ACS sets it (TR-069 3.2.1.2)', async () => {
+    const anchor = '2030-06-01T00:00:07Z';
+    h = await startHarness({
+      cpes: 1,
+      acs: {
+        script: (inform) =>
+          inform.events.some((e) => e.code === '0 BOOTSTRAP')
+            ? [{ method: 'SetParameterValues', params: [{ name: 'Device.ManagementServer.PeriodicInformTime', value: anchor, type: 'dateTime' }, { name: 'Device.ManagementServer.PeriodicInformInterval', value: '60', type: 'unsignedInt' }], parameterKey: 'k1' }]
+            : undefined,
+      },
+    });
+    h.tick();
+    await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true);
+    await until(() => h!.shard.lifecycle(0) === 'ready');
+    // The next periodic inform after the change keeps the phase: Time + k*60s, even though Time is in the future.
+    const first = h.shard.periodicDueAt(0);
+    h.tick(first - h.clock.now());
+    await h.acs.waitFor(() => h!.acs.sessions[1]?.ended === true);
+    await until(() => h!.shard.periodicDueAt(0) > first);
+    const next = h.shard.periodicDueAt(0);
+    expect(Math.abs((next - Date.parse(anchor)) % 60_000)).toBe(0);
+    expect(next - h.clock.now()).toBeLessThanOrEqual(60_000);
+    expect(next).toBeGreaterThan(h.clock.now());
+  });
+
+  it('defers a trigger that arrives during a session and runs it after (never dropped)', async () => {
+    h = await startHarness({ cpes: 1 });
+    h.tick();
+    // Raise PERIODIC while the bootstrap session is in flight.
+    h.shard.raise(0, 1 << 2);
+    await h.acs.waitFor(() => h!.acs.sessions.length >= 2 && h!.acs.sessions[1]!.ended, 10_000, 'deferred session');
+    expect(eventCodes(h.acs.sessions[0]!)).toEqual(['0 BOOTSTRAP', '1 BOOT']);
+    expect(eventCodes(h.acs.sessions[1]!)).toEqual(['2 PERIODIC']);
+  });
+});

@@ -1,0 +1,110 @@
+// An in-process shard (no worker thread) driven by a fake clock, a mock ACS over real
+// HTTP and, when asked, the real connection-request listener in front of it.
+import { fileURLToPath } from 'node:url';
+import type { BootRamp } from '../../src/config/options.js';
+import type { ShardInit } from '../../src/coordinator/messages.js';
+import { CrListener } from '../../src/http/cr-listener.js';
+import { MockAcs, type MockAcsOptions } from '../../src/mock-acs/mock-acs.js';
+import { compileProfile } from '../../src/profile/compile.js';
+import { loadProfile } from '../../src/profile/load.js';
+import { FakeClock } from '../../src/scheduler/clock.js';
+import { Shard } from '../../src/shard/shard.js';
+
+export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+export const exampleProfile = `${repoRoot}profiles/example-tr181-gateway`;
+export const tr098Profile = `${repoRoot}profiles/huawei-bm632w-tr098`;
+
+export interface HarnessOptions {
+  cpes?: number;
+  lo?: number;
+  seed?: number;
+  profileDir?: string;
+  acs?: MockAcsOptions;
+  acsUrl?: string;
+  acsCreds?: { username: string; password: string };
+  maxSessions?: number;
+  bootRamp?: BootRamp;
+  cr?: boolean;
+  crRateLimit?: { count: number; periodSec: number };
+  crSecret?: string;
+}
+
+export interface Harness {
+  shard: Shard;
+  acs: MockAcs;
+  clock: FakeClock;
+  cr: CrListener | undefined;
+  crBase: string;
+  /** Fire everything due now (boots, retries, periodic informs). */
+  tick(ms?: number): void;
+  stop(): Promise<void>;
+}
+
+export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
+  const acs = new MockAcs(o.acs);
+  const acsUrl = o.acsUrl ?? (await acs.listen());
+  const clock = new FakeClock();
+  let cr: CrListener | undefined;
+  let shardRef: Shard | undefined;
+  let crBase = 'http://127.0.0.1:9';
+  if (o.cr) {
+    cr = new CrListener(async (cpe, req) => shardRef!.connectionRequest(cpe, req));
+    const port = await cr.listen('127.0.0.1', 0);
+    crBase = `http://127.0.0.1:${port}`;
+  }
+  const profile = loadProfile(o.profileDir ?? exampleProfile);
+  const template = compileProfile(profile);
+  const lo = o.lo ?? 0;
+  const cpes = o.cpes ?? 1;
+  const init: ShardInit = {
+    shardId: 0,
+    lo,
+    hi: lo + cpes,
+    fleetOffset: lo,
+    fleetSize: cpes,
+    seed: o.seed ?? 1,
+    profileDir: profile.dir,
+    acs: { url: acsUrl, username: o.acsCreds?.username ?? '', password: o.acsCreds?.password ?? '', timeoutMs: 5000, caFile: undefined },
+    maxSessions: o.maxSessions ?? 16,
+    bootRamp: o.bootRamp ?? { mode: 'none' },
+    startAt: clock.now(),
+    cr: { baseUrl: crBase, secret: o.crSecret ?? 'test-secret', rateLimit: o.crRateLimit ?? { count: 10, periodSec: 60 } },
+    logLevel: 'silent',
+  };
+  const shard = new Shard(init, { clock, profile, template });
+  shardRef = shard;
+  shard.start();
+  return {
+    shard,
+    acs,
+    clock,
+    cr,
+    crBase,
+    tick: (ms = 0) => clock.advance(ms),
+    async stop() {
+      cr?.close();
+      await shard.stop();
+      await acs.close();
+    },
+  };
+}
+
+/** The GenieACS-style device id of CPE `index` in a harness. */
+export function deviceIdOf(h: Harness, index: number): string {
+  const id = h.shard.env.identity(index);
+  const enc = (s: string) => s.replace(/[^A-Za-z0-9_]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  return `${enc(id.oui)}-${enc(id.productClass)}-${enc(id.serial)}`;
+}
+
+export const eventCodes = (s: { inform: { events: Array<{ code: string }> } }): string[] => s.inform.events.map((e) => e.code);
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Poll until pred() holds (for state that settles just after the ACS's last reply). */
+export async function until(pred: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}

@@ -4,6 +4,7 @@
 // queued RPCs with cwmp:ID, 204 to end the session, Connection: close on the last reply.
 import { randomBytes } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { buildAcsEnvelope } from '../cwmp/soap-build.js';
 import { parseCpeEnvelope } from '../cwmp/soap-parse.js';
@@ -21,6 +22,8 @@ export interface MockAcsOptions {
   holdRequests?: boolean;
   /** End sessions with 204 (default) or an empty 200. */
   sessionEnd?: '204' | 'empty200';
+  /** Serve HTTPS with this PEM key and certificate. */
+  tls?: { key: string; cert: string };
 }
 
 export interface RecordedSession {
@@ -35,6 +38,8 @@ export interface RecordedSession {
   raw: string[];
   authorization: string[];
   cookieSeen: boolean;
+  /** Client port of every request of the session: one socket means one value. */
+  ports: number[];
 }
 
 interface Live {
@@ -60,6 +65,8 @@ export class MockAcs {
   private seq = 0;
   private waiters: Array<() => void> = [];
   informCount = 0;
+  /** Client ports that were sent a 401 challenge, in order. */
+  readonly challengedPorts: number[] = [];
 
   constructor(private readonly opts: MockAcsOptions = {}) {}
 
@@ -67,11 +74,12 @@ export class MockAcs {
     const a = this.server?.address() as AddressInfo | undefined;
     if (!a) throw new Error('mock ACS is not listening');
     const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-    return `http://${host}:${a.port}/`;
+    return `${this.opts.tls ? 'https' : 'http'}://${host}:${a.port}/`;
   }
 
   async listen(host = '127.0.0.1', port = 0): Promise<string> {
-    this.server = createServer((req, res) => this.onRequest(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res);
+    this.server = this.opts.tls ? createTlsServer(this.opts.tls, handler) : createServer(handler);
     this.server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
@@ -118,6 +126,7 @@ export class MockAcs {
     const a = parseAuthorization(req.headers.authorization);
     if (auth.mode === 'basic') {
       if (a?.scheme === 'basic' && verifyBasic(a.token, auth.username, auth.password)) return true;
+      this.challengedPorts.push(req.socket.remotePort ?? 0);
       res.writeHead(401, { 'www-authenticate': 'Basic realm="mock-acs"', 'content-length': '0' }).end();
       return false;
     }
@@ -125,6 +134,7 @@ export class MockAcs {
       const nonceOk = checkNonce(this.secret, 'acs', a.params['nonce'] ?? '', Date.now(), 300_000) === 'ok';
       if (nonceOk && a.params['username'] === auth.username && verifyDigest(a.params, 'POST', auth.password, body)) return true;
     }
+    this.challengedPorts.push(req.socket.remotePort ?? 0);
     res.writeHead(401, { 'www-authenticate': digestChallenge('mock-acs', makeNonce(this.secret, 'acs', Date.now()), { qop: 'auth,auth-int' }), 'content-length': '0' }).end();
     return false;
   }
@@ -160,7 +170,7 @@ export class MockAcs {
         res.writeHead(status, status === 503 ? { 'retry-after': '60', 'content-length': '0' } : { 'content-length': '0' }).end();
         return;
       }
-      const rec: RecordedSession = { deviceId, inform, messages: [], sentIds: [], ended: false, raw: [body], authorization: [], cookieSeen: false };
+      const rec: RecordedSession = { deviceId, inform, messages: [], sentIds: [], ended: false, raw: [body], authorization: [], cookieSeen: false, ports: [req.socket.remotePort ?? 0] };
       if (req.headers.authorization) rec.authorization.push(req.headers.authorization);
       this.sessions.push(rec);
       const pending = [...(this.queued.get(deviceId) ?? []), ...(this.opts.script?.(inform, deviceId) ?? [])];
@@ -177,6 +187,7 @@ export class MockAcs {
       return;
     }
     live.rec.cookieSeen = true;
+    live.rec.ports.push(req.socket.remotePort ?? 0);
     if (req.headers.authorization) live.rec.authorization.push(req.headers.authorization);
     live.rec.messages.push(env);
     live.rec.raw.push(body);

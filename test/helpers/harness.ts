@@ -13,6 +13,7 @@ import { Shard } from '../../src/shard/shard.js';
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const exampleProfile = `${repoRoot}profiles/example-tr181-gateway`;
 export const tr098Profile = `${repoRoot}profiles/huawei-bm632w-tr098`;
+export const fixture = (p: string): string => `${repoRoot}test/fixtures/${p}`;
 
 export interface HarnessOptions {
   cpes?: number;
@@ -22,6 +23,7 @@ export interface HarnessOptions {
   acs?: MockAcsOptions;
   acsUrl?: string;
   acsCreds?: { username: string; password: string };
+  acsCaFile?: string;
   maxSessions?: number;
   bootRamp?: BootRamp;
   cr?: boolean;
@@ -64,7 +66,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     fleetSize: cpes,
     seed: o.seed ?? 1,
     profileDir: profile.dir,
-    acs: { url: acsUrl, username: o.acsCreds?.username ?? '', password: o.acsCreds?.password ?? '', timeoutMs: 5000, caFile: undefined },
+    acs: { url: acsUrl, username: o.acsCreds?.username ?? '', password: o.acsCreds?.password ?? '', timeoutMs: 5000, caFile: o.acsCaFile },
     maxSessions: o.maxSessions ?? 16,
     bootRamp: o.bootRamp ?? { mode: 'none' },
     startAt: clock.now(),

@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { fixture, startHarness, until, type Harness } from './helpers/harness.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+});
+
+const creds = { username: 'acs-user', password: 's3cret:with"odd chars' };
+
+describe('authentication to the ACS', () => {
+  it('answers a Basic challenge and keeps sending Basic for the session', async () => {
+    h = await startHarness({ acs: { auth: { mode: 'basic', ...creds } }, acsCreds: creds });
+    h.tick();
+    await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true, 10_000, 'basic session');
+    const s = h.acs.sessions[0]!;
+    expect(s.authorization.length).toBeGreaterThanOrEqual(2);
+    expect(s.authorization.every((a) => a.startsWith('Basic '))).toBe(true);
+    await until(() => h!.shard.lifecycle(0) === 'ready');
+  });
+
+  it('answers a Digest challenge (qop auth) on the same connection and reuses the nonce with a rising nc', async () => {
+    h = await startHarness({ acs: { auth: { mode: 'digest', ...creds } }, acsCreds: creds });
+    h.tick();
+    await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true, 10_000, 'digest session');
+    const auths = h.acs.sessions[0]!.authorization;
+    expect(auths[0]).toMatch(/^Digest /);
+    expect(auths[0]).toMatch(/qop=auth,/);
+    expect(auths[0]).toContain('username="acs-user"');
+    // The whole session, the 401 included, rides one TCP connection (GenieACS binds the nonce to it).
+    const ports = h.acs.sessions[0]!.ports;
+    expect(new Set(ports).size).toBe(1);
+    expect(h.acs.challengedPorts[0]).toBe(ports[0]);
+    const ncs = auths.map((a) => /nc=([0-9a-f]{8})/.exec(a)![1]);
+    expect(new Set(ncs).size).toBe(ncs.length);
+    await until(() => h!.shard.lifecycle(0) === 'ready');
+  });
+
+  it('fails the session on wrong credentials and schedules a retry (lifecycle failed)', async () => {
+    h = await startHarness({ acs: { auth: { mode: 'digest', ...creds } }, acsCreds: { username: 'acs-user', password: 'wrong' } });
+    h.tick();
+    await until(() => h!.shard.lifecycle(0) === 'failed', 10_000, 'failed');
+    expect(h.acs.sessions).toHaveLength(0);
+    expect(h.shard.retryDueAt(0)).toBeGreaterThan(h.clock.now());
+  });
+
+  it('uses credentials the ACS sets in ManagementServer.Username/Password from the next session on', async () => {
+    h = await startHarness({
+      acs: {
+        auth: { mode: 'basic', ...creds },
+        script: (inform) =>
+          inform.events.some((e) => e.code === '0 BOOTSTRAP')
+            ? [{ method: 'SetParameterValues', params: [{ name: 'Device.ManagementServer.Password', value: 'rotated', type: 'string' }], parameterKey: 'rot' }]
+            : undefined,
+      },
+      acsCreds: creds,
+    });
+    h.tick();
+    await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true);
+    await until(() => h!.shard.lifecycle(0) === 'ready');
+    // The next session authenticates with the rotated password, which this ACS refuses.
+    h.shard.raise(0, 1 << 2);
+    await until(() => h!.shard.lifecycle(0) === 'failed', 10_000, 'failure with rotated password');
+  });
+});
+
+describe('session plumbing', () => {
+  it('speaks HTTPS to an ACS whose CA is given by acsCaFile', async () => {
+    h = await startHarness({
+      acs: { tls: { key: readFileSync(fixture('tls/server-key.pem'), 'utf8'), cert: readFileSync(fixture('tls/server.pem'), 'utf8') } },
+      acsCaFile: fixture('tls/ca.pem'),
+    });
+    expect(h.acs.url).toMatch(/^https:/);
+    h.tick();
+    await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true, 10_000, 'https session');
+    await until(() => h!.shard.lifecycle(0) === 'ready');
+  });
+
+  it('refuses an HTTPS ACS whose certificate it cannot verify', async () => {
+    h = await startHarness({ acs: { tls: { key: readFileSync(fixture('tls/server-key.pem'), 'utf8'), cert: readFileSync(fixture('tls/server.pem'), 'utf8') } } });
+    h.tick();
+    await until(() => h!.shard.lifecycle(0) === 'failed', 10_000, 'tls failure');
+    expect(h.acs.sessions).toHaveLength(0);
+  });
+
+  it('ends the session on an empty 200 as on a 204', async () => {
+    h = await startHarness({ acs: { sessionEnd: 'empty200' } });
+    h.tick();
+    await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true);
+    await until(() => h!.shard.lifecycle(0) === 'ready');
+  });
+
+  it('honours HoldRequests: no CPE request while the ACS holds, only the empty POST', async () => {
+    h = await startHarness({ acs: { holdRequests: true } });
+    h.tick();
+    await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true);
+    expect(h.acs.sessions[0]!.messages.map((m) => m.message.method)).toEqual(['Empty']);
+    await until(() => h!.shard.lifecycle(0) === 'ready');
+  });
+});

@@ -84,7 +84,29 @@ export function ipv6At(pool: Ipv6Pool, index: number, k: number): string {
     carry = Math.floor(carry / 65536) + Math.floor(v / 65536);
   }
   const iid = k + 1;
-  return `${groups.map((g) => g.toString(16)).join(':')}::${iid.toString(16)}`;
+  return compressIpv6([...groups, 0, 0, Math.floor(iid / 65536) % 65536, iid % 65536]);
+}
+
+/** RFC 5952 text form: lower case, the longest run of zero groups (2+) as "::". */
+export function compressIpv6(groups: number[]): string {
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < groups.length; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < groups.length && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
 }
 
 export function parseIpv6Prefix(s: string): { groups: number[]; prefixLen: number } | undefined {

@@ -1,6 +1,6 @@
 // `{{...}}` value templates (docs/profiles.md "Templates"), compiled once per shard
 // into closures that are evaluated per CPE and row only when a value is read.
-import { hexDigits, intBetween } from '../util/hash.js';
+import { hexDigits, intBetween, mix32 } from '../util/hash.js';
 import type { PoolsSpec } from './types.js';
 import { formatMac, ipv4At, ipv6At } from './identity.js';
 
@@ -245,15 +245,24 @@ function compileNode(n: Node, expr: string, scope: TemplateScope): ValueFn {
           return (ctx, inst, salt) => items[(((sel(ctx, inst, salt) - 1) % len) + len) % len]!(ctx, inst, salt);
         }
         case 'rand': {
-          arity(args, 2, 'rand(min, max)');
+          // An optional third argument picks another independent draw for the same parameter.
+          if (args.length !== 2 && args.length !== 3) bad('expected rand(min, max) or rand(min, max, stream)');
           const lo = int(args[0]!);
           const hi = int(args[1]!);
-          return (ctx, inst, salt) => String(intBetween(ctx.seed, ctx.index, salt, lo(ctx, inst, salt), hi(ctx, inst, salt)));
+          const stream = args[2] ? int(args[2]) : undefined;
+          return (ctx, inst, salt) => {
+            const s = stream ? mix32(salt, stream(ctx, inst, salt)) : salt;
+            return String(intBetween(ctx.seed, ctx.index, s, lo(ctx, inst, salt), hi(ctx, inst, salt)));
+          };
         }
         case 'hex': {
-          arity(args, 1, 'hex(n)');
+          if (args.length !== 1 && args.length !== 2) bad('expected hex(n) or hex(n, stream)');
           const len = int(args[0]!);
-          return (ctx, inst, salt) => hexDigits(ctx.seed, ctx.index, salt, Math.max(1, len(ctx, inst, salt)));
+          const stream = args[1] ? int(args[1]) : undefined;
+          return (ctx, inst, salt) => {
+            const s = stream ? mix32(salt, stream(ctx, inst, salt)) : salt;
+            return hexDigits(ctx.seed, ctx.index, s, Math.max(1, len(ctx, inst, salt)));
+          };
         }
         default:
           return bad(`unknown function "${fn}"`);

@@ -1,0 +1,108 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { retryWindow } from '../src/cwmp/backoff.js';
+import { eventCodes, startHarness, until, type Harness } from './helpers/harness.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+});
+
+/** Wait for the CPE's n-th failure to be recorded and its retry scheduled. */
+async function retryScheduled(h: Harness, informs: number): Promise<number> {
+  await h.acs.waitFor(() => h.acs.informCount >= informs, 10_000, `inform #${informs}`);
+  await until(() => h.shard.retryDueAt(0) > 0 && h.shard.lifecycle(0) === 'failed', 10_000, 'retry scheduled');
+  return h.shard.retryDueAt(0) - h.clock.now();
+}
+
+describe('session retry (TR-069 3.2.1.1, PROTOCOLS A.8)', () => {
+  it('waits inside window n before retry n, stamps RetryCount, keeps the events, and resets after success', async () => {
+    const failures = 12;
+    h = await startHarness({ acs: { failInform: () => (h!.acs.informCount <= failures ? 503 : undefined) } });
+    h.tick();
+    for (let n = 1; n <= failures; n++) {
+      const wait = await retryScheduled(h, n);
+      const [lo, hi] = retryWindow(n);
+      expect(wait).toBeGreaterThanOrEqual(lo * 1000);
+      expect(wait).toBeLessThanOrEqual(hi * 1000);
+      // Nothing happens a moment before the retry is due...
+      h.tick(wait - 1);
+      expect(h.acs.informCount).toBe(n);
+      // ...and the retry goes out when it is.
+      h.tick(1);
+    }
+    // From the 10th retry on, the 10th window: 2560-5120 s with the defaults.
+    expect(retryWindow(12)).toEqual([2560, 5120]);
+    await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true, 10_000, 'success after retries');
+    const s = h.acs.sessions[0]!;
+    expect(s.inform.retryCount).toBe(failures);
+    // The undelivered events are all still there; periodic ticks during the hours of backoff ride along.
+    expect(eventCodes(s).slice(0, 2)).toEqual(['0 BOOTSTRAP', '1 BOOT']);
+    expect(eventCodes(s).filter((c) => c !== '2 PERIODIC')).toEqual(['0 BOOTSTRAP', '1 BOOT']);
+    await until(() => h!.shard.lifecycle(0) === 'ready');
+    // After a success the count is back to 0.
+    h.shard.raise(0, 1 << 2);
+    await h.acs.waitFor(() => h!.acs.sessions[1]?.ended === true);
+    expect(h.acs.sessions[1]!.inform.retryCount).toBe(0);
+  });
+
+  it('uses CWMPRetryMinimumWaitInterval and CWMPRetryIntervalMultiplier from the tree', async () => {
+    let fail = false;
+    h = await startHarness({
+      acs: {
+        failInform: () => (fail ? 503 : undefined),
+        script: (inform) =>
+          inform.events.some((e) => e.code === '0 BOOTSTRAP')
+            ? [
+                {
+                  method: 'SetParameterValues',
+                  params: [
+                    { name: 'Device.ManagementServer.CWMPRetryMinimumWaitInterval', value: '30', type: 'unsignedInt' },
+                    { name: 'Device.ManagementServer.CWMPRetryIntervalMultiplier', value: '3000', type: 'unsignedInt' },
+                  ],
+                  parameterKey: 'retry',
+                },
+              ]
+            : undefined,
+      },
+    });
+    h.tick();
+    await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true);
+    await until(() => h!.shard.lifecycle(0) === 'ready');
+    fail = true;
+    h.shard.raise(0, 1 << 2);
+    const w1 = await retryScheduled(h, 2);
+    expect(w1).toBeGreaterThanOrEqual(30_000);
+    expect(w1).toBeLessThanOrEqual(90_000);
+    h.tick(w1);
+    const w2 = await retryScheduled(h, 3);
+    expect(w2).toBeGreaterThanOrEqual(90_000);
+    expect(w2).toBeLessThanOrEqual(270_000);
+  });
+
+  it('drops 6 CONNECTION REQUEST when the session fails but keeps 2 PERIODIC', async () => {
+    let fail = false;
+    h = await startHarness({ acs: { failInform: () => (fail ? 503 : undefined) } });
+    h.tick();
+    await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true);
+    await until(() => h!.shard.lifecycle(0) === 'ready');
+    fail = true;
+    h.shard.raise(0, (1 << 6) | (1 << 2));
+    const wait = await retryScheduled(h, 2);
+    fail = false;
+    h.tick(wait);
+    await h.acs.waitFor(() => h!.acs.sessions[1]?.ended === true);
+    expect(eventCodes(h.acs.sessions[1]!)).toEqual(['2 PERIODIC']);
+    expect(h.acs.sessions[1]!.inform.retryCount).toBe(1);
+  });
+
+  it('a refused connection is a failed session too', async () => {
+    h = await startHarness({ acsUrl: 'http://127.0.0.1:9/' });
+    h.tick();
+    await until(() => h!.shard.lifecycle(0) === 'failed', 10_000, 'connect failure');
+    const [lo, hi] = retryWindow(1);
+    const wait = h.shard.retryDueAt(0) - h.clock.now();
+    expect(wait).toBeGreaterThanOrEqual(lo * 1000);
+    expect(wait).toBeLessThanOrEqual(hi * 1000);
+  });
+});

@@ -22,6 +22,8 @@ export interface MockAcsOptions {
   holdRequests?: boolean;
   /** End sessions with 204 (default) or an empty 200. */
   sessionEnd?: '204' | 'empty200';
+  /** Hold the InformResponse back this many ms (a slow ACS). */
+  informDelayMs?: (inform: Inform, deviceId: string) => number;
   /** Serve HTTPS with this PEM key and certificate. */
   tls?: { key: string; cert: string };
 }
@@ -177,7 +179,11 @@ export class MockAcs {
       this.queued.delete(deviceId);
       const sid = randomBytes(8).toString('hex');
       this.live.set(sid, { rec, pending });
-      this.reply(res, buildAcsEnvelope({ method: 'InformResponse', maxEnvelopes: 1 }, { id: env.id, holdRequests: this.opts.holdRequests, cwmpNamespace: env.cwmpNamespace }), { 'set-cookie': `session=${sid}; Path=/` });
+      const send = () =>
+        this.reply(res, buildAcsEnvelope({ method: 'InformResponse', maxEnvelopes: 1 }, { id: env.id, holdRequests: this.opts.holdRequests, cwmpNamespace: env.cwmpNamespace }), { 'set-cookie': `session=${sid}; Path=/` });
+      const delay = this.opts.informDelayMs?.(inform, deviceId) ?? 0;
+      if (delay > 0) setTimeout(send, delay);
+      else send();
       return;
     }
     const live = cookie ? this.live.get(cookie) : undefined;

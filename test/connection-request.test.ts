@@ -1,0 +1,141 @@
+import { request } from 'node:http';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { MockAcs } from '../src/mock-acs/mock-acs.js';
+import { eventCodes, startHarness, until, type Harness } from './helpers/harness.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+});
+
+const creds = (h: Harness, l = 0) => ({
+  url: h.shard.env.crUrl(h.shard.init.lo + l),
+  user: h.shard.view(l).get('Device.ManagementServer.ConnectionRequestUsername')!,
+  pass: h.shard.view(l).get('Device.ManagementServer.ConnectionRequestPassword')!,
+});
+
+function rawGet(url: string, opts: { method?: string; authorization?: string } = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const r = request(url, { method: opts.method ?? 'GET', agent: false, headers: opts.authorization ? { authorization: opts.authorization } : {} }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    r.on('error', reject);
+    r.end();
+  });
+}
+
+async function booted(h: Harness): Promise<void> {
+  h.tick();
+  await h.acs.waitFor(() => h.acs.sessions[0]?.ended === true, 10_000, 'bootstrap');
+  await until(() => h.shard.lifecycle(0) === 'ready');
+}
+
+describe('connection requests (TR-069 3.2.2) over the real listener', () => {
+  it('publishes an unguessable per-CPE URL and answers good Digest with 200 then a 6 CONNECTION REQUEST session', async () => {
+    h = await startHarness({ cpes: 2, cr: true });
+    await booted(h);
+    await h.acs.waitFor(() => h!.acs.sessions.filter((s) => s.ended).length === 2);
+    const c = creds(h);
+    expect(c.url).toMatch(new RegExp(`^${h.crBase}/cr/0/[0-9a-f]{24}$`));
+    expect(creds(h, 1).url).not.toBe(c.url.replace('/cr/0/', '/cr/1/'));
+    const before = h.acs.sessions.length;
+    const r = await MockAcs.connectionRequest(c.url, c.user, c.pass);
+    expect(r).toEqual({ status: 200, challenged: true });
+    await h.acs.waitFor(() => h!.acs.sessions.length > before && h!.acs.sessions.at(-1)!.ended, 10_000, 'CR session');
+    const s = h.acs.sessions.at(-1)!;
+    expect(s.inform.deviceId.serialNumber).toBe(h.shard.env.serial(0));
+    expect(eventCodes(s)).toEqual(['6 CONNECTION REQUEST']);
+  });
+
+  it('challenges with Digest (realm, qop, nonce) and refuses wrong credentials, Basic and no credentials with 401', async () => {
+    h = await startHarness({ cr: true });
+    await booted(h);
+    const c = creds(h);
+    const none = await rawGet(c.url);
+    expect(none.status).toBe(401);
+    expect(String(none.headers['www-authenticate'])).toMatch(/^Digest realm="cpe-sim", qop="auth", nonce="[0-9a-f]+\.[0-9a-f]{32}", algorithm=MD5$/);
+    expect((await MockAcs.connectionRequest(c.url, c.user, 'wrong')).status).toBe(401);
+    expect((await MockAcs.connectionRequest(c.url, 'someone-else', c.pass)).status).toBe(401);
+    expect((await MockAcs.connectionRequest(c.url, c.user, c.pass, { basic: true })).status).toBe(401);
+    expect(h.acs.sessions).toHaveLength(1);
+  });
+
+  it('404s a wrong token or an unknown CPE, 405s a POST', async () => {
+    h = await startHarness({ cr: true });
+    await booted(h);
+    const c = creds(h);
+    expect((await rawGet(c.url.replace(/[0-9a-f]{24}$/, 'f'.repeat(24)))).status).toBe(404);
+    expect((await rawGet(`${h.crBase}/cr/7/abc`)).status).toBe(404);
+    expect((await rawGet(`${h.crBase}/elsewhere`)).status).toBe(404);
+    expect((await rawGet(c.url, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('answers 503 past the per-CPE rate limit, without Retry-After', async () => {
+    h = await startHarness({ cr: true, crRateLimit: { count: 2, periodSec: 60 } });
+    await booted(h);
+    const c = creds(h);
+    expect((await MockAcs.connectionRequest(c.url, c.user, c.pass)).status).toBe(200);
+    expect((await MockAcs.connectionRequest(c.url, c.user, c.pass)).status).toBe(200);
+    const third = await MockAcs.connectionRequest(c.url, c.user, c.pass);
+    expect(third.status).toBe(503);
+    // A new period admits again.
+    h.tick(61_000);
+    expect((await MockAcs.connectionRequest(c.url, c.user, c.pass)).status).toBe(200);
+  });
+
+  it('obeys an ACS that changes ConnectionRequestUsername/Password', async () => {
+    h = await startHarness({
+      cr: true,
+      acs: {
+        script: (inform) =>
+          inform.events.some((e) => e.code === '0 BOOTSTRAP')
+            ? [
+                {
+                  method: 'SetParameterValues',
+                  params: [
+                    { name: 'Device.ManagementServer.ConnectionRequestUsername', value: 'acs-chosen', type: 'string' },
+                    { name: 'Device.ManagementServer.ConnectionRequestPassword', value: 'n3w-pass', type: 'string' },
+                  ],
+                  parameterKey: 'cr',
+                },
+              ]
+            : undefined,
+      },
+    });
+    const old = { user: h.shard.view(0).get('Device.ManagementServer.ConnectionRequestUsername')!, pass: h.shard.view(0).get('Device.ManagementServer.ConnectionRequestPassword')! };
+    await booted(h);
+    const url = h.shard.env.crUrl(0);
+    expect((await MockAcs.connectionRequest(url, old.user, old.pass)).status).toBe(401);
+    expect((await MockAcs.connectionRequest(url, 'acs-chosen', 'n3w-pass')).status).toBe(200);
+  });
+
+  it('503s a CPE that has not powered on yet', async () => {
+    h = await startHarness({ cr: true, cpes: 2, bootRamp: { mode: 'rate', perSecond: 1 } });
+    h.tick();
+    const c = creds(h, 1);
+    expect((await MockAcs.connectionRequest(c.url, c.user, c.pass)).status).toBe(503);
+  });
+
+  it('coalesces connection requests made before the session starts into one session', async () => {
+    let slow = false;
+    h = await startHarness({ cr: true, maxSessions: 1, cpes: 2, acs: { informDelayMs: (inform) => (slow && inform.deviceId.serialNumber.endsWith('1') ? 500 : 0) } });
+    await booted(h);
+    await h.acs.waitFor(() => h!.acs.sessions.filter((s) => s.ended).length === 2);
+    await until(() => h!.shard.lifecycle(1) === 'ready');
+    const before = h.acs.sessions.length;
+    // CPE 1 holds the only session slot (its ACS is slow), so CPE 0's requests queue up behind it.
+    slow = true;
+    h.shard.raise(1, 1 << 2);
+    const c = creds(h);
+    expect((await MockAcs.connectionRequest(c.url, c.user, c.pass)).status).toBe(200);
+    expect((await MockAcs.connectionRequest(c.url, c.user, c.pass)).status).toBe(200);
+    await h.acs.waitFor(() => h!.acs.sessions.length >= before + 2 && h!.acs.sessions.slice(before).every((s) => s.ended), 10_000, 'sessions');
+    await new Promise((r) => setTimeout(r, 200));
+    const cr = h.acs.sessions.slice(before).filter((s) => s.inform.deviceId.serialNumber === h!.shard.env.serial(0));
+    expect(cr).toHaveLength(1);
+    expect(eventCodes(cr[0]!)).toEqual(['6 CONNECTION REQUEST']);
+  });
+});

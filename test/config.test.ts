@@ -241,7 +241,7 @@ describe('refusals', () => {
     expect(m3).toContain('unknown key "colour"');
     expect(m3).not.toContain('did you mean');
     // the file's own path is not a file key
-    expect(configError(() => load({ ...MOCK, config: yamlFile('config: other.yaml\n') }))).toContain('unknown key "config"');
+    expect(configError(() => load({ ...MOCK, config: yamlFile('config: other.yaml\n') }))).toContain('"config" cannot be set inside the config file');
   });
 
   it('names the key and the source of a bad value', () => {

@@ -157,7 +157,7 @@ describe('model file errors', () => {
 
   // Keys of an object are named "<object path><key>" like those of its parameters
   // ("Device.X.params.A.type"), not "Device.X..access".
-  it('object-level keys: writable single object, unknown key, bad instances, params not a map', () => {
+  it('object-level keys: writable single object, unknown key, bad instances, params not a map, bad param name', () => {
     let dir = withModel('Device.X.:\n  access: W\n');
     expectNames(profileError(dir), a(dir), 'Device.X.access', 'only a table');
     dir = withModel('Device.X.:\n  instances: 2\n');
@@ -166,6 +166,8 @@ describe('model file errors', () => {
     expectNames(profileError(dir), a(dir), 'Device.T.{i}.instances', 'max must be >= min');
     dir = withModel('Device.X.:\n  params: [1]\n');
     expectNames(profileError(dir), a(dir), 'Device.X.params', 'expected a map');
+    dir = withModel('Device.X.:\n  params:\n    "A B": string R x\n');
+    expectNames(profileError(dir), a(dir), 'Device.X.params.A B', 'bad parameter name');
   });
 
   it('bad template function', () => {

@@ -140,8 +140,9 @@ export function loadConfig({ flags, env }: RawSources): Config {
     }
     for (const k of Object.keys(file)) {
       const def = byKey.get(k);
-      if (!def || def.notInFile) {
-        const hint = OPTIONS.find((o) => o.key.toLowerCase() === k.replace(/[-_]/g, '').toLowerCase());
+      if (def?.notInFile) throw new ConfigError(`config: ${configPath}: "${k}" cannot be set inside the config file`);
+      if (!def) {
+        const hint = OPTIONS.find((o) => !o.notInFile && o.key.toLowerCase() === k.replace(/[-_]/g, '').toLowerCase());
         throw new ConfigError(`config: ${configPath}: unknown key "${k}"${hint ? ` (did you mean "${hint.key}"?)` : ''}`);
       }
     }
@@ -168,7 +169,7 @@ export function loadConfig({ flags, env }: RawSources): Config {
     }
     const parsed = parseValue(def.kind, raw);
     if (!parsed.ok) {
-      const shown = def.kind.t === 'secret' ? '(hidden)' : JSON.stringify(raw);
+      const shown = def.kind.t === 'secret' ? '(hidden)' : JSON.stringify(typeof raw === 'string' ? raw.replace(/\/\/[^/@\s]*@/, '//(credentials hidden)@') : raw);
       throw new ConfigError(`config: ${def.key} (${where(def, source, configPath)}): expected ${expected(def.kind)}, got ${shown}`);
     }
     out[def.key] = parsed.value;

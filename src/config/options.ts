@@ -35,7 +35,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { key: 'acsCaFile', kind: { t: 'string' }, describe: 'PEM file of CA certificates trusted for an https ACS (default: the system store)' },
   { key: 'cpes', kind: { t: 'int', min: 1, max: 10_000_000 }, describe: 'Number of CPEs in the fleet', default: 100 },
   { key: 'fleetOffset', kind: { t: 'int', min: 0 }, describe: 'Global index of the first CPE (run several cpe-sim processes side by side)', default: 0 },
-  { key: 'seed', kind: { t: 'int', min: 0, max: 4294967295 }, describe: 'Seed from which serials, MACs, addresses and moving values are derived', default: 1 },
+  { key: 'seed', kind: { t: 'int', min: 0, max: 4294967295 }, describe: 'Seed of every drawn value: {hex:N} serials, hex()/rand() values, per-CPE row counts, counter rates and phases; index-derived serials, MACs and addresses do not depend on it', default: 1 },
   { key: 'shards', kind: { t: 'int', min: 1, max: 256 }, describe: 'Worker threads the fleet is spread over', defaultText: 'available cores' },
   { key: 'bootRamp', kind: { t: 'ramp' }, describe: 'How CPEs power on: "<n>/s" (rate), "<n>s" or "<n>m" (spread over a window), or 0 (all at once, bounded by --max-sessions)', default: '200/s' },
   { key: 'maxSessions', kind: { t: 'int', min: 1, max: 100000 }, describe: 'Concurrent CWMP sessions per shard; more wait in a queue', default: 100 },
@@ -82,7 +82,7 @@ export interface HostPort {
 }
 
 export function computedDefault(key: string): unknown {
-  if (key === 'shards') return availableParallelism();
+  if (key === 'shards') return Math.min(256, availableParallelism());
   return undefined;
 }
 

@@ -90,6 +90,8 @@ export async function runSession(host: SessionHost, channel: SessionChannel): Pr
           const m = env.message;
           if (m.kind === 'fault') continue; // 8005 and others: the request is optional, drop it
           if (m.kind === 'response' && m.response.method === `${req.method}Response`) continue;
+          // An ACS that answers a CPE request with nothing has ended the session (TR-069 3.7.2.4).
+          if (m.kind === 'empty') return { ok: true, messages };
           if (m.kind === 'malformed') return failed('malformed', m.reason);
           return failed('protocol', `expected ${req.method}Response, got ${m.kind}`);
         }

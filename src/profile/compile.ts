@@ -64,15 +64,23 @@ export function compileProfile(spec: ProfileSpec): Template {
   const root = newObject(spec.root, `${spec.root}.`, undefined, false);
   const forcedInform: ParamNode[] = [];
   let paramCount = 0;
+  const declaredAs = new Map<ObjectNode, { table: boolean; where: string }>();
   for (const o of spec.objects) {
     const segs = o.path.slice(0, -1).split('.');
     const obj = ensureObject(root, segs, o.where);
+    const table = o.instances !== undefined;
+    const prev = declaredAs.get(obj);
+    if (obj.multi !== table || (prev !== undefined && prev.table !== table)) {
+      throw new ProfileError(`${o.where}: ${obj.path} is declared both as a table and as a single object${prev ? ` (also in ${prev.where})` : ''}`);
+    }
+    declaredAs.set(obj, { table, where: o.where });
     if (o.instances) {
       obj.instances = o.instances;
       obj.writable = o.writable;
     }
     for (const p of o.params) {
-      if (obj.children.has(p.name)) throw new ProfileError(`${p.where}: declared twice in ${obj.path}`);
+      const clash = obj.children.get(p.name);
+      if (clash) throw new ProfileError(`${p.where}: ${clash.kind === 'object' ? `${obj.path}${p.name} is a parameter and an object` : `declared twice in ${obj.path}`}`);
       let value;
       try {
         value = compileTemplate(p.value, { tableDepth: obj.depth, pools: spec.pools });
@@ -82,6 +90,8 @@ export function compileProfile(spec: ProfileSpec): Template {
       if (!p.value.includes('{{') && p.gen === undefined && p.value !== '') {
         const bad = checkLexical(p.type, p.value);
         if (bad) throw new ProfileError(`${p.where}.value: ${bad}`);
+        if (p.enumValues && !p.enumValues.includes(p.value)) throw new ProfileError(`${p.where}.value: "${p.value}" is not one of its enum (${p.enumValues.join(', ')})`);
+        if (p.range && (Number(p.value) < p.range[0] || Number(p.value) > p.range[1])) throw new ProfileError(`${p.where}.value: ${p.value} is outside its range [${p.range[0]}, ${p.range[1]}]`);
       }
       let gen;
       if (p.gen !== undefined) {

@@ -199,30 +199,32 @@ function readObject(r: Reader, path: string, body: unknown, root: string): Objec
   if (segs[1] === '{i}') r.fail(path, 'the root cannot be a table');
   const isTable = segs[segs.length - 1] === '{i}';
   const o = body === null || body === undefined ? {} : r.obj(body, path);
-  r.onlyKeys(o, isTable ? ['instances', 'access', 'params'] : ['access', 'params'], path);
+  // Keys below an object read `Device.X.instances`, not `Device.X..instances`.
+  const key = path.slice(0, -1);
+  r.onlyKeys(o, isTable ? ['instances', 'access', 'params'] : ['access', 'params'], key);
   let instances: ObjectSpec['instances'];
   if (isTable) {
     const inst = o['instances'] ?? 0;
     if (typeof inst === 'number') {
-      if (!Number.isInteger(inst) || inst < 0) r.fail(`${path}.instances`, 'expected an integer >= 0 or {min, max}');
+      if (!Number.isInteger(inst) || inst < 0) r.fail(`${key}.instances`, 'expected an integer >= 0 or {min, max}');
       instances = { min: inst, max: inst };
     } else {
-      const io = r.obj(inst, `${path}.instances`);
-      r.onlyKeys(io, ['min', 'max'], `${path}.instances`);
-      const min = r.int(io, 'min', `${path}.instances`);
-      const max = r.int(io, 'max', `${path}.instances`);
-      if (max < min) r.fail(`${path}.instances`, 'max must be >= min');
+      const io = r.obj(inst, `${key}.instances`);
+      r.onlyKeys(io, ['min', 'max'], `${key}.instances`);
+      const min = r.int(io, 'min', `${key}.instances`);
+      const max = r.int(io, 'max', `${key}.instances`);
+      if (max < min) r.fail(`${key}.instances`, 'max must be >= min');
       instances = { min, max };
     }
   }
-  const access = r.str(o, 'access', path, 'R');
-  if (access !== 'R' && access !== 'W') r.fail(`${path}.access`, `expected R or W, got ${JSON.stringify(access)}`);
-  if (access === 'W' && !isTable) r.fail(`${path}.access`, 'only a table ({i}) can be writable: W means the ACS may add and delete rows');
+  const access = r.str(o, 'access', key, 'R');
+  if (access !== 'R' && access !== 'W') r.fail(`${key}.access`, `expected R or W, got ${JSON.stringify(access)}`);
+  if (access === 'W' && !isTable) r.fail(`${key}.access`, 'only a table ({i}) can be writable: W means the ACS may add and delete rows');
   const params: ParamSpec[] = [];
-  const raw = o['params'] === undefined ? {} : r.obj(o['params'], `${path}.params`);
+  const raw = o['params'] === undefined ? {} : r.obj(o['params'], `${key}.params`);
   for (const [name, spec] of Object.entries(raw)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(name)) r.fail(`${path}.params.${name}`, 'bad parameter name');
-    params.push(readParam(r, name, spec, `${path}params.${name}`));
+    if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(name)) r.fail(`${key}.params.${name}`, 'bad parameter name');
+    params.push(readParam(r, name, spec, `${key}.params.${name}`));
   }
   return { path, instances, writable: access === 'W', params, where: `${r.file}: ${path}` };
 }

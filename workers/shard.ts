@@ -8,6 +8,7 @@ import { createLogger } from '../src/log.js';
 import { systemClock } from '../src/scheduler/clock.js';
 import { Shard } from '../src/shard/shard.js';
 import { toWire } from '../src/util/errors.js';
+import { probeThread, type ThreadProbe } from '../src/util/probe.js';
 
 export interface ShardTask {
   init: ShardInit;
@@ -17,10 +18,12 @@ export interface ShardTask {
 export default async function runShard({ init, port }: ShardTask): Promise<ShardStats | undefined> {
   const send = (m: ShardToMain) => port.postMessage(m);
   let shard: Shard;
+  let baseline: ThreadProbe | undefined;
   try {
     const profile = loadProfile(init.profileDir);
     const template = compileProfile(profile);
     const log = createLogger(init.logLevel, 'json', { shard: init.shardId });
+    baseline = init.measure ? probeThread() : undefined;
     shard = new Shard(init, {
       clock: systemClock,
       profile,
@@ -28,7 +31,7 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
       log: (level, msg, extra) => log[level](extra ?? {}, msg),
     });
     shard.start();
-    send({ type: 'started', shardId: init.shardId, cpes: shard.size, paramCount: template.paramCount });
+    send({ type: 'started', shardId: init.shardId, cpes: shard.size, paramCount: template.paramCount, baseline });
   } catch (e) {
     send({ type: 'fatal', shardId: init.shardId, error: toWire(e) });
     port.close();
@@ -47,6 +50,9 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
             return;
           case 'stats':
             reply(shard.stats());
+            return;
+          case 'probe':
+            reply(probeThread());
             return;
           case 'stop':
             void shard.stop().then((stats) => {

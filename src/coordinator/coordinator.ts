@@ -3,6 +3,7 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { CpeSimError, fromWire } from '../util/errors.js';
+import type { ThreadProbe } from '../util/probe.js';
 import type { CpeSummary, CrReply, CrRequest, MainToShard, ReplyOf, ShardInit, ShardStats, ShardToMain } from './messages.js';
 
 export interface FleetPlan {
@@ -45,6 +46,8 @@ export class Coordinator {
   private seq = 0;
   readonly plan: FleetPlan;
   paramCount = 0;
+  /** Per-shard heap baselines, when started with `measure`. */
+  readonly baselines: ThreadProbe[] = [];
 
   constructor(
     private readonly base: Omit<ShardInit, 'shardId' | 'lo' | 'hi'>,
@@ -79,6 +82,7 @@ export class Coordinator {
             switch (m.type) {
               case 'started':
                 this.paramCount = m.paramCount;
+                if (m.baseline) this.baselines[m.shardId] = m.baseline;
                 resolve();
                 return;
               case 'fatal':
@@ -135,6 +139,11 @@ export class Coordinator {
 
   async stats(): Promise<ShardStats> {
     return sumStats(await Promise.all(this.links.map((_, s) => this.request(s, 'stats', {}))));
+  }
+
+  /** Heap (after GC) and handles of every shard thread. */
+  async probe(): Promise<ThreadProbe[]> {
+    return Promise.all(this.links.map((_, s) => this.request(s, 'probe', {})));
   }
 
   async stop(): Promise<ShardStats> {

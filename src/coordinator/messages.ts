@@ -2,6 +2,7 @@
 // STYLE 2). Requests carry a correlation id; replies echo it.
 import type { BootRamp } from '../config/options.js';
 import type { WireError } from '../util/errors.js';
+import type { ThreadProbe } from '../util/probe.js';
 
 export const LIFECYCLE_STATES = ['new', 'bootstrapping', 'ready', 'failed'] as const;
 export type LifecycleState = (typeof LIFECYCLE_STATES)[number];
@@ -23,6 +24,8 @@ export interface ShardInit {
   startAt: number;
   cr: { baseUrl: string; secret: string; rateLimit: { count: number; periodSec: number } };
   logLevel: string;
+  /** Bench: take a heap baseline (after GC) before the CPEs are built. */
+  measure?: boolean;
 }
 
 export interface CrRequest {
@@ -62,11 +65,12 @@ export type MainToShard =
   | { type: 'cr'; id: number; cpe: number; request: CrRequest }
   | { type: 'inspect'; id: number; cpe: number }
   | { type: 'stats'; id: number }
+  | { type: 'probe'; id: number }
   | { type: 'stop'; id: number };
 
 // ---- shard -> main ----
 export type ShardToMain =
-  | { type: 'started'; shardId: number; cpes: number; paramCount: number }
+  | { type: 'started'; shardId: number; cpes: number; paramCount: number; baseline: ThreadProbe | undefined }
   | { type: 'fatal'; shardId: number; error: WireError }
   | { type: 'reply'; id: number; ok: true; value: unknown }
   | { type: 'reply'; id: number; ok: false; error: WireError };
@@ -76,5 +80,6 @@ export interface ReplyOf {
   cr: CrReply;
   inspect: CpeSummary | null;
   stats: ShardStats;
+  probe: ThreadProbe;
   stop: ShardStats;
 }

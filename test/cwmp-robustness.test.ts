@@ -123,4 +123,24 @@ describe('other ACS dialects and bad input', () => {
     await until(() => h!.shard.lifecycle(0) === 'ready', 10_000, 'clean end');
     expect(acs.bodies).toHaveLength(2);
   });
+
+  it('survives an ACS that sets an unusable ManagementServer.URL: the session fails and is retried, other CPEs carry on', async () => {
+    h = await startHarness({
+      cpes: 2,
+      acs: {
+        script: (inform) =>
+          inform.events.some((e) => e.code === '0 BOOTSTRAP') && inform.deviceId.serialNumber.endsWith('0')
+            ? [{ method: 'SetParameterValues', params: [{ name: 'Device.ManagementServer.URL', value: 'not a url', type: 'string' }], parameterKey: 'bad' }]
+            : undefined,
+      },
+    });
+    h.tick();
+    await h.acs.waitFor(() => h!.acs.sessions.filter((s) => s.ended).length === 2);
+    await until(() => h!.shard.lifecycle(0) === 'ready' && h!.shard.lifecycle(1) === 'ready');
+    h.shard.raise(0, 1 << 2);
+    await until(() => h!.shard.lifecycle(0) === 'failed', 10_000, 'bad URL -> failed');
+    expect(h.shard.retryDueAt(0)).toBeGreaterThan(h.clock.now());
+    h.shard.raise(1, 1 << 2);
+    await h.acs.waitFor(() => h!.acs.sessions.length === 3 && h!.acs.sessions[2]!.ended, 10_000, 'other CPE');
+  });
 });

@@ -4,7 +4,7 @@ import { retryDelayMs } from '../cwmp/backoff.js';
 import { publishSession } from '../cwmp/diagnostics.js';
 import { DISCARD_ON_FAILURE, EV, eventsOf } from '../cwmp/events.js';
 import { serveRpc } from '../cwmp/rpc/index.js';
-import { runSession, type SessionHost } from '../cwmp/session.js';
+import { runSession, type SessionHost, type SessionOutcome } from '../cwmp/session.js';
 import { AcsHttpSession, ConnectionPool } from '../cwmp/transport.js';
 import type { Inform } from '../cwmp/types.js';
 import type { Overlay } from '../datamodel/overlay.js';
@@ -222,7 +222,9 @@ export class Shard {
       this.flags[l]! &= ~Flag.Queued;
       this.active++;
       this.flags[l]! |= Flag.InSession;
-      void this.session(l).finally(() => this.sessionEnded(l));
+      this.session(l)
+        .catch((e: unknown) => this.deps.log?.('warn', 'session bookkeeping failed', { cpe: this.init.lo + l, error: (e as Error).message }))
+        .finally(() => this.sessionEnded(l));
     }
     if (this.qHead > 1024 && this.qHead * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.qHead);
@@ -248,12 +250,6 @@ export class Shard {
     let informMask = 0;
     const view = this.view(l);
     const url = view.get(`${this.deps.template.rootName}.ManagementServer.URL`) || this.init.acs.url;
-    const http = new AcsHttpSession(this.pool, {
-      url,
-      username: view.get(`${this.deps.template.rootName}.ManagementServer.Username`) ?? this.init.acs.username,
-      password: view.get(`${this.deps.template.rootName}.ManagementServer.Password`) ?? this.init.acs.password,
-      timeoutMs: this.init.acs.timeoutMs,
-    });
     const host: SessionHost = {
       inform: (): Inform => {
         informMask = this.events[l]!;
@@ -283,16 +279,33 @@ export class Shard {
       cpeRequests: () => (informMask & EV.BOOTSTRAP ? [{ method: 'GetRPCMethods' as const }] : []),
       serve: (req) => {
         const v = this.view(l);
-        const out = serveRpc(req, v);
-        this.keep(l, v);
-        return out;
+        try {
+          return serveRpc(req, v);
+        } catch (e) {
+          // A bug serving one RPC costs that RPC (9002), not the shard.
+          this.deps.log?.('warn', 'internal error serving an RPC', { cpe, method: req.method, error: (e as Error).message });
+          return { method: 'Fault', fault: { code: 9002, message: 'Internal error' } };
+        } finally {
+          this.keep(l, v);
+        }
       },
     };
-    let outcome;
+    let outcome: SessionOutcome;
+    let http: AcsHttpSession | undefined;
     try {
+      http = new AcsHttpSession(this.pool, {
+        url,
+        username: view.get(`${this.deps.template.rootName}.ManagementServer.Username`) ?? this.init.acs.username,
+        password: view.get(`${this.deps.template.rootName}.ManagementServer.Password`) ?? this.init.acs.password,
+        timeoutMs: this.init.acs.timeoutMs,
+      });
       outcome = await runSession(host, http);
+    } catch (e) {
+      // An unusable ManagementServer.URL lands here as well as bugs: a failed session, retried.
+      this.deps.log?.('warn', 'session could not run', { cpe, url, error: (e as Error).message });
+      outcome = { ok: false, reason: 'connect', detail: (e as Error).message, informDelivered: false };
     } finally {
-      http.close();
+      http?.close();
     }
     const seconds = (performance.now() - started) / 1000;
     if (outcome.ok) {

@@ -59,6 +59,9 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
           case 'probe':
             reply(probeThread());
             return;
+          case 'fault':
+            reply(shard.queueFault(msg.cpe, msg.code));
+            return;
           case 'stop':
             void shard.stop().then((stats) => {
               reply(stats);

@@ -137,6 +137,13 @@ export class Coordinator {
     return this.request(s, 'inspect', { cpe });
   }
 
+  /** Queue a CWMP fault for the CPE's next ACS request (the admin API's fault hook). */
+  async injectFault(cpe: number, code: number): Promise<{ queued: number }> {
+    const s = shardOf(this.plan, cpe);
+    if (s === undefined) throw new CpeSimError('NOT_FOUND', `no CPE ${cpe} in this fleet`);
+    return this.request(s, 'fault', { cpe, code });
+  }
+
   async stats(): Promise<ShardStats> {
     return sumStats(await Promise.all(this.links.map((_, s) => this.request(s, 'stats', {}))));
   }
@@ -163,6 +170,7 @@ export function sumStats(list: ShardStats[]): ShardStats {
     sessionsOk: 0,
     sessionsFailed: 0,
     periodicTicks: 0,
+    faultsInjected: 0,
     activeSessions: 0,
     queuedSessions: 0,
   };
@@ -172,6 +180,7 @@ export function sumStats(list: ShardStats[]): ShardStats {
     out.sessionsOk += s.sessionsOk;
     out.sessionsFailed += s.sessionsFailed;
     out.periodicTicks += s.periodicTicks;
+    out.faultsInjected += s.faultsInjected;
     out.activeSessions += s.activeSessions;
     out.queuedSessions += s.queuedSessions;
   }

@@ -56,6 +56,7 @@ export interface ShardStats {
   sessionsOk: number;
   sessionsFailed: number;
   periodicTicks: number;
+  faultsInjected: number;
   activeSessions: number;
   queuedSessions: number;
 }
@@ -66,6 +67,7 @@ export type MainToShard =
   | { type: 'inspect'; id: number; cpe: number }
   | { type: 'stats'; id: number }
   | { type: 'probe'; id: number }
+  | { type: 'fault'; id: number; cpe: number; code: number }
   | { type: 'stop'; id: number };
 
 // ---- shard -> main ----
@@ -81,5 +83,6 @@ export interface ReplyOf {
   inspect: CpeSummary | null;
   stats: ShardStats;
   probe: ThreadProbe;
+  fault: { queued: number };
   stop: ShardStats;
 }

@@ -4,6 +4,8 @@ import { retryDelayMs } from '../cwmp/backoff.js';
 import { publishSession } from '../cwmp/diagnostics.js';
 import { DISCARD_ON_FAILURE, EV, eventsOf } from '../cwmp/events.js';
 import { serveRpc } from '../cwmp/rpc/index.js';
+import { FAULT_STRINGS } from '../cwmp/soap-build.js';
+import { CpeSimError } from '../util/errors.js';
 import { runSession, type SessionHost, type SessionOutcome } from '../cwmp/session.js';
 import { AcsHttpSession, ConnectionPool } from '../cwmp/transport.js';
 import type { Inform } from '../cwmp/types.js';
@@ -67,7 +69,9 @@ export class Shard {
   private active = 0;
   private stopping = false;
   private idleWaiters: Array<() => void> = [];
-  private readonly counters = { bootstraps: 0, sessionsOk: 0, sessionsFailed: 0, periodicTicks: 0 };
+  private readonly counters = { bootstraps: 0, sessionsOk: 0, sessionsFailed: 0, periodicTicks: 0, faultsInjected: 0 };
+  /** CWMP fault codes queued per CPE by the fault hook; only CPEs with one have an entry. */
+  private readonly faults = new Map<number, number[]>();
 
   constructor(
     readonly init: ShardInit,
@@ -149,6 +153,22 @@ export class Shard {
     const states = { new: 0, bootstrapping: 0, ready: 0, failed: 0 };
     for (let l = 0; l < this.size; l++) states[LIFECYCLE_STATES[this.life[l]!]!]++;
     return { states, ...this.counters, activeSessions: this.active, queuedSessions: this.queue.length - this.qHead };
+  }
+
+  /**
+   * Fault hook: answer the CPE's next ACS request, in its next session, with this CWMP
+   * fault (TR-069 A.5.1 codes 9000-9899 only).
+   */
+  queueFault(cpe: number, code: number): { queued: number } {
+    const l = this.local(cpe);
+    if (l === undefined) throw new CpeSimError('NOT_FOUND', `CPE ${cpe} is not in shard ${this.init.shardId}`);
+    if (!Number.isInteger(code) || code < 9000 || code > 9899) {
+      throw new CpeSimError('BAD_REQUEST', `fault code ${code} is not a CPE fault: expected an integer from 9000 to 9899 (TR-069 A.5.1)`);
+    }
+    const list = this.faults.get(l) ?? [];
+    list.push(code);
+    this.faults.set(l, list);
+    return { queued: list.length };
   }
 
   connectionRequest(cpe: number, req: CrRequest): CrReply {
@@ -278,6 +298,12 @@ export class Shard {
       // icwmp asks the ACS for its methods in a bootstrap session
       cpeRequests: () => (informMask & EV.BOOTSTRAP ? [{ method: 'GetRPCMethods' as const }] : []),
       serve: (req) => {
+        const injected = this.faults.get(l)?.shift();
+        if (injected !== undefined) {
+          if (this.faults.get(l)!.length === 0) this.faults.delete(l);
+          this.counters.faultsInjected++;
+          return { method: 'Fault', fault: { code: injected, message: FAULT_STRINGS[injected] ?? 'Vendor fault' } };
+        }
         const v = this.view(l);
         try {
           return serveRpc(req, v);

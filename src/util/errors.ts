@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'PROFILE_INVALID'
   | 'SHARD_FAILED'
   | 'NOT_FOUND'
+  | 'BAD_REQUEST'
   | 'TIMEOUT'
   | 'INTERNAL';
 

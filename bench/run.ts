@@ -37,6 +37,7 @@ async function bootstrapN(n: number): Promise<string> {
       startAt: Date.now(),
       cr: { baseUrl: `http://127.0.0.1:${crPort}`, secret: 'bench', rateLimit: { count: 10, periodSec: 60 } },
       logLevel: 'warn',
+      logFormat: 'json',
       measure: true,
     },
     shards,

@@ -27,7 +27,7 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
   try {
     const profile = loadProfile(init.profileDir);
     const template = compileProfile(profile);
-    const log = createLogger(init.logLevel, 'json', { shard: init.shardId });
+    const log = createLogger(init.logLevel, init.logFormat, { shard: init.shardId });
     baseline = init.measure ? probeThread() : undefined;
     shard = new Shard(init, {
       clock: systemClock,
@@ -63,11 +63,18 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
             reply(shard.queueFault(msg.cpe, msg.code));
             return;
           case 'stop':
-            void shard.stop().then((stats) => {
-              reply(stats);
-              port.close();
-              resolve(stats);
-            });
+            void shard.stop().then(
+              (stats) => {
+                reply(stats);
+                port.close();
+                resolve(stats);
+              },
+              (e: unknown) => {
+                send({ type: 'reply', id: msg.id, ok: false, error: toWire(e) });
+                port.close();
+                resolve(shard.stats());
+              },
+            );
             return;
           default: {
             const never: never = msg;

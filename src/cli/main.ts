@@ -22,6 +22,8 @@ export async function main(argv: string[]): Promise<number> {
     .usage('$0 --profile DIR --acs-url URL --cpes N [options]\n\nEvery option is also an environment variable CPE_SIM_<NAME> and a camelCase key of the --config YAML file; a flag beats the environment, which beats the file.')
     .version(false)
     .help('help')
+    .alias('h', 'help')
+    .alias('v', 'version')
     .strict()
     .wrap(Math.min(110, process.stdout.columns || 110));
   for (const o of OPTIONS) {
@@ -66,14 +68,19 @@ export async function main(argv: string[]): Promise<number> {
     log.error({ err: (e as Error).message }, 'fleet failed to start');
     return 1;
   }
-  log.info({ acs: fleet.acsUrl, shards: fleet.coordinator.shardCount, paramsPerCpe: fleet.coordinator.paramCount }, 'fleet started');
-  let lastReady = -1;
+  log.info({ acs: fleet.acsUrl, shards: fleet.coordinator.shardCount, paramsDeclared: fleet.coordinator.paramCount }, 'fleet started');
+  const first = await fleet.coordinator.inspect(cfg.fleetOffset).catch(() => null);
+  if (first) {
+    log.info(
+      { cpe: first.id, serial: first.serial, crUrl: first.crUrl, crUsername: first.crUsername, crPassword: cfg.crPassword ? 'as --cr-password' : 'hidden: set --cr-password, or set ConnectionRequestPassword from the ACS' },
+      'connection requests: HTTP GET with Digest',
+    );
+  }
   const progress = setInterval(() => {
     void fleet.coordinator.stats().then((s) => {
-      if (s.states.ready === lastReady && s.states.ready === cfg.cpes) return;
-      lastReady = s.states.ready;
-      log.info({ ...s.states, bootstraps: s.bootstraps, sessionsOk: s.sessionsOk, sessionsFailed: s.sessionsFailed, queued: s.queuedSessions }, 'progress');
-    }, () => undefined);
+      const failures = Object.keys(s.failReasons).length > 0 ? { failReasons: s.failReasons } : {};
+      log.info({ ...s.states, bootstraps: s.bootstraps, sessionsOk: s.sessionsOk, sessionsFailed: s.sessionsFailed, active: s.activeSessions, queued: s.queuedSessions, ...failures }, 'progress');
+    }, (e: Error) => log.warn({ err: e.message }, 'progress unavailable'));
   }, 5000);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -175,6 +175,13 @@ export function loadConfig({ flags, env }: RawSources): Config {
     out[def.key] = parsed.value;
   }
   const cfg = out as unknown as Config;
+  if (cfg.acsCaFile !== undefined) {
+    try {
+      readFileSync(cfg.acsCaFile);
+    } catch (e) {
+      throw new ConfigError(`config: acsCaFile: cannot read ${JSON.stringify(cfg.acsCaFile)}: ${(e as Error).message} (expected a PEM file of CA certificates)`);
+    }
+  }
   if (!cfg.version && cfg.acsUrl === undefined && cfg.mockAcs === undefined) {
     throw new ConfigError(`config: acsUrl: missing (give --acs-url http://host:port/ or ${toEnv('acsUrl')}, or --mock-acs host:port for the embedded mock ACS)`);
   }

@@ -42,6 +42,8 @@ export const OPTIONS: readonly OptionDef[] = [
   { key: 'crBindAddr', kind: { t: 'hostport' }, describe: 'host:port of the connection-request listener', default: '127.0.0.1:7548' },
   { key: 'crAdvertiseHost', kind: { t: 'string' }, describe: 'Host put in ConnectionRequestURL', defaultText: 'the bind host, or the first external IPv4 when bound to 0.0.0.0' },
   { key: 'crSecret', kind: { t: 'secret' }, describe: 'Secret from which each CPE\'s unguessable connection-request path is derived', defaultText: 'random per run' },
+  { key: 'crUsername', kind: { t: 'string' }, describe: 'ConnectionRequestUsername of every CPE, with {serial}, {index} and {oui} filled in per CPE (overrides the profile default)', defaultText: 'the profile\'s default' },
+  { key: 'crPassword', kind: { t: 'secret' }, describe: 'ConnectionRequestPassword of every CPE, with {serial}, {index} and {oui} filled in per CPE (overrides the profile default, which an ACS cannot read back)', defaultText: 'the profile\'s default' },
   { key: 'crRateLimit', kind: { t: 'rateLimit' }, describe: 'Connection requests one CPE accepts per period, "<n>/<seconds>s"; more get 503', default: '10/60s' },
   { key: 'mockAcs', kind: { t: 'hostport' }, describe: 'Start the embedded mock ACS on host:port (and inform it unless --acs-url is set)' },
   { key: 'duration', kind: { t: 'seconds', min: 0 }, describe: 'Stop after this many seconds (0: run until SIGINT/SIGTERM)', default: 0 },
@@ -67,6 +69,8 @@ export interface Config {
   crBindAddr: HostPort;
   crAdvertiseHost: string | undefined;
   crSecret: string | undefined;
+  crUsername: string | undefined;
+  crPassword: string | undefined;
   crRateLimit: { count: number; periodSec: number };
   mockAcs: HostPort | undefined;
   duration: number;

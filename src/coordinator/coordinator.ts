@@ -31,9 +31,14 @@ export function shardOf(plan: FleetPlan, cpe: number): number | undefined {
 
 interface ShardLink {
   port: MessagePort;
-  pending: Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>;
+  pending: Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>;
   done: Promise<unknown>;
+  /** Why the shard is gone; requests to a dead shard fail at once. */
+  dead: string | undefined;
 }
+
+/** A shard that does not answer within this long is treated as stuck for that request. */
+const REQUEST_TIMEOUT_MS = 15_000;
 
 const workerFile = (): URL => {
   const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
@@ -52,6 +57,8 @@ export class Coordinator {
   constructor(
     private readonly base: Omit<ShardInit, 'shardId' | 'lo' | 'hi'>,
     shards: number,
+    /** Told when a shard thread dies after it started. */
+    private readonly onShardDeath: (shardId: number, reason: string) => void = () => undefined,
   ) {
     this.plan = { fleetOffset: base.fleetOffset, cpes: base.fleetSize, shards: Math.min(shards, base.fleetSize) };
   }
@@ -75,7 +82,18 @@ export class Coordinator {
     const started: Array<Promise<void>> = [];
     ranges.forEach(({ lo, hi }, shardId) => {
       const { port1, port2 } = new MessageChannel();
-      const link: ShardLink = { port: port1, pending: new Map(), done: Promise.resolve() };
+      const link: ShardLink = { port: port1, pending: new Map(), done: Promise.resolve(), dead: undefined };
+      let up = false;
+      const die = (reason: string) => {
+        if (link.dead) return;
+        link.dead = reason;
+        for (const p of link.pending.values()) {
+          clearTimeout(p.timer);
+          p.reject(new CpeSimError('SHARD_FAILED', `shard ${shardId}: ${reason}`));
+        }
+        link.pending.clear();
+        if (up) this.onShardDeath(shardId, reason);
+      };
       started.push(
         new Promise<void>((resolve, reject) => {
           port1.on('message', (m: ShardToMain) => {
@@ -83,15 +101,18 @@ export class Coordinator {
               case 'started':
                 this.paramCount = m.paramCount;
                 if (m.baseline) this.baselines[m.shardId] = m.baseline;
+                up = true;
                 resolve();
                 return;
               case 'fatal':
+                die(`failed to start: ${m.error.message}`);
                 reject(fromWire(m.error));
                 return;
               case 'reply': {
                 const p = link.pending.get(m.id);
                 if (!p) return;
                 link.pending.delete(m.id);
+                clearTimeout(p.timer);
                 if (m.ok) p.resolve(m.value);
                 else p.reject(fromWire(m.error));
                 return;
@@ -103,11 +124,14 @@ export class Coordinator {
             }
           });
           const init: ShardInit = { ...this.base, shardId, lo, hi };
-          link.done = this.pool!.run({ init, port: port2 }, { transferList: [port2] }).catch((e: Error) => {
-            reject(new CpeSimError('SHARD_FAILED', `shard ${shardId} died: ${e.message}`));
-            for (const p of link.pending.values()) p.reject(new CpeSimError('SHARD_FAILED', `shard ${shardId} died: ${e.message}`));
-            link.pending.clear();
-          });
+          port1.on('close', () => die('its port closed'));
+          link.done = this.pool!.run({ init, port: port2 }, { transferList: [port2] }).then(
+            () => die('stopped'),
+            (e: Error) => {
+              die(`died: ${e.message}`);
+              reject(new CpeSimError('SHARD_FAILED', `shard ${shardId} died: ${e.message}`));
+            },
+          );
         }),
       );
       this.links.push(link);
@@ -118,9 +142,14 @@ export class Coordinator {
   private request<T extends MainToShard['type']>(shard: number, type: T, body: Omit<Extract<MainToShard, { type: T }>, 'id' | 'type'>): Promise<ReplyOf[T]> {
     const link = this.links[shard];
     if (!link) return Promise.reject(new CpeSimError('NOT_FOUND', `no shard ${shard}`));
+    if (link.dead) return Promise.reject(new CpeSimError('SHARD_FAILED', `shard ${shard}: ${link.dead}`));
     const id = ++this.seq;
     return new Promise<ReplyOf[T]>((resolve, reject) => {
-      link.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      const timer = setTimeout(() => {
+        link.pending.delete(id);
+        reject(new CpeSimError('TIMEOUT', `shard ${shard} did not answer ${type} within ${REQUEST_TIMEOUT_MS / 1000} s`));
+      }, REQUEST_TIMEOUT_MS);
+      link.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
       link.port.postMessage({ ...body, type, id });
     });
   }
@@ -144,8 +173,10 @@ export class Coordinator {
     return this.request(s, 'fault', { cpe, code });
   }
 
+  /** Summed over the shards that answer; a dead shard's CPEs are left out until restarts exist. */
   async stats(): Promise<ShardStats> {
-    return sumStats(await Promise.all(this.links.map((_, s) => this.request(s, 'stats', {}))));
+    const all = await Promise.all(this.links.map((_, s) => this.request(s, 'stats', {}).catch(() => undefined)));
+    return sumStats(all.filter((x): x is ShardStats => x !== undefined));
   }
 
   /** Heap (after GC) and handles of every shard thread. */
@@ -155,7 +186,7 @@ export class Coordinator {
 
   async stop(): Promise<ShardStats> {
     const all = await Promise.all(this.links.map((_, s) => this.request(s, 'stop', {}).catch(() => undefined)));
-    await Promise.all(this.links.map((l) => l.done));
+    await Promise.all(this.links.map((l) => l.done.catch(() => undefined)));
     for (const l of this.links) l.port.close();
     await this.pool?.destroy();
     this.pool = undefined;
@@ -171,6 +202,7 @@ export function sumStats(list: ShardStats[]): ShardStats {
     sessionsFailed: 0,
     periodicTicks: 0,
     faultsInjected: 0,
+    failReasons: {},
     activeSessions: 0,
     queuedSessions: 0,
   };
@@ -181,6 +213,7 @@ export function sumStats(list: ShardStats[]): ShardStats {
     out.sessionsFailed += s.sessionsFailed;
     out.periodicTicks += s.periodicTicks;
     out.faultsInjected += s.faultsInjected;
+    for (const [k, v] of Object.entries(s.failReasons)) out.failReasons[k] = (out.failReasons[k] ?? 0) + v;
     out.activeSessions += s.activeSessions;
     out.queuedSessions += s.queuedSessions;
   }

@@ -32,7 +32,7 @@ const urlHost = (h: string) => (h.includes(':') ? `[${h}]` : h);
 export async function startFleet(cfg: Config, log: Logger): Promise<Fleet> {
   let mockAcs: MockAcs | undefined;
   if (cfg.mockAcs) {
-    mockAcs = new MockAcs();
+    mockAcs = new MockAcs({ record: false });
     await mockAcs.listen(cfg.mockAcs.host, cfg.mockAcs.port);
     log.info({ url: mockAcs.url }, 'embedded mock ACS listening');
   }
@@ -54,10 +54,12 @@ export async function startFleet(cfg: Config, log: Logger): Promise<Fleet> {
       maxSessions: cfg.maxSessions,
       bootRamp: cfg.bootRamp,
       startAt: Date.now(),
-      cr: { baseUrl: crBaseUrl, secret: cfg.crSecret ?? randomBytes(24).toString('hex'), rateLimit: cfg.crRateLimit },
+      cr: { baseUrl: crBaseUrl, secret: cfg.crSecret ?? randomBytes(24).toString('hex'), rateLimit: cfg.crRateLimit, username: cfg.crUsername, password: cfg.crPassword },
       logLevel: cfg.logLevel,
+      logFormat: cfg.logFormat,
     },
     cfg.shards,
+    (shardId, reason) => log.error({ shard: shardId, reason }, 'shard thread died; its CPEs are offline'),
   );
   try {
     await coordinator.start();

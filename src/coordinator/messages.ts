@@ -22,8 +22,9 @@ export interface ShardInit {
   bootRamp: BootRamp;
   /** Epoch ms at which the fleet's boot ramp starts (same for every shard). */
   startAt: number;
-  cr: { baseUrl: string; secret: string; rateLimit: { count: number; periodSec: number } };
+  cr: { baseUrl: string; secret: string; rateLimit: { count: number; periodSec: number }; username?: string | undefined; password?: string | undefined };
   logLevel: string;
+  logFormat: 'json' | 'text';
   /** Bench: take a heap baseline (after GC) before the CPEs are built. */
   measure?: boolean;
 }
@@ -46,6 +47,7 @@ export interface CpeSummary {
   lifecycleState: LifecycleState;
   retryCount: number;
   crUrl: string;
+  crUsername: string;
 }
 
 export type StateCounts = Record<LifecycleState, number>;
@@ -57,6 +59,8 @@ export interface ShardStats {
   sessionsFailed: number;
   periodicTicks: number;
   faultsInjected: number;
+  /** Failed sessions by reason (connect, timeout, auth, http-status, ...). */
+  failReasons: Record<string, number>;
   activeSessions: number;
   queuedSessions: number;
 }

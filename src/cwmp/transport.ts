@@ -194,9 +194,13 @@ export class AcsHttpSession {
     }
   }
 
-  /** End of session: cookies die with it (PROTOCOLS A.2.8); the socket goes back to the pool. */
-  close(): void {
+  /**
+   * End of session: cookies die with it (PROTOCOLS A.2.8). After a clean end the socket
+   * goes back to the pool; after a failed session it is closed, since the ACS may still
+   * bind it to the broken session (GenieACS keys sessions on the socket).
+   */
+  close(sessionOk: boolean): void {
     this.cookies.clear();
-    this.pool.release(this.url.origin, this.client, !this.broken);
+    this.pool.release(this.url.origin, this.client, sessionOk && !this.broken);
   }
 }

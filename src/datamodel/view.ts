@@ -287,7 +287,8 @@ export class CpeView {
         if (s.notificationChange) {
           // TR-069 A.3.2.4 / A.9: canDeny parameters may refuse active notification;
           // forceEnabled ones stay active whatever is asked.
-          if (node.activeNotify === 'canDeny' && (s.notification === 2 || s.notification === 4 || s.notification === 6)) {
+          // Active kinds: 2 active, 5 active lightweight, 6 passive + active lightweight.
+          if (node.activeNotify === 'canDeny' && (s.notification === 2 || s.notification === 5 || s.notification === 6)) {
             return fail(9009, `Notification request rejected: active notification is not allowed on ${path}`);
           }
           if (node.activeNotify === 'forceEnabled' && s.notification !== 2) {

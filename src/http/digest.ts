@@ -118,7 +118,7 @@ export function checkNonce(secret: string | Buffer, scope: string, nonce: string
   const m = /^([0-9a-f]{1,13})\.([0-9a-f]{32})$/.exec(nonce);
   if (!m) return 'bad';
   const expect = createHmac('sha256', secret).update(`${m[1]}:${scope}`).digest('hex').slice(0, 32);
-  if (!timingSafeEqual(Buffer.from(expect), Buffer.from(m[2]!))) return 'bad';
+  if (!timingSafeEqual(Buffer.from(expect), Buffer.from(m[2]!))) return 'bad'; // both 32 ASCII hex digits by the regex
   const age = now - parseInt(m[1]!, 16);
   return age >= -5000 && age <= maxAgeMs ? 'ok' : 'stale';
 }
@@ -137,10 +137,12 @@ export function verifyDigest(params: Record<string, string>, method: string, pas
   const q = qop?.toLowerCase();
   const ha2 = q === 'auth-int' ? md5(`${method}:${uri}:${md5(body)}`) : md5(`${method}:${uri}`);
   const expect = q ? md5(`${ha1}:${nonce}:${nc}:${cnonce}:${q}:${ha2}`) : md5(`${ha1}:${nonce}:${ha2}`);
-  return expect.length === response.length && timingSafeEqual(Buffer.from(expect), Buffer.from(response.toLowerCase()));
+  const got = Buffer.from(response.toLowerCase());
+  return got.length === expect.length && timingSafeEqual(Buffer.from(expect), got);
 }
 
 export function verifyBasic(token: string, username: string, password: string): boolean {
-  const expect = Buffer.from(`${username}:${password}`, 'utf8').toString('base64');
-  return expect.length === token.length && timingSafeEqual(Buffer.from(expect), Buffer.from(token));
+  const expect = Buffer.from(Buffer.from(`${username}:${password}`, 'utf8').toString('base64'));
+  const got = Buffer.from(token);
+  return got.length === expect.length && timingSafeEqual(expect, got);
 }

@@ -24,6 +24,11 @@ export interface MockAcsOptions {
   sessionEnd?: '204' | 'empty200';
   /** Hold the InformResponse back this many ms (a slow ACS). */
   informDelayMs?: (inform: Inform, deviceId: string) => number;
+  /**
+   * Keep every session, message and raw body for inspection (tests). Off for a long run
+   * (the CLI's embedded mock): then only counts are kept and memory stays flat.
+   */
+  record?: boolean;
   /** Serve HTTPS with this PEM key and certificate. */
   tls?: { key: string; cert: string };
 }
@@ -47,7 +52,11 @@ export interface RecordedSession {
 interface Live {
   rec: RecordedSession;
   pending: AcsOutgoingRequest[];
+  startedAt: number;
 }
+
+/** A session the CPE abandoned is forgotten after this long (GenieACS: 30 s timeout). */
+const LIVE_TTL_MS = 120_000;
 
 /** GenieACS builds device ids as OUI-ProductClass-Serial, percent-encoding all but [A-Za-z0-9_]. */
 export function deviceIdOf(inform: Inform): string {
@@ -67,6 +76,8 @@ export class MockAcs {
   private seq = 0;
   private waiters: Array<() => void> = [];
   informCount = 0;
+  sessionsEnded = 0;
+  private lastSweep = 0;
   /** Client ports that were sent a 401 challenge, in order. */
   readonly challengedPorts: number[] = [];
 
@@ -166,7 +177,8 @@ export class MockAcs {
       const inform = env.message;
       const deviceId = deviceIdOf(inform);
       this.informCount++;
-      this.devices.set(deviceId, inform);
+      this.sweep();
+      if (this.opts.record !== false) this.devices.set(deviceId, inform);
       const status = this.opts.failInform?.(inform, deviceId);
       if (status) {
         res.writeHead(status, status === 503 ? { 'retry-after': '60', 'content-length': '0' } : { 'content-length': '0' }).end();
@@ -174,11 +186,11 @@ export class MockAcs {
       }
       const rec: RecordedSession = { deviceId, inform, messages: [], sentIds: [], ended: false, raw: [body], authorization: [], cookieSeen: false, ports: [req.socket.remotePort ?? 0] };
       if (req.headers.authorization) rec.authorization.push(req.headers.authorization);
-      this.sessions.push(rec);
+      if (this.opts.record !== false) this.sessions.push(rec);
       const pending = [...(this.queued.get(deviceId) ?? []), ...(this.opts.script?.(inform, deviceId) ?? [])];
       this.queued.delete(deviceId);
       const sid = randomBytes(8).toString('hex');
-      this.live.set(sid, { rec, pending });
+      this.live.set(sid, { rec, pending, startedAt: Date.now() });
       const send = () =>
         this.reply(res, buildAcsEnvelope({ method: 'InformResponse', maxEnvelopes: 1 }, { id: env.id, holdRequests: this.opts.holdRequests, cwmpNamespace: env.cwmpNamespace }), { 'set-cookie': `session=${sid}; Path=/` });
       const delay = this.opts.informDelayMs?.(inform, deviceId) ?? 0;
@@ -193,10 +205,12 @@ export class MockAcs {
       return;
     }
     live.rec.cookieSeen = true;
-    live.rec.ports.push(req.socket.remotePort ?? 0);
-    if (req.headers.authorization) live.rec.authorization.push(req.headers.authorization);
-    live.rec.messages.push(env);
-    live.rec.raw.push(body);
+    if (this.opts.record !== false) {
+      live.rec.ports.push(req.socket.remotePort ?? 0);
+      if (req.headers.authorization) live.rec.authorization.push(req.headers.authorization);
+      live.rec.messages.push(env);
+      live.rec.raw.push(body);
+    }
     if (env.message.method === 'GetRPCMethods') {
       this.reply(res, buildAcsEnvelope({ method: 'GetRPCMethodsResponse', methods: [...SUPPORTED_METHODS, 'Inform', 'TransferComplete'] }, { id: env.id, cwmpNamespace: env.cwmpNamespace }));
       return;
@@ -209,9 +223,17 @@ export class MockAcs {
       return;
     }
     live.rec.ended = true;
+    this.sessionsEnded++;
     this.live.delete(cookie!);
     if (this.opts.sessionEnd === 'empty200') res.writeHead(200, { 'content-length': '0', connection: 'close' }).end();
     else res.writeHead(204, { connection: 'close' }).end();
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    if (now - this.lastSweep < 10_000) return;
+    this.lastSweep = now;
+    for (const [sid, l] of this.live) if (now - l.startedAt > LIVE_TTL_MS) this.live.delete(sid);
   }
 
   private reply(res: ServerResponse, xml: string, extra: Record<string, string> = {}): void {

@@ -27,6 +27,9 @@ export interface EvalContext {
   crUrl(): string;
   /** The ACS this fleet was started against (defaults of ManagementServer.URL/Username/Password). */
   acs: { url: string; username: string; password: string };
+  /** --cr-username / --cr-password for this CPE, when configured. */
+  crUsername?: (() => string) | undefined;
+  crPassword?: (() => string) | undefined;
 }
 
 /** (ctx, row numbers from the outermost table in, salt of the concrete parameter) */
@@ -197,6 +200,12 @@ function compileNode(n: Node, expr: string, scope: TemplateScope): ValueFn {
           return (ctx) => String(ctx.index);
         case 'crUrl':
           return (ctx) => ctx.crUrl();
+        case 'crUsername':
+          // The configured pattern, else the serial.
+          return (ctx) => (ctx.crUsername ? ctx.crUsername() : ctx.identity.serial);
+        case 'crPassword':
+          // The configured pattern, else 16 hex digits drawn for this CPE.
+          return (ctx, _inst, salt) => (ctx.crPassword ? ctx.crPassword() : hexDigits(ctx.seed, ctx.index, salt, 16));
         case 'acsUrl':
           return (ctx) => ctx.acs.url;
         case 'acsUsername':

@@ -19,6 +19,8 @@ export class Scheduler {
   constructor(
     private readonly clock: Clock,
     private readonly fire: Fire,
+    /** Told when a handler throws; the scheduler carries on with the next entry. */
+    private readonly onError: (e: unknown, cpe: number, kind: number) => void = () => undefined,
   ) {}
 
   get size(): number {
@@ -110,7 +112,11 @@ export class Scheduler {
         const cpe = this.cpe[0]!;
         const kind = this.kind[0]!;
         this.pop();
-        this.fire(cpe, kind, at);
+        try {
+          this.fire(cpe, kind, at);
+        } catch (e) {
+          this.onError(e, cpe, kind);
+        }
       }
     } finally {
       this.running = false;

@@ -16,6 +16,7 @@ export class FleetEnv {
     private readonly crBaseUrl: string,
     private readonly crSecret: string,
     readonly acs: { url: string; username: string; password: string },
+    private readonly crCreds: { username?: string | undefined; password?: string | undefined } = {},
   ) {
     this.serialOf = compileSerialPattern(profile.identity.serialPattern, profile.identity.oui);
   }
@@ -49,7 +50,13 @@ export class FleetEnv {
     return `${this.crBaseUrl}/cr/${index}/${this.crToken(index)}`;
   }
 
+  /** A --cr-username/--cr-password pattern filled in for one CPE. */
+  private fill(pattern: string, index: number): string {
+    return pattern.replace(/\{(serial|index|oui)\}/g, (_m, k: string) => (k === 'serial' ? this.serial(index) : k === 'index' ? String(index) : this.profile.identity.oui));
+  }
+
   context(index: number, now: number, bootAt: number): EvalContext {
+    const { username, password } = this.crCreds;
     return {
       seed: this.seed,
       index,
@@ -59,6 +66,8 @@ export class FleetEnv {
       bootAt,
       crUrl: () => this.crUrl(index),
       acs: this.acs,
+      crUsername: username === undefined ? undefined : () => this.fill(username, index),
+      crPassword: password === undefined ? undefined : () => this.fill(password, index),
     };
   }
 }

@@ -70,6 +70,10 @@ export class Shard {
   private stopping = false;
   private idleWaiters: Array<() => void> = [];
   private readonly counters = { bootstraps: 0, sessionsOk: 0, sessionsFailed: 0, periodicTicks: 0, faultsInjected: 0 };
+  private readonly failReasons: Record<string, number> = {};
+  /** Failure warnings are rate-limited to one per period per shard; the rest are counted. */
+  private lastFailWarn = -Infinity;
+  private failsSinceWarn = 0;
   /** CWMP fault codes queued per CPE by the fault hook; only CPEs with one have an entry. */
   private readonly faults = new Map<number, number[]>();
 
@@ -78,7 +82,7 @@ export class Shard {
     private readonly deps: ShardDeps,
   ) {
     this.size = init.hi - init.lo;
-    this.env = new FleetEnv(deps.profile, deps.template, init.seed, init.cr.baseUrl, init.cr.secret, init.acs);
+    this.env = new FleetEnv(deps.profile, deps.template, init.seed, init.cr.baseUrl, init.cr.secret, init.acs, { username: init.cr.username, password: init.cr.password });
     this.life = new Uint8Array(this.size);
     this.flags = new Uint8Array(this.size);
     this.events = new Uint16Array(this.size);
@@ -86,7 +90,11 @@ export class Shard {
     this.bootAt = new Float64Array(this.size);
     this.periodicAt = new Float64Array(this.size);
     this.retryAt = new Float64Array(this.size);
-    this.scheduler = new Scheduler(deps.clock, (l, kind, at) => this.fire(l, kind, at));
+    this.scheduler = new Scheduler(
+      deps.clock,
+      (l, kind, at) => this.fire(l, kind, at),
+      (e, l, kind) => deps.log?.('warn', 'scheduled work failed', { cpe: init.lo + l, kind, error: (e as Error).message }),
+    );
     this.pool = new ConnectionPool({ maxIdlePerOrigin: init.maxSessions, caFile: init.acs.caFile });
     this.periodic = new PeriodicPlanner(deps.profile.settings.periodicInformInterval);
     this.cr = new ConnectionRequests(this, init.cr, deps.clock);
@@ -146,13 +154,14 @@ export class Shard {
   summary(cpe: number): CpeSummary | null {
     const l = this.local(cpe);
     if (l === undefined) return null;
-    return { id: cpe, serial: this.env.serial(cpe), lifecycleState: this.lifecycle(l), retryCount: this.retries[l]!, crUrl: this.env.crUrl(cpe) };
+    const crUsername = this.view(l).get(`${this.deps.template.rootName}.ManagementServer.ConnectionRequestUsername`) ?? '';
+    return { id: cpe, serial: this.env.serial(cpe), lifecycleState: this.lifecycle(l), retryCount: this.retries[l]!, crUrl: this.env.crUrl(cpe), crUsername };
   }
 
   stats(): ShardStats {
     const states = { new: 0, bootstrapping: 0, ready: 0, failed: 0 };
     for (let l = 0; l < this.size; l++) states[LIFECYCLE_STATES[this.life[l]!]!]++;
-    return { states, ...this.counters, activeSessions: this.active, queuedSessions: this.queue.length - this.qHead };
+    return { states, ...this.counters, failReasons: { ...this.failReasons }, activeSessions: this.active, queuedSessions: this.queue.length - this.qHead };
   }
 
   /**
@@ -270,6 +279,7 @@ export class Shard {
     let informMask = 0;
     const view = this.view(l);
     const url = view.get(`${this.deps.template.rootName}.ManagementServer.URL`) || this.init.acs.url;
+    const urlBefore = url;
     const host: SessionHost = {
       inform: (): Inform => {
         informMask = this.events[l]!;
@@ -306,7 +316,9 @@ export class Shard {
         }
         const v = this.view(l);
         try {
-          return serveRpc(req, v);
+          const out = serveRpc(req, v);
+          if (req.method === 'SetParameterValues' && out.method !== 'Fault') this.afterSet(l, req.params.map((p) => p.name), urlBefore);
+          return out;
         } catch (e) {
           // A bug serving one RPC costs that RPC (9002), not the shard.
           this.deps.log?.('warn', 'internal error serving an RPC', { cpe, method: req.method, error: (e as Error).message });
@@ -330,9 +342,8 @@ export class Shard {
       // An unusable ManagementServer.URL lands here as well as bugs: a failed session, retried.
       this.deps.log?.('warn', 'session could not run', { cpe, url, error: (e as Error).message });
       outcome = { ok: false, reason: 'connect', detail: (e as Error).message, informDelivered: false };
-    } finally {
-      http?.close();
     }
+    http?.close(outcome.ok);
     const seconds = (performance.now() - started) / 1000;
     if (outcome.ok) {
       this.counters.sessionsOk++;
@@ -348,9 +359,38 @@ export class Shard {
       // with RetryCount stamped; anything else waits out the retry window.
       if (this.events[l]! & EV.CONNECTION_REQUEST) this.flags[l]! |= Flag.Again;
       else this.scheduleRetry(l);
-      this.deps.log?.('debug', 'session failed', { cpe, reason: outcome.reason, detail: outcome.detail, retry: this.retries[l] });
+      this.failReasons[outcome.reason] = (this.failReasons[outcome.reason] ?? 0) + 1;
+      this.warnFailure(cpe, outcome.reason, outcome.detail);
     }
     publishSession({ cpe, ok: outcome.ok, events: eventsOf(snapshot | informMask), reason: outcome.ok ? undefined : outcome.reason, seconds });
+  }
+
+  /**
+   * ManagementServer settings take effect at once: a new periodic interval, time or
+   * enable reschedules the next periodic Inform (TR-069 3.2.1.2); a new ACS URL means
+   * 0 BOOTSTRAP to the new ACS after this session (PROTOCOLS A.4).
+   */
+  private afterSet(l: number, names: string[], urlBefore: string): void {
+    const ms = `${this.deps.template.rootName}.ManagementServer.`;
+    if (names.some((n) => n.startsWith(`${ms}PeriodicInform`))) this.schedulePeriodic(l);
+    if (names.includes(`${ms}URL`)) {
+      const now = this.view(l).get(`${ms}URL`) || this.init.acs.url;
+      if (now !== urlBefore) {
+        this.flags[l]! &= ~Flag.Bootstrapped;
+        this.raise(l, EV.BOOTSTRAP);
+      }
+    }
+  }
+
+  private warnFailure(cpe: number, reason: string, detail: string): void {
+    const now = this.deps.clock.now();
+    if (now - this.lastFailWarn < 5000) {
+      this.failsSinceWarn++;
+      return;
+    }
+    this.deps.log?.('warn', 'session failed', { cpe, reason, detail, moreSinceLastWarning: this.failsSinceWarn });
+    this.lastFailWarn = now;
+    this.failsSinceWarn = 0;
   }
 
   private scheduleRetry(l: number): void {

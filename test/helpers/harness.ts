@@ -72,6 +72,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     startAt: clock.now(),
     cr: { baseUrl: crBase, secret: o.crSecret ?? 'test-secret', rateLimit: o.crRateLimit ?? { count: 10, periodSec: 60 } },
     logLevel: 'silent',
+    logFormat: 'json',
   };
   const shard = new Shard(init, { clock, profile, template });
   shardRef = shard;

@@ -81,6 +81,13 @@ describe('connection requests (TR-069 3.2.2) over the real listener', () => {
     expect((await MockAcs.connectionRequest(c.url, c.user, c.pass)).status).toBe(200);
     const third = await MockAcs.connectionRequest(c.url, c.user, c.pass);
     expect(third.status).toBe(503);
+    // The same refusal on the wire, with a fresh Digest exchange: 503 and no Retry-After (PROTOCOLS A.10).
+    const challenge = await rawGet(c.url);
+    const { digestAuthorization, parseChallenges } = await import('../src/http/digest.js');
+    const ch = parseChallenges(String(challenge.headers['www-authenticate']))[0]!;
+    const refused = await rawGet(c.url, { authorization: digestAuthorization({ challenge: ch, nc: 0 }, { username: c.user, password: c.pass }, 'GET', new URL(c.url).pathname, '') });
+    expect(refused.status).toBe(503);
+    expect(refused.headers['retry-after']).toBeUndefined();
     // A new period admits again.
     h.tick(61_000);
     expect((await MockAcs.connectionRequest(c.url, c.user, c.pass)).status).toBe(200);
@@ -137,5 +144,25 @@ describe('connection requests (TR-069 3.2.2) over the real listener', () => {
     const cr = h.acs.sessions.slice(before).filter((s) => s.inform.deviceId.serialNumber === h!.shard.env.serial(0));
     expect(cr).toHaveLength(1);
     expect(eventCodes(cr[0]!)).toEqual(['6 CONNECTION REQUEST']);
+  });
+
+  it('uses --cr-username/--cr-password patterns when configured', async () => {
+    h = await startHarness({ cr: true, cpes: 2, crCreds: { username: 'cr-{serial}', password: 'pw-{index}' } });
+    await booted(h);
+    const url = h.shard.env.crUrl(1);
+    await until(() => h!.shard.lifecycle(1) === 'ready');
+    expect((await MockAcs.connectionRequest(url, `cr-${h.shard.env.serial(1)}`, 'pw-1')).status).toBe(200);
+    expect((await MockAcs.connectionRequest(url, `cr-${h.shard.env.serial(1)}`, 'pw-0')).status).toBe(401);
+  });
+
+  it('answers 401, not 500, to a Digest response with non-ASCII bytes', async () => {
+    h = await startHarness({ cr: true });
+    await booted(h);
+    const c = creds(h);
+    const challenge = await rawGet(c.url);
+    const nonce = /nonce="([^"]+)"/.exec(String(challenge.headers['www-authenticate']))![1];
+    const path = new URL(c.url).pathname;
+    const auth = `Digest username="${c.user}", realm="cpe-sim", nonce="${nonce}", uri="${path}", response="${'é'.repeat(16)}", qop=auth, nc=00000001, cnonce="ab"`;
+    expect((await rawGet(c.url, { authorization: auth })).status).toBe(401);
   });
 });

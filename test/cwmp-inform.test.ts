@@ -75,15 +75,16 @@ describe('Inform on the wire', () => {
     h.tick();
     await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true);
     await until(() => h!.shard.lifecycle(0) === 'ready');
-    // The next periodic inform after the change keeps the phase: Time + k*60s, even though Time is in the future.
-    const first = h.shard.periodicDueAt(0);
-    h.tick(first - h.clock.now());
-    await h.acs.waitFor(() => h!.acs.sessions[1]?.ended === true);
-    await until(() => h!.shard.periodicDueAt(0) > first);
+    // At once, not after the old schedule: the next inform keeps the phase Time + k*60s,
+    // even though Time is in the future.
     const next = h.shard.periodicDueAt(0);
     expect(Math.abs((next - Date.parse(anchor)) % 60_000)).toBe(0);
     expect(next - h.clock.now()).toBeLessThanOrEqual(60_000);
     expect(next).toBeGreaterThan(h.clock.now());
+    h.tick(next - h.clock.now());
+    await h.acs.waitFor(() => h!.acs.sessions[1]?.ended === true);
+    expect(eventCodes(h.acs.sessions[1]!)).toEqual(['2 PERIODIC']);
+    await until(() => h!.shard.periodicDueAt(0) === next + 60_000);
   });
 
   it('defers a trigger that arrives during a session and runs it after (never dropped)', async () => {
@@ -94,5 +95,42 @@ describe('Inform on the wire', () => {
     await h.acs.waitFor(() => h!.acs.sessions.length >= 2 && h!.acs.sessions[1]!.ended, 10_000, 'deferred session');
     expect(eventCodes(h.acs.sessions[0]!)).toEqual(['0 BOOTSTRAP', '1 BOOT']);
     expect(eventCodes(h.acs.sessions[1]!)).toEqual(['2 PERIODIC']);
+  });
+
+  it('stops periodic informs when PeriodicInformEnable goes false and resumes when it comes back', async () => {
+    const set = (v: string) => ({ method: 'SetParameterValues' as const, params: [{ name: 'Device.ManagementServer.PeriodicInformEnable', value: v, type: 'boolean' as const }], parameterKey: v });
+    let next: string | undefined = 'false';
+    h = await startHarness({ acs: { script: () => (next ? [set(next)] : undefined) } });
+    h.tick();
+    await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true);
+    await until(() => h!.shard.lifecycle(0) === 'ready');
+    expect(h.shard.periodicDueAt(0)).toBe(0);
+    h.tick(10 * 86400_000);
+    expect(h.acs.sessions).toHaveLength(1);
+    next = 'true';
+    h.shard.raise(0, 1 << 6);
+    await h.acs.waitFor(() => h!.acs.sessions[1]?.ended === true);
+    next = undefined;
+    await until(() => h!.shard.periodicDueAt(0) > h!.clock.now(), 5000, 'rescheduled');
+    h.tick(h.shard.periodicDueAt(0) - h.clock.now());
+    await h.acs.waitFor(() => h!.acs.sessions[2]?.ended === true);
+    expect(eventCodes(h.acs.sessions[2]!)).toEqual(['2 PERIODIC']);
+  });
+
+  it('sends 0 BOOTSTRAP to a new ACS after ManagementServer.URL changes', async () => {
+    const { MockAcs } = await import('../src/mock-acs/mock-acs.js');
+    const second = new MockAcs();
+    const url2 = await second.listen();
+    try {
+      h = await startHarness({
+        acs: { script: (inform) => (inform.events.some((e) => e.code === '0 BOOTSTRAP') ? [{ method: 'SetParameterValues', params: [{ name: 'Device.ManagementServer.URL', value: url2, type: 'string' }], parameterKey: 'move' }] : undefined) },
+      });
+      h.tick();
+      await second.waitFor(() => second.sessions[0]?.ended === true, 10_000, 'bootstrap at the new ACS');
+      expect(eventCodes(second.sessions[0]!)).toEqual(['0 BOOTSTRAP']);
+      expect(h.acs.sessions).toHaveLength(1);
+    } finally {
+      await second.close();
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../src/config/load.js';
-import { partition, shardOf } from '../src/coordinator/coordinator.js';
+import { Coordinator, partition, shardOf } from '../src/coordinator/coordinator.js';
 import { startFleet, type Fleet } from '../src/coordinator/fleet.js';
 import { createLogger } from '../src/log.js';
 import { MockAcs } from '../src/mock-acs/mock-acs.js';
@@ -26,6 +26,31 @@ describe('partitioning by arithmetic', () => {
     expect(shardOf(plan, 999)).toBeUndefined();
     expect(shardOf(plan, 1010)).toBeUndefined();
     expect(partition({ fleetOffset: 0, cpes: 1, shards: 4 })).toEqual([{ lo: 0, hi: 1 }]);
+  });
+});
+
+describe('a shard that cannot start', () => {
+  it('fails start() with the shard\'s error, and stop() still returns', async () => {
+    const c = new Coordinator(
+      {
+        fleetOffset: 0,
+        fleetSize: 4,
+        seed: 1,
+        profileDir: '/nonexistent/profile',
+        acs: { url: 'http://127.0.0.1:9/', username: '', password: '', timeoutMs: 1000, caFile: undefined },
+        maxSessions: 4,
+        bootRamp: { mode: 'none' },
+        startAt: Date.now(),
+        cr: { baseUrl: 'http://127.0.0.1:9', secret: 's', rateLimit: { count: 1, periodSec: 1 } },
+        logLevel: 'silent',
+        logFormat: 'json',
+      },
+      2,
+    );
+    await expect(c.start()).rejects.toThrow(/no such folder/);
+    await expect(c.stats()).resolves.toMatchObject({ states: { new: 0, bootstrapping: 0, ready: 0, failed: 0 } });
+    await expect(c.connectionRequest(0, { method: 'GET', url: '/cr/0/x', authorization: undefined })).rejects.toThrow(/shard 0/);
+    await c.stop();
   });
 });
 

@@ -49,6 +49,7 @@ export class Coordinator {
   private pool: Piscina | undefined;
   private links: ShardLink[] = [];
   private seq = 0;
+  private stopping = false;
   readonly plan: FleetPlan;
   paramCount = 0;
   /** Per-shard heap baselines, when started with `measure`. */
@@ -92,7 +93,7 @@ export class Coordinator {
           p.reject(new CpeSimError('SHARD_FAILED', `shard ${shardId}: ${reason}`));
         }
         link.pending.clear();
-        if (up) this.onShardDeath(shardId, reason);
+        if (up && !this.stopping) this.onShardDeath(shardId, reason);
       };
       started.push(
         new Promise<void>((resolve, reject) => {
@@ -185,6 +186,7 @@ export class Coordinator {
   }
 
   async stop(): Promise<ShardStats> {
+    this.stopping = true;
     const all = await Promise.all(this.links.map((_, s) => this.request(s, 'stop', {}).catch(() => undefined)));
     await Promise.all(this.links.map((l) => l.done.catch(() => undefined)));
     for (const l of this.links) l.port.close();

@@ -16,7 +16,7 @@ export function nativeUws(): typeof uWS {
   try {
     native = require(binary) as { App?: unknown };
   } catch (e) {
-    throw new Error(`uWebSockets.js has no native binary for this Node (${process.version}, ${process.platform}-${process.arch}, ABI ${process.versions.modules}): ${(e as Error).message.split('\n')[0]}. cpe-sim refuses the slow pure-JS fallback; use Node 16, 18 or 20.`);
+    throw new Error(`uWebSockets.js has no native binary for this Node (${process.version}, ${process.platform}-${process.arch}, ABI ${process.versions.modules}): ${(e as Error).message.split('\n')[0]}. cpe-sim refuses the slow pure-JS fallback; use Node 20 (20.19 or later).`);
   }
   if (native.App !== uWS.App) {
     throw new Error('uWebSockets.js loaded its pure-JS fallback (UWS_USE_FALLBACK set?); cpe-sim refuses it');

@@ -317,6 +317,7 @@ export class Shard {
         const v = this.view(l);
         try {
           const out = serveRpc(req, v);
+          this.keep(l, v);
           if (req.method === 'SetParameterValues' && out.method !== 'Fault') this.afterSet(l, req.params.map((p) => p.name), urlBefore);
           return out;
         } catch (e) {

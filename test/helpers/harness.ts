@@ -29,6 +29,7 @@ export interface HarnessOptions {
   cr?: boolean;
   crRateLimit?: { count: number; periodSec: number };
   crSecret?: string;
+  crCreds?: { username?: string; password?: string };
 }
 
 export interface Harness {
@@ -70,7 +71,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     maxSessions: o.maxSessions ?? 16,
     bootRamp: o.bootRamp ?? { mode: 'none' },
     startAt: clock.now(),
-    cr: { baseUrl: crBase, secret: o.crSecret ?? 'test-secret', rateLimit: o.crRateLimit ?? { count: 10, periodSec: 60 } },
+    cr: { baseUrl: crBase, secret: o.crSecret ?? 'test-secret', rateLimit: o.crRateLimit ?? { count: 10, periodSec: 60 }, ...o.crCreds },
     logLevel: 'silent',
     logFormat: 'json',
   };

@@ -3,98 +3,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { parseAcsEnvelope, parseCpeEnvelope } from '../src/cwmp/soap-parse.js';
-import {
-  FAULT_STRINGS,
-  buildAcsEnvelope,
-  buildCpeEnvelope,
-  buildFault,
-  escapeXml,
-  faultType,
-  type AcsOutgoingMessage,
-} from '../src/cwmp/soap-build.js';
+import { FAULT_STRINGS, buildAcsEnvelope, buildCpeEnvelope, buildFault, escapeXml, faultType } from '../src/cwmp/soap-build.js';
 import { NS, type CpeMessage } from '../src/cwmp/types.js';
+import { ACS_MESSAGES, CPE_MESSAGES } from './fixtures/cwmp/messages.js';
 
 // Compiled to dist/test/, the fixtures stay in test/fixtures/.
 const fixture = (name: string): string =>
   readFileSync(new URL(`../../test/fixtures/cwmp/${name}`, import.meta.url), 'utf8');
-
-const CPE_MESSAGES: CpeMessage[] = [
-  {
-    method: 'Inform',
-    deviceId: { manufacturer: 'ACME & Co', oui: '001122', productClass: 'HG<1>', serialNumber: '000042' },
-    events: [
-      { code: '1 BOOT', commandKey: '' },
-      { code: 'M Reboot', commandKey: 'rb-"1"' },
-    ],
-    maxEnvelopes: 1,
-    currentTime: '2024-05-01T12:00:00+02:00',
-    retryCount: 3,
-    params: [
-      { name: 'Device.RootDataModelVersion', value: '2.15', type: 'string' },
-      { name: 'Device.ManagementServer.ConnectionRequestURL', value: 'http://10.0.0.2:7547/cr?a=1&b=2', type: 'string' },
-      { name: 'Device.X_TEST.Uptime', value: '0007', type: 'unsignedInt' },
-    ],
-  },
-  { method: 'GetRPCMethodsResponse', methods: ['GetRPCMethods', 'GetParameterValues'] },
-  { method: 'GetParameterValuesResponse', params: [{ name: 'Device.X.Enable', value: 'true', type: 'boolean' }] },
-  { method: 'GetParameterValuesResponse', params: [] },
-  {
-    method: 'GetParameterNamesResponse',
-    params: [
-      { name: 'Device.NAT.', writable: false },
-      { name: 'Device.NAT.PortMapping.', writable: true },
-    ],
-  },
-  { method: 'SetParameterValuesResponse', status: 1 },
-  {
-    method: 'GetParameterAttributesResponse',
-    params: [
-      { name: 'Device.A', notification: 2, accessList: ['Subscriber'] },
-      { name: 'Device.B', notification: 0, accessList: [] },
-    ],
-  },
-  { method: 'SetParameterAttributesResponse' },
-  { method: 'AddObjectResponse', instanceNumber: 7, status: 0 },
-  { method: 'DeleteObjectResponse', status: 1 },
-  { method: 'Fault', fault: { code: 9000, message: 'Method not supported' } },
-  {
-    method: 'Fault',
-    fault: {
-      code: 9003,
-      message: 'Invalid arguments',
-      setParameterValuesFaults: [
-        { name: 'Device.A', code: 9007, message: 'Invalid parameter value' },
-        { name: 'Device.B', code: 9008, message: 'Attempt to set a non-writable parameter' },
-      ],
-    },
-  },
-];
-
-const ACS_MESSAGES: AcsOutgoingMessage[] = [
-  { method: 'GetRPCMethods' },
-  { method: 'GetParameterValues', names: ['Device.DeviceInfo.', ''] },
-  { method: 'GetParameterNames', path: 'Device.', nextLevel: true },
-  {
-    method: 'SetParameterValues',
-    params: [
-      { name: 'Device.X.Enable', value: '1', type: 'boolean' },
-      { name: 'Device.X.Name', value: ' a <b> & c ', type: 'string' },
-      { name: 'Device.X.Time', value: '0001-01-01T00:00:00Z', type: 'dateTime' },
-    ],
-    parameterKey: 'pk&1',
-  },
-  { method: 'GetParameterAttributes', names: ['Device.A'] },
-  {
-    method: 'SetParameterAttributes',
-    params: [{ name: 'Device.A', notificationChange: true, notification: 2, accessListChange: true, accessList: ['Subscriber'] }],
-  },
-  { method: 'AddObject', objectName: 'Device.NAT.PortMapping.', parameterKey: '' },
-  { method: 'DeleteObject', objectName: 'Device.NAT.PortMapping.3.', parameterKey: 'k' },
-  { method: 'InformResponse', maxEnvelopes: 1 },
-  { method: 'TransferCompleteResponse' },
-  { method: 'GetRPCMethodsResponse', methods: ['Inform', 'TransferComplete'] },
-  { method: 'Fault', fault: { code: 8005, message: 'Retry request' } },
-];
 
 describe('CPE messages round trip (build -> parseCpeEnvelope)', () => {
   for (const msg of CPE_MESSAGES) {
@@ -128,6 +43,38 @@ describe('CPE messages round trip (build -> parseCpeEnvelope)', () => {
     expect(inform).toMatch(/<DeviceId><Manufacturer>.*<\/Manufacturer><OUI>.*<\/OUI><ProductClass>.*<\/ProductClass><SerialNumber>/);
     expect(inform).toMatch(/<\/DeviceId><Event .*<\/Event><MaxEnvelopes>1<\/MaxEnvelopes><CurrentTime>.*<\/CurrentTime><RetryCount>3<\/RetryCount><ParameterList /);
   });
+
+  it('writes the transfer arrays with their soap-enc:arrayType, in schema order', () => {
+    const build = (m: string, i = 0) => buildCpeEnvelope(CPE_MESSAGES.filter((x) => x.method === m)[i]!, {});
+    expect(build('GetQueuedTransfersResponse')).toContain(
+      '<TransferList soap-enc:arrayType="cwmp:QueuedTransferStruct[2]"><QueuedTransferStruct><CommandKey>dl&lt;1&gt;</CommandKey><State>2</State></QueuedTransferStruct>',
+    );
+    expect(build('GetQueuedTransfersResponse', 1)).toContain('<TransferList soap-enc:arrayType="cwmp:QueuedTransferStruct[0]"></TransferList>');
+    expect(build('GetAllQueuedTransfersResponse')).toContain(
+      '<TransferList soap-enc:arrayType="cwmp:AllQueuedTransferStruct[2]"><AllQueuedTransferStruct><CommandKey>fw</CommandKey><State>3</State>' +
+        '<IsDownload>true</IsDownload><FileType>1 Firmware Upgrade Image</FileType><FileSize>4194304</FileSize><TargetFileName></TargetFileName>',
+    );
+    expect(build('DUStateChangeComplete')).toMatch(
+      /<cwmp:DUStateChangeComplete><Results soap-enc:arrayType="cwmp:OpResultStruct\[2\]"><OpResultStruct><UUID>.*<\/UUID><DeploymentUnitRef>.*<Version>.*<CurrentState>Installed<\/CurrentState><Resolved>true<\/Resolved><ExecutionUnitRefList>.*<StartTime>.*<CompleteTime>.*<Fault><FaultCode>0<\/FaultCode><FaultString><\/FaultString><\/Fault><\/OpResultStruct>/,
+    );
+    expect(build('DUStateChangeComplete')).toMatch(/<\/Results><CommandKey>cdus-key<\/CommandKey><\/cwmp:DUStateChangeComplete>/);
+    expect(build('TransferComplete')).toContain(
+      '<cwmp:TransferComplete><CommandKey>fw-2.0</CommandKey><FaultStruct><FaultCode>0</FaultCode><FaultString></FaultString></FaultStruct>' +
+        '<StartTime>2024-05-01T12:00:00Z</StartTime><CompleteTime>2024-05-01T12:01:30Z</CompleteTime></cwmp:TransferComplete>',
+    );
+    expect(build('DownloadResponse')).toContain(
+      '<cwmp:DownloadResponse><Status>1</Status><StartTime>0001-01-01T00:00:00Z</StartTime><CompleteTime>0001-01-01T00:00:00Z</CompleteTime></cwmp:DownloadResponse>',
+    );
+    expect(build('RebootResponse')).toContain('<soap-env:Body><cwmp:RebootResponse></cwmp:RebootResponse></soap-env:Body>');
+  });
+
+  it('a failed transfer without a FaultString gets the code meaning', () => {
+    const xml = buildCpeEnvelope(
+      { method: 'TransferComplete', commandKey: 'k', fault: { code: 9010, message: '' }, startTime: '0001-01-01T00:00:00Z', completeTime: '0001-01-01T00:00:00Z' },
+      {},
+    );
+    expect(parseCpeEnvelope(xml).message).toMatchObject({ fault: { code: 9010, message: 'File transfer failure' } });
+  });
 });
 
 describe('ACS messages round trip (buildAcsEnvelope -> parseAcsEnvelope)', () => {
@@ -145,9 +92,25 @@ describe('ACS messages round trip (buildAcsEnvelope -> parseAcsEnvelope)', () =>
   }
 
   it('Raw wraps the body in a cwmp element, read back as Unsupported', () => {
-    const xml = buildAcsEnvelope({ method: 'Raw', name: 'Reboot', bodyXml: '<CommandKey>x</CommandKey>' }, {});
-    expect(xml).toContain('<cwmp:Reboot><CommandKey>x</CommandKey></cwmp:Reboot>');
-    expect(parseAcsEnvelope(xml).message).toEqual({ kind: 'request', request: { method: 'Unsupported', name: 'Reboot' } });
+    const xml = buildAcsEnvelope({ method: 'Raw', name: 'GetOptions', bodyXml: '<OptionName>x</OptionName>' }, {});
+    expect(xml).toContain('<cwmp:GetOptions><OptionName>x</OptionName></cwmp:GetOptions>');
+    expect(parseAcsEnvelope(xml).message).toEqual({ kind: 'request', request: { method: 'Unsupported', name: 'GetOptions' } });
+  });
+
+  it('writes the transfer arrays with their soap-enc:arrayType and typed operations', () => {
+    const find = (m: string) => ACS_MESSAGES.find((x) => x.method === m)!;
+    expect(buildAcsEnvelope(find('ScheduleDownload'), {})).toContain(
+      '<TimeWindowList soap-enc:arrayType="cwmp:TimeWindowStruct[2]"><TimeWindowStruct><WindowStart>0</WindowStart><WindowEnd>3600</WindowEnd>' +
+        '<WindowMode>1 At Any Time</WindowMode><UserMessage></UserMessage><MaxRetries>-1</MaxRetries></TimeWindowStruct>',
+    );
+    const cdus = buildAcsEnvelope(find('ChangeDUState'), {});
+    expect(cdus).toContain('<Operations soap-enc:arrayType="cwmp:OperationStruct[3]"><OperationStruct xsi:type="cwmp:InstallOpStruct"><URL>');
+    expect(cdus).toContain('<OperationStruct xsi:type="cwmp:UpdateOpStruct"><UUID>');
+    expect(cdus).toContain('<OperationStruct xsi:type="cwmp:UninstallOpStruct"><UUID>');
+    expect(cdus).toMatch(/<\/Operations><CommandKey>cdus<\/CommandKey><\/cwmp:ChangeDUState>/);
+    expect(buildAcsEnvelope(find('Download'), {})).toMatch(
+      /<cwmp:Download><CommandKey>.*<\/CommandKey><FileType>.*<URL>.*<Username>.*<Password>.*<FileSize>4194304<\/FileSize><TargetFileName>.*<DelaySeconds>30<\/DelaySeconds><SuccessURL>.*<FailureURL><\/FailureURL><\/cwmp:Download>/,
+    );
   });
 
   it('HoldRequests header', () => {
@@ -243,7 +206,59 @@ describe('parseAcsEnvelope on real-world requests', () => {
   it('unknown method -> Unsupported', () => {
     const parsed = parseAcsEnvelope(fixture('unknown-method.xml'));
     expect(parsed.id).toBe('dl-1');
-    expect(parsed.message).toEqual({ kind: 'request', request: { method: 'Unsupported', name: 'ScheduleDownload' } });
+    expect(parsed.message).toEqual({ kind: 'request', request: { method: 'Unsupported', name: 'SetVouchers' } });
+  });
+
+  it('GenieACS Download: soap-env, cwmp-1-0, FileSize 0, empty Username/Password and URLs', () => {
+    const parsed = parseAcsEnvelope(fixture('genieacs-download.xml'));
+    expect(parsed).toEqual({
+      id: '19a3f2c4e2d',
+      holdRequests: false,
+      cwmpNamespace: 'urn:dslforum-org:cwmp-1-0',
+      message: {
+        kind: 'request',
+        request: {
+          method: 'Download',
+          commandKey: '6630f1c2a9e4b1d2c3f4a5b6',
+          fileType: '1 Firmware Upgrade Image',
+          url: 'http://10.0.0.1:7567/HG-1_firmware-2.0.1.bin',
+          username: '',
+          password: '',
+          fileSize: 0,
+          targetFileName: '',
+          delaySeconds: 0,
+          successUrl: '',
+          failureUrl: '',
+        },
+      },
+      warnings: [],
+    });
+  });
+
+  it('ChangeDUState with all three operation types, xsi:type under different prefixes', () => {
+    const parsed = parseAcsEnvelope(fixture('change-du-state.xml'));
+    expect(parsed.id).toBe('cdus-1');
+    expect(parsed.cwmpNamespace).toBe('urn:dslforum-org:cwmp-1-2');
+    expect(parsed.warnings).toEqual([]);
+    expect(parsed.message).toEqual({
+      kind: 'request',
+      request: {
+        method: 'ChangeDUState',
+        commandKey: 'cdus-key',
+        operations: [
+          {
+            op: 'Install',
+            url: 'http://files.example.net/du/app-1.0.ipk?sig=a&b',
+            uuid: '6b6b8d3e-4a52-5b8a-9f1e-0a1b2c3d4e5f',
+            username: 'du-user',
+            password: '',
+            executionEnvRef: 'Device.SoftwareModules.ExecEnv.1',
+          },
+          { op: 'Update', uuid: '0f0e0d0c-0b0a-5908-8706-050403020100', version: '2.0', url: 'http://files.example.net/du/other-2.0.ipk', username: '', password: '' },
+          { op: 'Uninstall', uuid: '11111111-2222-5333-8444-555555555555', version: '', executionEnvRef: 'Device.SoftwareModules.ExecEnv.2' },
+        ],
+      },
+    });
   });
 
   it('GetParameterValues without ParameterNames -> Invalid', () => {
@@ -291,6 +306,71 @@ describe('parseAcsEnvelope oddities', () => {
     expect(parsed.warnings).toEqual(['missing MaxEnvelopes']);
   });
 
+  it('transfer requests: missing optional strings read as "", a missing FileSize as 0 with a warning', () => {
+    expect(raw('Reboot', '').message).toEqual({ kind: 'request', request: { method: 'Reboot', commandKey: '' } });
+    expect(raw('CancelTransfer', '').message).toEqual({ kind: 'request', request: { method: 'CancelTransfer', commandKey: '' } });
+    const dl = raw('Download', '<FileType>3 Vendor Configuration File</FileType><URL>http://f/c.xml</URL><DelaySeconds> 5 </DelaySeconds>');
+    expect(dl.message).toEqual({
+      kind: 'request',
+      request: {
+        method: 'Download',
+        commandKey: '',
+        fileType: '3 Vendor Configuration File',
+        url: 'http://f/c.xml',
+        username: '',
+        password: '',
+        fileSize: 0,
+        targetFileName: '',
+        delaySeconds: 5,
+        successUrl: '',
+        failureUrl: '',
+      },
+    });
+    expect(dl.warnings).toEqual(['missing FileSize, read as 0']);
+    expect(raw('ScheduleInform', '<DelaySeconds>60</DelaySeconds>').message).toEqual({
+      kind: 'request',
+      request: { method: 'ScheduleInform', delaySeconds: 60, commandKey: '' },
+    });
+  });
+
+  it('transfer requests with unreadable arguments -> Invalid', () => {
+    const invalid = (name: string, body: string, reason: string) =>
+      expect(raw(name, body).message).toEqual({ kind: 'request', request: { method: 'Invalid', name, reason } });
+    const dl = '<CommandKey>k</CommandKey><FileType>1 Firmware Upgrade Image</FileType><URL>http://f/fw</URL>';
+    invalid('Download', `${dl}<FileSize>0</FileSize>`, 'missing DelaySeconds');
+    invalid('Download', `${dl}<FileSize>0</FileSize><DelaySeconds>soon</DelaySeconds>`, 'DelaySeconds is not an unsigned integer: "soon"');
+    invalid('Download', `${dl}<FileSize>-1</FileSize><DelaySeconds>0</DelaySeconds>`, 'FileSize is not an unsigned integer: "-1"');
+    invalid('Download', '<FileType>1 Firmware Upgrade Image</FileType><DelaySeconds>0</DelaySeconds>', 'missing URL');
+    invalid('Upload', '<URL>http://f/up</URL><DelaySeconds>0</DelaySeconds>', 'missing FileType');
+    invalid('Upload', '<FileType>2 Vendor Log File</FileType><URL>http://f/up</URL>', 'missing DelaySeconds');
+    invalid('ScheduleInform', '<CommandKey>k</CommandKey>', 'missing DelaySeconds');
+    invalid('ScheduleInform', '<DelaySeconds>4294967296</DelaySeconds>', 'DelaySeconds is not an unsigned integer: "4294967296"');
+    invalid('ScheduleDownload', `${dl}<FileSize>0</FileSize>`, 'missing TimeWindowList');
+    invalid(
+      'ScheduleDownload',
+      `${dl}<TimeWindowList><TimeWindowStruct><WindowStart>0</WindowStart><WindowEnd>60</WindowEnd><WindowMode>1 At Any Time</WindowMode><MaxRetries>many</MaxRetries></TimeWindowStruct></TimeWindowList>`,
+      'MaxRetries is not an int: "many"',
+    );
+    invalid('ChangeDUState', '<CommandKey>k</CommandKey>', 'missing Operations');
+    invalid('ChangeDUState', '<Operations></Operations><CommandKey>k</CommandKey>', 'Operations is empty');
+    invalid(
+      'ChangeDUState',
+      '<Operations><OperationStruct xsi:type="cwmp:InstallOpStruct"><URL>u</URL></OperationStruct><OperationStruct xsi:type="cwmp:RebootOpStruct"><UUID>x</UUID></OperationStruct></Operations>',
+      'Operations item 2 has unknown xsi:type "cwmp:RebootOpStruct"',
+    );
+    invalid('ChangeDUState', '<Operations><OperationStruct><UUID>x</UUID></OperationStruct></Operations>', 'Operations item 1 has no xsi:type');
+    invalid('ChangeDUState', '<Operations><OperationStruct xsi:type="cwmp:InstallOpStruct"><UUID>x</UUID></OperationStruct></Operations>', 'missing URL');
+  });
+
+  it('an operation without xsi:type is read from its element name, with a warning', () => {
+    const parsed = raw('ChangeDUState', '<Operations><UninstallOpStruct><UUID>x</UUID></UninstallOpStruct></Operations><CommandKey>k</CommandKey>');
+    expect(parsed.message).toEqual({
+      kind: 'request',
+      request: { method: 'ChangeDUState', commandKey: 'k', operations: [{ op: 'Uninstall', uuid: 'x', version: '', executionEnvRef: '' }] },
+    });
+    expect(parsed.warnings).toEqual(['Operations item 1 has no xsi:type, read as UninstallOpStruct']);
+  });
+
   it('a fault without a numeric FaultCode is malformed', () => {
     const xml = buildAcsEnvelope({ method: 'Fault', fault: { code: 8002, message: '' } }, {}).replace('<FaultCode>8002', '<FaultCode>oops');
     expect(parseAcsEnvelope(xml).message.kind).toBe('malformed');
@@ -315,13 +395,39 @@ describe('parseCpeEnvelope', () => {
     });
   });
 
-  it('empty POST, unknown method, malformed', () => {
+  it('empty POST, unknown method, unreadable arguments, malformed', () => {
     expect(parseCpeEnvelope('').message).toEqual({ method: 'Empty' });
-    const tc = buildAcsEnvelope({ method: 'Raw', name: 'TransferComplete', bodyXml: '<CommandKey/>' }, {});
-    expect(parseCpeEnvelope(tc).message).toEqual({ method: 'Unknown', name: 'TransferComplete' });
+    const kicked = buildAcsEnvelope({ method: 'Raw', name: 'Kicked', bodyXml: '<Command/>' }, {});
+    expect(parseCpeEnvelope(kicked).message).toEqual({ method: 'Unknown', name: 'Kicked' });
+    const tc = parseCpeEnvelope(buildAcsEnvelope({ method: 'Raw', name: 'TransferComplete', bodyXml: '<CommandKey/>' }, {}));
+    expect(tc.message).toEqual({ method: 'Unknown', name: 'TransferComplete' });
+    expect(tc.warnings).toEqual(['TransferComplete: missing FaultStruct']);
     const bad = parseCpeEnvelope('<soap-env:Envelope><soap-env:Body>');
     expect(bad.message).toEqual({ method: 'Unknown', name: '<malformed>' });
     expect(bad.warnings.length).toBe(1);
+  });
+});
+
+describe('parseCpeEnvelope reads transfer messages strictly (the mock ACS checks the CPE)', () => {
+  const cpe = (msg: CpeMessage, edit: (xml: string) => string) => parseCpeEnvelope(edit(buildCpeEnvelope(msg, {})));
+
+  it('a queued transfer State outside 1..3', () => {
+    const parsed = cpe({ method: 'GetQueuedTransfersResponse', transfers: [{ commandKey: 'k', state: 1 }] }, (x) => x.replace('<State>1', '<State>4'));
+    expect(parsed.message).toEqual({ method: 'Unknown', name: 'GetQueuedTransfersResponse' });
+    expect(parsed.warnings).toEqual(['GetQueuedTransfersResponse: State must be 1, 2 or 3, got 4']);
+  });
+
+  it('a DU CurrentState outside the enumeration', () => {
+    const msg = CPE_MESSAGES.find((m) => m.method === 'DUStateChangeComplete')!;
+    const parsed = cpe(msg, (x) => x.replace('<CurrentState>Installed', '<CurrentState>Installing'));
+    expect(parsed.message).toEqual({ method: 'Unknown', name: 'DUStateChangeComplete' });
+    expect(parsed.warnings).toEqual(['DUStateChangeComplete: CurrentState must be Installed, Uninstalled or Failed, got "Installing"']);
+  });
+
+  it('a DownloadResponse Status outside 0..1 or without times', () => {
+    const msg: CpeMessage = { method: 'DownloadResponse', status: 0, startTime: 't0', completeTime: 't1' };
+    expect(cpe(msg, (x) => x.replace('<Status>0', '<Status>2')).warnings).toEqual(['DownloadResponse: Status must be 0 or 1, got 2']);
+    expect(cpe(msg, (x) => x.replace(/<CompleteTime>.*<\/CompleteTime>/, '')).warnings).toEqual(['DownloadResponse: missing CompleteTime']);
   });
 });
 

@@ -39,6 +39,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { key: 'shards', kind: { t: 'int', min: 1, max: 256 }, describe: 'Worker threads the fleet is spread over', defaultText: 'available cores' },
   { key: 'bootRamp', kind: { t: 'ramp' }, describe: 'How CPEs power on: "<n>/s" (rate), "<n>s" or "<n>m" (spread over a window), or 0 (all at once, bounded by --max-sessions)', default: '200/s' },
   { key: 'maxSessions', kind: { t: 'int', min: 1, max: 100000 }, describe: 'Concurrent CWMP sessions per shard; more wait in a queue', default: 100 },
+  { key: 'transfers', kind: { t: 'enum', values: ['fetch', 'skip'] }, describe: 'Download/Upload: fetch really moves the bytes over HTTP(S); skip completes them at once (cheap repeated campaigns)', default: 'fetch' },
   { key: 'crBindAddr', kind: { t: 'hostport' }, describe: 'host:port of the connection-request listener', default: '127.0.0.1:7548' },
   { key: 'crAdvertiseHost', kind: { t: 'string' }, describe: 'Host put in ConnectionRequestURL', defaultText: 'the bind host, or the first external IPv4 when bound to 0.0.0.0' },
   { key: 'crSecret', kind: { t: 'secret' }, describe: 'Secret from which each CPE\'s unguessable connection-request path is derived', defaultText: 'random per run' },
@@ -66,6 +67,7 @@ export interface Config {
   shards: number;
   bootRamp: BootRamp;
   maxSessions: number;
+  transfers: 'fetch' | 'skip';
   crBindAddr: HostPort;
   crAdvertiseHost: string | undefined;
   crSecret: string | undefined;

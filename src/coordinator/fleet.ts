@@ -52,6 +52,7 @@ export async function startFleet(cfg: Config, log: Logger): Promise<Fleet> {
       profileDir: resolve(cfg.profile),
       acs: { url: acsUrl, username: cfg.acsUsername, password: cfg.acsPassword, timeoutMs: cfg.acsTimeout * 1000, caFile: cfg.acsCaFile },
       maxSessions: cfg.maxSessions,
+      transfers: cfg.transfers,
       bootRamp: cfg.bootRamp,
       startAt: Date.now(),
       cr: { baseUrl: crBaseUrl, secret: cfg.crSecret ?? randomBytes(24).toString('hex'), rateLimit: cfg.crRateLimit, username: cfg.crUsername, password: cfg.crPassword },

@@ -19,6 +19,8 @@ export interface ShardInit {
   profileDir: string;
   acs: { url: string; username: string; password: string; timeoutMs: number; caFile: string | undefined };
   maxSessions: number;
+  /** 'skip' completes Download/Upload without moving bytes. */
+  transfers?: 'fetch' | 'skip';
   bootRamp: BootRamp;
   /** Epoch ms at which the fleet's boot ramp starts (same for every shard). */
   startAt: number;

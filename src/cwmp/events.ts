@@ -24,11 +24,34 @@ export const EV = {
   BOOTSTRAP: 1 << 0,
   BOOT: 1 << 1,
   PERIODIC: 1 << 2,
+  SCHEDULED: 1 << 3,
+  VALUE_CHANGE: 1 << 4,
+  KICKED: 1 << 5,
   CONNECTION_REQUEST: 1 << 6,
+  TRANSFER_COMPLETE: 1 << 7,
+  DIAGNOSTICS_COMPLETE: 1 << 8,
+  REQUEST_DOWNLOAD: 1 << 9,
+  AUTONOMOUS_TRANSFER_COMPLETE: 1 << 10,
+  DU_STATE_CHANGE_COMPLETE: 1 << 11,
+  AUTONOMOUS_DU_STATE_CHANGE_COMPLETE: 1 << 12,
+  WAKEUP: 1 << 13,
+  HEARTBEAT: 1 << 14,
 } as const;
 
-/** PROTOCOLS A.4: 6 CONNECTION REQUEST is discarded when the session fails; the rest are retried. */
+// The delivery rules of PROTOCOLS A.4, as masks over the single codes.
+
+/** Dropped when the session fails; every other code is retried. */
 export const DISCARD_ON_FAILURE = EV.CONNECTION_REQUEST;
+
+/** Kept across a reboot (iopsys icwmp's table); 1 BOOT is replaced by the new boot's own. */
+export const KEEP_ON_REBOOT =
+  EV.BOOTSTRAP | EV.PERIODIC | EV.SCHEDULED | EV.KICKED | EV.TRANSFER_COMPLETE | EV.REQUEST_DOWNLOAD | EV.AUTONOMOUS_TRANSFER_COMPLETE | EV.DU_STATE_CHANGE_COMPLETE | EV.AUTONOMOUS_DU_STATE_CHANGE_COMPLETE | EV.WAKEUP;
+
+/** Tied to a CPE request: cleared when that request's response arrives, not by the InformResponse. */
+export const TIED_TO_REQUEST = EV.TRANSFER_COMPLETE | EV.REQUEST_DOWNLOAD | EV.AUTONOMOUS_TRANSFER_COMPLETE | EV.DU_STATE_CHANGE_COMPLETE | EV.AUTONOMOUS_DU_STATE_CHANGE_COMPLETE;
+
+/** `M` codes tied to a CPE request the same way (sent with 7 or 11). */
+export const TIED_M_CODES: ReadonlySet<string> = new Set(['M Download', 'M ScheduleDownload', 'M Upload', 'M ChangeDUState']);
 
 export function eventsOf(mask: number): string[] {
   const out: string[] = [];

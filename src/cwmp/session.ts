@@ -4,15 +4,17 @@ import { publishMessage } from './diagnostics.js';
 import { parseAcsEnvelope } from './soap-parse.js';
 import { buildCpeEnvelope } from './soap-build.js';
 import { TransportError, type HttpReply } from './transport.js';
-import type { AcsRequest, CpeMessage, Inform, ParsedAcsEnvelope } from './types.js';
+import type { AcsRequest, CpeMessage, CpeRequest, Inform, ParsedAcsEnvelope } from './types.js';
 
 /** The CPE behind the session: builds its Inform, serves RPCs, learns the outcome. */
 export interface SessionHost {
   inform(): Inform;
   /** The InformResponse arrived: the Inform's events are delivered (TR-069 3.7.1.5). */
   informAccepted(): void;
-  /** Requests the CPE wants to make this session, in order (e.g. GetRPCMethods after BOOTSTRAP). */
-  cpeRequests(): Array<{ method: 'GetRPCMethods' }>;
+  /** Requests the CPE wants to make this session, in order (TransferComplete, GetRPCMethods...). */
+  cpeRequests(): CpeRequest[];
+  /** The ACS answered a CPE request: 'ok' with its response, 'fault' with a fault (8005: retry later). */
+  requestDone(req: CpeRequest, result: 'ok' | 'fault'): void;
   /** Serve one ACS request; returns the response or a Fault. */
   serve(req: AcsRequest): CpeMessage;
 }
@@ -30,7 +32,7 @@ export type FailReason = 'connect' | 'timeout' | 'auth' | 'http-status' | 'no-in
 
 type State =
   | { name: 'inform' }
-  | { name: 'cpe-requests'; hold: boolean }
+  | { name: 'cpe-requests' }
   | { name: 'empty-post' }
   | { name: 'answer'; request: AcsRequest; id: string | undefined };
 
@@ -42,6 +44,11 @@ export async function runSession(host: SessionHost, channel: SessionChannel): Pr
   let informDelivered = false;
   let cwmpNamespace: string | undefined;
   let messages = 0;
+  /** HoldRequests of the ACS's last message (TR-069 A.4.2.2). */
+  let hold = false;
+  /** Requests already tried this session: each goes out at most once per session. */
+  const attempted = new Set<CpeRequest>();
+  const unattempted = () => host.cpeRequests().filter((r) => !attempted.has(r));
   const failed = (reason: FailReason, detail: string): SessionOutcome => ({ ok: false, reason, detail, informDelivered });
 
   const exchange = async (msg: CpeMessage | undefined, id?: string): Promise<ParsedAcsEnvelope | SessionOutcome> => {
@@ -57,10 +64,14 @@ export async function runSession(host: SessionHost, channel: SessionChannel): Pr
     }
     publishMessage({ sent: msg?.method ?? 'Empty', status: reply.status, seconds: (performance.now() - sentAt) / 1000 });
     // TR-069 3.7.2.4: 204 (or 200 with no body) from the ACS ends the session
-    if (reply.status === 204) return parseAcsEnvelope('');
+    if (reply.status === 204) {
+      hold = false;
+      return parseAcsEnvelope('');
+    }
     if (reply.status !== 200) return failed('http-status', `ACS answered HTTP ${reply.status}`);
     const env = parseAcsEnvelope(reply.body);
     if (env.cwmpNamespace) cwmpNamespace = env.cwmpNamespace;
+    hold = env.holdRequests;
     return env;
   };
   const isOutcome = (x: ParsedAcsEnvelope | SessionOutcome): x is SessionOutcome => 'ok' in x;
@@ -74,7 +85,7 @@ export async function runSession(host: SessionHost, channel: SessionChannel): Pr
         if (m.kind === 'response' && m.response.method === 'InformResponse') {
           informDelivered = true;
           host.informAccepted();
-          state = { name: 'cpe-requests', hold: env.holdRequests };
+          state = { name: 'cpe-requests' };
           break;
         }
         if (m.kind === 'fault') return failed('acs-fault', `ACS answered the Inform with fault ${m.fault.code} ${m.fault.message}`);
@@ -83,13 +94,19 @@ export async function runSession(host: SessionHost, channel: SessionChannel): Pr
       }
       case 'cpe-requests': {
         // TR-069 A.4.2.2: while HoldRequests is true the CPE sends no requests
-        const pending = state.hold ? [] : host.cpeRequests();
-        for (const req of pending) {
+        for (let req = hold ? undefined : unattempted()[0]; req; req = hold ? undefined : unattempted()[0]) {
+          attempted.add(req);
           const env = await exchange(req);
           if (isOutcome(env)) return env;
           const m = env.message;
-          if (m.kind === 'fault') continue; // 8005 and others: the request is optional, drop it
-          if (m.kind === 'response' && m.response.method === `${req.method}Response`) continue;
+          if (m.kind === 'fault') {
+            host.requestDone(req, 'fault');
+            continue;
+          }
+          if (m.kind === 'response' && m.response.method === `${req.method}Response`) {
+            host.requestDone(req, 'ok');
+            continue;
+          }
           // An ACS that answers a CPE request with nothing has ended the session (TR-069 3.7.2.4).
           if (m.kind === 'empty') return { ok: true, messages };
           if (m.kind === 'malformed') return failed('malformed', m.reason);
@@ -104,6 +121,8 @@ export async function runSession(host: SessionHost, channel: SessionChannel): Pr
         const env = await exchange(out, state.name === 'answer' ? state.id : undefined);
         if (isOutcome(env)) return env;
         const m = env.message;
+        // The ACS has nothing more: the session ends. Requests held back by HoldRequests wait
+        // for the next session rather than follow a 204 (GenieACS closes the session there).
         if (m.kind === 'empty') return { ok: true, messages };
         if (m.kind === 'request') {
           state = { name: 'answer', request: m.request, id: env.id };

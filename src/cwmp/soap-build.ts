@@ -12,6 +12,22 @@ import {
   type Inform,
   type ParameterValue,
 } from './types.js';
+import {
+  buildChangeDUState,
+  buildCommandKeyRequest,
+  buildDUStateChangeComplete,
+  buildDUStateChangeCompleteResponse,
+  buildDownload,
+  buildEmptyRequest,
+  buildEmptyResponse,
+  buildGetAllQueuedTransfersResponse,
+  buildGetQueuedTransfersResponse,
+  buildScheduleDownload,
+  buildScheduleInform,
+  buildTransferComplete,
+  buildTransferResponse,
+  buildUpload,
+} from './soap-build-transfers.js';
 
 type Cpe<M extends CpeMessage['method']> = Extract<CpeMessage, { method: M }>;
 type AcsOut<M extends AcsOutgoingRequest['method']> = Extract<AcsOutgoingRequest, { method: M }>;
@@ -227,8 +243,26 @@ function cpeBody(msg: CpeMessage): string {
       return buildAddObjectResponse(msg);
     case 'DeleteObjectResponse':
       return buildDeleteObjectResponse(msg);
+    case 'RebootResponse':
+    case 'FactoryResetResponse':
+    case 'ScheduleInformResponse':
+    case 'ScheduleDownloadResponse':
+    case 'CancelTransferResponse':
+    case 'ChangeDUStateResponse':
+      return buildEmptyResponse(msg.method);
+    case 'DownloadResponse':
+    case 'UploadResponse':
+      return buildTransferResponse(msg);
+    case 'GetQueuedTransfersResponse':
+      return buildGetQueuedTransfersResponse(msg);
+    case 'GetAllQueuedTransfersResponse':
+      return buildGetAllQueuedTransfersResponse(msg);
     case 'GetRPCMethods':
       return buildGetRPCMethods();
+    case 'TransferComplete':
+      return buildTransferComplete(msg);
+    case 'DUStateChangeComplete':
+      return buildDUStateChangeComplete(msg);
     case 'Fault':
       return buildFault(msg.fault);
     default: {
@@ -324,6 +358,8 @@ function acsBody(msg: AcsOutgoingMessage): string {
       return buildInformResponse(msg);
     case 'TransferCompleteResponse':
       return buildTransferCompleteResponse();
+    case 'DUStateChangeCompleteResponse':
+      return buildDUStateChangeCompleteResponse();
     case 'GetRPCMethodsResponse':
       return buildGetRPCMethodsResponse(msg);
     case 'GetRPCMethods':
@@ -342,6 +378,23 @@ function acsBody(msg: AcsOutgoingMessage): string {
       return buildAddObject(msg);
     case 'DeleteObject':
       return buildDeleteObject(msg);
+    case 'Reboot':
+    case 'CancelTransfer':
+      return buildCommandKeyRequest(msg);
+    case 'FactoryReset':
+    case 'GetQueuedTransfers':
+    case 'GetAllQueuedTransfers':
+      return buildEmptyRequest(msg);
+    case 'Download':
+      return buildDownload(msg);
+    case 'Upload':
+      return buildUpload(msg);
+    case 'ScheduleInform':
+      return buildScheduleInform(msg);
+    case 'ScheduleDownload':
+      return buildScheduleDownload(msg);
+    case 'ChangeDUState':
+      return buildChangeDUState(msg);
     case 'Raw':
       return buildRaw(msg);
     case 'Fault':

@@ -17,9 +17,10 @@ import {
   type ParsedCpeEnvelope,
   type XsdType,
 } from './types.js';
+import { parseTransferCpeMessage, parseTransferRequest } from './soap-parse-transfers.js';
 
 /** An element as fast-xml-parser gives it: text only, or children/attributes/#text. */
-type XNode = string | { [key: string]: unknown };
+export type XNode = string | { [key: string]: unknown };
 
 const XML_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 const ENTITY_REF = /&(?:#(\d+)|#x([0-9a-fA-F]+)|(lt|gt|amp|quot|apos));/g;
@@ -59,11 +60,11 @@ const KNOWN_CWMP_NS = new Set(['urn:dslforum-org:cwmp-1-0', 'urn:dslforum-org:cw
 const CWMP_NS_PREFIX = 'urn:dslforum-org:cwmp-';
 
 /** A known RPC whose arguments we cannot read; turned into 'Invalid' (9003) or a warning. */
-class ArgError extends Error {}
+export class ArgError extends Error {}
 
-// ---- element helpers ----
+// ---- element helpers (exported for soap-parse-transfers.ts, which uses them at call time only) ----
 
-const localName = (key: string): string => key.slice(key.indexOf(':') + 1);
+export const localName = (key: string): string => key.slice(key.indexOf(':') + 1);
 const prefixOf = (key: string): string => (key.includes(':') ? key.slice(0, key.indexOf(':')) : '');
 const isElementKey = (key: string): boolean => key !== '#text' && !key.startsWith('@_') && !key.startsWith('?');
 
@@ -77,10 +78,10 @@ function kids(node: XNode | undefined, name: string): XNode[] {
   return out;
 }
 
-const kid = (node: XNode | undefined, name: string): XNode | undefined => kids(node, name)[0];
+export const kid = (node: XNode | undefined, name: string): XNode | undefined => kids(node, name)[0];
 
 /** All child elements as [key, node], whatever their names. */
-function elements(node: XNode | undefined): Array<[string, XNode]> {
+export function elements(node: XNode | undefined): Array<[string, XNode]> {
   const out: Array<[string, XNode]> = [];
   if (node === undefined || typeof node === 'string') return out;
   for (const key in node) {
@@ -90,14 +91,14 @@ function elements(node: XNode | undefined): Array<[string, XNode]> {
 }
 
 /** Text content exactly as sent; "" for an empty element. */
-function text(node: XNode): string {
+export function text(node: XNode): string {
   if (typeof node === 'string') return node;
   const t = node['#text'];
   return typeof t === 'string' ? t : '';
 }
 
 /** Attribute by local name (`xsi:type`, `type`, ...); namespace declarations excluded. */
-function attr(node: XNode, name: string): string | undefined {
+export function attr(node: XNode, name: string): string | undefined {
   if (typeof node === 'string') return undefined;
   for (const key in node) {
     if (key.startsWith('@_') && !key.startsWith('@_xmlns') && localName(key.slice(2)) === name) return String(node[key]);
@@ -115,19 +116,19 @@ function resolvePrefix(prefix: string, scopes: XNode[]): string | undefined {
   return undefined;
 }
 
-function req(node: XNode, name: string): XNode {
+export function req(node: XNode, name: string): XNode {
   const child = kid(node, name);
   if (child === undefined) throw new ArgError(`missing ${name}`);
   return child;
 }
-const reqText = (node: XNode, name: string): string => text(req(node, name));
-const optText = (node: XNode, name: string): string => {
+export const reqText = (node: XNode, name: string): string => text(req(node, name));
+export const optText = (node: XNode, name: string): string => {
   const child = kid(node, name);
   return child === undefined ? '' : text(child);
 };
 
 /** xsd:boolean lexical forms (XML Schema 3.2.2): true, false, 1, 0. */
-function parseBool(raw: string, what: string): boolean {
+export function parseBool(raw: string, what: string): boolean {
   const t = raw.trim();
   if (t === 'true' || t === '1') return true;
   if (t === 'false' || t === '0') return false;
@@ -135,14 +136,15 @@ function parseBool(raw: string, what: string): boolean {
 }
 const reqBool = (node: XNode, name: string): boolean => parseBool(reqText(node, name), name);
 
-function reqUInt(node: XNode, name: string): number {
+export function reqUInt(node: XNode, name: string): number {
   const t = reqText(node, name).trim();
-  if (!/^\d+$/.test(t)) throw new ArgError(`${name} is not an unsigned integer: "${t}"`);
+  // xsd:unsignedInt is 0..4294967295
+  if (!/^\d+$/.test(t) || Number(t) > 0xffffffff) throw new ArgError(`${name} is not an unsigned integer: "${t}"`);
   return Number(t);
 }
 
 /** Items of an array-typed element, whatever the item element is called. */
-const items = (list: XNode): XNode[] => elements(list).map(([, n]) => n);
+export const items = (list: XNode): XNode[] => elements(list).map(([, n]) => n);
 const reqStrings = (node: XNode, name: string): string[] => items(req(node, name)).map(text);
 
 function parseValueStructs(list: XNode, warnings: string[]): ParameterValue[] {
@@ -281,7 +283,8 @@ function acsBody(name: string, node: XNode, warnings: string[]): AcsMessage {
       return { kind: 'response', response: { method: 'InformResponse', maxEnvelopes } };
     }
     case 'TransferCompleteResponse':
-      return { kind: 'response', response: { method: 'TransferCompleteResponse' } };
+    case 'DUStateChangeCompleteResponse':
+      return { kind: 'response', response: { method: name } };
     case 'GetRPCMethodsResponse':
       return { kind: 'response', response: { method: 'GetRPCMethodsResponse', methods: reqStrings(node, 'MethodList') } };
     case 'Fault':
@@ -329,7 +332,8 @@ function acsRequest(name: string, node: XNode, warnings: string[]): AcsRequest {
     case 'DeleteObject':
       return { method: name, objectName: reqText(node, 'ObjectName'), parameterKey: reqText(node, 'ParameterKey') };
     default:
-      return { method: 'Unsupported', name }; // answered with 9000
+      // undefined: answered with 9000
+      return parseTransferRequest(name, node, warnings) ?? { method: 'Unsupported', name };
   }
 }
 
@@ -368,7 +372,7 @@ export function parseCpeEnvelope(xml: string): ParsedCpeEnvelope {
   return out;
 }
 
-function parseStatus(node: XNode): 0 | 1 {
+export function parseStatus(node: XNode): 0 | 1 {
   const s = reqUInt(node, 'Status');
   if (s !== 0 && s !== 1) throw new ArgError(`Status must be 0 or 1, got ${s}`);
   return s;
@@ -425,6 +429,6 @@ function cpeBody(name: string, node: XNode, warnings: string[]): CpeMessage | un
     case 'Fault':
       return { method: 'Fault', fault: parseFault(node, warnings) };
     default:
-      return undefined;
+      return parseTransferCpeMessage(name, node);
   }
 }

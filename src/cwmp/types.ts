@@ -86,6 +86,16 @@ export type AcsRequest =
   | { method: 'SetParameterAttributes'; params: SetParameterAttributesStruct[] }
   | { method: 'AddObject'; objectName: string; parameterKey: string }
   | { method: 'DeleteObject'; objectName: string; parameterKey: string }
+  | { method: 'Reboot'; commandKey: string }
+  | { method: 'FactoryReset' }
+  | { method: 'Download'; commandKey: string; fileType: string; url: string; username: string; password: string; fileSize: number; targetFileName: string; delaySeconds: number; successUrl: string; failureUrl: string }
+  | { method: 'Upload'; commandKey: string; fileType: string; url: string; username: string; password: string; delaySeconds: number }
+  | { method: 'ScheduleInform'; delaySeconds: number; commandKey: string }
+  | { method: 'ScheduleDownload'; commandKey: string; fileType: string; url: string; username: string; password: string; fileSize: number; targetFileName: string; timeWindows: TimeWindow[] }
+  | { method: 'CancelTransfer'; commandKey: string }
+  | { method: 'GetQueuedTransfers' }
+  | { method: 'GetAllQueuedTransfers' }
+  | { method: 'ChangeDUState'; commandKey: string; operations: DuOperation[] }
   /** Any RPC this codec does not model; answered with 9000. */
   | { method: 'Unsupported'; name: string }
   /** A known RPC whose arguments could not be read; answered with 9003. */
@@ -93,10 +103,55 @@ export type AcsRequest =
 
 export type AcsRequestMethod = AcsRequest['method'];
 
+/** TR-069 A.4.1.8 TimeWindowStruct; WindowStart/End in seconds from receipt. */
+export interface TimeWindow {
+  windowStart: number;
+  windowEnd: number;
+  windowMode: string;
+  userMessage: string;
+  maxRetries: number;
+}
+
+/** TR-069 A.4.1.10 ChangeDUState operations, by xsi:type. */
+export type DuOperation =
+  | { op: 'Install'; url: string; uuid: string; username: string; password: string; executionEnvRef: string }
+  | { op: 'Update'; uuid: string; version: string; url: string; username: string; password: string }
+  | { op: 'Uninstall'; uuid: string; version: string; executionEnvRef: string };
+
+/** FaultStruct of TransferComplete; code 0 and "" on success (PROTOCOLS A.6). */
+export interface TransferFault {
+  code: number;
+  message: string;
+}
+
+export interface QueuedTransfer {
+  commandKey: string;
+  /** 1 not started, 2 in progress, 3 completed */
+  state: 1 | 2 | 3;
+  isDownload: boolean;
+  fileType: string;
+  fileSize: number;
+  targetFileName: string;
+}
+
+/** TR-069 A.4.1.11 OpResultStruct. */
+export interface DuOpResult {
+  uuid: string;
+  deploymentUnitRef: string;
+  version: string;
+  currentState: 'Installed' | 'Uninstalled' | 'Failed';
+  resolved: boolean;
+  executionUnitRefList: string;
+  startTime: string;
+  completeTime: string;
+  fault: TransferFault;
+}
+
 // ---- ACS -> CPE responses (to requests the CPE made) ----
 export type AcsResponse =
   | { method: 'InformResponse'; maxEnvelopes: number }
   | { method: 'TransferCompleteResponse' }
+  | { method: 'DUStateChangeCompleteResponse' }
   | { method: 'GetRPCMethodsResponse'; methods: string[] };
 
 /** What one HTTP response body from the ACS carried. */
@@ -139,10 +194,23 @@ export type CpeResponse =
   | { method: 'GetParameterAttributesResponse'; params: ParameterAttribute[] }
   | { method: 'SetParameterAttributesResponse' }
   | { method: 'AddObjectResponse'; instanceNumber: number; status: 0 | 1 }
-  | { method: 'DeleteObjectResponse'; status: 0 | 1 };
+  | { method: 'DeleteObjectResponse'; status: 0 | 1 }
+  | { method: 'RebootResponse' }
+  | { method: 'FactoryResetResponse' }
+  | { method: 'DownloadResponse'; status: 0 | 1; startTime: string; completeTime: string }
+  | { method: 'UploadResponse'; status: 0 | 1; startTime: string; completeTime: string }
+  | { method: 'ScheduleInformResponse' }
+  | { method: 'ScheduleDownloadResponse' }
+  | { method: 'CancelTransferResponse' }
+  | { method: 'GetQueuedTransfersResponse'; transfers: Array<{ commandKey: string; state: 1 | 2 | 3 }> }
+  | { method: 'GetAllQueuedTransfersResponse'; transfers: QueuedTransfer[] }
+  | { method: 'ChangeDUStateResponse' };
 
-/** Requests a CPE makes of the ACS besides Inform (TR-069 A.3.1.1). */
-export type CpeRequest = { method: 'GetRPCMethods' };
+/** Requests a CPE makes of the ACS besides Inform (TR-069 A.3.1). */
+export type CpeRequest =
+  | { method: 'GetRPCMethods' }
+  | { method: 'TransferComplete'; commandKey: string; fault: TransferFault; startTime: string; completeTime: string }
+  | { method: 'DUStateChangeComplete'; commandKey: string; results: DuOpResult[] };
 
 export type CpeMessage = Inform | CpeRequest | CpeResponse | { method: 'Fault'; fault: CwmpFault };
 

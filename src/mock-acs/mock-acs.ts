@@ -8,7 +8,7 @@ import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { buildAcsEnvelope } from '../cwmp/soap-build.js';
 import { parseCpeEnvelope } from '../cwmp/soap-parse.js';
-import type { AcsOutgoingRequest, Inform, ParsedCpeEnvelope } from '../cwmp/types.js';
+import type { AcsOutgoingRequest, CpeMessage, Inform, ParsedCpeEnvelope } from '../cwmp/types.js';
 import { SUPPORTED_METHODS } from '../cwmp/types.js';
 import { basicAuthorization, checkNonce, digestAuthorization, digestChallenge, makeNonce, parseAuthorization, parseChallenges, verifyBasic, verifyDigest } from '../http/digest.js';
 
@@ -22,6 +22,8 @@ export interface MockAcsOptions {
   holdRequests?: boolean;
   /** End sessions with 204 (default) or an empty 200. */
   sessionEnd?: '204' | 'empty200';
+  /** Answer TransferComplete with fault 8005 (retry) while this returns true. */
+  refuseTransferComplete?: () => boolean;
   /** Hold the InformResponse back this many ms (a slow ACS). */
   informDelayMs?: (inform: Inform, deviceId: string) => number;
   /**
@@ -76,6 +78,8 @@ export class MockAcs {
   private seq = 0;
   private waiters: Array<() => void> = [];
   informCount = 0;
+  /** Every TransferComplete received, in order. */
+  readonly transferCompletes: Array<Extract<CpeMessage, { method: 'TransferComplete' }>> = [];
   sessionsEnded = 0;
   private lastSweep = 0;
   /** Client ports that were sent a 401 challenge, in order. */
@@ -210,6 +214,15 @@ export class MockAcs {
       if (req.headers.authorization) live.rec.authorization.push(req.headers.authorization);
       live.rec.messages.push(env);
       live.rec.raw.push(body);
+    }
+    if (env.message.method === 'TransferComplete') {
+      this.transferCompletes.push(env.message);
+      if (this.opts.refuseTransferComplete?.()) {
+        this.reply(res, buildAcsEnvelope({ method: 'Fault', fault: { code: 8005, message: 'Retry request' } }, { id: env.id, cwmpNamespace: env.cwmpNamespace }));
+        return;
+      }
+      this.reply(res, buildAcsEnvelope({ method: 'TransferCompleteResponse' }, { id: env.id, cwmpNamespace: env.cwmpNamespace }));
+      return;
     }
     if (env.message.method === 'GetRPCMethods') {
       this.reply(res, buildAcsEnvelope({ method: 'GetRPCMethodsResponse', methods: [...SUPPORTED_METHODS, 'Inform', 'TransferComplete'] }, { id: env.id, cwmpNamespace: env.cwmpNamespace }));

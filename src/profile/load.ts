@@ -87,8 +87,25 @@ export function loadProfile(dir: string): ProfileSpec {
   const identity = readIdentity(r, r.obj(top['identity'], 'identity'));
   const pools = readPools(r, top['pools'] === undefined ? {} : r.obj(top['pools'], 'pools'));
   const settingsRaw = top['settings'] === undefined ? {} : r.obj(top['settings'], 'settings');
-  r.onlyKeys(settingsRaw, ['periodicInformInterval'], 'settings');
+  r.onlyKeys(settingsRaw, ['periodicInformInterval', 'rebootSeconds', 'previousSoftwareVersion', 'firmwareVersions'], 'settings');
   const pii = settingsRaw['periodicInformInterval'] === undefined ? undefined : r.int(settingsRaw, 'periodicInformInterval', 'settings', undefined, 1);
+  const rebootSeconds = r.int(settingsRaw, 'rebootSeconds', 'settings', 30, 0);
+  const previousSoftwareVersion = settingsRaw['previousSoftwareVersion'] === undefined ? undefined : r.str(settingsRaw, 'previousSoftwareVersion', 'settings');
+  const firmwareVersions: Array<{ match: string; version: string }> = [];
+  const fv = settingsRaw['firmwareVersions'] ?? [];
+  if (!Array.isArray(fv)) r.fail('settings.firmwareVersions', 'expected a list of {match, version}');
+  (fv as unknown[]).forEach((item, i) => {
+    const key = `settings.firmwareVersions[${i}]`;
+    const o = r.obj(item, key);
+    r.onlyKeys(o, ['match', 'version'], key);
+    const match = r.str(o, 'match', key);
+    try {
+      new RegExp(match);
+    } catch (e) {
+      r.fail(`${key}.match`, `not a regular expression: ${(e as Error).message}`);
+    }
+    firmwareVersions.push({ match, version: r.str(o, 'version', key) });
+  });
 
   const modelDir = join(dir, 'model');
   let files: string[];
@@ -119,7 +136,7 @@ export function loadProfile(dir: string): ProfileSpec {
     root: root as ProfileSpec['root'],
     identity,
     pools,
-    settings: { periodicInformInterval: pii },
+    settings: { periodicInformInterval: pii, rebootSeconds, previousSoftwareVersion, firmwareVersions },
     objects,
   };
 }

@@ -27,6 +27,8 @@ export interface EvalContext {
   crUrl(): string;
   /** The ACS this fleet was started against (defaults of ManagementServer.URL/Username/Password). */
   acs: { url: string; username: string; password: string };
+  /** Firmware banks: the active one and the version in each (DeviceInfo.FirmwareImage). */
+  firmware: { active: 1 | 2; versions: readonly [string, string] };
   /** --cr-username / --cr-password for this CPE, when configured. */
   crUsername?: (() => string) | undefined;
   crPassword?: (() => string) | undefined;
@@ -200,6 +202,8 @@ function compileNode(n: Node, expr: string, scope: TemplateScope): ValueFn {
           return (ctx) => String(ctx.index);
         case 'crUrl':
           return (ctx) => ctx.crUrl();
+        case 'fwActive':
+          return (ctx) => String(ctx.firmware.active);
         case 'crUsername':
           // The configured pattern, else the serial.
           return (ctx) => (ctx.crUsername ? ctx.crUsername() : ctx.identity.serial);
@@ -263,6 +267,14 @@ function compileNode(n: Node, expr: string, scope: TemplateScope): ValueFn {
             const s = stream ? mix32(salt, stream(ctx, inst, salt)) : salt;
             return String(intBetween(ctx.seed, ctx.index, s, lo(ctx, inst, salt), hi(ctx, inst, salt)));
           };
+        }
+        case 'fwVersion':
+        case 'fwStatus': {
+          // The firmware bank k (1 or 2): its version, or Active/Available.
+          arity(args, 1, `${fn}(k)`);
+          const k = int(args[0]!);
+          if (fn === 'fwVersion') return (ctx, inst, salt) => ctx.firmware.versions[k(ctx, inst, salt) === 2 ? 1 : 0];
+          return (ctx, inst, salt) => (k(ctx, inst, salt) === ctx.firmware.active ? 'Active' : 'Available');
         }
         case 'hex': {
           if (args.length !== 1 && args.length !== 2) bad('expected hex(n) or hex(n, stream)');

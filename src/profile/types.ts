@@ -65,6 +65,14 @@ export interface ProfileSpec {
   root: 'Device' | 'InternetGatewayDevice';
   identity: IdentitySpec;
   pools: PoolsSpec;
-  settings: { periodicInformInterval: number | undefined };
+  settings: {
+    periodicInformInterval: number | undefined;
+    /** Seconds a CPE stays dark while it reboots or resets. */
+    rebootSeconds: number;
+    /** Version in the second firmware bank before any upgrade. */
+    previousSoftwareVersion: string | undefined;
+    /** Which version a downloaded firmware image installs: first `match` (regex on URL or file name) wins. */
+    firmwareVersions: Array<{ match: string; version: string }>;
+  };
   objects: ObjectSpec[];
 }

@@ -19,13 +19,17 @@ export class FleetEnv {
     private readonly crCreds: { username?: string | undefined; password?: string | undefined } = {},
   ) {
     this.serialOf = compileSerialPattern(profile.identity.serialPattern, profile.identity.oui);
+    this.factoryFirmware = { active: 1, versions: [profile.identity.softwareVersion, profile.settings.previousSoftwareVersion ?? profile.identity.softwareVersion] };
   }
 
   serial(index: number): string {
     return this.serialOf(this.seed, index);
   }
 
-  identity(index: number): ResolvedIdentity {
+  /** Firmware banks before any upgrade: the profile's version active in bank 1. */
+  readonly factoryFirmware: { active: 1 | 2; versions: [string, string] };
+
+  identity(index: number, softwareVersion?: string): ResolvedIdentity {
     const id = this.profile.identity;
     return {
       serial: this.serial(index),
@@ -34,7 +38,7 @@ export class FleetEnv {
       productClass: id.productClass,
       modelName: id.modelName,
       hardwareVersion: id.hardwareVersion,
-      softwareVersion: id.softwareVersion,
+      softwareVersion: softwareVersion ?? id.softwareVersion,
     };
   }
 
@@ -55,12 +59,14 @@ export class FleetEnv {
     return pattern.replace(/\{(serial|index|oui)\}/g, (_m, k: string) => (k === 'serial' ? this.serial(index) : k === 'index' ? String(index) : this.profile.identity.oui));
   }
 
-  context(index: number, now: number, bootAt: number): EvalContext {
+  context(index: number, now: number, bootAt: number, firmware?: { active: 1 | 2; versions: readonly [string, string] }): EvalContext {
     const { username, password } = this.crCreds;
+    const fw = firmware ?? this.factoryFirmware;
     return {
       seed: this.seed,
       index,
-      identity: this.identity(index),
+      identity: this.identity(index, fw.versions[fw.active - 1]),
+      firmware: fw,
       pools: this.profile.pools,
       now,
       bootAt,

@@ -2,13 +2,13 @@
 // an ACS changed, one scheduler, a bounded session queue (DESIGN "Per-CPE state").
 import { retryDelayMs } from '../cwmp/backoff.js';
 import { publishSession } from '../cwmp/diagnostics.js';
-import { DISCARD_ON_FAILURE, EV, eventsOf } from '../cwmp/events.js';
+import { DISCARD_ON_FAILURE, EV, eventsOf, KEEP_ON_REBOOT, TIED_TO_REQUEST } from '../cwmp/events.js';
 import { serveRpc } from '../cwmp/rpc/index.js';
 import { FAULT_STRINGS } from '../cwmp/soap-build.js';
 import { CpeSimError } from '../util/errors.js';
 import { runSession, type SessionHost, type SessionOutcome } from '../cwmp/session.js';
 import { AcsHttpSession, ConnectionPool } from '../cwmp/transport.js';
-import type { Inform } from '../cwmp/types.js';
+import type { CpeRequest, EventStruct, Inform } from '../cwmp/types.js';
 import type { Overlay } from '../datamodel/overlay.js';
 import type { Template } from '../datamodel/schema.js';
 import { CpeView } from '../datamodel/view.js';
@@ -19,13 +19,17 @@ import type { ProfileSpec } from '../profile/types.js';
 import type { Clock } from '../scheduler/clock.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { ConnectionRequests } from './connection-request.js';
+import { Device } from './device.js';
 import { FleetEnv } from './fleet-env.js';
 import { PeriodicPlanner } from './periodic.js';
+import { uploadBody } from './upload-body.js';
 
 const enum Kind {
   Boot = 1,
   Periodic = 2,
   Retry = 3,
+  Transfer = 4,
+  ScheduledInform = 5,
 }
 
 const enum Flag {
@@ -33,6 +37,8 @@ const enum Flag {
   InSession = 2,
   Again = 4,
   Bootstrapped = 8,
+  /** Rebooting or resetting: no sessions, connection requests refused. */
+  Dark = 16,
 }
 
 const enum Life {
@@ -64,6 +70,7 @@ export class Shard {
   private readonly pool: ConnectionPool;
   private readonly periodic: PeriodicPlanner;
   readonly cr: ConnectionRequests;
+  readonly device: Device;
   private queue: number[] = [];
   private qHead = 0;
   private active = 0;
@@ -98,6 +105,19 @@ export class Shard {
     this.pool = new ConnectionPool({ maxIdlePerOrigin: init.maxSessions, caFile: init.acs.caFile });
     this.periodic = new PeriodicPlanner(deps.profile.settings.periodicInformInterval);
     this.cr = new ConnectionRequests(this, init.cr, deps.clock);
+    this.device = new Device(
+      {
+        clock: deps.clock,
+        raise: (l, mask) => this.raise(l, mask),
+        scheduleTransfer: (at, l) => this.scheduler.schedule(at, l, Kind.Transfer),
+        scheduleInformAt: (at, l) => this.scheduler.schedule(at, l, Kind.ScheduledInform),
+        powerCycle: (l, factoryReset) => this.powerCycle(l, factoryReset),
+        uploadBody: (l, fileType) => uploadBody(this.view(l), fileType, this.deps.clock.now()),
+        log: (level, msg, extra) => deps.log?.(level, msg, { ...extra, cpe: init.lo + (extra['cpe'] as number) }),
+      },
+      deps.profile,
+      { transferTimeoutMs: init.acs.timeoutMs * 2, transfers: init.transfers ?? 'fetch' },
+    );
   }
 
   // ---- lifecycle ----
@@ -134,7 +154,7 @@ export class Shard {
 
   view(l: number): CpeView {
     const now = this.deps.clock.now();
-    const ctx = this.env.context(this.init.lo + l, now, this.bootAt[l] || now);
+    const ctx = this.env.context(this.init.lo + l, now, this.bootAt[l] || now, this.device.firmware(l));
     return new CpeView(this.deps.template, ctx, this.overlays.get(l));
   }
 
@@ -147,8 +167,9 @@ export class Shard {
     return LIFECYCLE_STATES[this.life[l]!]!;
   }
 
+  /** Powered and not in a reboot's dark window. */
   isPoweredOn(l: number): boolean {
-    return this.life[l] !== Life.New;
+    return this.life[l] !== Life.New && !(this.flags[l]! & Flag.Dark);
   }
 
   summary(cpe: number): CpeSummary | null {
@@ -203,16 +224,46 @@ export class Shard {
         this.retryAt[l] = 0;
         this.requestSession(l);
         return;
+      case Kind.Transfer:
+        this.device.startDueTransfers(l, this.isPoweredOn(l));
+        return;
+      case Kind.ScheduledInform:
+        this.device.fireScheduledInforms(l);
+        return;
     }
   }
 
   private powerOn(l: number): void {
     const now = this.deps.clock.now();
+    this.flags[l]! &= ~Flag.Dark;
     this.bootAt[l] = now;
     this.life[l] = Life.Bootstrapping;
     // TR-069 3.7.1.5: 0 BOOTSTRAP only until the ACS has acknowledged one
     this.raise(l, this.flags[l]! & Flag.Bootstrapped ? EV.BOOT : EV.BOOT | EV.BOOTSTRAP);
     this.schedulePeriodic(l);
+    this.device.startDueTransfers(l, true);
+  }
+
+  /**
+   * Reboot (TR-069 A.3.2.10) or factory reset (A.4.1.2): dark for the profile's window,
+   * then a fresh boot. Events follow PROTOCOLS A.4's reboot column; a reset also wipes the
+   * overlay (ACS-set values, rows, attributes, ParameterKey) and starts over at BOOTSTRAP.
+   */
+  private powerCycle(l: number, factoryReset: boolean): void {
+    this.flags[l]! |= Flag.Dark;
+    this.life[l] = Life.Bootstrapping;
+    this.retryAt[l] = 0;
+    this.periodicAt[l] = 0;
+    if (factoryReset) {
+      this.overlays.delete(l);
+      this.device.reset(l);
+      this.faults.delete(l);
+      this.flags[l]! &= ~Flag.Bootstrapped;
+      this.events[l] = 0;
+    } else {
+      this.events[l]! &= KEEP_ON_REBOOT;
+    }
+    this.scheduler.schedule(this.deps.clock.now() + this.deps.profile.settings.rebootSeconds * 1000, l, Kind.Boot);
   }
 
   private schedulePeriodic(l: number): void {
@@ -239,7 +290,7 @@ export class Shard {
       this.flags[l] = f | Flag.Again;
       return;
     }
-    if (f & Flag.Queued || this.stopping) return;
+    if (f & Flag.Queued || f & Flag.Dark || this.stopping) return;
     this.flags[l] = f | Flag.Queued;
     this.queue.push(l);
     this.pump();
@@ -277,12 +328,15 @@ export class Shard {
     const started = performance.now();
     const snapshot = this.events[l]!;
     let informMask = 0;
+    let sentM: EventStruct[] = [];
+    const getRpcMethods: CpeRequest = { method: 'GetRPCMethods' };
     const view = this.view(l);
     const url = view.get(`${this.deps.template.rootName}.ManagementServer.URL`) || this.init.acs.url;
     const urlBefore = url;
     const host: SessionHost = {
       inform: (): Inform => {
         informMask = this.events[l]!;
+        sentM = [...this.device.mEvents(l)];
         return {
           method: 'Inform',
           deviceId: {
@@ -291,7 +345,8 @@ export class Shard {
             productClass: view.ctx.identity.productClass,
             serialNumber: view.ctx.identity.serial,
           },
-          events: eventsOf(informMask).map((code) => ({ code, commandKey: '' })),
+          // TR-069 A.3.3.1: at most 64 EventStructs
+          events: [...eventsOf(informMask).map((code) => ({ code, commandKey: '' })), ...sentM].slice(0, 64),
           maxEnvelopes: 1,
           currentTime: isoSeconds(this.deps.clock.now()),
           retryCount: this.retries[l]!,
@@ -299,14 +354,19 @@ export class Shard {
         };
       },
       informAccepted: () => {
-        this.events[l]! &= ~informMask;
+        // Codes tied to a CPE request (7 TRANSFER COMPLETE...) stay until its response.
+        this.events[l]! &= ~(informMask & ~TIED_TO_REQUEST);
+        this.device.informDelivered(l, sentM);
         if (informMask & EV.BOOTSTRAP) {
           this.flags[l]! |= Flag.Bootstrapped;
           this.counters.bootstraps++;
         }
       },
-      // icwmp asks the ACS for its methods in a bootstrap session
-      cpeRequests: () => (informMask & EV.BOOTSTRAP ? [{ method: 'GetRPCMethods' as const }] : []),
+      // TransferCompletes first; icwmp also asks the ACS for its methods in a bootstrap session.
+      cpeRequests: () => [...this.device.requests(l), ...(informMask & EV.BOOTSTRAP ? [getRpcMethods] : [])],
+      requestDone: (req, result) => {
+        if (this.device.requestDone(l, req, result)) this.events[l]! &= ~EV.TRANSFER_COMPLETE;
+      },
       serve: (req) => {
         const injected = this.faults.get(l)?.shift();
         if (injected !== undefined) {
@@ -316,7 +376,7 @@ export class Shard {
         }
         const v = this.view(l);
         try {
-          const out = serveRpc(req, v);
+          const out = serveRpc(req, { view: v, device: this.device.actions(l) });
           this.keep(l, v);
           if (req.method === 'SetParameterValues' && out.method !== 'Fault') this.afterSet(l, req.params.map((p) => p.name), urlBefore);
           return out;
@@ -363,6 +423,8 @@ export class Shard {
       this.failReasons[outcome.reason] = (this.failReasons[outcome.reason] ?? 0) + 1;
       this.warnFailure(cpe, outcome.reason, outcome.detail);
     }
+    // Deferred to the session's end (TR-069 3.7.2.4): reboot, reset, transfer delays.
+    this.device.sessionEnded(l);
     publishSession({ cpe, ok: outcome.ok, events: eventsOf(snapshot | informMask), reason: outcome.ok ? undefined : outcome.reason, seconds });
   }
 

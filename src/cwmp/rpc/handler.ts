@@ -1,7 +1,28 @@
 import type { CpeView } from '../../datamodel/view.js';
-import type { AcsRequest, CpeMessage } from '../types.js';
+import type { AcsRequest, CpeMessage, CwmpFault, QueuedTransfer } from '../types.js';
+
+/** What an RPC may do to the device beyond its data model; the shard implements it. */
+export interface DeviceActions {
+  /** Reboot once the session ends (TR-069 A.3.2.10). */
+  reboot(commandKey: string): void;
+  /** Factory reset once the session ends (TR-069 A.4.1.2). */
+  factoryReset(): void;
+  scheduleInform(delaySeconds: number, commandKey: string): void;
+  /** Queue a Download or Upload; a fault when it cannot be queued. */
+  queueTransfer(t: { isDownload: boolean; commandKey: string; fileType: string; url: string; username: string; password: string; fileSize: number; targetFileName: string; delaySeconds: number }): CwmpFault | undefined;
+  queuedTransfers(): QueuedTransfer[];
+  cancelTransfer(commandKey: string): CwmpFault | undefined;
+}
+
+export interface RpcContext {
+  view: CpeView;
+  device: DeviceActions;
+}
 
 /** Every RPC handler has this shape (STYLE 1): the request narrowed to its method. */
-export type RpcHandler<M extends AcsRequest['method']> = (req: Extract<AcsRequest, { method: M }>, view: CpeView) => CpeMessage;
+export type RpcHandler<M extends AcsRequest['method']> = (req: Extract<AcsRequest, { method: M }>, ctx: RpcContext) => CpeMessage;
 
 export const fault = (code: number, message: string): CpeMessage => ({ method: 'Fault', fault: { code, message } });
+
+/** The unknown time (PROTOCOLS A.1). */
+export const UNKNOWN_TIME = '0001-01-01T00:00:00Z';

@@ -1,5 +1,4 @@
 // Dispatch only (STYLE 1): one handler per RPC, an exhaustive switch here.
-import type { CpeView } from '../../datamodel/view.js';
 import type { AcsRequest, CpeMessage } from '../types.js';
 import { addObject } from './add-object.js';
 import { deleteObject } from './delete-object.js';
@@ -7,28 +6,55 @@ import { getParameterAttributes } from './get-parameter-attributes.js';
 import { getParameterNames } from './get-parameter-names.js';
 import { getParameterValues } from './get-parameter-values.js';
 import { getRpcMethods } from './get-rpc-methods.js';
-import { fault } from './handler.js';
+import { cancelTransfer } from './cancel-transfer.js';
+import { download } from './download.js';
+import { factoryReset } from './factory-reset.js';
+import { fault, type RpcContext } from './handler.js';
+import { getAllQueuedTransfers, getQueuedTransfers } from './queued-transfers.js';
+import { reboot } from './reboot.js';
+import { scheduleInform } from './schedule-inform.js';
+import { upload } from './upload.js';
 import { setParameterAttributes } from './set-parameter-attributes.js';
 import { setParameterValues } from './set-parameter-values.js';
 
-export function serveRpc(req: AcsRequest, view: CpeView): CpeMessage {
+export function serveRpc(req: AcsRequest, ctx: RpcContext): CpeMessage {
   switch (req.method) {
     case 'GetRPCMethods':
-      return getRpcMethods(req, view);
+      return getRpcMethods(req, ctx);
     case 'GetParameterValues':
-      return getParameterValues(req, view);
+      return getParameterValues(req, ctx);
     case 'GetParameterNames':
-      return getParameterNames(req, view);
+      return getParameterNames(req, ctx);
     case 'SetParameterValues':
-      return setParameterValues(req, view);
+      return setParameterValues(req, ctx);
     case 'GetParameterAttributes':
-      return getParameterAttributes(req, view);
+      return getParameterAttributes(req, ctx);
     case 'SetParameterAttributes':
-      return setParameterAttributes(req, view);
+      return setParameterAttributes(req, ctx);
     case 'AddObject':
-      return addObject(req, view);
+      return addObject(req, ctx);
     case 'DeleteObject':
-      return deleteObject(req, view);
+      return deleteObject(req, ctx);
+    case 'Reboot':
+      return reboot(req, ctx);
+    case 'FactoryReset':
+      return factoryReset(req, ctx);
+    case 'Download':
+      return download(req, ctx);
+    case 'Upload':
+      return upload(req, ctx);
+    case 'ScheduleInform':
+      return scheduleInform(req, ctx);
+    case 'GetQueuedTransfers':
+      return getQueuedTransfers(req, ctx);
+    case 'GetAllQueuedTransfers':
+      return getAllQueuedTransfers(req, ctx);
+    case 'CancelTransfer':
+      return cancelTransfer(req, ctx);
+    case 'ScheduleDownload':
+    case 'ChangeDUState':
+      // Not simulated yet: answered as unsupported rather than half-done.
+      return fault(9000, `Method not supported: ${req.method}`);
     case 'Unsupported':
       // TR-069 A.5.1: 9000 Method not supported
       return fault(9000, `Method not supported: ${req.name}`);

@@ -1,7 +1,7 @@
 import type { RpcHandler } from './handler.js';
 
 // TR-069 A.3.2.4
-export const setParameterAttributes: RpcHandler<'SetParameterAttributes'> = (req, view) => {
+export const setParameterAttributes: RpcHandler<'SetParameterAttributes'> = (req, { view }) => {
   const r = view.setParameterAttributes(req.params);
   return r.ok ? { method: 'SetParameterAttributesResponse' } : { method: 'Fault', fault: r.fault };
 };

@@ -1,0 +1,7 @@
+import type { RpcHandler } from './handler.js';
+
+// TR-069 A.4.1.2: reset after the session ends, then inform 0 BOOTSTRAP + 1 BOOT
+export const factoryReset: RpcHandler<'FactoryReset'> = (_req, { device }) => {
+  device.factoryReset();
+  return { method: 'FactoryResetResponse' };
+};

@@ -1,0 +1,216 @@
+// A CPE's behaviours beyond its data model (issue: reboots, transfers, scheduled
+// informs): the RPCs' deferred effects, M events with CommandKeys, TransferComplete
+// re-sent until acknowledged, firmware banks. State lives in the sparse ExtraStore.
+import type { DeviceActions } from '../cwmp/rpc/handler.js';
+import { EV, TIED_M_CODES } from '../cwmp/events.js';
+import type { CpeRequest, CwmpFault, EventStruct, QueuedTransfer, TransferFault } from '../cwmp/types.js';
+import { isoSeconds } from '../profile/generators.js';
+import type { ProfileSpec } from '../profile/types.js';
+import type { Clock } from '../scheduler/clock.js';
+import { ExtraStore, type Firmware, type Transfer } from './extras.js';
+import { transfer } from './transfers.js';
+
+export const MAX_QUEUED_TRANSFERS = 16;
+
+/** The shard operations a device behaviour needs. */
+export interface DeviceHost {
+  clock: Clock;
+  raise(l: number, mask: number): void;
+  scheduleTransfer(at: number, l: number): void;
+  scheduleInformAt(at: number, l: number): void;
+  /** Power the CPE off now and on again after the profile's reboot window. */
+  powerCycle(l: number, factoryReset: boolean): void;
+  /** Text of a vendor configuration or log file for an Upload. */
+  uploadBody(l: number, fileType: string): string;
+  log(level: 'warn' | 'debug', msg: string, extra: Record<string, unknown>): void;
+}
+
+export interface DeviceOptions {
+  transferTimeoutMs: number;
+  /** 'skip' completes transfers without moving bytes (cheap repeated campaigns). */
+  transfers: 'fetch' | 'skip';
+}
+
+export class Device {
+  readonly extras = new ExtraStore();
+
+  constructor(
+    private readonly host: DeviceHost,
+    private readonly profile: ProfileSpec,
+    private readonly opts: DeviceOptions,
+  ) {}
+
+  // ---- the data-model side: firmware banks ----
+
+  firmware(l: number): Firmware | undefined {
+    return this.extras.get(l)?.firmware;
+  }
+
+  // ---- RPC effects ----
+
+  actions(l: number): DeviceActions {
+    return {
+      reboot: (commandKey) => {
+        const e = this.extras.ensure(l);
+        e.deferred = e.deferred === 'factoryReset' ? 'factoryReset' : 'reboot';
+        // TR-069 A.3.2.10: M Reboot carries the CommandKey into the boot Inform
+        e.mEvents.push({ code: 'M Reboot', commandKey });
+      },
+      factoryReset: () => {
+        this.extras.ensure(l).deferred = 'factoryReset';
+      },
+      scheduleInform: (delaySeconds, commandKey) => {
+        const at = this.host.clock.now() + delaySeconds * 1000;
+        this.extras.ensure(l).scheduledInforms.push({ at, commandKey });
+        this.host.scheduleInformAt(at, l);
+      },
+      queueTransfer: (t): CwmpFault | undefined => {
+        const e = this.extras.ensure(l);
+        if (e.transfers.length >= MAX_QUEUED_TRANSFERS) {
+          this.extras.prune(l);
+          return { code: 9004, message: `Resources exceeded: ${MAX_QUEUED_TRANSFERS} transfers already queued` };
+        }
+        e.transfers.push({ ...t, state: 1, startAt: 0 });
+        return undefined;
+      },
+      queuedTransfers: (): QueuedTransfer[] =>
+        (this.extras.get(l)?.transfers ?? []).map((t) => ({ commandKey: t.commandKey, state: t.state, isDownload: t.isDownload, fileType: t.fileType, fileSize: t.fileSize, targetFileName: t.targetFileName })),
+      cancelTransfer: (commandKey): CwmpFault | undefined => {
+        const e = this.extras.get(l);
+        const i = e?.transfers.findIndex((t) => t.commandKey === commandKey && t.state === 1) ?? -1;
+        if (!e || i < 0) return { code: 9021, message: `Cancellation not permitted: no transfer "${commandKey}" waiting to start` };
+        e.transfers.splice(i, 1);
+        this.extras.prune(l);
+        return undefined;
+      },
+    };
+  }
+
+  /** After a session: deferred reboot/reset, and transfers asked for in it start their delay now. */
+  sessionEnded(l: number): void {
+    const e = this.extras.get(l);
+    if (!e) return;
+    const now = this.host.clock.now();
+    for (const t of e.transfers) {
+      if (t.state === 1 && t.startAt === 0) {
+        t.startAt = now + t.delaySeconds * 1000;
+        this.host.scheduleTransfer(t.startAt, l);
+      }
+    }
+    const d = e.deferred;
+    e.deferred = undefined;
+    if (d) this.host.powerCycle(l, d === 'factoryReset');
+    else this.extras.prune(l);
+  }
+
+  /** Factory reset: everything but the installed firmware goes. */
+  reset(l: number): void {
+    const fw = this.extras.get(l)?.firmware;
+    this.extras.delete(l);
+    if (fw) this.extras.ensure(l).firmware = fw;
+  }
+
+  // ---- timers ----
+
+  fireScheduledInforms(l: number): void {
+    const e = this.extras.get(l);
+    if (!e) return;
+    const now = this.host.clock.now();
+    const due = e.scheduledInforms.filter((s) => s.at <= now);
+    if (due.length === 0) return;
+    e.scheduledInforms = e.scheduledInforms.filter((s) => s.at > now);
+    for (const s of due) e.mEvents.push({ code: 'M ScheduleInform', commandKey: s.commandKey });
+    this.host.raise(l, EV.SCHEDULED);
+  }
+
+  startDueTransfers(l: number, poweredOn: boolean): void {
+    const e = this.extras.get(l);
+    if (!e || !poweredOn) return;
+    const now = this.host.clock.now();
+    for (const t of e.transfers) {
+      if (t.state === 1 && t.startAt > 0 && t.startAt <= now) void this.run(l, t);
+    }
+  }
+
+  private async run(l: number, t: Transfer): Promise<void> {
+    t.state = 2;
+    const start = this.host.clock.now();
+    let fault: TransferFault = { code: 0, message: '' };
+    if (this.opts.transfers === 'fetch') {
+      const out = await transfer({
+        method: t.isDownload ? 'GET' : 'PUT',
+        url: t.url,
+        username: t.username,
+        password: t.password,
+        timeoutMs: this.opts.transferTimeoutMs,
+        fileSize: t.fileSize,
+        body: t.isDownload ? undefined : this.host.uploadBody(l, t.fileType),
+      });
+      if (!out.ok) fault = out.fault;
+    }
+    const e = this.extras.get(l);
+    if (!e || !e.transfers.includes(t)) return; // factory reset meanwhile
+    t.state = 3;
+    t.complete = { method: 'TransferComplete', commandKey: t.commandKey, fault, startTime: isoSeconds(start), completeTime: isoSeconds(this.host.clock.now()) };
+    e.mEvents.push({ code: t.isDownload ? 'M Download' : 'M Upload', commandKey: t.commandKey });
+    if (fault.code !== 0) this.host.log('debug', 'transfer failed', { cpe: l, url: t.url, fault: fault.code, why: fault.message });
+    if (t.isDownload && fault.code === 0 && t.fileType.startsWith('1 ')) {
+      // A firmware image: write it to the other bank, boot from it (TR-069 A.3.2.8).
+      const fw = e.firmware ?? { active: 1, versions: [this.profile.identity.softwareVersion, this.profile.settings.previousSoftwareVersion ?? this.profile.identity.softwareVersion] };
+      const next: 1 | 2 = fw.active === 1 ? 2 : 1;
+      const versions: [string, string] = [...fw.versions];
+      versions[next - 1] = this.versionOf(t);
+      e.firmware = { active: next, versions };
+      this.host.raise(l, EV.TRANSFER_COMPLETE);
+      this.host.powerCycle(l, false);
+      return;
+    }
+    this.host.raise(l, EV.TRANSFER_COMPLETE);
+  }
+
+  /** The version an image installs: the profile's map, else a version number in its name. */
+  private versionOf(t: Transfer): string {
+    const name = t.targetFileName || decodeURIComponent(new URL(t.url).pathname.split('/').pop() ?? '');
+    for (const m of this.profile.settings.firmwareVersions) {
+      if (new RegExp(m.match).test(t.url) || new RegExp(m.match).test(name)) return m.version;
+    }
+    return /\d+(?:\.\d+)+/.exec(name)?.[0] ?? (name.replace(/\.[^.]*$/, '') || 'unknown');
+  }
+
+  // ---- the session side ----
+
+  mEvents(l: number): EventStruct[] {
+    return this.extras.get(l)?.mEvents ?? [];
+  }
+
+  /** The InformResponse arrived: M events are delivered, except those tied to a CPE request. */
+  informDelivered(l: number, sent: readonly EventStruct[]): void {
+    const e = this.extras.get(l);
+    if (!e) return;
+    e.mEvents = e.mEvents.filter((m) => !sent.includes(m) || TIED_M_CODES.has(m.code));
+    this.extras.prune(l);
+  }
+
+  /** TransferComplete for every finished transfer, until each is acknowledged. */
+  requests(l: number): CpeRequest[] {
+    const out: CpeRequest[] = [];
+    for (const t of this.extras.get(l)?.transfers ?? []) if (t.complete) out.push(t.complete);
+    return out;
+  }
+
+  /** A TransferCompleteResponse clears the transfer, its M event and, when it was the last, 7 TRANSFER COMPLETE. */
+  requestDone(l: number, req: CpeRequest, result: 'ok' | 'fault'): boolean {
+    if (req.method !== 'TransferComplete' || result !== 'ok') return false;
+    const e = this.extras.get(l);
+    if (!e) return false;
+    const t = e.transfers.find((x) => x.complete === req);
+    if (!t) return false;
+    e.transfers = e.transfers.filter((x) => x !== t);
+    const code = t.isDownload ? 'M Download' : 'M Upload';
+    const i = e.mEvents.findIndex((m) => m.code === code && m.commandKey === t.commandKey);
+    if (i >= 0) e.mEvents.splice(i, 1);
+    const more = e.transfers.some((x) => x.complete);
+    this.extras.prune(l);
+    return !more;
+  }
+}

@@ -1,0 +1,70 @@
+// What a CPE has only while it is doing something: pending M events, transfers,
+// scheduled informs, actions deferred to the session's end, a firmware other than the
+// profile's. A CPE with none of these has no entry (DESIGN "pay only for what differs").
+import type { CpeRequest, EventStruct, TransferFault } from '../cwmp/types.js';
+
+export interface Transfer {
+  isDownload: boolean;
+  commandKey: string;
+  fileType: string;
+  url: string;
+  username: string;
+  password: string;
+  fileSize: number;
+  targetFileName: string;
+  delaySeconds: number;
+  /** 1 not started, 2 in progress, 3 completed (TransferComplete not yet acknowledged). */
+  state: 1 | 2 | 3;
+  /** Epoch ms when it may start; set when the session that asked for it ends. */
+  startAt: number;
+  /** The TransferComplete request, once the transfer has finished. */
+  complete?: Extract<CpeRequest, { method: 'TransferComplete' }>;
+}
+
+export interface Firmware {
+  /** Active bank, 1 or 2 (DeviceInfo.FirmwareImage.{i}). */
+  active: 1 | 2;
+  versions: [string, string];
+}
+
+export interface CpeExtra {
+  mEvents: EventStruct[];
+  transfers: Transfer[];
+  scheduledInforms: Array<{ at: number; commandKey: string }>;
+  /** Reboot or factory reset accepted in this session, run when it ends. */
+  deferred: 'reboot' | 'factoryReset' | undefined;
+  firmware: Firmware | undefined;
+}
+
+export type { TransferFault };
+
+export class ExtraStore {
+  private readonly map = new Map<number, CpeExtra>();
+
+  get(l: number): CpeExtra | undefined {
+    return this.map.get(l);
+  }
+
+  ensure(l: number): CpeExtra {
+    let e = this.map.get(l);
+    if (!e) {
+      e = { mEvents: [], transfers: [], scheduledInforms: [], deferred: undefined, firmware: undefined };
+      this.map.set(l, e);
+    }
+    return e;
+  }
+
+  /** Drop the entry once nothing is left in it. */
+  prune(l: number): void {
+    const e = this.map.get(l);
+    if (e && e.mEvents.length === 0 && e.transfers.length === 0 && e.scheduledInforms.length === 0 && !e.deferred && !e.firmware) this.map.delete(l);
+  }
+
+  delete(l: number): void {
+    this.map.delete(l);
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+}

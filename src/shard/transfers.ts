@@ -1,0 +1,95 @@
+// File transfers a CPE performs for Download and Upload (TR-069 A.3.2.8, A.4.1.5): real
+// HTTP(S) GET or PUT with Basic/Digest, failures mapped to the TransferComplete fault
+// codes of PROTOCOLS A.6/A.7. Only a CPE in the middle of a transfer holds a promise.
+import { request } from 'undici';
+import { basicAuthorization, digestAuthorization, parseChallenges } from '../http/digest.js';
+import type { TransferFault } from '../cwmp/types.js';
+
+export interface TransferSpec {
+  method: 'GET' | 'PUT';
+  url: string;
+  username: string;
+  password: string;
+  timeoutMs: number;
+  /** PUT body. */
+  body?: string;
+  /** Download: expected size in bytes (0: unknown). */
+  fileSize?: number;
+}
+
+export type TransferOutcome = { ok: true; bytes: number } | { ok: false; fault: TransferFault };
+
+const fail = (code: number, message: string): TransferOutcome => ({ ok: false, fault: { code, message } });
+
+/** Run one transfer; never throws. `isDownload` picks the download or upload fault codes. */
+export async function transfer(spec: TransferSpec): Promise<TransferOutcome> {
+  const isDownload = spec.method === 'GET';
+  let u: URL;
+  try {
+    u = new URL(spec.url);
+  } catch {
+    return fail(isDownload ? 9016 : 9011, `bad URL ${JSON.stringify(spec.url)}`);
+  }
+  // TR-069 A.4.1.5: 9013 Unsupported protocol for file transfer
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return fail(9013, `unsupported protocol ${u.protocol}`);
+  const path = u.pathname + u.search;
+  let authorization: string | undefined;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    let res;
+    try {
+      res = await request(u, {
+        method: spec.method,
+        headers: {
+          ...(authorization ? { authorization } : {}),
+          ...(spec.method === 'PUT' ? { 'content-type': 'application/octet-stream' } : {}),
+        },
+        body: spec.method === 'PUT' ? spec.body ?? '' : undefined,
+        headersTimeout: spec.timeoutMs,
+        bodyTimeout: spec.timeoutMs,
+      });
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? '';
+      const msg = `${code || 'error'}: ${(e as Error).message}`;
+      // 9015 unable to contact the file server; a server that stops answering midway is 9017
+      if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|UND_ERR_CONNECT_TIMEOUT/.test(code)) return fail(9015, msg);
+      if (/CERT|SELF_SIGNED|TLS|SSL/i.test(code + msg)) return fail(9012, msg);
+      return fail(isDownload ? 9017 : 9011, msg);
+    }
+    if (res.statusCode === 401 && attempt === 0 && (spec.username || spec.password)) {
+      await res.body.dump();
+      const ch = parseChallenges(res.headers['www-authenticate']);
+      const digest = ch.find((c) => c.scheme === 'digest');
+      const creds = { username: spec.username, password: spec.password };
+      if (digest) authorization = digestAuthorization({ challenge: digest, nc: 0 }, creds, spec.method, path, spec.body ?? '');
+      else if (ch.some((c) => c.scheme === 'basic')) authorization = basicAuthorization(creds.username, creds.password);
+      else return fail(9012, 'file server asked for an authentication scheme the CPE does not support');
+      continue;
+    }
+    if (res.statusCode === 401 || res.statusCode === 407) {
+      await res.body.dump();
+      return fail(9012, `file server refused the credentials (HTTP ${res.statusCode})`);
+    }
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      await res.body.dump();
+      // 9016 unable to access the file (missing, forbidden); an upload refused is 9011
+      return fail(isDownload ? 9016 : 9011, `file server answered HTTP ${res.statusCode}`);
+    }
+    if (!isDownload) {
+      await res.body.dump();
+      return { ok: true, bytes: Buffer.byteLength(spec.body ?? '') };
+    }
+    let bytes = 0;
+    try {
+      for await (const chunk of res.body) bytes += (chunk as Buffer).length;
+    } catch (e) {
+      // Connection cut or stalled mid-body: 9017 unable to complete the download
+      return fail(9017, `download broke off after ${bytes} bytes: ${(e as Error).message}`);
+    }
+    const declared = Number(res.headers['content-length']);
+    if (Number.isFinite(declared) && declared !== bytes) return fail(9017, `got ${bytes} of ${declared} bytes`);
+    // 9018 file corrupted: the ACS said how big the file is and it is not
+    if (spec.fileSize && spec.fileSize > 0 && bytes !== spec.fileSize) return fail(9018, `file is ${bytes} bytes, FileSize said ${spec.fileSize}`);
+    return { ok: true, bytes };
+  }
+  return fail(9012, 'file server refused the credentials');
+}

@@ -134,7 +134,7 @@ export interface QueuedTransfer {
   targetFileName: string;
 }
 
-/** TR-069 A.4.1.11 OpResultStruct. */
+/** OpResultStruct of DUStateChangeComplete (PROTOCOLS A.6). */
 export interface DuOpResult {
   uuid: string;
   deploymentUnitRef: string;
@@ -245,4 +245,12 @@ export const SUPPORTED_METHODS: readonly string[] = [
   'GetParameterAttributes',
   'AddObject',
   'DeleteObject',
+  'Reboot',
+  'FactoryReset',
+  'Download',
+  'Upload',
+  'ScheduleInform',
+  'GetQueuedTransfers',
+  'GetAllQueuedTransfers',
+  'CancelTransfer',
 ];

@@ -161,8 +161,9 @@ export class Device {
       const versions: [string, string] = [...fw.versions];
       versions[next - 1] = this.versionOf(t);
       e.firmware = { active: next, versions };
-      this.host.raise(l, EV.TRANSFER_COMPLETE);
+      // Dark first, so the TransferComplete waits for the boot session.
       this.host.powerCycle(l, false);
+      this.host.raise(l, EV.TRANSFER_COMPLETE);
       return;
     }
     this.host.raise(l, EV.TRANSFER_COMPLETE);

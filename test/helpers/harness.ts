@@ -24,6 +24,9 @@ export interface HarnessOptions {
   acsUrl?: string;
   acsCreds?: { username: string; password: string };
   acsCaFile?: string;
+  /** ACS reply timeout; transfers get twice this. */
+  acsTimeoutMs?: number;
+  transfers?: 'fetch' | 'skip';
   maxSessions?: number;
   bootRamp?: BootRamp;
   cr?: boolean;
@@ -67,8 +70,9 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     fleetSize: cpes,
     seed: o.seed ?? 1,
     profileDir: profile.dir,
-    acs: { url: acsUrl, username: o.acsCreds?.username ?? '', password: o.acsCreds?.password ?? '', timeoutMs: 5000, caFile: o.acsCaFile },
+    acs: { url: acsUrl, username: o.acsCreds?.username ?? '', password: o.acsCreds?.password ?? '', timeoutMs: o.acsTimeoutMs ?? 5000, caFile: o.acsCaFile },
     maxSessions: o.maxSessions ?? 16,
+    transfers: o.transfers ?? 'fetch',
     bootRamp: o.bootRamp ?? { mode: 'none' },
     startAt: clock.now(),
     cr: { baseUrl: crBase, secret: o.crSecret ?? 'test-secret', rateLimit: o.crRateLimit ?? { count: 10, periodSec: 60 }, ...o.crCreds },

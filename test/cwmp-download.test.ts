@@ -1,0 +1,167 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import type { AcsOutgoingRequest, Inform } from '../src/cwmp/types.js';
+import { startFileServer, PASS, USER, type FileServer } from './helpers/file-server.js';
+import { startHarness, until, type Harness } from './helpers/harness.js';
+
+let h: Harness | undefined;
+let files: FileServer;
+beforeEach(async () => {
+  files = await startFileServer({ 'HGW-5200-5.5.0.img': 4096, 'web.tar': 2048 });
+});
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+  await files.close();
+});
+
+const REBOOT_MS = 30_000;
+const isBootstrap = (i: Inform) => i.events.some((e) => e.code === '0 BOOTSTRAP');
+const events = (i: Inform) => i.events.map((e) => `${e.code}${e.commandKey ? `:${e.commandKey}` : ''}`);
+
+function dl(url: string, over: Partial<Extract<AcsOutgoingRequest, { method: 'Download' }>> = {}): AcsOutgoingRequest {
+  return { method: 'Download', commandKey: 'dl-1', fileType: '3 Vendor Configuration File', url, username: '', password: '', fileSize: 0, targetFileName: '', delaySeconds: 0, successUrl: '', failureUrl: '', ...over };
+}
+
+async function run(reqs: AcsOutgoingRequest[], extra: Parameters<typeof startHarness>[0] = {}): Promise<Harness> {
+  let sent = false;
+  const harness = await startHarness({
+    acsTimeoutMs: 1000,
+    ...extra,
+    acs: { ...extra.acs, script: (i) => (!sent && isBootstrap(i) ? ((sent = true), reqs) : undefined) },
+  });
+  harness.tick();
+  await harness.acs.waitFor(() => harness.acs.sessions[0]?.ended === true, 10_000, 'session with the Download');
+  await until(() => harness.shard.lifecycle(0) === 'ready');
+  return harness;
+}
+
+/** Let the transfer run (its timer is due now), then wait for the TransferComplete to reach the ACS. */
+async function transferComplete(h: Harness, n = 1) {
+  h.tick();
+  await h.acs.waitFor(() => h.acs.transferCompletes.length >= n, 10_000, 'TransferComplete');
+  return h.acs.transferCompletes[n - 1]!;
+}
+
+describe('Download (TR-069 A.3.2.8)', () => {
+  it('answers Status 1 with unknown times, fetches after the session, and reports 7 TRANSFER COMPLETE + M Download with TransferComplete', async () => {
+    h = await run([dl(`${files.url}/files/web.tar`, { fileType: '2 Web Content', fileSize: 2048 })]);
+    expect(h.acs.sessions[0]!.messages.at(-1)!.message).toEqual({ method: 'DownloadResponse', status: 1, startTime: '0001-01-01T00:00:00Z', completeTime: '0001-01-01T00:00:00Z' });
+    const tc = await transferComplete(h);
+    expect(files.gets).toEqual(['/files/web.tar']);
+    expect(tc.commandKey).toBe('dl-1');
+    expect(tc.fault).toEqual({ code: 0, message: '' });
+    expect(Date.parse(tc.startTime)).toBeGreaterThan(0);
+    const s = h.acs.sessions.find((x) => x.messages.some((m) => m.message.method === 'TransferComplete'))!;
+    expect(events(s.inform)).toEqual(['7 TRANSFER COMPLETE', 'M Download:dl-1']);
+    // Acknowledged: nothing is re-sent next time.
+    await until(() => h!.shard.lifecycle(0) === 'ready');
+    h.shard.raise(0, 1 << 2);
+    await h.acs.waitFor(() => h!.acs.sessions.at(-1)!.inform.events.some((e) => e.code === '2 PERIODIC') && h!.acs.sessions.at(-1)!.ended);
+    expect(events(h.acs.sessions.at(-1)!.inform)).toEqual(['2 PERIODIC']);
+    expect(h.acs.transferCompletes).toHaveLength(1);
+  });
+
+  it('honours DelaySeconds', async () => {
+    h = await run([dl(`${files.url}/files/web.tar`, { delaySeconds: 60 })]);
+    h.tick(59_000);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(files.gets).toEqual([]);
+    h.tick(1000);
+    await h.acs.waitFor(() => h!.acs.transferCompletes.length === 1, 10_000, 'TransferComplete');
+    expect(files.gets).toEqual(['/files/web.tar']);
+  });
+
+  it('installs a firmware image: reboots and informs 1 BOOT + 7 TRANSFER COMPLETE + M Download with the new SoftwareVersion', async () => {
+    h = await run([dl(`${files.url}/fw/HGW-5200-5.5.0.img`, { commandKey: 'fw', fileType: '1 Firmware Upgrade Image', fileSize: 4096 })]);
+    h.tick();
+    await until(() => !h!.shard.isPoweredOn(0), 10_000, 'reboot into the new image');
+    h.tick(REBOOT_MS);
+    await h.acs.waitFor(() => h!.acs.transferCompletes.length === 1, 10_000, 'TransferComplete after boot');
+    const boot = h.acs.sessions.at(-1)!;
+    expect(events(boot.inform)).toEqual(['1 BOOT', '7 TRANSFER COMPLETE', 'M Download:fw']);
+    expect(boot.inform.params.find((p) => p.name === 'Device.DeviceInfo.SoftwareVersion')!.value).toBe('5.5.0');
+    const v = h.shard.view(0);
+    expect(v.get('Device.DeviceInfo.FirmwareImage.2.Version')).toBe('5.5.0');
+    expect(v.get('Device.DeviceInfo.FirmwareImage.2.Status')).toBe('Active');
+    expect(v.get('Device.DeviceInfo.FirmwareImage.1.Status')).toBe('Available');
+    expect(h.acs.transferCompletes[0]!.fault.code).toBe(0);
+  });
+
+  it.each([
+    ['a missing file', 9016, '/files/nope.img', {}],
+    ['Basic with wrong credentials', 9012, '/basic/web.tar', { username: USER, password: 'wrong' }],
+    ['a body cut short', 9017, '/files/short.img', {}],
+    ['a stalled body (timeout)', 9017, '/files/stall.img', {}],
+    ['a size that does not match FileSize', 9018, '/files/web.tar', { fileSize: 999 }],
+  ] as const)('maps %s to fault %i', async (_what, code, path, over) => {
+    h = await run([dl(`${files.url}${path}`, over)]);
+    const tc = await transferComplete(h);
+    expect(tc.fault.code).toBe(code);
+    expect(tc.fault.message).not.toBe('');
+    expect(h.shard.isPoweredOn(0)).toBe(true);
+  });
+
+  it('maps an unreachable server to 9015 and a non-HTTP URL to 9013', async () => {
+    h = await run([dl('http://127.0.0.1:9/x.img'), dl('ftp://127.0.0.1/x.img', { commandKey: 'dl-2' })]);
+    h.tick();
+    await h.acs.waitFor(() => h!.acs.transferCompletes.length === 2, 10_000, 'two TransferCompletes');
+    expect(Object.fromEntries(h.acs.transferCompletes.map((t) => [t.commandKey, t.fault.code]))).toEqual({ 'dl-1': 9015, 'dl-2': 9013 });
+  });
+
+  it('authenticates with Basic and with Digest', async () => {
+    h = await run([dl(`${files.url}/basic/web.tar`, { username: USER, password: PASS }), dl(`${files.url}/digest/web.tar`, { commandKey: 'dl-2', username: USER, password: PASS })]);
+    h.tick();
+    await h.acs.waitFor(() => h!.acs.transferCompletes.length === 2, 10_000, 'two TransferCompletes');
+    expect(h.acs.transferCompletes.map((t) => t.fault.code)).toEqual([0, 0]);
+  });
+
+  it('re-sends TransferComplete until a TransferCompleteResponse arrives', async () => {
+    let refuse = true;
+    h = await run([dl(`${files.url}/files/web.tar`)], { acs: { refuseTransferComplete: () => refuse } });
+    await transferComplete(h);
+    await until(() => h!.shard.lifecycle(0) === 'ready');
+    refuse = false;
+    h.shard.raise(0, 1 << 2);
+    await h.acs.waitFor(() => h!.acs.transferCompletes.length === 2, 10_000, 'second TransferComplete');
+    const s = h.acs.sessions.at(-1)!;
+    expect(events(s.inform)).toEqual(['2 PERIODIC', '7 TRANSFER COMPLETE', 'M Download:dl-1']);
+  });
+
+  it('skips the bytes with transfers=skip but still reports success', async () => {
+    h = await run([dl(`${files.url}/files/web.tar`)], { transfers: 'skip' });
+    const tc = await transferComplete(h);
+    expect(tc.fault.code).toBe(0);
+    expect(files.gets).toEqual([]);
+  });
+});
+
+describe('Upload, CancelTransfer and the transfer queue', () => {
+  it('PUTs a generated configuration file and reports M Upload', async () => {
+    h = await run([{ method: 'Upload', commandKey: 'up-1', fileType: '1 Vendor Configuration File', url: `${files.url}/digest/cfg.txt`, username: USER, password: PASS, delaySeconds: 0 }]);
+    const tc = await transferComplete(h);
+    expect(tc.fault.code).toBe(0);
+    expect(files.puts).toHaveLength(1);
+    expect(files.puts[0]!.body).toContain(`Device.WiFi.SSID.1.SSID=`);
+    expect(files.puts[0]!.body).toContain(h.shard.env.serial(0));
+    const s = h.acs.sessions.find((x) => x.messages.some((m) => m.message.method === 'TransferComplete'))!;
+    expect(events(s.inform)).toEqual(['7 TRANSFER COMPLETE', 'M Upload:up-1']);
+  });
+
+  it('lists queued transfers, cancels one not yet started, and refuses unknown keys with 9021', async () => {
+    h = await run([
+      dl(`${files.url}/files/web.tar`, { commandKey: 'later', delaySeconds: 3600 }),
+      { method: 'GetAllQueuedTransfers' },
+      { method: 'CancelTransfer', commandKey: 'later' },
+      { method: 'CancelTransfer', commandKey: 'never-heard-of' },
+      { method: 'GetQueuedTransfers' },
+    ]);
+    const answers = h.acs.sessions[0]!.messages.slice(2).map((m) => m.message);
+    expect(answers[1]).toEqual({ method: 'GetAllQueuedTransfersResponse', transfers: [{ commandKey: 'later', state: 1, isDownload: true, fileType: '3 Vendor Configuration File', fileSize: 0, targetFileName: '' }] });
+    expect(answers[2]).toEqual({ method: 'CancelTransferResponse' });
+    expect(answers[3]).toMatchObject({ method: 'Fault', fault: { code: 9021 } });
+    expect(answers[4]).toEqual({ method: 'GetQueuedTransfersResponse', transfers: [] });
+    h.tick(3600_000);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(files.gets).toEqual([]);
+  });
+});

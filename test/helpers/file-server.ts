@@ -1,0 +1,78 @@
+// A real HTTP file server for Download/Upload tests: files, Basic and Digest auth,
+// 404, a stalled body, a short body, and recorded PUTs.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { checkNonce, digestChallenge, makeNonce, parseAuthorization, verifyBasic, verifyDigest } from '../../src/http/digest.js';
+
+export interface FileServer {
+  url: string;
+  gets: string[];
+  puts: Array<{ path: string; body: string; authorization: string | undefined }>;
+  close(): Promise<void>;
+}
+
+export const USER = 'fw-user';
+export const PASS = 'fw-pass';
+const SECRET = 'file-server';
+
+export async function startFileServer(files: Record<string, number>): Promise<FileServer> {
+  const gets: string[] = [];
+  const puts: FileServer['puts'] = [];
+  const stalled: ServerResponse[] = [];
+  const handle = (req: IncomingMessage, res: ServerResponse, body: string) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const auth = parseAuthorization(req.headers.authorization);
+    if (path.startsWith('/basic/')) {
+      if (!(auth?.scheme === 'basic' && verifyBasic(auth.token, USER, PASS))) {
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="files"' }).end();
+        return;
+      }
+    } else if (path.startsWith('/digest/')) {
+      const ok = auth?.scheme === 'digest' && checkNonce(SECRET, 'f', auth.params['nonce'] ?? '', Date.now(), 60_000) === 'ok' && auth.params['username'] === USER && verifyDigest(auth.params, req.method ?? 'GET', PASS, body);
+      if (!ok) {
+        res.writeHead(401, { 'www-authenticate': digestChallenge('files', makeNonce(SECRET, 'f', Date.now())) }).end();
+        return;
+      }
+    }
+    if (req.method === 'PUT') {
+      puts.push({ path, body, authorization: req.headers.authorization });
+      res.writeHead(201).end();
+      return;
+    }
+    gets.push(path);
+    const name = path.split('/').pop() ?? '';
+    if (name.startsWith('stall')) {
+      res.writeHead(200, { 'content-length': '1000' });
+      res.write(Buffer.alloc(100));
+      stalled.push(res);
+      return;
+    }
+    if (name.startsWith('short')) {
+      res.writeHead(200, { 'content-length': '1000' });
+      res.write(Buffer.alloc(500), () => res.destroy());
+      return;
+    }
+    const size = files[name];
+    if (size === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-length': String(size), 'content-type': 'application/octet-stream' }).end(Buffer.alloc(size, 7));
+  };
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => handle(req, res, body));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    gets,
+    puts,
+    async close() {
+      for (const s of stalled) s.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

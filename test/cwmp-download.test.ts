@@ -78,7 +78,8 @@ describe('Download (TR-069 A.3.2.8)', () => {
     h.tick(REBOOT_MS);
     await h.acs.waitFor(() => h!.acs.transferCompletes.length === 1, 10_000, 'TransferComplete after boot');
     const boot = h.acs.sessions.at(-1)!;
-    expect(events(boot.inform)).toEqual(['1 BOOT', '7 TRANSFER COMPLETE', 'M Download:fw']);
+    // SoftwareVersion is always actively notified (forceEnabled): the new image announces itself.
+    expect(events(boot.inform)).toEqual(['1 BOOT', '4 VALUE CHANGE', '7 TRANSFER COMPLETE', 'M Download:fw']);
     expect(boot.inform.params.find((p) => p.name === 'Device.DeviceInfo.SoftwareVersion')!.value).toBe('5.5.0');
     const v = h.shard.view(0);
     expect(v.get('Device.DeviceInfo.FirmwareImage.2.Version')).toBe('5.5.0');

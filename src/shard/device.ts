@@ -46,6 +46,14 @@ export class Device {
     return this.extras.get(l)?.firmware;
   }
 
+  /** True once after a new image was installed (the boot that runs it). */
+  takeFirmwareChange(l: number): boolean {
+    const e = this.extras.get(l);
+    if (!e?.firmwareChanged) return false;
+    e.firmwareChanged = false;
+    return true;
+  }
+
   // ---- RPC effects ----
 
   actions(l: number): DeviceActions {
@@ -161,6 +169,7 @@ export class Device {
       const versions: [string, string] = [...fw.versions];
       versions[next - 1] = this.versionOf(t);
       e.firmware = { active: next, versions };
+      e.firmwareChanged = true;
       // Dark first, so the TransferComplete waits for the boot session.
       this.host.powerCycle(l, false);
       this.host.raise(l, EV.TRANSFER_COMPLETE);

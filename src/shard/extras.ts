@@ -34,6 +34,8 @@ export interface CpeExtra {
   /** Reboot or factory reset accepted in this session, run when it ends. */
   deferred: 'reboot' | 'factoryReset' | undefined;
   firmware: Firmware | undefined;
+  /** A new image was installed: announce SoftwareVersion at the next boot. */
+  firmwareChanged: boolean;
 }
 
 export type { TransferFault };
@@ -48,7 +50,7 @@ export class ExtraStore {
   ensure(l: number): CpeExtra {
     let e = this.map.get(l);
     if (!e) {
-      e = { mEvents: [], transfers: [], scheduledInforms: [], deferred: undefined, firmware: undefined };
+      e = { mEvents: [], transfers: [], scheduledInforms: [], deferred: undefined, firmware: undefined, firmwareChanged: false };
       this.map.set(l, e);
     }
     return e;

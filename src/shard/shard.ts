@@ -8,7 +8,7 @@ import { FAULT_STRINGS } from '../cwmp/soap-build.js';
 import { CpeSimError } from '../util/errors.js';
 import { runSession, type SessionHost, type SessionOutcome } from '../cwmp/session.js';
 import { AcsHttpSession, ConnectionPool } from '../cwmp/transport.js';
-import type { CpeRequest, EventStruct, Inform } from '../cwmp/types.js';
+import type { CpeRequest, EventStruct, Inform, ParameterValue } from '../cwmp/types.js';
 import type { Overlay } from '../datamodel/overlay.js';
 import type { Template } from '../datamodel/schema.js';
 import { CpeView } from '../datamodel/view.js';
@@ -21,6 +21,7 @@ import { Scheduler } from '../scheduler/scheduler.js';
 import { ConnectionRequests } from './connection-request.js';
 import { Device } from './device.js';
 import { FleetEnv } from './fleet-env.js';
+import { Notifications } from './notifications.js';
 import { PeriodicPlanner } from './periodic.js';
 import { uploadBody } from './upload-body.js';
 
@@ -30,7 +31,12 @@ const enum Kind {
   Retry = 3,
   Transfer = 4,
   ScheduledInform = 5,
+  NotifyWake = 6,
+  NotifyScan = 7,
 }
+
+/** How often CPEs with active notification are checked for changed values. */
+const NOTIFY_SCAN_MS = 5000;
 
 const enum Flag {
   Queued = 1,
@@ -71,6 +77,7 @@ export class Shard {
   private readonly periodic: PeriodicPlanner;
   readonly cr: ConnectionRequests;
   readonly device: Device;
+  readonly notifications: Notifications;
   private queue: number[] = [];
   private qHead = 0;
   private active = 0;
@@ -105,6 +112,12 @@ export class Shard {
     this.pool = new ConnectionPool({ maxIdlePerOrigin: init.maxSessions, caFile: init.acs.caFile });
     this.periodic = new PeriodicPlanner(deps.profile.settings.periodicInformInterval);
     this.cr = new ConnectionRequests(this, init.cr, deps.clock);
+    this.notifications = new Notifications({
+      now: () => deps.clock.now(),
+      view: (l) => this.view(l),
+      raiseValueChange: (l) => this.raise(l, EV.VALUE_CHANGE),
+      wakeAt: (at, l) => this.scheduler.schedule(at, l, Kind.NotifyWake),
+    });
     this.device = new Device(
       {
         clock: deps.clock,
@@ -132,6 +145,7 @@ export class Shard {
       else if (bootRamp.mode === 'window') at += (pos / fleetSize) * bootRamp.seconds * 1000;
       this.scheduler.schedule(at, l, Kind.Boot);
     }
+    this.scheduler.schedule(startAt + NOTIFY_SCAN_MS, 0, Kind.NotifyScan);
   }
 
   /** Stop scheduling, let running sessions end, close connections. */
@@ -230,6 +244,13 @@ export class Shard {
       case Kind.ScheduledInform:
         this.device.fireScheduledInforms(l);
         return;
+      case Kind.NotifyWake:
+        if (this.isPoweredOn(l)) this.notifications.recheck(l);
+        return;
+      case Kind.NotifyScan:
+        this.notifications.scan();
+        this.scheduler.schedule(this.deps.clock.now() + NOTIFY_SCAN_MS, 0, Kind.NotifyScan);
+        return;
     }
   }
 
@@ -239,7 +260,11 @@ export class Shard {
     this.bootAt[l] = now;
     this.life[l] = Life.Bootstrapping;
     // TR-069 3.7.1.5: 0 BOOTSTRAP only until the ACS has acknowledged one
-    this.raise(l, this.flags[l]! & Flag.Bootstrapped ? EV.BOOT : EV.BOOT | EV.BOOTSTRAP);
+    const boot = this.flags[l]! & Flag.Bootstrapped ? EV.BOOT : EV.BOOT | EV.BOOTSTRAP;
+    this.events[l]! |= boot;
+    // A new image announces its SoftwareVersion (forced active notification) in the boot Inform.
+    if (this.device.takeFirmwareChange(l)) this.notifications.deviceChanged(l, [`${this.deps.template.rootName}.DeviceInfo.SoftwareVersion`]);
+    this.raise(l, boot);
     this.schedulePeriodic(l);
     this.device.startDueTransfers(l, true);
   }
@@ -254,9 +279,11 @@ export class Shard {
     this.life[l] = Life.Bootstrapping;
     this.retryAt[l] = 0;
     this.periodicAt[l] = 0;
+    this.notifications.rebooted(l);
     if (factoryReset) {
       this.overlays.delete(l);
       this.device.reset(l);
+      this.notifications.reset(l);
       this.faults.delete(l);
       this.flags[l]! &= ~Flag.Bootstrapped;
       this.events[l] = 0;
@@ -316,7 +343,8 @@ export class Shard {
     this.active--;
     const f = this.flags[l]!;
     this.flags[l] = f & ~(Flag.InSession | Flag.Again);
-    if (f & Flag.Again && !this.retryAt[l]) this.requestSession(l);
+    // Go again only for something still to say: a deferred trigger may have been carried already.
+    if (f & Flag.Again && !this.retryAt[l] && (this.events[l]! !== 0 || this.device.requests(l).length > 0)) this.requestSession(l);
     if (this.stopping && this.active === 0) for (const w of this.idleWaiters.splice(0)) w();
     this.pump();
   }
@@ -329,14 +357,21 @@ export class Shard {
     const snapshot = this.events[l]!;
     let informMask = 0;
     let sentM: EventStruct[] = [];
+    let changed: ParameterValue[] = [];
     const getRpcMethods: CpeRequest = { method: 'GetRPCMethods' };
     const view = this.view(l);
     const url = view.get(`${this.deps.template.rootName}.ManagementServer.URL`) || this.init.acs.url;
     const urlBefore = url;
     const host: SessionHost = {
       inform: (): Inform => {
+        const v = this.view(l);
+        // TR-069 A.3.3.1: changed notified parameters ride in ParameterList with 4 VALUE CHANGE
+        changed = this.notifications.forInform(l, v);
+        if (changed.length > 0) this.events[l]! |= EV.VALUE_CHANGE;
         informMask = this.events[l]!;
         sentM = [...this.device.mEvents(l)];
+        const forced = v.forcedInform();
+        const params = [...forced, ...changed.filter((c) => !forced.some((f) => f.name === c.name))];
         return {
           method: 'Inform',
           deviceId: {
@@ -350,13 +385,14 @@ export class Shard {
           maxEnvelopes: 1,
           currentTime: isoSeconds(this.deps.clock.now()),
           retryCount: this.retries[l]!,
-          params: this.view(l).forcedInform(),
+          params,
         };
       },
       informAccepted: () => {
         // Codes tied to a CPE request (7 TRANSFER COMPLETE...) stay until its response.
         this.events[l]! &= ~(informMask & ~TIED_TO_REQUEST);
         this.device.informDelivered(l, sentM);
+        this.notifications.delivered(l, changed, this.view(l));
         if (informMask & EV.BOOTSTRAP) {
           this.flags[l]! |= Flag.Bootstrapped;
           this.counters.bootstraps++;
@@ -378,7 +414,11 @@ export class Shard {
         try {
           const out = serveRpc(req, { view: v, device: this.device.actions(l) });
           this.keep(l, v);
-          if (req.method === 'SetParameterValues' && out.method !== 'Fault') this.afterSet(l, req.params.map((p) => p.name), urlBefore);
+          if (req.method === 'SetParameterValues' && out.method !== 'Fault') {
+            this.notifications.acsSet(l, req.params.map((p) => p.name));
+            this.afterSet(l, req.params.map((p) => p.name), urlBefore);
+          }
+          if (req.method === 'SetParameterAttributes' && out.method !== 'Fault') this.notifications.attributesSet(l);
           return out;
         } catch (e) {
           // A bug serving one RPC costs that RPC (9002), not the shard.
@@ -408,6 +448,7 @@ export class Shard {
     const seconds = (performance.now() - started) / 1000;
     if (outcome.ok) {
       this.counters.sessionsOk++;
+      this.notifications.sessionCompleted(l, this.deps.clock.now());
       this.retries[l] = 0;
       this.life[l] = Life.Ready;
     } else {

@@ -15,14 +15,27 @@ export class PeriodicPlanner {
     if (enable === 'false' || enable === '0') return undefined;
     const raw = Number(view.get(`${root}.ManagementServer.PeriodicInformInterval`));
     const interval = (Number.isFinite(raw) && raw >= 1 ? raw : this.settingsInterval ?? FALLBACK_INTERVAL) * 1000;
-    const time = view.get(`${root}.ManagementServer.PeriodicInformTime`);
-    const anchor = time && !UNKNOWN_TIME.test(time) ? Date.parse(time) : NaN;
-    if (Number.isFinite(anchor)) {
-      // Phase only: the next instant Time + k·Interval after now, even when Time is in the future.
-      const k = Math.floor((now - anchor) / interval) + 1;
-      return anchor + k * interval;
-    }
+    const anchored = phaseNext(view.get(`${root}.ManagementServer.PeriodicInformTime`), interval, now);
     // No phase given: the CPE picks one; ±10% jitter keeps a fleet from informing in lockstep.
-    return now + interval * (0.9 + 0.2 * rand());
+    return anchored ?? now + interval * (0.9 + 0.2 * rand());
   }
+
+  /**
+   * Next heartbeat (TR-069 Amd 6, PROTOCOLS A.8): HeartbeatPolicy.ReportingInterval with
+   * InitiationTime as the phase, or a random phase when it is unknown.
+   */
+  nextHeartbeat(view: CpeView, now: number, rand: () => number = Math.random): number | undefined {
+    const hp = `${view.template.rootName}.ManagementServer.HeartbeatPolicy.`;
+    if (view.get(`${hp}Enable`) !== 'true') return undefined;
+    const interval = Math.max(30, Number(view.get(`${hp}ReportingInterval`)) || 86400) * 1000;
+    return phaseNext(view.get(`${hp}InitiationTime`), interval, now) ?? now + interval * rand();
+  }
+}
+
+/** The next instant anchor + k·interval after now (phase only, even when anchor is in the future). */
+function phaseNext(time: string | undefined, intervalMs: number, now: number): number | undefined {
+  const anchor = time && !UNKNOWN_TIME.test(time) ? Date.parse(time) : NaN;
+  if (!Number.isFinite(anchor)) return undefined;
+  const k = Math.floor((now - anchor) / intervalMs) + 1;
+  return anchor + k * intervalMs;
 }

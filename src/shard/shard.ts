@@ -33,6 +33,7 @@ const enum Kind {
   ScheduledInform = 5,
   NotifyWake = 6,
   NotifyScan = 7,
+  Heartbeat = 8,
 }
 
 /** How often CPEs with active notification are checked for changed values. */
@@ -90,6 +91,8 @@ export class Shard {
   private failsSinceWarn = 0;
   /** CWMP fault codes queued per CPE by the fault hook; only CPEs with one have an entry. */
   private readonly faults = new Map<number, number[]>();
+  /** CPEs whose HeartbeatPolicy is enabled: next due time, and whether one waits to be sent. */
+  private readonly heartbeats = new Map<number, { at: number; pending: boolean }>();
 
   constructor(
     readonly init: ShardInit,
@@ -247,6 +250,15 @@ export class Shard {
       case Kind.NotifyWake:
         if (this.isPoweredOn(l)) this.notifications.recheck(l);
         return;
+      case Kind.Heartbeat: {
+        const hb = this.heartbeats.get(l);
+        if (!hb || hb.at !== at) return;
+        hb.pending = true;
+        this.scheduleHeartbeat(l);
+        // The heartbeat waits while a failed session is being retried (PROTOCOLS A.4).
+        if (!this.retryAt[l]) this.requestSession(l);
+        return;
+      }
       case Kind.NotifyScan:
         this.notifications.scan();
         this.scheduler.schedule(this.deps.clock.now() + NOTIFY_SCAN_MS, 0, Kind.NotifyScan);
@@ -266,6 +278,7 @@ export class Shard {
     if (this.device.takeFirmwareChange(l)) this.notifications.deviceChanged(l, [`${this.deps.template.rootName}.DeviceInfo.SoftwareVersion`]);
     this.raise(l, boot);
     this.schedulePeriodic(l);
+    this.scheduleHeartbeat(l);
     this.device.startDueTransfers(l, true);
   }
 
@@ -291,6 +304,18 @@ export class Shard {
       this.events[l]! &= KEEP_ON_REBOOT;
     }
     this.scheduler.schedule(this.deps.clock.now() + this.deps.profile.settings.rebootSeconds * 1000, l, Kind.Boot);
+  }
+
+  private scheduleHeartbeat(l: number): void {
+    const next = this.periodic.nextHeartbeat(this.view(l), this.deps.clock.now());
+    const hb = this.heartbeats.get(l);
+    if (next === undefined) {
+      this.heartbeats.delete(l);
+      return;
+    }
+    if (hb) hb.at = next;
+    else this.heartbeats.set(l, { at: next, pending: false });
+    this.scheduler.schedule(next, l, Kind.Heartbeat);
   }
 
   private schedulePeriodic(l: number): void {
@@ -344,7 +369,8 @@ export class Shard {
     const f = this.flags[l]!;
     this.flags[l] = f & ~(Flag.InSession | Flag.Again);
     // Go again only for something still to say: a deferred trigger may have been carried already.
-    if (f & Flag.Again && !this.retryAt[l] && (this.events[l]! !== 0 || this.device.requests(l).length > 0)) this.requestSession(l);
+    const more = this.events[l]! !== 0 || this.device.requests(l).length > 0 || this.heartbeats.get(l)?.pending === true;
+    if ((f & Flag.Again || this.heartbeats.get(l)?.pending) && !this.retryAt[l] && more) this.requestSession(l);
     if (this.stopping && this.active === 0) for (const w of this.idleWaiters.splice(0)) w();
     this.pump();
   }
@@ -358,6 +384,7 @@ export class Shard {
     let informMask = 0;
     let sentM: EventStruct[] = [];
     let changed: ParameterValue[] = [];
+    let heartbeat = false;
     const getRpcMethods: CpeRequest = { method: 'GetRPCMethods' };
     const view = this.view(l);
     const url = view.get(`${this.deps.template.rootName}.ManagementServer.URL`) || this.init.acs.url;
@@ -365,6 +392,22 @@ export class Shard {
     const host: SessionHost = {
       inform: (): Inform => {
         const v = this.view(l);
+        const hb = this.heartbeats.get(l);
+        // The retry of a failed session goes first; the heartbeat waits for it (PROTOCOLS A.4).
+        if (hb?.pending && this.retries[l] === 0) {
+          // 14 HEARTBEAT goes alone in its own session (icwmp); anything else follows after.
+          heartbeat = true;
+          if (this.events[l]) this.flags[l]! |= Flag.Again;
+          return {
+            method: 'Inform',
+            deviceId: { manufacturer: v.ctx.identity.manufacturer, oui: v.ctx.identity.oui, productClass: v.ctx.identity.productClass, serialNumber: v.ctx.identity.serial },
+            events: [{ code: '14 HEARTBEAT', commandKey: '' }],
+            maxEnvelopes: 1,
+            currentTime: isoSeconds(this.deps.clock.now()),
+            retryCount: this.retries[l]!,
+            params: v.forcedInform(),
+          };
+        }
         // TR-069 A.3.3.1: changed notified parameters ride in ParameterList with 4 VALUE CHANGE
         changed = this.notifications.forInform(l, v);
         if (changed.length > 0) this.events[l]! |= EV.VALUE_CHANGE;
@@ -389,6 +432,11 @@ export class Shard {
         };
       },
       informAccepted: () => {
+        if (heartbeat) {
+          const hb = this.heartbeats.get(l);
+          if (hb) hb.pending = false;
+          return;
+        }
         // Codes tied to a CPE request (7 TRANSFER COMPLETE...) stay until its response.
         this.events[l]! &= ~(informMask & ~TIED_TO_REQUEST);
         this.device.informDelivered(l, sentM);
@@ -399,7 +447,7 @@ export class Shard {
         }
       },
       // TransferCompletes first; icwmp also asks the ACS for its methods in a bootstrap session.
-      cpeRequests: () => [...this.device.requests(l), ...(informMask & EV.BOOTSTRAP ? [getRpcMethods] : [])],
+      cpeRequests: () => (heartbeat ? [] : [...this.device.requests(l), ...(informMask & EV.BOOTSTRAP ? [getRpcMethods] : [])]),
       requestDone: (req, result) => {
         if (this.device.requestDone(l, req, result)) this.events[l]! &= ~EV.TRANSFER_COMPLETE;
       },
@@ -477,6 +525,7 @@ export class Shard {
   private afterSet(l: number, names: string[], urlBefore: string): void {
     const ms = `${this.deps.template.rootName}.ManagementServer.`;
     if (names.some((n) => n.startsWith(`${ms}PeriodicInform`))) this.schedulePeriodic(l);
+    if (names.some((n) => n.startsWith(`${ms}HeartbeatPolicy.`))) this.scheduleHeartbeat(l);
     if (names.includes(`${ms}URL`)) {
       const now = this.view(l).get(`${ms}URL`) || this.init.acs.url;
       if (now !== urlBefore) {

@@ -165,4 +165,29 @@ describe('Upload, CancelTransfer and the transfer queue', () => {
     await new Promise((r) => setTimeout(r, 150));
     expect(files.gets).toEqual([]);
   });
+
+  it('ScheduleDownload runs inside its time window and reports M ScheduleDownload', async () => {
+    const win = (start: number, end: number, mode = '1 At Any Time') => ({ windowStart: start, windowEnd: end, windowMode: mode, userMessage: '', maxRetries: 0 });
+    h = await run([
+      { method: 'ScheduleDownload', commandKey: 'sd-1', fileType: '2 Web Content', url: `${files.url}/files/web.tar`, username: '', password: '', fileSize: 2048, targetFileName: '', timeWindows: [win(60, 120)] },
+      { method: 'ScheduleDownload', commandKey: 'sd-2', fileType: '2 Web Content', url: `${files.url}/files/web.tar`, username: '', password: '', fileSize: 0, targetFileName: '', timeWindows: [win(30, 90, '4 Confirmation Needed')] },
+      { method: 'ScheduleDownload', commandKey: 'bad', fileType: '2 Web Content', url: `${files.url}/x`, username: '', password: '', fileSize: 0, targetFileName: '', timeWindows: [win(10, 100), win(50, 200)] },
+    ]);
+    const answers = h.acs.sessions[0]!.messages.slice(2).map((m) => (m.message.method === 'Fault' ? m.message.fault.code : m.message.method));
+    expect(answers).toEqual(['ScheduleDownloadResponse', 'ScheduleDownloadResponse', 9003]);
+    h.tick(59_000);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(files.gets).toEqual([]);
+    h.tick(1000);
+    await h.acs.waitFor(() => h!.acs.transferCompletes.length === 1, 10_000, 'scheduled download');
+    expect(h.acs.transferCompletes[0]).toMatchObject({ commandKey: 'sd-1', fault: { code: 0 } });
+    const s = h.acs.sessions.at(-1)!;
+    expect(events(s.inform)).toEqual(['7 TRANSFER COMPLETE', 'M ScheduleDownload:sd-1']);
+    // The window that needs a confirmation nobody can give closes: 9020.
+    await until(() => h!.shard.lifecycle(0) === 'ready');
+    h.tick(30_000);
+    await h.acs.waitFor(() => h!.acs.transferCompletes.length === 2, 10_000, 'window missed');
+    expect(h.acs.transferCompletes[1]).toMatchObject({ commandKey: 'sd-2', fault: { code: 9020 } });
+    expect(files.gets).toEqual(['/files/web.tar']);
+  });
 });

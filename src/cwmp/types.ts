@@ -250,6 +250,7 @@ export const SUPPORTED_METHODS: readonly string[] = [
   'Download',
   'Upload',
   'ScheduleInform',
+  'ScheduleDownload',
   'GetQueuedTransfers',
   'GetAllQueuedTransfers',
   'CancelTransfer',

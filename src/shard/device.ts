@@ -12,6 +12,9 @@ import { transfer } from './transfers.js';
 
 export const MAX_QUEUED_TRANSFERS = 16;
 
+/** The M event a transfer reports with (PROTOCOLS A.4). */
+const mCodeOf = (t: Transfer): string => (t.windows ? 'M ScheduleDownload' : t.isDownload ? 'M Download' : 'M Upload');
+
 /** The shard operations a device behaviour needs. */
 export interface DeviceHost {
   clock: Clock;
@@ -78,7 +81,10 @@ export class Device {
           this.extras.prune(l);
           return { code: 9004, message: `Resources exceeded: ${MAX_QUEUED_TRANSFERS} transfers already queued` };
         }
-        e.transfers.push({ ...t, state: 1, startAt: 0 });
+        const { windows, ...rest } = t;
+        // Window times count from receipt (TR-069 A.4.1.9).
+        const now = this.host.clock.now();
+        e.transfers.push({ ...rest, state: 1, startAt: 0, ...(windows ? { windows: windows.map((w) => ({ start: now + w.start * 1000, end: now + w.end * 1000, mode: w.mode })) } : {}) });
         return undefined;
       },
       queuedTransfers: (): QueuedTransfer[] =>
@@ -100,7 +106,13 @@ export class Device {
     if (!e) return;
     const now = this.host.clock.now();
     for (const t of e.transfers) {
-      if (t.state === 1 && t.startAt === 0) {
+      if (t.state !== 1 || t.startAt !== 0) continue;
+      if (t.windows) {
+        // Wake at each window's start, and at the last window's end to give up with 9020.
+        t.startAt = t.windows[0]!.start;
+        for (const w of t.windows) this.host.scheduleTransfer(Math.max(now, w.start), l);
+        this.host.scheduleTransfer(t.windows[t.windows.length - 1]!.end, l);
+      } else {
         t.startAt = now + t.delaySeconds * 1000;
         this.host.scheduleTransfer(t.startAt, l);
       }
@@ -133,11 +145,30 @@ export class Device {
 
   startDueTransfers(l: number, poweredOn: boolean): void {
     const e = this.extras.get(l);
-    if (!e || !poweredOn) return;
+    if (!e) return;
     const now = this.host.clock.now();
     for (const t of e.transfers) {
-      if (t.state === 1 && t.startAt > 0 && t.startAt <= now) void this.run(l, t);
+      if (t.state !== 1 || t.startAt === 0) continue;
+      if (t.windows) {
+        const last = t.windows[t.windows.length - 1]!;
+        // "4 Confirmation Needed": nobody here can confirm, so that window never opens.
+        const open = t.windows.find((w) => w.start <= now && now < w.end && !w.mode.startsWith('4 '));
+        if (open && poweredOn) void this.run(l, t);
+        else if (now >= last.end) this.finish(l, t, { code: 9020, message: 'Transfer not completed within the time windows' }, now);
+        continue;
+      }
+      if (poweredOn && t.startAt <= now) void this.run(l, t);
     }
+  }
+
+  /** Record a transfer's outcome as a pending TransferComplete with its M event. */
+  private finish(l: number, t: Transfer, fault: TransferFault, start: number): void {
+    const e = this.extras.get(l);
+    if (!e) return;
+    t.state = 3;
+    t.complete = { method: 'TransferComplete', commandKey: t.commandKey, fault, startTime: fault.code === 9020 ? '0001-01-01T00:00:00Z' : isoSeconds(start), completeTime: isoSeconds(this.host.clock.now()) };
+    e.mEvents.push({ code: mCodeOf(t), commandKey: t.commandKey });
+    this.host.raise(l, EV.TRANSFER_COMPLETE);
   }
 
   private async run(l: number, t: Transfer): Promise<void> {
@@ -158,9 +189,6 @@ export class Device {
     }
     const e = this.extras.get(l);
     if (!e || !e.transfers.includes(t)) return; // factory reset meanwhile
-    t.state = 3;
-    t.complete = { method: 'TransferComplete', commandKey: t.commandKey, fault, startTime: isoSeconds(start), completeTime: isoSeconds(this.host.clock.now()) };
-    e.mEvents.push({ code: t.isDownload ? 'M Download' : 'M Upload', commandKey: t.commandKey });
     if (fault.code !== 0) this.host.log('debug', 'transfer failed', { cpe: l, url: t.url, fault: fault.code, why: fault.message });
     if (t.isDownload && fault.code === 0 && t.fileType.startsWith('1 ')) {
       // A firmware image: write it to the other bank, boot from it (TR-069 A.3.2.8).
@@ -172,10 +200,8 @@ export class Device {
       e.firmwareChanged = true;
       // Dark first, so the TransferComplete waits for the boot session.
       this.host.powerCycle(l, false);
-      this.host.raise(l, EV.TRANSFER_COMPLETE);
-      return;
     }
-    this.host.raise(l, EV.TRANSFER_COMPLETE);
+    this.finish(l, t, fault, start);
   }
 
   /** The version an image installs: the profile's map, else a version number in its name. */
@@ -216,7 +242,7 @@ export class Device {
     const t = e.transfers.find((x) => x.complete === req);
     if (!t) return false;
     e.transfers = e.transfers.filter((x) => x !== t);
-    const code = t.isDownload ? 'M Download' : 'M Upload';
+    const code = mCodeOf(t);
     const i = e.mEvents.findIndex((m) => m.code === code && m.commandKey === t.commandKey);
     if (i >= 0) e.mEvents.splice(i, 1);
     const more = e.transfers.some((x) => x.complete);

@@ -17,6 +17,8 @@ export interface Transfer {
   state: 1 | 2 | 3;
   /** Epoch ms when it may start; set when the session that asked for it ends. */
   startAt: number;
+  /** ScheduleDownload: absolute time windows (epoch ms) in which it may run. */
+  windows?: Array<{ start: number; end: number; mode: string }>;
   /** The TransferComplete request, once the transfer has finished. */
   complete?: Extract<CpeRequest, { method: 'TransferComplete' }>;
 }

@@ -9,7 +9,19 @@ export interface DeviceActions {
   factoryReset(): void;
   scheduleInform(delaySeconds: number, commandKey: string): void;
   /** Queue a Download or Upload; a fault when it cannot be queued. */
-  queueTransfer(t: { isDownload: boolean; commandKey: string; fileType: string; url: string; username: string; password: string; fileSize: number; targetFileName: string; delaySeconds: number }): CwmpFault | undefined;
+  queueTransfer(t: {
+    isDownload: boolean;
+    commandKey: string;
+    fileType: string;
+    url: string;
+    username: string;
+    password: string;
+    fileSize: number;
+    targetFileName: string;
+    delaySeconds: number;
+    /** ScheduleDownload windows, seconds from now. */
+    windows?: Array<{ start: number; end: number; mode: string }>;
+  }): CwmpFault | undefined;
   queuedTransfers(): QueuedTransfer[];
   cancelTransfer(commandKey: string): CwmpFault | undefined;
 }

@@ -12,6 +12,7 @@ import { factoryReset } from './factory-reset.js';
 import { fault, type RpcContext } from './handler.js';
 import { getAllQueuedTransfers, getQueuedTransfers } from './queued-transfers.js';
 import { reboot } from './reboot.js';
+import { scheduleDownload } from './schedule-download.js';
 import { scheduleInform } from './schedule-inform.js';
 import { upload } from './upload.js';
 import { setParameterAttributes } from './set-parameter-attributes.js';
@@ -52,6 +53,7 @@ export function serveRpc(req: AcsRequest, ctx: RpcContext): CpeMessage {
     case 'CancelTransfer':
       return cancelTransfer(req, ctx);
     case 'ScheduleDownload':
+      return scheduleDownload(req, ctx);
     case 'ChangeDUState':
       // Not simulated yet: answered as unsupported rather than half-done.
       return fault(9000, `Method not supported: ${req.method}`);

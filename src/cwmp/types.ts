@@ -254,4 +254,5 @@ export const SUPPORTED_METHODS: readonly string[] = [
   'GetQueuedTransfers',
   'GetAllQueuedTransfers',
   'CancelTransfer',
+  'ChangeDUState',
 ];

@@ -352,6 +352,40 @@ export class CpeView {
     return ok(0);
   }
 
+  // ---- changes the device itself makes (no access checks, no ParameterKey) ----
+
+  /** Add a row to a table the ACS may not write (SoftwareModules...); returns its number. */
+  deviceAddRow(tablePath: string, values: Record<string, string>): number | undefined {
+    const r = this.resolve(tablePath);
+    if (!r || r.kind !== 'table') return undefined;
+    const t = this.tableState(r.node, r.path, r.inst);
+    const n = t.next++;
+    t.rows.push(n);
+    const o = this.overlay!;
+    for (const c of r.node.childList) if (c.kind === 'object' && c.multi) o.tables!.set(`${r.path}${n}.${c.name}.`, { rows: [], next: 1 });
+    for (const [k, v] of Object.entries(values)) this.deviceSet(`${r.path}${n}.${k}`, v);
+    return n;
+  }
+
+  deviceSet(path: string, value: string): boolean {
+    const r = this.resolve(path);
+    if (!r || r.kind !== 'param') return false;
+    const o = this.writable();
+    o.values ??= new Map();
+    o.values.set(path, canonical(r.node.type, value));
+    return true;
+  }
+
+  deviceDeleteRow(rowPath: string): boolean {
+    const r = this.resolve(rowPath);
+    if (!r || r.kind !== 'row') return false;
+    const n = r.inst[r.inst.length - 1]!;
+    const t = this.tableState(r.node, rowPath.slice(0, rowPath.length - `${n}.`.length), r.inst.slice(0, -1));
+    t.rows = t.rows.filter((x) => x !== n);
+    purgePrefix(this.overlay!, rowPath);
+    return true;
+  }
+
   /** Forced-inform parameters (TR-069 A.3.3.1), expanded over existing rows. */
   forcedInform(): ParameterValue[] {
     const out: ParameterValue[] = [];

@@ -80,6 +80,8 @@ export class MockAcs {
   informCount = 0;
   /** Every TransferComplete received, in order. */
   readonly transferCompletes: Array<Extract<CpeMessage, { method: 'TransferComplete' }>> = [];
+  /** Every DUStateChangeComplete received, in order. */
+  readonly duStateChangeCompletes: Array<Extract<CpeMessage, { method: 'DUStateChangeComplete' }>> = [];
   sessionsEnded = 0;
   private lastSweep = 0;
   /** Client ports that were sent a 401 challenge, in order. */
@@ -222,6 +224,11 @@ export class MockAcs {
         return;
       }
       this.reply(res, buildAcsEnvelope({ method: 'TransferCompleteResponse' }, { id: env.id, cwmpNamespace: env.cwmpNamespace }));
+      return;
+    }
+    if (env.message.method === 'DUStateChangeComplete') {
+      this.duStateChangeCompletes.push(env.message);
+      this.reply(res, buildAcsEnvelope({ method: 'DUStateChangeCompleteResponse' }, { id: env.id, cwmpNamespace: env.cwmpNamespace }));
       return;
     }
     if (env.message.method === 'GetRPCMethods') {

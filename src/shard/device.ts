@@ -3,11 +3,13 @@
 // re-sent until acknowledged, firmware banks. State lives in the sparse ExtraStore.
 import type { DeviceActions } from '../cwmp/rpc/handler.js';
 import { EV, TIED_M_CODES } from '../cwmp/events.js';
-import type { CpeRequest, CwmpFault, EventStruct, QueuedTransfer, TransferFault } from '../cwmp/types.js';
+import type { CpeRequest, CwmpFault, DuOpResult, EventStruct, QueuedTransfer, TransferFault } from '../cwmp/types.js';
 import { isoSeconds } from '../profile/generators.js';
 import type { ProfileSpec } from '../profile/types.js';
 import type { Clock } from '../scheduler/clock.js';
-import { ExtraStore, type Firmware, type Transfer } from './extras.js';
+import type { CpeView } from '../datamodel/view.js';
+import { runDuOperation } from './du-changes.js';
+import { ExtraStore, type DuChange, type Firmware, type Transfer } from './extras.js';
 import { transfer } from './transfers.js';
 
 export const MAX_QUEUED_TRANSFERS = 16;
@@ -23,6 +25,8 @@ export interface DeviceHost {
   scheduleInformAt(at: number, l: number): void;
   /** Power the CPE off now and on again after the profile's reboot window. */
   powerCycle(l: number, factoryReset: boolean): void;
+  view(l: number): CpeView;
+  keep(l: number, view: CpeView): void;
   /** Text of a vendor configuration or log file for an Upload. */
   uploadBody(l: number, fileType: string): string;
   log(level: 'warn' | 'debug', msg: string, extra: Record<string, unknown>): void;
@@ -89,6 +93,9 @@ export class Device {
       },
       queuedTransfers: (): QueuedTransfer[] =>
         (this.extras.get(l)?.transfers ?? []).map((t) => ({ commandKey: t.commandKey, state: t.state, isDownload: t.isDownload, fileType: t.fileType, fileSize: t.fileSize, targetFileName: t.targetFileName })),
+      changeDuState: (commandKey, operations) => {
+        this.extras.ensure(l).duChanges.push({ commandKey, operations, state: 1 });
+      },
       cancelTransfer: (commandKey): CwmpFault | undefined => {
         const e = this.extras.get(l);
         const i = e?.transfers.findIndex((t) => t.commandKey === commandKey && t.state === 1) ?? -1;
@@ -117,6 +124,8 @@ export class Device {
         this.host.scheduleTransfer(t.startAt, l);
       }
     }
+    // TR-069 A.4.1.10: DU changes run once the session is over.
+    if (e.duChanges.some((c) => c.state === 1)) this.host.scheduleTransfer(now, l);
     const d = e.deferred;
     e.deferred = undefined;
     if (d) this.host.powerCycle(l, d === 'factoryReset');
@@ -147,6 +156,7 @@ export class Device {
     const e = this.extras.get(l);
     if (!e) return;
     const now = this.host.clock.now();
+    if (poweredOn) for (const c of e.duChanges) if (c.state === 1) void this.runDuChange(l, c);
     for (const t of e.transfers) {
       if (t.state !== 1 || t.startAt === 0) continue;
       if (t.windows) {
@@ -204,6 +214,31 @@ export class Device {
     this.finish(l, t, fault, start);
   }
 
+  private async runDuChange(l: number, c: DuChange): Promise<void> {
+    c.state = 2;
+    const results: DuOpResult[] = [];
+    for (const op of c.operations) {
+      results.push(
+        await runDuOperation(
+          {
+            view: () => this.host.view(l),
+            keep: (v) => this.host.keep(l, v),
+            now: () => this.host.clock.now(),
+            timeoutMs: this.opts.transferTimeoutMs,
+            fetch: this.opts.transfers === 'fetch',
+          },
+          op,
+        ),
+      );
+    }
+    const e = this.extras.get(l);
+    if (!e || !e.duChanges.includes(c)) return; // factory reset meanwhile
+    c.state = 3;
+    c.complete = { method: 'DUStateChangeComplete', commandKey: c.commandKey, results };
+    e.mEvents.push({ code: 'M ChangeDUState', commandKey: c.commandKey });
+    this.host.raise(l, EV.DU_STATE_CHANGE_COMPLETE);
+  }
+
   /** The version an image installs: the profile's map, else a version number in its name. */
   private versionOf(t: Transfer): string {
     const name = t.targetFileName || decodeURIComponent(new URL(t.url).pathname.split('/').pop() ?? '');
@@ -227,11 +262,27 @@ export class Device {
     this.extras.prune(l);
   }
 
-  /** TransferComplete for every finished transfer, until each is acknowledged. */
+  /** TransferComplete / DUStateChangeComplete for everything finished, until each is acknowledged. */
   requests(l: number): CpeRequest[] {
     const out: CpeRequest[] = [];
-    for (const t of this.extras.get(l)?.transfers ?? []) if (t.complete) out.push(t.complete);
+    const e = this.extras.get(l);
+    for (const t of e?.transfers ?? []) if (t.complete) out.push(t.complete);
+    for (const c of e?.duChanges ?? []) if (c.complete) out.push(c.complete);
     return out;
+  }
+
+  /** A DUStateChangeCompleteResponse clears the change and its M event; true when none is left. */
+  duRequestDone(l: number, req: CpeRequest, result: 'ok' | 'fault'): boolean {
+    if (req.method !== 'DUStateChangeComplete' || result !== 'ok') return false;
+    const e = this.extras.get(l);
+    const c = e?.duChanges.find((x) => x.complete === req);
+    if (!e || !c) return false;
+    e.duChanges = e.duChanges.filter((x) => x !== c);
+    const i = e.mEvents.findIndex((m) => m.code === 'M ChangeDUState' && m.commandKey === c.commandKey);
+    if (i >= 0) e.mEvents.splice(i, 1);
+    const more = e.duChanges.some((x) => x.complete);
+    this.extras.prune(l);
+    return !more;
   }
 
   /** A TransferCompleteResponse clears the transfer, its M event and, when it was the last, 7 TRANSFER COMPLETE. */

@@ -1,7 +1,7 @@
 // What a CPE has only while it is doing something: pending M events, transfers,
 // scheduled informs, actions deferred to the session's end, a firmware other than the
 // profile's. A CPE with none of these has no entry (DESIGN "pay only for what differs").
-import type { CpeRequest, EventStruct, TransferFault } from '../cwmp/types.js';
+import type { CpeRequest, DuOperation, EventStruct, TransferFault } from '../cwmp/types.js';
 
 export interface Transfer {
   isDownload: boolean;
@@ -23,6 +23,14 @@ export interface Transfer {
   complete?: Extract<CpeRequest, { method: 'TransferComplete' }>;
 }
 
+/** A ChangeDUState (TR-069 A.4.1.10): run after the session, reported by DUStateChangeComplete. */
+export interface DuChange {
+  commandKey: string;
+  operations: DuOperation[];
+  state: 1 | 2 | 3;
+  complete?: Extract<CpeRequest, { method: 'DUStateChangeComplete' }>;
+}
+
 export interface Firmware {
   /** Active bank, 1 or 2 (DeviceInfo.FirmwareImage.{i}). */
   active: 1 | 2;
@@ -32,6 +40,7 @@ export interface Firmware {
 export interface CpeExtra {
   mEvents: EventStruct[];
   transfers: Transfer[];
+  duChanges: DuChange[];
   scheduledInforms: Array<{ at: number; commandKey: string }>;
   /** Reboot or factory reset accepted in this session, run when it ends. */
   deferred: 'reboot' | 'factoryReset' | undefined;
@@ -52,7 +61,7 @@ export class ExtraStore {
   ensure(l: number): CpeExtra {
     let e = this.map.get(l);
     if (!e) {
-      e = { mEvents: [], transfers: [], scheduledInforms: [], deferred: undefined, firmware: undefined, firmwareChanged: false };
+      e = { mEvents: [], transfers: [], duChanges: [], scheduledInforms: [], deferred: undefined, firmware: undefined, firmwareChanged: false };
       this.map.set(l, e);
     }
     return e;
@@ -61,7 +70,7 @@ export class ExtraStore {
   /** Drop the entry once nothing is left in it. */
   prune(l: number): void {
     const e = this.map.get(l);
-    if (e && e.mEvents.length === 0 && e.transfers.length === 0 && e.scheduledInforms.length === 0 && !e.deferred && !e.firmware) this.map.delete(l);
+    if (e && e.mEvents.length === 0 && e.transfers.length === 0 && e.duChanges.length === 0 && e.scheduledInforms.length === 0 && !e.deferred && !e.firmware) this.map.delete(l);
   }
 
   delete(l: number): void {

@@ -129,6 +129,8 @@ export class Shard {
         scheduleInformAt: (at, l) => this.scheduler.schedule(at, l, Kind.ScheduledInform),
         powerCycle: (l, factoryReset) => this.powerCycle(l, factoryReset),
         uploadBody: (l, fileType) => uploadBody(this.view(l), fileType, this.deps.clock.now()),
+        view: (l) => this.view(l),
+        keep: (l, v) => this.keep(l, v),
         log: (level, msg, extra) => deps.log?.(level, msg, { ...extra, cpe: init.lo + (extra['cpe'] as number) }),
       },
       deps.profile,
@@ -450,6 +452,7 @@ export class Shard {
       cpeRequests: () => (heartbeat ? [] : [...this.device.requests(l), ...(informMask & EV.BOOTSTRAP ? [getRpcMethods] : [])]),
       requestDone: (req, result) => {
         if (this.device.requestDone(l, req, result)) this.events[l]! &= ~EV.TRANSFER_COMPLETE;
+        if (this.device.duRequestDone(l, req, result)) this.events[l]! &= ~EV.DU_STATE_CHANGE_COMPLETE;
       },
       serve: (req) => {
         const injected = this.faults.get(l)?.shift();

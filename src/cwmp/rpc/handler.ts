@@ -1,5 +1,5 @@
 import type { CpeView } from '../../datamodel/view.js';
-import type { AcsRequest, CpeMessage, CwmpFault, QueuedTransfer } from '../types.js';
+import type { AcsRequest, CpeMessage, CwmpFault, DuOperation, QueuedTransfer } from '../types.js';
 
 /** What an RPC may do to the device beyond its data model; the shard implements it. */
 export interface DeviceActions {
@@ -23,6 +23,8 @@ export interface DeviceActions {
     windows?: Array<{ start: number; end: number; mode: string }>;
   }): CwmpFault | undefined;
   queuedTransfers(): QueuedTransfer[];
+  /** Queue a ChangeDUState to run once the session ends. */
+  changeDuState(commandKey: string, operations: DuOperation[]): void;
   cancelTransfer(commandKey: string): CwmpFault | undefined;
 }
 

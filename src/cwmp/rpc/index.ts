@@ -7,6 +7,7 @@ import { getParameterNames } from './get-parameter-names.js';
 import { getParameterValues } from './get-parameter-values.js';
 import { getRpcMethods } from './get-rpc-methods.js';
 import { cancelTransfer } from './cancel-transfer.js';
+import { changeDuState } from './change-du-state.js';
 import { download } from './download.js';
 import { factoryReset } from './factory-reset.js';
 import { fault, type RpcContext } from './handler.js';
@@ -55,8 +56,7 @@ export function serveRpc(req: AcsRequest, ctx: RpcContext): CpeMessage {
     case 'ScheduleDownload':
       return scheduleDownload(req, ctx);
     case 'ChangeDUState':
-      // Not simulated yet: answered as unsupported rather than half-done.
-      return fault(9000, `Method not supported: ${req.method}`);
+      return changeDuState(req, ctx);
     case 'Unsupported':
       // TR-069 A.5.1: 9000 Method not supported
       return fault(9000, `Method not supported: ${req.name}`);

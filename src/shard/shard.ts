@@ -3,6 +3,7 @@
 import { retryDelayMs } from '../cwmp/backoff.js';
 import { publishSession } from '../cwmp/diagnostics.js';
 import { DISCARD_ON_FAILURE, EV, eventsOf, KEEP_ON_REBOOT, TIED_TO_REQUEST } from '../cwmp/events.js';
+import { buildInform } from '../cwmp/inform.js';
 import { serveRpc } from '../cwmp/rpc/index.js';
 import { FAULT_STRINGS } from '../cwmp/soap-build.js';
 import { CpeSimError } from '../util/errors.js';
@@ -14,7 +15,6 @@ import type { Template } from '../datamodel/schema.js';
 import { CpeView } from '../datamodel/view.js';
 import type { CpeSummary, CrReply, CrRequest, LifecycleState, ShardInit, ShardStats } from '../coordinator/messages.js';
 import { LIFECYCLE_STATES } from '../coordinator/messages.js';
-import { isoSeconds } from '../profile/generators.js';
 import type { ProfileSpec } from '../profile/types.js';
 import type { Clock } from '../scheduler/clock.js';
 import { Scheduler } from '../scheduler/scheduler.js';
@@ -394,44 +394,22 @@ export class Shard {
     const host: SessionHost = {
       inform: (): Inform => {
         const v = this.view(l);
+        const now = this.deps.clock.now();
         const hb = this.heartbeats.get(l);
         // The retry of a failed session goes first; the heartbeat waits for it (PROTOCOLS A.4).
         if (hb?.pending && this.retries[l] === 0) {
           // 14 HEARTBEAT goes alone in its own session (icwmp); anything else follows after.
           heartbeat = true;
           if (this.events[l]) this.flags[l]! |= Flag.Again;
-          return {
-            method: 'Inform',
-            deviceId: { manufacturer: v.ctx.identity.manufacturer, oui: v.ctx.identity.oui, productClass: v.ctx.identity.productClass, serialNumber: v.ctx.identity.serial },
-            events: [{ code: '14 HEARTBEAT', commandKey: '' }],
-            maxEnvelopes: 1,
-            currentTime: isoSeconds(this.deps.clock.now()),
-            retryCount: this.retries[l]!,
-            params: v.forcedInform(),
-          };
+          return buildInform(v, [{ code: '14 HEARTBEAT', commandKey: '' }], 0, now);
         }
         // TR-069 A.3.3.1: changed notified parameters ride in ParameterList with 4 VALUE CHANGE
         changed = this.notifications.forInform(l, v);
         if (changed.length > 0) this.events[l]! |= EV.VALUE_CHANGE;
         informMask = this.events[l]!;
         sentM = [...this.device.mEvents(l)];
-        const forced = v.forcedInform();
-        const params = [...forced, ...changed.filter((c) => !forced.some((f) => f.name === c.name))];
-        return {
-          method: 'Inform',
-          deviceId: {
-            manufacturer: view.ctx.identity.manufacturer,
-            oui: view.ctx.identity.oui,
-            productClass: view.ctx.identity.productClass,
-            serialNumber: view.ctx.identity.serial,
-          },
-          // TR-069 A.3.3.1: at most 64 EventStructs
-          events: [...eventsOf(informMask).map((code) => ({ code, commandKey: '' })), ...sentM].slice(0, 64),
-          maxEnvelopes: 1,
-          currentTime: isoSeconds(this.deps.clock.now()),
-          retryCount: this.retries[l]!,
-          params,
-        };
+        const events = [...eventsOf(informMask).map((code) => ({ code, commandKey: '' })), ...sentM];
+        return buildInform(v, events, this.retries[l]!, now, changed);
       },
       informAccepted: () => {
         if (heartbeat) {

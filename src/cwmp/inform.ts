@@ -1,0 +1,22 @@
+// The Inform a CPE sends (TR-069 A.3.3.1, PROTOCOLS A.3): DeviceId from its identity,
+// the events, and ParameterList = forced-inform parameters plus changed notified ones.
+import type { CpeView } from '../datamodel/view.js';
+import { isoSeconds } from '../profile/generators.js';
+import type { EventStruct, Inform, ParameterValue } from './types.js';
+
+/** TR-069 A.3.3.1: at most 64 EventStructs. */
+const MAX_EVENTS = 64;
+
+export function buildInform(view: CpeView, events: readonly EventStruct[], retryCount: number, now: number, changed: readonly ParameterValue[] = []): Inform {
+  const id = view.ctx.identity;
+  const forced = view.forcedInform();
+  return {
+    method: 'Inform',
+    deviceId: { manufacturer: id.manufacturer, oui: id.oui, productClass: id.productClass, serialNumber: id.serial },
+    events: events.slice(0, MAX_EVENTS),
+    maxEnvelopes: 1,
+    currentTime: isoSeconds(now),
+    retryCount,
+    params: [...forced, ...changed.filter((c) => !forced.some((f) => f.name === c.name))],
+  };
+}

@@ -222,3 +222,30 @@ describe('event delivery rules (PROTOCOLS A.4)', () => {
     expect(informs.filter((i) => has(i, '0 BOOTSTRAP'))).toHaveLength(3);
   });
 });
+
+describe('the 64-event limit of an Inform (TR-069 A.3.3.1)', () => {
+  it('sends M events past 64 in the following sessions instead of losing them', async () => {
+    const keys = Array.from({ length: 70 }, (_, i) => `k${i}`);
+    let sent = false;
+    const hh = await startHarness({
+      acs: {
+        script: (i) => {
+          if (sent || !i.events.some((e) => e.code === '0 BOOTSTRAP')) return undefined;
+          sent = true;
+          return keys.map((k) => ({ method: 'ScheduleInform' as const, delaySeconds: 10, commandKey: k }));
+        },
+      },
+    });
+    try {
+      hh.tick();
+      await until(() => hh.shard.stats().sessionsOk >= 1, 10_000, 'bootstrap');
+      hh.tick(10_000);
+      await until(() => hh.shard.stats().sessionsOk >= 3, 10_000, 'two scheduled sessions');
+      const delivered = hh.acs.sessions.slice(1).flatMap((s) => s.inform.events.filter((e) => e.code === 'M ScheduleInform').map((e) => e.commandKey));
+      expect(hh.acs.sessions[1]!.inform.events.length).toBe(64);
+      expect(delivered.sort()).toEqual([...keys].sort());
+    } finally {
+      await hh.stop();
+    }
+  });
+});

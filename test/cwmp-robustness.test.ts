@@ -142,4 +142,16 @@ describe('other ACS dialects and bad input', () => {
     h.shard.raise(1, 1 << 2);
     await h.acs.waitFor(() => h!.acs.sessions.length === 3 && h!.acs.sessions[2]!.ended, 10_000, 'other CPE');
   });
+
+  it('a connection request to a CPE whose ManagementServer.URL is unusable fails once and waits, not loops', async () => {
+    h = await startHarness({
+      acs: { script: (inform) => (inform.events.some((e) => e.code === '0 BOOTSTRAP') ? [{ method: 'SetParameterValues', params: [{ name: 'Device.ManagementServer.URL', value: 'not a url', type: 'string' }], parameterKey: 'bad' }] : undefined) },
+    });
+    h.tick();
+    await until(() => h!.shard.lifecycle(0) === 'failed', 10_000, 'failed');
+    h.shard.raise(0, 1 << 6);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(h.shard.stats().sessionsFailed).toBeLessThanOrEqual(3);
+    expect(h.shard.retryDueAt(0)).toBeGreaterThan(h.clock.now());
+  });
 });

@@ -5,7 +5,7 @@ import { isoSeconds } from '../profile/generators.js';
 import type { EventStruct, Inform, ParameterValue } from './types.js';
 
 /** TR-069 A.3.3.1: at most 64 EventStructs. */
-const MAX_EVENTS = 64;
+export const MAX_INFORM_EVENTS = 64;
 
 export function buildInform(view: CpeView, events: readonly EventStruct[], retryCount: number, now: number, changed: readonly ParameterValue[] = []): Inform {
   const id = view.ctx.identity;
@@ -13,7 +13,7 @@ export function buildInform(view: CpeView, events: readonly EventStruct[], retry
   return {
     method: 'Inform',
     deviceId: { manufacturer: id.manufacturer, oui: id.oui, productClass: id.productClass, serialNumber: id.serial },
-    events: events.slice(0, MAX_EVENTS),
+    events: events.slice(0, MAX_INFORM_EVENTS),
     maxEnvelopes: 1,
     currentTime: isoSeconds(now),
     retryCount,

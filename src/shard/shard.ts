@@ -3,7 +3,7 @@
 import { retryDelayMs } from '../cwmp/backoff.js';
 import { publishSession } from '../cwmp/diagnostics.js';
 import { DISCARD_ON_FAILURE, EV, eventsOf, KEEP_ON_REBOOT, TIED_TO_REQUEST } from '../cwmp/events.js';
-import { buildInform } from '../cwmp/inform.js';
+import { buildInform, MAX_INFORM_EVENTS } from '../cwmp/inform.js';
 import { serveRpc } from '../cwmp/rpc/index.js';
 import { FAULT_STRINGS } from '../cwmp/soap-build.js';
 import { CpeSimError } from '../util/errors.js';
@@ -20,6 +20,7 @@ import type { Clock } from '../scheduler/clock.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { ConnectionRequests } from './connection-request.js';
 import { Device } from './device.js';
+import { FailureLog } from './failure-log.js';
 import { FleetEnv } from './fleet-env.js';
 import { Notifications } from './notifications.js';
 import { PeriodicPlanner } from './periodic.js';
@@ -85,10 +86,7 @@ export class Shard {
   private stopping = false;
   private idleWaiters: Array<() => void> = [];
   private readonly counters = { bootstraps: 0, sessionsOk: 0, sessionsFailed: 0, periodicTicks: 0, faultsInjected: 0 };
-  private readonly failReasons: Record<string, number> = {};
-  /** Failure warnings are rate-limited to one per period per shard; the rest are counted. */
-  private lastFailWarn = -Infinity;
-  private failsSinceWarn = 0;
+  private readonly failures: FailureLog;
   /** CWMP fault codes queued per CPE by the fault hook; only CPEs with one have an entry. */
   private readonly faults = new Map<number, number[]>();
   /** CPEs whose HeartbeatPolicy is enabled: next due time, and whether one waits to be sent. */
@@ -115,6 +113,7 @@ export class Shard {
     this.pool = new ConnectionPool({ maxIdlePerOrigin: init.maxSessions, caFile: init.acs.caFile });
     this.periodic = new PeriodicPlanner(deps.profile.settings.periodicInformInterval);
     this.cr = new ConnectionRequests(this, init.cr, deps.clock);
+    this.failures = new FailureLog((msg, extra) => deps.log?.('warn', msg, extra));
     this.notifications = new Notifications({
       now: () => deps.clock.now(),
       view: (l) => this.view(l),
@@ -201,7 +200,7 @@ export class Shard {
   stats(): ShardStats {
     const states = { new: 0, bootstrapping: 0, ready: 0, failed: 0 };
     for (let l = 0; l < this.size; l++) states[LIFECYCLE_STATES[this.life[l]!]!]++;
-    return { states, ...this.counters, failReasons: { ...this.failReasons }, activeSessions: this.active, queuedSessions: this.queue.length - this.qHead };
+    return { states, ...this.counters, failReasons: { ...this.failures.reasons }, activeSessions: this.active, queuedSessions: this.queue.length - this.qHead };
   }
 
   /**
@@ -371,7 +370,7 @@ export class Shard {
     const f = this.flags[l]!;
     this.flags[l] = f & ~(Flag.InSession | Flag.Again);
     // Go again only for something still to say: a deferred trigger may have been carried already.
-    const more = this.events[l]! !== 0 || this.device.requests(l).length > 0 || this.heartbeats.get(l)?.pending === true;
+    const more = this.events[l]! !== 0 || this.device.requests(l).length > 0 || this.device.mEvents(l).length > 0 || this.heartbeats.get(l)?.pending === true;
     if ((f & Flag.Again || this.heartbeats.get(l)?.pending) && !this.retryAt[l] && more) this.requestSession(l);
     if (this.stopping && this.active === 0) for (const w of this.idleWaiters.splice(0)) w();
     this.pump();
@@ -407,9 +406,11 @@ export class Shard {
         changed = this.notifications.forInform(l, v);
         if (changed.length > 0) this.events[l]! |= EV.VALUE_CHANGE;
         informMask = this.events[l]!;
-        sentM = [...this.device.mEvents(l)];
-        const events = [...eventsOf(informMask).map((code) => ({ code, commandKey: '' })), ...sentM];
-        return buildInform(v, events, this.retries[l]!, now, changed);
+        const singles = eventsOf(informMask).map((code) => ({ code, commandKey: '' }));
+        // TR-069 A.3.3.1 allows 64 EventStructs: M events past that wait for the next session.
+        sentM = this.device.mEvents(l).slice(0, Math.max(0, MAX_INFORM_EVENTS - singles.length));
+        if (sentM.length < this.device.mEvents(l).length) this.flags[l]! |= Flag.Again;
+        return buildInform(v, [...singles, ...sentM], this.retries[l]!, now, changed);
       },
       informAccepted: () => {
         if (heartbeat) {
@@ -483,15 +484,15 @@ export class Shard {
     } else {
       this.counters.sessionsFailed++;
       // PROTOCOLS A.4: a failed session drops 6 CONNECTION REQUEST, keeps the rest
-      this.events[l]! &= ~(informMask & DISCARD_ON_FAILURE);
+      // (also when no Inform was built at all, or a bad URL plus a CR would loop forever)
+      this.events[l]! &= ~((snapshot | informMask) & DISCARD_ON_FAILURE);
       this.retries[l] = Math.min(255, this.retries[l]! + 1);
       this.life[l] = Life.Failed;
       // A connection request that arrived during the failed session is answered now,
       // with RetryCount stamped; anything else waits out the retry window.
       if (this.events[l]! & EV.CONNECTION_REQUEST) this.flags[l]! |= Flag.Again;
       else this.scheduleRetry(l);
-      this.failReasons[outcome.reason] = (this.failReasons[outcome.reason] ?? 0) + 1;
-      this.warnFailure(cpe, outcome.reason, outcome.detail);
+      this.failures.record(this.deps.clock.now(), cpe, outcome.reason, outcome.detail);
     }
     // Deferred to the session's end (TR-069 3.7.2.4): reboot, reset, transfer delays.
     this.device.sessionEnded(l);
@@ -514,17 +515,6 @@ export class Shard {
         this.raise(l, EV.BOOTSTRAP);
       }
     }
-  }
-
-  private warnFailure(cpe: number, reason: string, detail: string): void {
-    const now = this.deps.clock.now();
-    if (now - this.lastFailWarn < 5000) {
-      this.failsSinceWarn++;
-      return;
-    }
-    this.deps.log?.('warn', 'session failed', { cpe, reason, detail, moreSinceLastWarning: this.failsSinceWarn });
-    this.lastFailWarn = now;
-    this.failsSinceWarn = 0;
   }
 
   private scheduleRetry(l: number): void {

@@ -91,6 +91,7 @@ export class Shard {
   private readonly faults = new Map<number, number[]>();
   /** CPEs whose HeartbeatPolicy is enabled: next due time, and whether one waits to be sent. */
   private readonly heartbeats = new Map<number, { at: number; pending: boolean }>();
+  private readonly heartbeatByDefault: boolean;
 
   constructor(
     readonly init: ShardInit,
@@ -135,6 +136,8 @@ export class Shard {
       deps.profile,
       { transferTimeoutMs: init.acs.timeoutMs * 2, transfers: init.transfers ?? 'fetch' },
     );
+    // A template default; an ACS turning heartbeats on for one CPE is handled in afterSet.
+    this.heartbeatByDefault = this.view(0).get(`${deps.template.rootName}.ManagementServer.HeartbeatPolicy.Enable`) === 'true';
   }
 
   // ---- lifecycle ----
@@ -279,7 +282,8 @@ export class Shard {
     if (this.device.takeFirmwareChange(l)) this.notifications.deviceChanged(l, [`${this.deps.template.rootName}.DeviceInfo.SoftwareVersion`]);
     this.raise(l, boot);
     this.schedulePeriodic(l);
-    this.scheduleHeartbeat(l);
+    // Only CPEs whose HeartbeatPolicy is on pay for a look at it (the profile may turn it on for all).
+    if (this.heartbeats.has(l) || this.heartbeatByDefault) this.scheduleHeartbeat(l);
     this.device.startDueTransfers(l, true);
   }
 
@@ -421,7 +425,7 @@ export class Shard {
         // Codes tied to a CPE request (7 TRANSFER COMPLETE...) stay until its response.
         this.events[l]! &= ~(informMask & ~TIED_TO_REQUEST);
         this.device.informDelivered(l, sentM);
-        this.notifications.delivered(l, changed, this.view(l));
+        if (changed.length > 0) this.notifications.delivered(l, changed, this.view(l));
         if (informMask & EV.BOOTSTRAP) {
           this.flags[l]! |= Flag.Bootstrapped;
           this.counters.bootstraps++;

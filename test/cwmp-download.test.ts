@@ -109,6 +109,22 @@ describe('Download (TR-069 A.3.2.8)', () => {
     expect(Object.fromEntries(h.acs.transferCompletes.map((t) => [t.commandKey, t.fault.code]))).toEqual({ 'dl-1': 9015, 'dl-2': 9013 });
   });
 
+  it('downloads over HTTPS from a server signed by the --acs-ca-file CA, and fails 9012 without it', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { fixture } = await import('./helpers/harness.js');
+    const tls = { key: readFileSync(fixture('tls/server-key.pem'), 'utf8'), cert: readFileSync(fixture('tls/server.pem'), 'utf8') };
+    const secure = await startFileServer({ 'web.tar': 2048 }, tls);
+    try {
+      h = await run([dl(`${secure.url}/files/web.tar`)], { acsCaFile: fixture('tls/ca.pem') });
+      expect((await transferComplete(h)).fault.code).toBe(0);
+      await h.stop();
+      h = await run([dl(`${secure.url}/files/web.tar`)]);
+      expect((await transferComplete(h)).fault.code).toBe(9012);
+    } finally {
+      await secure.close();
+    }
+  });
+
   it('authenticates with Basic and with Digest', async () => {
     h = await run([dl(`${files.url}/basic/web.tar`, { username: USER, password: PASS }), dl(`${files.url}/digest/web.tar`, { commandKey: 'dl-2', username: USER, password: PASS })]);
     h.tick();

@@ -1,6 +1,7 @@
 // A CPE's behaviours beyond its data model (issue: reboots, transfers, scheduled
 // informs): the RPCs' deferred effects, M events with CommandKeys, TransferComplete
 // re-sent until acknowledged, firmware banks. State lives in the sparse ExtraStore.
+import type { Dispatcher } from 'undici';
 import type { DeviceActions } from '../cwmp/rpc/handler.js';
 import { EV, TIED_M_CODES } from '../cwmp/events.js';
 import type { CpeRequest, CwmpFault, DuOpResult, EventStruct, QueuedTransfer, TransferFault } from '../cwmp/types.js';
@@ -34,6 +35,8 @@ export interface DeviceHost {
 
 export interface DeviceOptions {
   transferTimeoutMs: number;
+  /** For https file servers signed by a private CA. */
+  dispatcher?: Dispatcher | undefined;
   /** 'skip' completes transfers without moving bytes (cheap repeated campaigns). */
   transfers: 'fetch' | 'skip';
 }
@@ -194,6 +197,7 @@ export class Device {
         timeoutMs: this.opts.transferTimeoutMs,
         fileSize: t.fileSize,
         body: t.isDownload ? undefined : this.host.uploadBody(l, t.fileType),
+        dispatcher: this.opts.dispatcher,
       });
       if (!out.ok) fault = out.fault;
     }
@@ -226,6 +230,7 @@ export class Device {
             now: () => this.host.clock.now(),
             timeoutMs: this.opts.transferTimeoutMs,
             fetch: this.opts.transfers === 'fetch',
+            dispatcher: this.opts.dispatcher,
           },
           op,
         ),

@@ -2,6 +2,7 @@
 // SoftwareModules): Install fetches the unit like a Download and adds DeploymentUnit and
 // ExecutionUnit rows; Update fetches the new version; Uninstall removes the rows.
 import { randomUUID } from 'node:crypto';
+import type { Dispatcher } from 'undici';
 import type { CpeView } from '../datamodel/view.js';
 import type { DuOperation, DuOpResult, TransferFault } from '../cwmp/types.js';
 import { isoSeconds } from '../profile/generators.js';
@@ -18,6 +19,7 @@ export interface DuContext {
   now(): number;
   timeoutMs: number;
   fetch: boolean;
+  dispatcher?: Dispatcher | undefined;
 }
 
 function rowsOf(v: CpeView, table: string): number[] {
@@ -34,7 +36,7 @@ const nameIn = (url: string): string => (decodeURIComponent(url.split('/').pop()
 
 async function fetchUnit(ctx: DuContext, url: string, username: string, password: string): Promise<TransferFault> {
   if (!ctx.fetch) return OK;
-  const out = await transfer({ method: 'GET', url, username, password, timeoutMs: ctx.timeoutMs });
+  const out = await transfer({ method: 'GET', url, username, password, timeoutMs: ctx.timeoutMs, dispatcher: ctx.dispatcher });
   return out.ok ? OK : out.fault;
 }
 

@@ -1,5 +1,7 @@
 // A shard owns CPEs [lo, hi): per-CPE state in typed arrays, overlays only for CPEs
 // an ACS changed, one scheduler, a bounded session queue (DESIGN "Per-CPE state").
+import { readFileSync } from 'node:fs';
+import { Agent } from 'undici';
 import { retryDelayMs } from '../cwmp/backoff.js';
 import { publishSession } from '../cwmp/diagnostics.js';
 import { DISCARD_ON_FAILURE, EV, eventsOf, KEEP_ON_REBOOT, TIED_TO_REQUEST } from '../cwmp/events.js';
@@ -80,6 +82,8 @@ export class Shard {
   readonly cr: ConnectionRequests;
   readonly device: Device;
   readonly notifications: Notifications;
+  /** File transfers to https servers signed by --acs-ca-file's CA. */
+  private readonly transferAgent: Agent | undefined;
   private queue: number[] = [];
   private qHead = 0;
   private active = 0;
@@ -115,6 +119,7 @@ export class Shard {
     this.periodic = new PeriodicPlanner(deps.profile.settings.periodicInformInterval);
     this.cr = new ConnectionRequests(this, init.cr, deps.clock);
     this.failures = new FailureLog((msg, extra) => deps.log?.('warn', msg, extra));
+    this.transferAgent = init.acs.caFile ? new Agent({ connect: { ca: readFileSync(init.acs.caFile, 'utf8') } }) : undefined;
     this.notifications = new Notifications({
       now: () => deps.clock.now(),
       view: (l) => this.view(l),
@@ -134,7 +139,11 @@ export class Shard {
         log: (level, msg, extra) => deps.log?.(level, msg, { ...extra, cpe: init.lo + (extra['cpe'] as number) }),
       },
       deps.profile,
-      { transferTimeoutMs: init.acs.timeoutMs * 2, transfers: init.transfers ?? 'fetch' },
+      {
+        transferTimeoutMs: init.acs.timeoutMs * 2,
+        transfers: init.transfers ?? 'fetch',
+        dispatcher: this.transferAgent,
+      },
     );
     // A template default; an ACS turning heartbeats on for one CPE is handled in afterSet.
     this.heartbeatByDefault = this.view(0).get(`${deps.template.rootName}.ManagementServer.HeartbeatPolicy.Enable`) === 'true';
@@ -163,6 +172,7 @@ export class Shard {
     this.qHead = 0;
     if (this.active > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
     await this.pool.close();
+    await this.transferAgent?.close();
     return this.stats();
   }
 

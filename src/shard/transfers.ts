@@ -1,7 +1,7 @@
 // File transfers a CPE performs for Download and Upload (TR-069 A.3.2.8, A.4.1.5): real
 // HTTP(S) GET or PUT with Basic/Digest, failures mapped to the TransferComplete fault
 // codes of PROTOCOLS A.6/A.7. Only a CPE in the middle of a transfer holds a promise.
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { basicAuthorization, digestAuthorization, parseChallenges } from '../http/digest.js';
 import type { TransferFault } from '../cwmp/types.js';
 
@@ -15,6 +15,8 @@ export interface TransferSpec {
   body?: string;
   /** Download: expected size in bytes (0: unknown). */
   fileSize?: number;
+  /** Carries the CA trusted for https file servers (the same --acs-ca-file as the ACS). */
+  dispatcher?: Dispatcher;
 }
 
 export type TransferOutcome = { ok: true; bytes: number } | { ok: false; fault: TransferFault };
@@ -46,6 +48,7 @@ export async function transfer(spec: TransferSpec): Promise<TransferOutcome> {
         body: spec.method === 'PUT' ? spec.body ?? '' : undefined,
         headersTimeout: spec.timeoutMs,
         bodyTimeout: spec.timeoutMs,
+        ...(spec.dispatcher ? { dispatcher: spec.dispatcher } : {}),
       });
     } catch (e) {
       const code = (e as { code?: string }).code ?? '';

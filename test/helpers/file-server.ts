@@ -1,6 +1,7 @@
 // A real HTTP file server for Download/Upload tests: files, Basic and Digest auth,
 // 404, a stalled body, a short body, and recorded PUTs.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { checkNonce, digestChallenge, makeNonce, parseAuthorization, verifyBasic, verifyDigest } from '../../src/http/digest.js';
 
@@ -15,7 +16,7 @@ export const USER = 'fw-user';
 export const PASS = 'fw-pass';
 const SECRET = 'file-server';
 
-export async function startFileServer(files: Record<string, number>): Promise<FileServer> {
+export async function startFileServer(files: Record<string, number>, tls?: { key: string; cert: string }): Promise<FileServer> {
   const gets: string[] = [];
   const puts: FileServer['puts'] = [];
   const stalled: ServerResponse[] = [];
@@ -59,14 +60,15 @@ export async function startFileServer(files: Record<string, number>): Promise<Fi
     }
     res.writeHead(200, { 'content-length': String(size), 'content-type': 'application/octet-stream' }).end(Buffer.alloc(size, 7));
   };
-  const server: Server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => handle(req, res, body));
-  });
+  };
+  const server: Server = tls ? createTlsServer(tls, onRequest) : createServer(onRequest);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`,
     gets,
     puts,
     async close() {

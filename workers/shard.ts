@@ -53,6 +53,15 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
           case 'inspect':
             reply(shard.summary(msg.cpe));
             return;
+          case 'detail':
+            reply(shard.detail(msg.cpe));
+            return;
+          case 'list':
+            reply(shard.list(msg.state, msg.offset, msg.limit));
+            return;
+          case 'trigger-cr':
+            reply(shard.triggerConnectionRequest(msg.cpe));
+            return;
           case 'stats':
             reply(shard.stats());
             return;

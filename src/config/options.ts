@@ -47,6 +47,8 @@ export const OPTIONS: readonly OptionDef[] = [
   { key: 'crPassword', kind: { t: 'secret' }, describe: 'ConnectionRequestPassword of every CPE, with {serial}, {index} and {oui} filled in per CPE (overrides the profile default, which an ACS cannot read back)', defaultText: 'the profile\'s default' },
   { key: 'crRateLimit', kind: { t: 'rateLimit' }, describe: 'Connection requests one CPE accepts per period, "<n>/<seconds>s"; more get 503', default: '10/60s' },
   { key: 'mockAcs', kind: { t: 'hostport' }, describe: 'Start the embedded mock ACS on host:port (and inform it unless --acs-url is set)' },
+  { key: 'metricsBindAddr', kind: { t: 'hostport' }, describe: 'host:port of the metrics and admin listener (GET /metrics, /admin/...); off when unset. Bind it to localhost or inside a trust boundary' },
+  { key: 'adminToken', kind: { t: 'secret' }, describe: 'When set, /admin/* requires Authorization: Bearer <token>' },
   { key: 'duration', kind: { t: 'seconds', min: 0 }, describe: 'Stop after this many seconds (0: run until SIGINT/SIGTERM)', default: 0 },
   { key: 'logLevel', kind: { t: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, describe: 'Log level', default: 'info' },
   { key: 'logFormat', kind: { t: 'enum', values: ['json', 'text'] }, describe: 'Log format: json (pino) or text (one line per record)', default: 'json' },
@@ -75,6 +77,8 @@ export interface Config {
   crPassword: string | undefined;
   crRateLimit: { count: number; periodSec: number };
   mockAcs: HostPort | undefined;
+  metricsBindAddr: HostPort | undefined;
+  adminToken: string | undefined;
   duration: number;
   logLevel: string;
   logFormat: 'json' | 'text';

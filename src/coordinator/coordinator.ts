@@ -4,7 +4,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { CpeSimError, fromWire } from '../util/errors.js';
 import type { ThreadProbe } from '../util/probe.js';
-import type { CpeSummary, CrReply, CrRequest, MainToShard, ReplyOf, ShardInit, ShardStats, ShardToMain } from './messages.js';
+import type { CpeDetail, CpeSummary, CrReply, CrRequest, LifecycleState, MainToShard, ReplyOf, ShardInit, ShardStats, ShardToMain } from './messages.js';
 
 export interface FleetPlan {
   fleetOffset: number;
@@ -167,11 +167,40 @@ export class Coordinator {
     return this.request(s, 'inspect', { cpe });
   }
 
+  async detail(cpe: number): Promise<CpeDetail | null> {
+    const s = shardOf(this.plan, cpe);
+    if (s === undefined) return null;
+    return this.request(s, 'detail', { cpe });
+  }
+
+  /** CPEs in index order across shards, a page at a time (never the whole fleet in one message). */
+  async list(state: LifecycleState | undefined, offset: number, limit: number): Promise<CpeSummary[]> {
+    const out: CpeSummary[] = [];
+    let skip = offset;
+    for (let s = 0; s < this.links.length && out.length < limit; s++) {
+      const page = await this.request(s, 'list', { state, offset: skip, limit: limit - out.length });
+      skip -= page.skipped;
+      out.push(...page.items);
+    }
+    return out;
+  }
+
+  async triggerConnectionRequest(cpe: number): Promise<{ crUrl: string; accepted: boolean; reason?: string }> {
+    const s = shardOf(this.plan, cpe);
+    if (s === undefined) throw new CpeSimError('NOT_FOUND', `no CPE ${cpe} in this fleet`);
+    return this.request(s, 'trigger-cr', { cpe });
+  }
+
   /** Queue a CWMP fault for the CPE's next ACS request (the admin API's fault hook). */
   async injectFault(cpe: number, code: number): Promise<{ queued: number }> {
     const s = shardOf(this.plan, cpe);
     if (s === undefined) throw new CpeSimError('NOT_FOUND', `no CPE ${cpe} in this fleet`);
     return this.request(s, 'fault', { cpe, code });
+  }
+
+  /** Each shard's stats, undefined for a shard that does not answer (for the metrics merge). */
+  async statsPerShard(): Promise<Array<ShardStats | undefined>> {
+    return Promise.all(this.links.map((_, s) => this.request(s, 'stats', {}).catch(() => undefined)));
   }
 
   /** Summed over the shards that answer; a dead shard's CPEs are left out until restarts exist. */
@@ -204,6 +233,7 @@ export function sumStats(list: ShardStats[]): ShardStats {
     sessionsFailed: 0,
     periodicTicks: 0,
     faultsInjected: 0,
+    injectedFaults: {},
     failReasons: {},
     activeSessions: 0,
     queuedSessions: 0,
@@ -215,6 +245,7 @@ export function sumStats(list: ShardStats[]): ShardStats {
     out.sessionsFailed += s.sessionsFailed;
     out.periodicTicks += s.periodicTicks;
     out.faultsInjected += s.faultsInjected;
+    for (const [k, v] of Object.entries(s.injectedFaults)) out.injectedFaults[k] = (out.injectedFaults[k] ?? 0) + v;
     for (const [k, v] of Object.entries(s.failReasons)) out.failReasons[k] = (out.failReasons[k] ?? 0) + v;
     out.activeSessions += s.activeSessions;
     out.queuedSessions += s.queuedSessions;

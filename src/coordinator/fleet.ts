@@ -4,7 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import type { Config } from '../config/options.js';
+import { AdminServer } from '../http/admin-server.js';
 import { CrListener } from '../http/cr-listener.js';
+import { createCatalog } from '../metrics/catalog.js';
+import { MetricsFeeder } from '../metrics/feeder.js';
 import type { Logger } from '../log.js';
 import { MockAcs } from '../mock-acs/mock-acs.js';
 import { Coordinator } from './coordinator.js';
@@ -13,6 +16,7 @@ import type { ShardStats } from './messages.js';
 export interface Fleet {
   coordinator: Coordinator;
   cr: CrListener;
+  admin: AdminServer | undefined;
   mockAcs: MockAcs | undefined;
   acsUrl: string;
   crBaseUrl: string;
@@ -71,13 +75,28 @@ export async function startFleet(cfg: Config, log: Logger): Promise<Fleet> {
     throw e;
   }
   const c = coordinator;
+  let admin: AdminServer | undefined;
+  let poll: NodeJS.Timeout | undefined;
+  if (cfg.metricsBindAddr) {
+    const catalog = createCatalog();
+    const feeder = new MetricsFeeder(catalog);
+    const refresh = () => c.statsPerShard().then((s) => feeder.apply(s), () => undefined);
+    await refresh();
+    poll = setInterval(() => void refresh(), 5000);
+    admin = new AdminServer(c, catalog, cfg.adminToken);
+    const port = await admin.listen(cfg.metricsBindAddr.host, cfg.metricsBindAddr.port);
+    log.info({ bind: `${cfg.metricsBindAddr.host}:${port}`, token: cfg.adminToken ? 'required' : 'none' }, 'metrics and admin listener up');
+  }
   return {
     coordinator: c,
     cr,
+    admin,
     mockAcs,
     acsUrl,
     crBaseUrl,
     async stop() {
+      if (poll) clearInterval(poll);
+      admin?.close();
       cr.close();
       const stats = await c.stop();
       await mockAcs?.close();

@@ -50,6 +50,23 @@ export interface CpeSummary {
   retryCount: number;
   crUrl: string;
   crUsername: string;
+  lastEvent: string | null;
+  /** ISO time, or null before the first delivered Inform. */
+  lastEventAt: string | null;
+}
+
+export interface CpeDetail extends CpeSummary {
+  recentEvents: Array<{ code: string; at: string }>;
+  /** A sample of tree leaves: the forced-inform parameters and a few identity ones. */
+  leaves: Array<{ name: string; value: string; type: string }>;
+  /** USP subscriptions (empty until USP exists). */
+  uspSubscriptions: unknown[];
+}
+
+export interface CpePage {
+  items: CpeSummary[];
+  /** How many matching CPEs this shard skipped to honour the offset. */
+  skipped: number;
 }
 
 export type StateCounts = Record<LifecycleState, number>;
@@ -61,6 +78,8 @@ export interface ShardStats {
   sessionsFailed: number;
   periodicTicks: number;
   faultsInjected: number;
+  /** Injected faults answered, by code. */
+  injectedFaults: Record<string, number>;
   /** Failed sessions by reason (connect, timeout, auth, http-status, ...). */
   failReasons: Record<string, number>;
   activeSessions: number;
@@ -71,6 +90,9 @@ export interface ShardStats {
 export type MainToShard =
   | { type: 'cr'; id: number; cpe: number; request: CrRequest }
   | { type: 'inspect'; id: number; cpe: number }
+  | { type: 'detail'; id: number; cpe: number }
+  | { type: 'list'; id: number; state: LifecycleState | undefined; offset: number; limit: number }
+  | { type: 'trigger-cr'; id: number; cpe: number }
   | { type: 'stats'; id: number }
   | { type: 'probe'; id: number }
   | { type: 'fault'; id: number; cpe: number; code: number }
@@ -87,6 +109,9 @@ export type ShardToMain =
 export interface ReplyOf {
   cr: CrReply;
   inspect: CpeSummary | null;
+  detail: CpeDetail | null;
+  list: CpePage;
+  'trigger-cr': { crUrl: string; accepted: boolean; reason?: string };
   stats: ShardStats;
   probe: ThreadProbe;
   fault: { queued: number };

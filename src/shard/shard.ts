@@ -15,13 +15,14 @@ import type { CpeRequest, EventStruct, Inform, ParameterValue } from '../cwmp/ty
 import type { Overlay } from '../datamodel/overlay.js';
 import type { Template } from '../datamodel/schema.js';
 import { CpeView } from '../datamodel/view.js';
-import type { CpeSummary, CrReply, CrRequest, LifecycleState, ShardInit, ShardStats } from '../coordinator/messages.js';
+import type { CpeDetail, CpePage, CpeSummary, CrReply, CrRequest, LifecycleState, ShardInit, ShardStats } from '../coordinator/messages.js';
 import { LIFECYCLE_STATES } from '../coordinator/messages.js';
 import type { ProfileSpec } from '../profile/types.js';
 import type { Clock } from '../scheduler/clock.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { ConnectionRequests } from './connection-request.js';
 import { Device } from './device.js';
+import { EventLog } from './event-log.js';
 import { FailureLog } from './failure-log.js';
 import { FleetEnv } from './fleet-env.js';
 import { Notifications } from './notifications.js';
@@ -82,6 +83,7 @@ export class Shard {
   readonly cr: ConnectionRequests;
   readonly device: Device;
   readonly notifications: Notifications;
+  private readonly eventLog: EventLog;
   /** File transfers to https servers signed by --acs-ca-file's CA. */
   private readonly transferAgent: Agent | undefined;
   private queue: number[] = [];
@@ -91,6 +93,7 @@ export class Shard {
   private idleWaiters: Array<() => void> = [];
   private readonly counters = { bootstraps: 0, sessionsOk: 0, sessionsFailed: 0, periodicTicks: 0, faultsInjected: 0 };
   private readonly failures: FailureLog;
+  private readonly injectedFaults: Record<string, number> = {};
   /** CWMP fault codes queued per CPE by the fault hook; only CPEs with one have an entry. */
   private readonly faults = new Map<number, number[]>();
   /** CPEs whose HeartbeatPolicy is enabled: next due time, and whether one waits to be sent. */
@@ -119,6 +122,7 @@ export class Shard {
     this.periodic = new PeriodicPlanner(deps.profile.settings.periodicInformInterval);
     this.cr = new ConnectionRequests(this, init.cr, deps.clock);
     this.failures = new FailureLog((msg, extra) => deps.log?.('warn', msg, extra));
+    this.eventLog = new EventLog(this.size);
     this.transferAgent = init.acs.caFile ? new Agent({ connect: { ca: readFileSync(init.acs.caFile, 'utf8') } }) : undefined;
     this.notifications = new Notifications({
       now: () => deps.clock.now(),
@@ -207,13 +211,67 @@ export class Shard {
     const l = this.local(cpe);
     if (l === undefined) return null;
     const crUsername = this.view(l).get(`${this.deps.template.rootName}.ManagementServer.ConnectionRequestUsername`) ?? '';
-    return { id: cpe, serial: this.env.serial(cpe), lifecycleState: this.lifecycle(l), retryCount: this.retries[l]!, crUrl: this.env.crUrl(cpe), crUsername };
+    const last = this.eventLog.lastOf(l);
+    return {
+      id: cpe,
+      serial: this.env.serial(cpe),
+      lifecycleState: this.lifecycle(l),
+      retryCount: this.retries[l]!,
+      crUrl: this.env.crUrl(cpe),
+      crUsername,
+      lastEvent: last?.code ?? null,
+      lastEventAt: last ? new Date(last.at).toISOString() : null,
+    };
+  }
+
+  /** The admin API's view of one CPE: summary, its 32 most recent events, a sample of leaves. */
+  detail(cpe: number): CpeDetail | null {
+    const summary = this.summary(cpe);
+    if (!summary) return null;
+    const l = cpe - this.init.lo;
+    const v = this.view(l);
+    const root = this.deps.template.rootName;
+    const sample = [`${root}.DeviceInfo.SerialNumber`, `${root}.DeviceInfo.UpTime`, `${root}.ManagementServer.URL`, `${root}.ManagementServer.PeriodicInformInterval`];
+    const extra = v.getParameterValues(sample.filter((n) => v.resolve(n)));
+    const leaves = [...v.forcedInform(), ...(extra.ok ? extra.value : [])].map((p) => ({ name: p.name, value: p.value, type: p.type ?? 'string' }));
+    return {
+      ...summary,
+      recentEvents: this.eventLog.recent(l, 32).map((e) => ({ code: e.code, at: new Date(e.at).toISOString() })),
+      leaves,
+      uspSubscriptions: [],
+    };
+  }
+
+  /** A page of CPEs in index order, optionally of one lifecycle state. */
+  list(state: LifecycleState | undefined, offset: number, limit: number): CpePage {
+    const want = state === undefined ? -1 : LIFECYCLE_STATES.indexOf(state);
+    const items: CpeSummary[] = [];
+    let skipped = 0;
+    for (let l = 0; l < this.size && items.length < limit; l++) {
+      if (want >= 0 && this.life[l] !== want) continue;
+      if (skipped < offset) {
+        skipped++;
+        continue;
+      }
+      items.push(this.summary(this.init.lo + l)!);
+    }
+    return { items, skipped };
+  }
+
+  /** The admin API's synthetic connection request: a session with 6 CONNECTION REQUEST, no Digest. */
+  triggerConnectionRequest(cpe: number): { crUrl: string; accepted: boolean; reason?: string } {
+    const l = this.local(cpe);
+    if (l === undefined) throw new CpeSimError('NOT_FOUND', `CPE ${cpe} is not in shard ${this.init.shardId}`);
+    const crUrl = this.env.crUrl(cpe);
+    if (!this.isPoweredOn(l)) return { crUrl, accepted: false, reason: this.life[l] === Life.New ? 'not powered on yet' : 'rebooting' };
+    this.raise(l, EV.CONNECTION_REQUEST);
+    return { crUrl, accepted: true };
   }
 
   stats(): ShardStats {
     const states = { new: 0, bootstrapping: 0, ready: 0, failed: 0 };
     for (let l = 0; l < this.size; l++) states[LIFECYCLE_STATES[this.life[l]!]!]++;
-    return { states, ...this.counters, failReasons: { ...this.failures.reasons }, activeSessions: this.active, queuedSessions: this.queue.length - this.qHead };
+    return { states, ...this.counters, failReasons: { ...this.failures.reasons }, injectedFaults: { ...this.injectedFaults }, activeSessions: this.active, queuedSessions: this.queue.length - this.qHead };
   }
 
   /**
@@ -430,11 +488,15 @@ export class Shard {
         if (heartbeat) {
           const hb = this.heartbeats.get(l);
           if (hb) hb.pending = false;
+          this.eventLog.record(l, '14 HEARTBEAT', this.deps.clock.now());
           return;
         }
         // Codes tied to a CPE request (7 TRANSFER COMPLETE...) stay until its response.
         this.events[l]! &= ~(informMask & ~TIED_TO_REQUEST);
         this.device.informDelivered(l, sentM);
+        const at = this.deps.clock.now();
+        for (const code of eventsOf(informMask)) this.eventLog.record(l, code, at);
+        for (const m of sentM) this.eventLog.record(l, m.code, at);
         if (changed.length > 0) this.notifications.delivered(l, changed, this.view(l));
         if (informMask & EV.BOOTSTRAP) {
           this.flags[l]! |= Flag.Bootstrapped;
@@ -452,6 +514,7 @@ export class Shard {
         if (injected !== undefined) {
           if (this.faults.get(l)!.length === 0) this.faults.delete(l);
           this.counters.faultsInjected++;
+          this.injectedFaults[injected] = (this.injectedFaults[injected] ?? 0) + 1;
           return { method: 'Fault', fault: { code: injected, message: FAULT_STRINGS[injected] ?? 'Vendor fault' } };
         }
         const v = this.view(l);

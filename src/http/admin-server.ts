@@ -1,0 +1,169 @@
+// The metrics and admin listener (--metrics-bind-addr): one uWS app on the main thread.
+// GET /metrics; GET /admin/cpes[?state=&limit=&offset=]; GET /admin/cpes/{id};
+// POST /admin/cpes/{id}/cr; POST /admin/cpes/{id}/fault/{code}. Errors are JSON bodies
+// with the right status. Bind it to localhost or inside a trust boundary.
+import { timingSafeEqual } from 'node:crypto';
+import type uWS from 'uWebSockets.js';
+import type { Coordinator } from '../coordinator/coordinator.js';
+import { LIFECYCLE_STATES, type CpeDetail, type CpeSummary, type LifecycleState } from '../coordinator/messages.js';
+import type { Catalog } from '../metrics/catalog.js';
+import { CpeSimError } from '../util/errors.js';
+import { nativeUws, type UwsListenSocket } from './uws.js';
+
+interface Reply {
+  status: number;
+  body: string;
+  contentType: string;
+  headers?: Record<string, string>;
+}
+
+const STATUS: Record<number, string> = {
+  200: '200 OK',
+  202: '202 Accepted',
+  400: '400 Bad Request',
+  401: '401 Unauthorized',
+  404: '404 Not Found',
+  405: '405 Method Not Allowed',
+  409: '409 Conflict',
+  500: '500 Internal Server Error',
+  503: '503 Service Unavailable',
+};
+
+const json = (status: number, value: unknown, headers?: Record<string, string>): Reply => ({ status, body: JSON.stringify(value), contentType: 'application/json', ...(headers ? { headers } : {}) });
+const error = (status: number, message: string, headers?: Record<string, string>) => json(status, { error: message }, headers);
+
+export const MAX_PAGE = 1000;
+
+export class AdminServer {
+  private socket: UwsListenSocket | undefined;
+  port = 0;
+
+  constructor(
+    private readonly coordinator: Coordinator,
+    private readonly catalog: Catalog,
+    private readonly token: string | undefined,
+  ) {}
+
+  async listen(host: string, port: number): Promise<number> {
+    const u = nativeUws();
+    const app = u.App();
+    app.any('/*', (res, req) => {
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      const method = req.getMethod().toUpperCase();
+      const url = req.getUrl();
+      const query = new URLSearchParams(req.getQuery() ?? '');
+      const auth = req.getHeader('authorization');
+      void this.route(method, url, query, auth).then(
+        ({ route, reply }) => this.send(res, route, reply, () => aborted),
+        (e: unknown) => this.send(res, 'unknown', error(500, (e as Error).message), () => aborted),
+      );
+    });
+    await new Promise<void>((resolve, reject) => {
+      app.listen(host, port, (token) => {
+        if (!token) return reject(new Error(`metrics/admin listener: cannot listen on ${host}:${port}`));
+        this.socket = token;
+        this.port = u.us_socket_local_port(token as unknown as uWS.us_socket);
+        resolve();
+      });
+    });
+    return this.port;
+  }
+
+  close(): void {
+    if (this.socket) nativeUws().us_listen_socket_close(this.socket);
+    this.socket = undefined;
+  }
+
+  private send(res: uWS.HttpResponse, route: string, r: Reply, aborted: () => boolean): void {
+    this.catalog.adminRequests.inc({ route, code: String(r.status) });
+    if (aborted()) return;
+    res.cork(() => {
+      res.writeStatus(STATUS[r.status] ?? String(r.status));
+      res.writeHeader('content-type', r.contentType);
+      for (const [k, v] of Object.entries(r.headers ?? {})) res.writeHeader(k, v);
+      res.end(r.body);
+    });
+  }
+
+  private authorized(auth: string): boolean {
+    if (!this.token) return true;
+    const got = Buffer.from(auth);
+    const want = Buffer.from(`Bearer ${this.token}`);
+    return got.length === want.length && timingSafeEqual(got, want);
+  }
+
+  private async route(method: string, url: string, query: URLSearchParams, auth: string): Promise<{ route: string; reply: Reply }> {
+    const only = (allowed: string, route: string, run: () => Promise<Reply>) =>
+      method === allowed ? run().then((reply) => ({ route, reply })) : Promise.resolve({ route, reply: error(405, `${route} takes ${allowed}`, { allow: allowed }) });
+    if (url === '/metrics') {
+      return only('GET', '/metrics', async () => ({ status: 200, body: await this.catalog.registry.metrics(), contentType: this.catalog.registry.contentType }));
+    }
+    if (!url.startsWith('/admin/')) return { route: 'unknown', reply: error(404, `no route ${url}`) };
+    if (!this.authorized(auth)) return { route: 'unknown', reply: error(401, 'admin requires Authorization: Bearer <token>', { 'www-authenticate': 'Bearer' }) };
+    if (url === '/admin/cpes' || url === '/admin/cpes/') return only('GET', '/admin/cpes', () => this.list(query));
+    let m = /^\/admin\/cpes\/([^/]+)$/.exec(url);
+    if (m) return only('GET', '/admin/cpes/{id}', () => this.withId(m![1]!, async (id) => {
+      const d = await this.coordinator.detail(id);
+      return d ? json(200, toJson(d)) : error(404, `no CPE ${id}`);
+    }));
+    m = /^\/admin\/cpes\/([^/]+)\/cr$/.exec(url);
+    if (m) return only('POST', '/admin/cpes/{id}/cr', () => this.withId(m![1]!, async (id) => {
+      const r = await this.coordinator.triggerConnectionRequest(id);
+      // The CPE exists but cannot take one now (not powered on, rebooting): a conflict, not "feature off".
+      if (!r.accepted) return error(409, `CPE ${id} cannot take a connection request now: ${r.reason}`);
+      return json(202, { cr_url: r.crUrl, invoked_at: new Date().toISOString() });
+    }));
+    m = /^\/admin\/cpes\/([^/]+)\/fault\/([^/]+)$/.exec(url);
+    if (m) return only('POST', '/admin/cpes/{id}/fault/{code}', () => this.withId(m![1]!, async (id) => {
+      const code = Number(m![2]);
+      if (!/^\d+$/.test(m![2]!) || code < 9000 || code > 9899) return error(400, `fault code ${JSON.stringify(m![2])} is not a CPE fault: expected an integer from 9000 to 9899 (TR-069 A.5.1)`);
+      const q = await this.coordinator.injectFault(id, code);
+      return json(202, { id, code, queued: q.queued });
+    }));
+    return { route: 'unknown', reply: error(404, `no route ${url}`) };
+  }
+
+  private async withId(raw: string, run: (id: number) => Promise<Reply>): Promise<Reply> {
+    if (!/^\d{1,10}$/.test(raw)) return error(404, `no CPE ${JSON.stringify(raw)}: ids are the CPEs' global indices`);
+    try {
+      return await run(Number(raw));
+    } catch (e) {
+      if (e instanceof CpeSimError && e.code === 'NOT_FOUND') return error(404, e.message);
+      if (e instanceof CpeSimError && e.code === 'BAD_REQUEST') return error(400, e.message);
+      throw e;
+    }
+  }
+
+  private async list(q: URLSearchParams): Promise<Reply> {
+    const state = q.get('state') ?? undefined;
+    if (state !== undefined && !(LIFECYCLE_STATES as readonly string[]).includes(state)) return error(400, `state must be one of ${LIFECYCLE_STATES.join(', ')}`);
+    const num = (k: string, dflt: number, max: number) => {
+      const v = q.get(k);
+      if (v === null) return dflt;
+      return /^\d+$/.test(v) && Number(v) <= max ? Number(v) : NaN;
+    };
+    const limit = num('limit', 100, MAX_PAGE);
+    const offset = num('offset', 0, Number.MAX_SAFE_INTEGER);
+    if (Number.isNaN(limit)) return error(400, `limit must be an integer from 0 to ${MAX_PAGE}`);
+    if (Number.isNaN(offset)) return error(400, 'offset must be a non-negative integer');
+    const items = await this.coordinator.list(state as LifecycleState | undefined, offset, limit);
+    return json(200, { items: items.map(toJson), offset, limit });
+  }
+}
+
+/** snake_case on the wire, as the admin API documents. */
+function toJson(c: CpeSummary | CpeDetail) {
+  const base = {
+    id: c.id,
+    serial: c.serial,
+    lifecycle_state: c.lifecycleState,
+    last_event: c.lastEvent,
+    last_event_at: c.lastEventAt,
+    retry_count: c.retryCount,
+    cr_url: c.crUrl,
+  };
+  return 'recentEvents' in c ? { ...base, recent_events: c.recentEvents, leaves: c.leaves, usp_subscriptions: c.uspSubscriptions } : base;
+}

@@ -1,0 +1,140 @@
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { loadConfig } from '../src/config/load.js';
+import { startFleet, type Fleet } from '../src/coordinator/fleet.js';
+import type { AcsOutgoingRequest } from '../src/cwmp/types.js';
+import { createLogger } from '../src/log.js';
+import { MockAcs } from '../src/mock-acs/mock-acs.js';
+import { exampleProfile } from './helpers/harness.js';
+
+function http(port: number, method: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; type: string }> {
+  return new Promise((resolve, reject) => {
+    const r = request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, type: String(res.headers['content-type']) }));
+    });
+    r.on('error', reject);
+    r.end();
+  });
+}
+
+const cpes = 6;
+const offset = 100;
+let fleet: Fleet;
+let acs: MockAcs;
+let port: number;
+const queued: AcsOutgoingRequest[] = [];
+
+beforeAll(async () => {
+  acs = new MockAcs({ script: () => queued.splice(0) });
+  await acs.listen();
+  const cfg = loadConfig({
+    flags: { profile: exampleProfile, acsUrl: acs.url, cpes: String(cpes), fleetOffset: String(offset), shards: '2', bootRamp: '0', crBindAddr: '127.0.0.1:0', metricsBindAddr: '127.0.0.1:0', logLevel: 'silent' },
+    env: {},
+  });
+  fleet = await startFleet(cfg, createLogger('silent', 'json'));
+  port = fleet.admin!.port;
+  await acs.waitFor(() => acs.sessions.filter((s) => s.ended).length >= cpes, 15_000, 'bootstraps');
+});
+
+afterAll(async () => {
+  await fleet?.stop();
+  await acs.close();
+});
+
+describe('admin API over real HTTP', () => {
+  it('lists CPEs a page at a time, by state', async () => {
+    for (let i = 0; i < 50; i++) {
+      const all = JSON.parse((await http(port, 'GET', '/admin/cpes?state=ready')).body) as { items: unknown[] };
+      if (all.items.length === cpes) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const page = await http(port, 'GET', '/admin/cpes?limit=2&offset=3');
+    expect(page.status).toBe(200);
+    expect(page.type).toContain('application/json');
+    const body = JSON.parse(page.body) as { items: Array<{ id: number; serial: string; lifecycle_state: string; last_event: string; last_event_at: string }> };
+    expect(body.items.map((c) => c.id)).toEqual([offset + 3, offset + 4]);
+    expect(body.items[0]).toMatchObject({ lifecycle_state: 'ready', last_event: expect.stringMatching(/BOOTSTRAP|BOOT/) });
+    expect(Date.parse(body.items[0]!.last_event_at)).toBeGreaterThan(0);
+    const ready = JSON.parse((await http(port, 'GET', '/admin/cpes?state=ready&limit=1000')).body) as { items: unknown[] };
+    expect(ready.items).toHaveLength(cpes);
+    expect(JSON.parse((await http(port, 'GET', '/admin/cpes?state=failed')).body)).toMatchObject({ items: [] });
+  });
+
+  it('shows one CPE with its recent events and a sample of leaves', async () => {
+    const r = await http(port, 'GET', `/admin/cpes/${offset + 5}`);
+    expect(r.status).toBe(200);
+    const d = JSON.parse(r.body) as { recent_events: Array<{ code: string }>; leaves: Array<{ name: string }>; usp_subscriptions: unknown[] };
+    expect(d.recent_events.map((e) => e.code)).toEqual(expect.arrayContaining(['0 BOOTSTRAP', '1 BOOT']));
+    expect(d.leaves.map((l) => l.name)).toContain('Device.DeviceInfo.SoftwareVersion');
+    expect(d.usp_subscriptions).toEqual([]);
+  });
+
+  it('POST /cr makes the CPE open a session carrying 6 CONNECTION REQUEST', async () => {
+    const before = acs.sessions.length;
+    const r = await http(port, 'POST', `/admin/cpes/${offset}/cr`);
+    expect(r.status).toBe(202);
+    const body = JSON.parse(r.body) as { cr_url: string; invoked_at: string };
+    expect(body.cr_url).toMatch(/\/cr\/100\/[0-9a-f]{24}$/);
+    await acs.waitFor(() => acs.sessions.length > before && acs.sessions.at(-1)!.ended, 10_000, 'CR session');
+    expect(acs.sessions.at(-1)!.inform.events.map((e) => e.code)).toEqual(['6 CONNECTION REQUEST']);
+  });
+
+  it('POST /fault/{code} makes the next ACS request get that fault, counted in rpc_faults_total', async () => {
+    expect((await http(port, 'POST', `/admin/cpes/${offset + 1}/fault/9002`)).status).toBe(202);
+    queued.push({ method: 'GetParameterValues', names: ['Device.DeviceInfo.UpTime'] });
+    const before = acs.sessions.length;
+    expect((await http(port, 'POST', `/admin/cpes/${offset + 1}/cr`)).status).toBe(202);
+    await acs.waitFor(() => acs.sessions.length > before && acs.sessions.at(-1)!.ended, 10_000, 'faulted session');
+    const answer = acs.sessions.at(-1)!.messages.at(-1)!.message;
+    expect(answer).toMatchObject({ method: 'Fault', fault: { code: 9002 } });
+    let metrics = '';
+    for (let i = 0; i < 80 && !/cpe_sim_rpc_faults_total\{protocol="cwmp",code="9002"\} 1/.test(metrics); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      metrics = (await http(port, 'GET', '/metrics')).body;
+    }
+    expect(metrics).toMatch(/cpe_sim_rpc_faults_total\{protocol="cwmp",code="9002"\} 1/);
+    expect(metrics).toMatch(new RegExp(`cpe_sim_fleet_cpes_by_state\\{lifecycle_state="ready"\\} ${cpes}`));
+    expect(metrics).toMatch(new RegExp(`cpe_sim_fleet_bootstraps_total ${cpes}`));
+  });
+
+  it('answers errors with the right status and a JSON body', async () => {
+    const cases: Array<[string, string, number]> = [
+      ['GET', `/admin/cpes/${offset + cpes}`, 404],
+      ['GET', '/admin/cpes/abc', 404],
+      ['POST', `/admin/cpes/${offset}/fault/8000`, 400],
+      ['POST', `/admin/cpes/${offset}/fault/x`, 400],
+      ['POST', `/admin/cpes/${offset + cpes}/fault/9001`, 404],
+      ['POST', `/admin/cpes/${offset + cpes}/cr`, 404],
+      ['GET', `/admin/cpes/${offset}/cr`, 405],
+      ['DELETE', '/admin/cpes', 405],
+      ['POST', '/metrics', 405],
+      ['GET', '/admin/cpes?state=sleepy', 400],
+      ['GET', '/admin/cpes?limit=5000', 400],
+      ['GET', '/admin/nothing', 404],
+    ];
+    for (const [method, path, status] of cases) {
+      const r = await http(port, method, path);
+      expect([method, path, r.status]).toEqual([method, path, status]);
+      expect(JSON.parse(r.body)).toHaveProperty('error');
+    }
+    const m = await http(port, 'GET', '/metrics');
+    expect(m.body).toMatch(/cpe_sim_admin_requests_total\{route="\/admin\/cpes\/\{id\}",code="404"\} \d+/);
+  });
+
+  it('requires the bearer token on /admin/* when one is set, not on /metrics', async () => {
+    const { AdminServer } = await import('../src/http/admin-server.js');
+    const { createCatalog } = await import('../src/metrics/catalog.js');
+    const guarded = new AdminServer(fleet.coordinator, createCatalog(), 's3cret');
+    const p = await guarded.listen('127.0.0.1', 0);
+    try {
+      expect((await http(p, 'GET', '/admin/cpes')).status).toBe(401);
+      expect((await http(p, 'GET', '/admin/cpes', { authorization: 'Bearer wrong' })).status).toBe(401);
+      expect((await http(p, 'GET', '/admin/cpes', { authorization: 'Bearer s3cret' })).status).toBe(200);
+      expect((await http(p, 'GET', '/metrics')).status).toBe(200);
+    } finally {
+      guarded.close();
+    }
+  });
+});

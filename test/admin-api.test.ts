@@ -99,6 +99,27 @@ describe('admin API over real HTTP', () => {
     expect(metrics).toMatch(new RegExp(`cpe_sim_fleet_bootstraps_total ${cpes}`));
   });
 
+  it('merges the shards\' counters and histograms: informs and bootstraps match what the ACS saw', async () => {
+    const seen = () => acs.sessions.filter((x) => x.inform.events.some((e) => e.code === '0 BOOTSTRAP')).length;
+    let text = '';
+    for (let i = 0; i < 60; i++) {
+      text = (await http(port, 'GET', '/metrics')).body;
+      if (text.includes(`cpe_sim_cwmp_informs_total{event_code="0 BOOTSTRAP",result="accepted"} ${seen()}`)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(text).toContain(`cpe_sim_cwmp_informs_total{event_code="0 BOOTSTRAP",result="accepted"} ${seen()}`);
+    expect(text).toContain(`cpe_sim_fleet_bootstraps_total ${seen()}`);
+    // Label values known up front are there at 0.
+    expect(text).toContain('cpe_sim_cwmp_informs_total{event_code="13 WAKEUP",result="failed"} 0');
+    expect(text).toContain('cpe_sim_usp_requests_total{msg_type="GET",result="success"} 0');
+    const count = (name: string) => Number(new RegExp(`^${name}_count(?:\\{[^}]*\\})? (\\d+)`, 'm').exec(text)?.[1] ?? -1);
+    expect(count('cpe_sim_cwmp_session_duration_seconds')).toBeGreaterThanOrEqual(cpes);
+    expect(count('cpe_sim_process_gc_pause_seconds')).toBeGreaterThan(0);
+    expect(Number(/cpe_sim_cwmp_acs_response_seconds_count\{message="Inform"\} (\d+)/.exec(text)?.[1])).toBeGreaterThanOrEqual(cpes);
+    expect(text).toMatch(/cpe_sim_process_fd_count\{os="linux"\} \d+/);
+    expect(text).toMatch(/cpe_sim_process_worker_threads 2/);
+  });
+
   it('answers errors with the right status and a JSON body', async () => {
     const cases: Array<[string, string, number]> = [
       ['GET', `/admin/cpes/${offset + cpes}`, 404],
@@ -125,8 +146,10 @@ describe('admin API over real HTTP', () => {
 
   it('requires the bearer token on /admin/* when one is set, not on /metrics', async () => {
     const { AdminServer } = await import('../src/http/admin-server.js');
-    const { createCatalog } = await import('../src/metrics/catalog.js');
-    const guarded = new AdminServer(fleet.coordinator, createCatalog(), 's3cret');
+    const { ThreadMetrics } = await import('../src/metrics/thread-metrics.js');
+    const { MetricsHub } = await import('../src/metrics/hub.js');
+    const m = new ThreadMetrics();
+    const guarded = new AdminServer(fleet.coordinator, new MetricsHub(m, () => 0), m.catalog, 's3cret');
     const p = await guarded.listen('127.0.0.1', 0);
     try {
       expect((await http(p, 'GET', '/admin/cpes')).status).toBe(401);
@@ -135,6 +158,7 @@ describe('admin API over real HTTP', () => {
       expect((await http(p, 'GET', '/metrics')).status).toBe(200);
     } finally {
       guarded.close();
+      m.close();
     }
   });
 });

@@ -7,8 +7,11 @@ import { loadProfile } from '../src/profile/load.js';
 import { createLogger } from '../src/log.js';
 import { systemClock } from '../src/scheduler/clock.js';
 import { Shard } from '../src/shard/shard.js';
+import { ThreadMetrics } from '../src/metrics/thread-metrics.js';
 import { toWire } from '../src/util/errors.js';
 import { probeThread, type ThreadProbe } from '../src/util/probe.js';
+
+const METRICS_PUSH_MS = 2000;
 
 export interface ShardTask {
   init: ShardInit;
@@ -24,6 +27,8 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
   const send = (m: ShardToMain) => port.postMessage(m);
   let shard: Shard;
   let baseline: ThreadProbe | undefined;
+  let metrics: ThreadMetrics | undefined;
+  let pushTimer: NodeJS.Timeout | undefined;
   try {
     const profile = loadProfile(init.profileDir);
     const template = compileProfile(profile);
@@ -36,6 +41,12 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
       log: (level, msg, extra) => log[level](extra ?? {}, msg),
     });
     shard.start();
+    if (init.metrics) {
+      metrics = new ThreadMetrics();
+      const push = () => void metrics!.snapshot(shard.stateCountsByName()).then((snapshot) => send({ type: 'metrics', shardId: init.shardId, snapshot }), () => undefined);
+      pushTimer = setInterval(push, METRICS_PUSH_MS);
+      push();
+    }
     send({ type: 'started', shardId: init.shardId, cpes: shard.size, paramCount: template.paramCount, baseline });
   } catch (e) {
     send({ type: 'fatal', shardId: init.shardId, error: toWire(e) });
@@ -72,8 +83,12 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
             reply(shard.queueFault(msg.cpe, msg.code));
             return;
           case 'stop':
+            if (pushTimer) clearInterval(pushTimer);
             void shard.stop().then(
-              (stats) => {
+              async (stats) => {
+                // A last push, so the totals main keeps include this shard's final counts.
+                if (metrics) send({ type: 'metrics', shardId: init.shardId, snapshot: await metrics.snapshot(shard.stateCountsByName()) });
+                metrics?.close();
                 reply(stats);
                 port.close();
                 resolve(stats);

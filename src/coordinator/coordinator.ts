@@ -4,6 +4,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { CpeSimError, fromWire } from '../util/errors.js';
 import type { ThreadProbe } from '../util/probe.js';
+import type { MetricsSnapshot } from '../metrics/thread-metrics.js';
 import type { CpeDetail, CpeSummary, CrReply, CrRequest, LifecycleState, MainToShard, ReplyOf, ShardInit, ShardStats, ShardToMain } from './messages.js';
 
 export interface FleetPlan {
@@ -60,6 +61,8 @@ export class Coordinator {
     shards: number,
     /** Told when a shard thread dies after it started. */
     private readonly onShardDeath: (shardId: number, reason: string) => void = () => undefined,
+    /** Each shard's metrics pushes. */
+    private readonly onMetrics: (shardId: number, snapshot: MetricsSnapshot) => void = () => undefined,
   ) {
     this.plan = { fleetOffset: base.fleetOffset, cpes: base.fleetSize, shards: Math.min(shards, base.fleetSize) };
   }
@@ -104,6 +107,9 @@ export class Coordinator {
                 if (m.baseline) this.baselines[m.shardId] = m.baseline;
                 up = true;
                 resolve();
+                return;
+              case 'metrics':
+                this.onMetrics(m.shardId, m.snapshot);
                 return;
               case 'fatal':
                 die(`failed to start: ${m.error.message}`);

@@ -6,8 +6,8 @@ import { resolve } from 'node:path';
 import type { Config } from '../config/options.js';
 import { AdminServer } from '../http/admin-server.js';
 import { CrListener } from '../http/cr-listener.js';
-import { createCatalog } from '../metrics/catalog.js';
-import { MetricsFeeder } from '../metrics/feeder.js';
+import { MetricsHub } from '../metrics/hub.js';
+import { ThreadMetrics } from '../metrics/thread-metrics.js';
 import type { Logger } from '../log.js';
 import { MockAcs } from '../mock-acs/mock-acs.js';
 import { Coordinator } from './coordinator.js';
@@ -43,6 +43,8 @@ export async function startFleet(cfg: Config, log: Logger): Promise<Fleet> {
   const acsUrl = cfg.acsUrl ?? mockAcs!.url;
 
   let coordinator: Coordinator | undefined;
+  const mainMetrics = cfg.metricsBindAddr ? new ThreadMetrics() : undefined;
+  const hub = mainMetrics ? new MetricsHub(mainMetrics, () => coordinator?.shardCount ?? 0) : undefined;
   const cr = new CrListener((cpe, req) => (coordinator ? coordinator.connectionRequest(cpe, req) : Promise.resolve({ status: 503, headers: {} })));
   const port = await cr.listen(cfg.crBindAddr.host, cfg.crBindAddr.port);
   const crBaseUrl = `http://${urlHost(cfg.crAdvertiseHost ?? advertiseHost(cfg.crBindAddr.host))}:${port}`;
@@ -62,9 +64,11 @@ export async function startFleet(cfg: Config, log: Logger): Promise<Fleet> {
       cr: { baseUrl: crBaseUrl, secret: cfg.crSecret ?? randomBytes(24).toString('hex'), rateLimit: cfg.crRateLimit, username: cfg.crUsername, password: cfg.crPassword },
       logLevel: cfg.logLevel,
       logFormat: cfg.logFormat,
+      metrics: hub !== undefined,
     },
     cfg.shards,
     (shardId, reason) => log.error({ shard: shardId, reason }, 'shard thread died; its CPEs are offline'),
+    (shardId, snapshot) => hub?.update(String(shardId), snapshot),
   );
   try {
     await coordinator.start();
@@ -76,14 +80,8 @@ export async function startFleet(cfg: Config, log: Logger): Promise<Fleet> {
   }
   const c = coordinator;
   let admin: AdminServer | undefined;
-  let poll: NodeJS.Timeout | undefined;
-  if (cfg.metricsBindAddr) {
-    const catalog = createCatalog();
-    const feeder = new MetricsFeeder(catalog);
-    const refresh = () => c.statsPerShard().then((s) => feeder.apply(s), () => undefined);
-    await refresh();
-    poll = setInterval(() => void refresh(), 5000);
-    admin = new AdminServer(c, catalog, cfg.adminToken);
+  if (cfg.metricsBindAddr && hub && mainMetrics) {
+    admin = new AdminServer(c, hub, mainMetrics.catalog, cfg.adminToken);
     const port = await admin.listen(cfg.metricsBindAddr.host, cfg.metricsBindAddr.port);
     log.info({ bind: `${cfg.metricsBindAddr.host}:${port}`, token: cfg.adminToken ? 'required' : 'none' }, 'metrics and admin listener up');
   }
@@ -95,8 +93,8 @@ export async function startFleet(cfg: Config, log: Logger): Promise<Fleet> {
     acsUrl,
     crBaseUrl,
     async stop() {
-      if (poll) clearInterval(poll);
       admin?.close();
+      mainMetrics?.close();
       cr.close();
       const stats = await c.stop();
       await mockAcs?.close();

@@ -3,6 +3,7 @@
 import type { BootRamp } from '../config/options.js';
 import type { WireError } from '../util/errors.js';
 import type { ThreadProbe } from '../util/probe.js';
+import type { MetricsSnapshot } from '../metrics/thread-metrics.js';
 
 export const LIFECYCLE_STATES = ['new', 'bootstrapping', 'ready', 'failed'] as const;
 export type LifecycleState = (typeof LIFECYCLE_STATES)[number];
@@ -27,6 +28,8 @@ export interface ShardInit {
   cr: { baseUrl: string; secret: string; rateLimit: { count: number; periodSec: number }; username?: string | undefined; password?: string | undefined };
   logLevel: string;
   logFormat: 'json' | 'text';
+  /** Count and push metrics (on when --metrics-bind-addr is set). */
+  metrics?: boolean;
   /** Bench: take a heap baseline (after GC) before the CPEs are built. */
   measure?: boolean;
 }
@@ -102,6 +105,8 @@ export type MainToShard =
 export type ShardToMain =
   | { type: 'started'; shardId: number; cpes: number; paramCount: number; baseline: ThreadProbe | undefined }
   | { type: 'fatal'; shardId: number; error: WireError }
+  /** The shard's metrics registry as JSON, pushed every 2 s and once more on stop. */
+  | { type: 'metrics'; shardId: number; snapshot: MetricsSnapshot }
   | { type: 'reply'; id: number; ok: true; value: unknown }
   | { type: 'reply'; id: number; ok: false; error: WireError };
 

@@ -1,6 +1,6 @@
 // One CWMP session from the CPE's side (TR-069 3.7.1, PROTOCOLS A.2) as an explicit
 // state machine: named states, a guard on each transition, one bad-state exit.
-import { publishMessage } from './diagnostics.js';
+import { publishInform, publishMessage } from './diagnostics.js';
 import { parseAcsEnvelope } from './soap-parse.js';
 import { buildCpeEnvelope } from './soap-build.js';
 import { TransportError, type HttpReply } from './transport.js';
@@ -62,7 +62,12 @@ export async function runSession(host: SessionHost, channel: SessionChannel): Pr
       if (e instanceof TransportError) return failed(e.reason, e.message);
       return failed('io', (e as Error).message);
     }
-    publishMessage({ sent: msg?.method ?? 'Empty', status: reply.status, seconds: (performance.now() - sentAt) / 1000 });
+    publishMessage({
+      sent: msg?.method ?? 'Empty',
+      ...(msg?.method === 'Fault' ? { faultCode: msg.fault.code } : {}),
+      status: reply.status,
+      seconds: (performance.now() - sentAt) / 1000,
+    });
     // TR-069 3.7.2.4: 204 (or 200 with no body) from the ACS ends the session
     if (reply.status === 204) {
       hold = false;
@@ -79,7 +84,10 @@ export async function runSession(host: SessionHost, channel: SessionChannel): Pr
   for (;;) {
     switch (state.name) {
       case 'inform': {
-        const env = await exchange(host.inform());
+        const inform = host.inform();
+        const env = await exchange(inform);
+        const accepted = !isOutcome(env) && env.message.kind === 'response' && env.message.response.method === 'InformResponse';
+        publishInform({ events: inform.events.map((e) => e.code), result: accepted ? 'accepted' : 'failed' });
         if (isOutcome(env)) return env;
         const m = env.message;
         if (m.kind === 'response' && m.response.method === 'InformResponse') {

@@ -7,6 +7,7 @@ import type uWS from 'uWebSockets.js';
 import type { Coordinator } from '../coordinator/coordinator.js';
 import { LIFECYCLE_STATES, type CpeDetail, type CpeSummary, type LifecycleState } from '../coordinator/messages.js';
 import type { Catalog } from '../metrics/catalog.js';
+import type { MetricsHub } from '../metrics/hub.js';
 import { CpeSimError } from '../util/errors.js';
 import { nativeUws, type UwsListenSocket } from './uws.js';
 
@@ -40,6 +41,7 @@ export class AdminServer {
 
   constructor(
     private readonly coordinator: Coordinator,
+    private readonly hub: MetricsHub,
     private readonly catalog: Catalog,
     private readonly token: string | undefined,
   ) {}
@@ -99,7 +101,7 @@ export class AdminServer {
     const only = (allowed: string, route: string, run: () => Promise<Reply>) =>
       method === allowed ? run().then((reply) => ({ route, reply })) : Promise.resolve({ route, reply: error(405, `${route} takes ${allowed}`, { allow: allowed }) });
     if (url === '/metrics') {
-      return only('GET', '/metrics', async () => ({ status: 200, body: await this.catalog.registry.metrics(), contentType: this.catalog.registry.contentType }));
+      return only('GET', '/metrics', async () => ({ status: 200, body: await this.hub.render(), contentType: this.hub.contentType }));
     }
     if (!url.startsWith('/admin/')) return { route: 'unknown', reply: error(404, `no route ${url}`) };
     if (!this.authorized(auth)) return { route: 'unknown', reply: error(401, 'admin requires Authorization: Bearer <token>', { 'www-authenticate': 'Bearer' }) };

@@ -1,37 +1,101 @@
-// Every metric family of cpe-sim, declared once (STYLE 9). docs/metrics.md lists them and
-// a test keeps the two in step. No family has a per-CPE label.
-import { Counter, Gauge, Registry } from 'prom-client';
+// Every metric family of cpe-sim, declared once (STYLE 9). Each thread (main and every
+// shard) builds the same catalog in its own registry; main merges the shards' snapshots
+// with its own (prom-client AggregatorRegistry.aggregate), so buckets are identical
+// everywhere and every gauge says how it aggregates. docs/metrics.md lists the families
+// and a test keeps the two in step. No family has a per-CPE label; no Summary.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { LIFECYCLE_STATES } from '../coordinator/messages.js';
+import { EVENT_CODES } from '../cwmp/events.js';
+
+export const SESSION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+export const RESPONSE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+export const GC_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
+/** Label values known up front: each is present at 0 from the first scrape. */
+export const INFORM_EVENT_CODES: readonly string[] = [...EVENT_CODES, 'M Reboot', 'M ScheduleInform', 'M Download', 'M Upload', 'M ScheduleDownload', 'M ChangeDUState', 'other'];
+export const INFORM_RESULTS = ['accepted', 'failed'] as const;
+export const CPE_MESSAGES: readonly string[] = [
+  'Inform',
+  'Empty',
+  'GetRPCMethods',
+  'TransferComplete',
+  'DUStateChangeComplete',
+  'Fault',
+  'GetRPCMethodsResponse',
+  'GetParameterValuesResponse',
+  'GetParameterNamesResponse',
+  'SetParameterValuesResponse',
+  'GetParameterAttributesResponse',
+  'SetParameterAttributesResponse',
+  'AddObjectResponse',
+  'DeleteObjectResponse',
+  'RebootResponse',
+  'FactoryResetResponse',
+  'DownloadResponse',
+  'UploadResponse',
+  'ScheduleInformResponse',
+  'ScheduleDownloadResponse',
+  'CancelTransferResponse',
+  'GetQueuedTransfersResponse',
+  'GetAllQueuedTransfersResponse',
+  'ChangeDUStateResponse',
+];
+export const USP_MSG_TYPES = [
+  'ERROR', 'GET', 'GET_RESP', 'NOTIFY', 'SET', 'SET_RESP', 'OPERATE', 'OPERATE_RESP', 'ADD', 'ADD_RESP', 'DELETE', 'DELETE_RESP',
+  'GET_SUPPORTED_DM', 'GET_SUPPORTED_DM_RESP', 'GET_INSTANCES', 'GET_INSTANCES_RESP', 'NOTIFY_RESP', 'GET_SUPPORTED_PROTO',
+  'GET_SUPPORTED_PROTO_RESP', 'REGISTER', 'REGISTER_RESP', 'DEREGISTER', 'DEREGISTER_RESP',
+] as const;
+export const USP_RESULTS = ['success', 'error'] as const;
+export const USP_NOTIFY_KINDS = ['ValueChange', 'ObjectCreation', 'ObjectDeletion', 'Event', 'OperationComplete', 'OnBoardRequest'] as const;
+/** CWMP fault codes a CPE can send (TR-069 A.5.1, PROTOCOLS A.7); vendor codes appear when used. */
+export const CWMP_FAULT_CODES: readonly string[] = Array.from({ length: 33 }, (_, i) => String(9000 + i));
+export const ADMIN_ROUTES = ['/metrics', '/admin/cpes', '/admin/cpes/{id}', '/admin/cpes/{id}/cr', '/admin/cpes/{id}/fault/{code}', 'unknown'] as const;
+export const ADMIN_CODES = ['200', '202', '400', '401', '404', '405', '409', '500'] as const;
 
 export function createCatalog() {
   const registry = new Registry();
-  const fleetCpesByState = new Gauge({
-    name: 'cpe_sim_fleet_cpes_by_state',
-    help: 'CPEs in each lifecycle state (new, bootstrapping, ready, failed), polled from the shards every 5 s.',
-    labelNames: ['lifecycle_state'] as const,
-    registers: [registry],
-    aggregator: 'sum',
-  });
-  const fleetBootstraps = new Counter({ name: 'cpe_sim_fleet_bootstraps_total', help: 'Informs carrying 0 BOOTSTRAP that the ACS accepted.', registers: [registry] });
-  const fleetFailedSessions = new Counter({ name: 'cpe_sim_fleet_failed_sessions_total', help: 'CWMP sessions that failed (connect, timeout, auth, HTTP status, protocol).', registers: [registry] });
-  const fleetPeriodicTicks = new Counter({ name: 'cpe_sim_fleet_periodic_ticks_total', help: 'Periodic inform timers that fired.', registers: [registry] });
-  const rpcFaults = new Counter({
-    name: 'cpe_sim_rpc_faults_total',
-    help: 'Faults the CPEs answered with that the fault hook injected, by protocol and code.',
-    labelNames: ['protocol', 'code'] as const,
-    registers: [registry],
-  });
-  const adminRequests = new Counter({
-    name: 'cpe_sim_admin_requests_total',
-    help: 'Requests to the metrics and admin listener, by route and HTTP status.',
-    labelNames: ['route', 'code'] as const,
-    registers: [registry],
-  });
-  for (const s of LIFECYCLE_STATES) fleetCpesByState.set({ lifecycle_state: s }, 0);
-  return { registry, fleetCpesByState, fleetBootstraps, fleetFailedSessions, fleetPeriodicTicks, rpcFaults, adminRequests };
+  const r = [registry];
+  const c = {
+    registry,
+    // ---- fleet ----
+    fleetCpesByState: new Gauge({ name: 'cpe_sim_fleet_cpes_by_state', help: 'CPEs in each lifecycle state, polled from the shards every 5 s.', labelNames: ['lifecycle_state'] as const, registers: r, aggregator: 'sum' }),
+    fleetBootstraps: new Counter({ name: 'cpe_sim_fleet_bootstraps_total', help: 'Informs carrying 0 BOOTSTRAP that the ACS accepted.', registers: r }),
+    fleetFailedSessions: new Counter({ name: 'cpe_sim_fleet_failed_sessions_total', help: 'CWMP sessions that failed (connect, timeout, auth, HTTP status, protocol).', registers: r }),
+    fleetPeriodicTicks: new Counter({ name: 'cpe_sim_fleet_periodic_ticks_total', help: 'Periodic inform timers that fired.', registers: r }),
+    fleetScheduledEvents: new Counter({ name: 'cpe_sim_fleet_scheduled_events_fired_total', help: 'Scheduled device events that fired: ScheduleInform, transfer starts and time windows, heartbeats.', registers: r }),
+    // ---- CWMP ----
+    cwmpInforms: new Counter({ name: 'cpe_sim_cwmp_informs_total', help: 'Event codes sent in Informs, by whether the ACS accepted the Inform.', labelNames: ['event_code', 'result'] as const, registers: r }),
+    cwmpSessionDuration: new Histogram({ name: 'cpe_sim_cwmp_session_duration_seconds', help: 'CWMP session length, Inform to session end, as the CPEs see it.', buckets: SESSION_BUCKETS, registers: r }),
+    cwmpAcsResponse: new Histogram({ name: 'cpe_sim_cwmp_acs_response_seconds', help: 'Time from each POST to the ACS\'s reply, by the CPE message sent.', labelNames: ['message'] as const, buckets: RESPONSE_BUCKETS, registers: r }),
+    // ---- USP (fed once USP lands) ----
+    uspRequests: new Counter({ name: 'cpe_sim_usp_requests_total', help: 'USP messages handled by the agents, by type and result.', labelNames: ['msg_type', 'result'] as const, registers: r }),
+    uspRtt: new Histogram({ name: 'cpe_sim_usp_request_rtt_seconds', help: 'USP request handling time, decode through send.', labelNames: ['msg_type'] as const, buckets: RESPONSE_BUCKETS, registers: r }),
+    uspNotifies: new Counter({ name: 'cpe_sim_usp_autonomous_notifies_total', help: 'Autonomous USP Notify messages, by kind and whether a subscription gated them.', labelNames: ['notify_kind', 'gated'] as const, registers: r }),
+    uspMqttState: new Gauge({ name: 'cpe_sim_usp_mqtt_connection_state', help: 'USP agents\' MQTT connections in each state, per broker.', labelNames: ['broker', 'state'] as const, registers: r, aggregator: 'sum' }),
+    // ---- faults ----
+    rpcFaults: new Counter({ name: 'cpe_sim_rpc_faults_total', help: 'Faults the CPEs answered with (CWMP SOAP faults; USP errors later), by protocol and code.', labelNames: ['protocol', 'code'] as const, registers: r }),
+    // ---- process (each thread reports its own; sums are over all threads) ----
+    heapAlloc: new Gauge({ name: 'cpe_sim_process_heap_alloc_bytes', help: 'V8 heap in use plus external memory, summed over all threads.', registers: r, aggregator: 'sum' }),
+    fdCount: new Gauge({ name: 'cpe_sim_process_fd_count', help: 'Open file descriptors of the process (from /proc/self/fd; 0 with os="unsupported").', labelNames: ['os'] as const, registers: r, aggregator: 'max' }),
+    uptime: new Counter({ name: 'cpe_sim_process_uptime_seconds_total', help: 'Seconds since the process started.', registers: r }),
+    gcPause: new Histogram({ name: 'cpe_sim_process_gc_pause_seconds', help: 'Garbage-collection pauses, all threads.', buckets: GC_BUCKETS, registers: r }),
+    activeHandles: new Gauge({ name: 'cpe_sim_process_active_handles', help: 'Active libuv handles and requests, summed over all threads (Node\'s counterpart of a goroutine count).', registers: r, aggregator: 'sum' }),
+    eventLoopLag: new Gauge({ name: 'cpe_sim_process_event_loop_lag_seconds', help: 'Worst mean event-loop delay over the threads in the last interval.', registers: r, aggregator: 'max' }),
+    workerThreads: new Gauge({ name: 'cpe_sim_process_worker_threads', help: 'Shard worker threads running.', registers: r, aggregator: 'sum' }),
+    // ---- admin ----
+    adminRequests: new Counter({ name: 'cpe_sim_admin_requests_total', help: 'Requests to the metrics and admin listener, by route template and HTTP status.', labelNames: ['route', 'code'] as const, registers: r }),
+  };
+  for (const s of LIFECYCLE_STATES) c.fleetCpesByState.set({ lifecycle_state: s }, 0);
+  for (const e of INFORM_EVENT_CODES) for (const res of INFORM_RESULTS) c.cwmpInforms.inc({ event_code: e, result: res }, 0);
+  for (const m of CPE_MESSAGES) c.cwmpAcsResponse.zero({ message: m });
+  for (const t of USP_MSG_TYPES) {
+    for (const res of USP_RESULTS) c.uspRequests.inc({ msg_type: t, result: res }, 0);
+    c.uspRtt.zero({ msg_type: t });
+  }
+  for (const k of USP_NOTIFY_KINDS) for (const g of ['true', 'false']) c.uspNotifies.inc({ notify_kind: k, gated: g }, 0);
+  for (const code of CWMP_FAULT_CODES) c.rpcFaults.inc({ protocol: 'cwmp', code }, 0);
+  for (const route of ADMIN_ROUTES) for (const code of ADMIN_CODES) c.adminRequests.inc({ route, code }, 0);
+  return c;
 }
 
 export type Catalog = ReturnType<typeof createCatalog>;
-
-/** Routes of the admin listener, known up front so each appears at 0 from the first scrape. */
-export const ADMIN_ROUTES = ['/metrics', '/admin/cpes', '/admin/cpes/{id}', '/admin/cpes/{id}/cr', '/admin/cpes/{id}/fault/{code}', 'unknown'] as const;

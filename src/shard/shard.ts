@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent } from 'undici';
 import { retryDelayMs } from '../cwmp/backoff.js';
-import { publishSession } from '../cwmp/diagnostics.js';
+import { publishSession, publishTick } from '../cwmp/diagnostics.js';
 import { DISCARD_ON_FAILURE, EV, eventsOf, KEEP_ON_REBOOT, TIED_TO_REQUEST } from '../cwmp/events.js';
 import { buildInform, MAX_INFORM_EVENTS } from '../cwmp/inform.js';
 import { serveRpc } from '../cwmp/rpc/index.js';
@@ -77,6 +77,8 @@ export class Shard {
   private readonly periodicAt: Float64Array;
   private readonly retryAt: Float64Array;
   private readonly overlays = new Map<number, Overlay>();
+  /** CPEs per lifecycle state, indexed like Life. */
+  private readonly stateCounts = [0, 0, 0, 0];
   private readonly scheduler: Scheduler;
   private readonly pool: ConnectionPool;
   private readonly periodic: PeriodicPlanner;
@@ -107,6 +109,7 @@ export class Shard {
     this.size = init.hi - init.lo;
     this.env = new FleetEnv(deps.profile, deps.template, init.seed, init.cr.baseUrl, init.cr.secret, init.acs, { username: init.cr.username, password: init.cr.password });
     this.life = new Uint8Array(this.size);
+    this.stateCounts[Life.New] = this.size;
     this.flags = new Uint8Array(this.size);
     this.events = new Uint16Array(this.size);
     this.retries = new Uint8Array(this.size);
@@ -268,9 +271,19 @@ export class Shard {
     return { crUrl, accepted: true };
   }
 
+  /** Lifecycle changes go through here so the per-state counts stay current (no O(N) scrape). */
+  private setLife(l: number, to: Life): void {
+    this.stateCounts[this.life[l]!]!--;
+    this.stateCounts[to]!++;
+    this.life[l] = to;
+  }
+
+  stateCountsByName(): Record<LifecycleState, number> {
+    return { new: this.stateCounts[0]!, bootstrapping: this.stateCounts[1]!, ready: this.stateCounts[2]!, failed: this.stateCounts[3]! };
+  }
+
   stats(): ShardStats {
-    const states = { new: 0, bootstrapping: 0, ready: 0, failed: 0 };
-    for (let l = 0; l < this.size; l++) states[LIFECYCLE_STATES[this.life[l]!]!]++;
+    const states = this.stateCountsByName();
     return { states, ...this.counters, failReasons: { ...this.failures.reasons }, injectedFaults: { ...this.injectedFaults }, activeSessions: this.active, queuedSessions: this.queue.length - this.qHead };
   }
 
@@ -305,6 +318,7 @@ export class Shard {
       case Kind.Periodic:
         if (this.periodicAt[l] !== at) return; // superseded
         this.counters.periodicTicks++;
+        publishTick({ kind: 'periodic' });
         this.raise(l, EV.PERIODIC);
         this.schedulePeriodic(l);
         return;
@@ -314,9 +328,11 @@ export class Shard {
         this.requestSession(l);
         return;
       case Kind.Transfer:
+        publishTick({ kind: 'scheduled' });
         this.device.startDueTransfers(l, this.isPoweredOn(l));
         return;
       case Kind.ScheduledInform:
+        publishTick({ kind: 'scheduled' });
         this.device.fireScheduledInforms(l);
         return;
       case Kind.NotifyWake:
@@ -326,6 +342,7 @@ export class Shard {
         const hb = this.heartbeats.get(l);
         if (!hb || hb.at !== at) return;
         hb.pending = true;
+        publishTick({ kind: 'scheduled' });
         this.scheduleHeartbeat(l);
         // The heartbeat waits while a failed session is being retried (PROTOCOLS A.4).
         if (!this.retryAt[l]) this.requestSession(l);
@@ -342,7 +359,7 @@ export class Shard {
     const now = this.deps.clock.now();
     this.flags[l]! &= ~Flag.Dark;
     this.bootAt[l] = now;
-    this.life[l] = Life.Bootstrapping;
+    this.setLife(l, Life.Bootstrapping);
     // TR-069 3.7.1.5: 0 BOOTSTRAP only until the ACS has acknowledged one
     const boot = this.flags[l]! & Flag.Bootstrapped ? EV.BOOT : EV.BOOT | EV.BOOTSTRAP;
     this.events[l]! |= boot;
@@ -362,7 +379,7 @@ export class Shard {
    */
   private powerCycle(l: number, factoryReset: boolean): void {
     this.flags[l]! |= Flag.Dark;
-    this.life[l] = Life.Bootstrapping;
+    this.setLife(l, Life.Bootstrapping);
     this.retryAt[l] = 0;
     this.periodicAt[l] = 0;
     this.notifications.rebooted(l);
@@ -557,14 +574,14 @@ export class Shard {
       this.counters.sessionsOk++;
       this.notifications.sessionCompleted(l, this.deps.clock.now());
       this.retries[l] = 0;
-      this.life[l] = Life.Ready;
+      this.setLife(l, Life.Ready);
     } else {
       this.counters.sessionsFailed++;
       // PROTOCOLS A.4: a failed session drops 6 CONNECTION REQUEST, keeps the rest
       // (also when no Inform was built at all, or a bad URL plus a CR would loop forever)
       this.events[l]! &= ~((snapshot | informMask) & DISCARD_ON_FAILURE);
       this.retries[l] = Math.min(255, this.retries[l]! + 1);
-      this.life[l] = Life.Failed;
+      this.setLife(l, Life.Failed);
       // A connection request that arrived during the failed session is answered now,
       // with RetryCount stamped; anything else waits out the retry window.
       if (this.events[l]! & EV.CONNECTION_REQUEST) this.flags[l]! |= Flag.Again;

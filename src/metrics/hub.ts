@@ -1,0 +1,44 @@
+// Main thread: the latest snapshot of every shard, merged with main's own metrics into
+// the text /metrics serves. A shard that dies keeps its last snapshot, so merged counters
+// never go backwards. Nothing here walks CPEs: a scrape costs the same at any fleet size.
+import { readdirSync } from 'node:fs';
+import { AggregatorRegistry } from 'prom-client';
+import type { MetricsSnapshot, ThreadMetrics } from './thread-metrics.js';
+
+export class MetricsHub {
+  private readonly shards = new Map<string, MetricsSnapshot>();
+  private uptimeReported = 0;
+
+  constructor(
+    private readonly main: ThreadMetrics,
+    private readonly workerThreads: () => number,
+    private readonly startedAt = Date.now(),
+  ) {}
+
+  /** A shard's periodic push; `key` identifies one run of one shard thread. */
+  update(key: string, snapshot: MetricsSnapshot): void {
+    this.shards.set(key, snapshot);
+  }
+
+  get contentType(): string {
+    return this.main.catalog.registry.contentType;
+  }
+
+  async render(): Promise<string> {
+    const c = this.main.catalog;
+    const up = (Date.now() - this.startedAt) / 1000;
+    c.uptime.inc(Math.max(0, up - this.uptimeReported));
+    this.uptimeReported = up;
+    c.workerThreads.set(this.workerThreads());
+    let fds = -1;
+    try {
+      fds = readdirSync('/proc/self/fd').length;
+    } catch {
+      fds = -1;
+    }
+    if (fds >= 0) c.fdCount.set({ os: 'linux' }, fds);
+    else c.fdCount.set({ os: 'unsupported' }, 0);
+    const own = await this.main.snapshot();
+    return AggregatorRegistry.aggregate([own, ...this.shards.values()]).metrics();
+  }
+}

@@ -1,0 +1,68 @@
+// One thread's metrics: the catalog in a registry of its own, fed by the protocol
+// diagnostics channels (one instrumentation point per boundary: every CWMP message passes
+// session.ts's exchange) and by the thread's own process readings.
+import type { Channel } from 'node:diagnostics_channel';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+import type { LifecycleState } from '../coordinator/messages.js';
+import { informChannel, messageChannel, sessionChannel, tickChannel, type InformEvent, type MessageEvent, type SessionEvent, type TickEvent } from '../cwmp/diagnostics.js';
+import { activeHandles } from '../util/probe.js';
+import { CPE_MESSAGES, createCatalog, INFORM_EVENT_CODES, type Catalog } from './catalog.js';
+
+export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
+
+const KNOWN_CODES = new Set(INFORM_EVENT_CODES);
+const KNOWN_MESSAGES = new Set(CPE_MESSAGES);
+
+export class ThreadMetrics {
+  readonly catalog: Catalog = createCatalog();
+  private readonly lag = monitorEventLoopDelay({ resolution: 20 });
+  private readonly gc: PerformanceObserver;
+  private readonly handlers: Array<[Channel, (m: unknown) => void]> = [];
+
+  constructor() {
+    const c = this.catalog;
+    const on = <T>(ch: Channel, fn: (m: T) => void) => {
+      const h = (m: unknown) => fn(m as T);
+      ch.subscribe(h);
+      this.handlers.push([ch, h]);
+    };
+    on<MessageEvent>(messageChannel, (m) => {
+      c.cwmpAcsResponse.observe({ message: KNOWN_MESSAGES.has(m.sent) ? m.sent : 'Fault' }, m.seconds);
+      if (m.faultCode !== undefined) c.rpcFaults.inc({ protocol: 'cwmp', code: String(m.faultCode) });
+    });
+    on<InformEvent>(informChannel, (e) => {
+      for (const code of e.events) c.cwmpInforms.inc({ event_code: KNOWN_CODES.has(code) ? code : 'other', result: e.result });
+      if (e.result === 'accepted' && e.events.includes('0 BOOTSTRAP')) c.fleetBootstraps.inc();
+    });
+    on<SessionEvent>(sessionChannel, (e) => {
+      c.cwmpSessionDuration.observe(e.seconds);
+      if (!e.ok) c.fleetFailedSessions.inc();
+    });
+    on<TickEvent>(tickChannel, (t) => (t.kind === 'periodic' ? c.fleetPeriodicTicks : c.fleetScheduledEvents).inc());
+    this.lag.enable();
+    this.gc = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) c.gcPause.observe(e.duration / 1000);
+    });
+    this.gc.observe({ entryTypes: ['gc'] });
+  }
+
+  /** Refresh this thread's gauges and return its registry as JSON (structured-clone safe). */
+  async snapshot(states?: Record<LifecycleState, number>): Promise<MetricsSnapshot> {
+    const c = this.catalog;
+    if (states) for (const [s, n] of Object.entries(states)) c.fleetCpesByState.set({ lifecycle_state: s }, n);
+    const h = getHeapStatistics();
+    c.heapAlloc.set(h.used_heap_size + h.external_memory);
+    c.activeHandles.set(activeHandles());
+    c.eventLoopLag.set(Number.isFinite(this.lag.mean) ? this.lag.mean / 1e9 : 0);
+    this.lag.reset();
+    return (await c.registry.getMetricsAsJSON()) as MetricsSnapshot;
+  }
+
+  close(): void {
+    for (const [ch, h] of this.handlers) ch.unsubscribe(h);
+    this.lag.disable();
+    this.gc.disconnect();
+  }
+}

@@ -90,7 +90,9 @@ describe('admin API over real HTTP', () => {
     const answer = acs.sessions.at(-1)!.messages.at(-1)!.message;
     expect(answer).toMatchObject({ method: 'Fault', fault: { code: 9002 } });
     let metrics = '';
-    for (let i = 0; i < 80 && !/cpe_sim_rpc_faults_total\{protocol="cwmp",code="9002"\} 1/.test(metrics); i++) {
+    const settled = (m: string) => /cpe_sim_rpc_faults_total\{protocol="cwmp",code="9002"\} 1/.test(m) && m.includes(`cpe_sim_fleet_cpes_by_state{lifecycle_state="ready"} ${cpes}`);
+    // Shards push every 2 s: wait for both pushes to catch up.
+    for (let i = 0; i < 80 && !settled(metrics); i++) {
       await new Promise((r) => setTimeout(r, 100));
       metrics = (await http(port, 'GET', '/metrics')).body;
     }

@@ -118,7 +118,7 @@ describe('admin API over real HTTP', () => {
     expect(count('cpe_sim_cwmp_session_duration_seconds')).toBeGreaterThanOrEqual(cpes);
     expect(count('cpe_sim_process_gc_pause_seconds')).toBeGreaterThan(0);
     expect(Number(/cpe_sim_cwmp_acs_response_seconds_count\{message="Inform"\} (\d+)/.exec(text)?.[1])).toBeGreaterThanOrEqual(cpes);
-    expect(text).toMatch(/cpe_sim_process_fd_count\{os="linux"\} \d+/);
+    expect(text).toMatch(/cpe_sim_process_open_fds\{os="linux"\} \d+/);
     expect(text).toMatch(/cpe_sim_process_worker_threads 2/);
   });
 

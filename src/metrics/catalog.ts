@@ -76,7 +76,7 @@ export function createCatalog() {
     rpcFaults: new Counter({ name: 'cpe_sim_rpc_faults_total', help: 'Faults the CPEs answered with (CWMP SOAP faults; USP errors later), by protocol and code.', labelNames: ['protocol', 'code'] as const, registers: r }),
     // ---- process (each thread reports its own; sums are over all threads) ----
     heapAlloc: new Gauge({ name: 'cpe_sim_process_heap_alloc_bytes', help: 'V8 heap in use plus external memory, summed over all threads.', registers: r, aggregator: 'sum' }),
-    fdCount: new Gauge({ name: 'cpe_sim_process_fd_count', help: 'Open file descriptors of the process (from /proc/self/fd; 0 with os="unsupported").', labelNames: ['os'] as const, registers: r, aggregator: 'max' }),
+    fdCount: new Gauge({ name: 'cpe_sim_process_open_fds', help: 'Open file descriptors of the process (from /proc/self/fd; 0 with os="unsupported").', labelNames: ['os'] as const, registers: r, aggregator: 'max' }),
     uptime: new Counter({ name: 'cpe_sim_process_uptime_seconds_total', help: 'Seconds since the process started.', registers: r }),
     gcPause: new Histogram({ name: 'cpe_sim_process_gc_pause_seconds', help: 'Garbage-collection pauses, all threads.', buckets: GC_BUCKETS, registers: r }),
     activeHandles: new Gauge({ name: 'cpe_sim_process_active_handles', help: 'Active libuv handles and requests, summed over all threads (Node\'s counterpart of a goroutine count).', registers: r, aggregator: 'sum' }),

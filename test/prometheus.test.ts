@@ -1,0 +1,55 @@
+// promtool on a live scrape and on the alert recipes. CI installs promtool (Debian
+// package prometheus); elsewhere these tests are skipped when it is missing.
+import { spawnSync } from 'node:child_process';
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { loadConfig } from '../src/config/load.js';
+import { startFleet, type Fleet } from '../src/coordinator/fleet.js';
+import { createLogger } from '../src/log.js';
+import { exampleProfile, repoRoot } from './helpers/harness.js';
+
+const havePromtool = spawnSync('promtool', ['--version']).status === 0;
+const maybe = havePromtool || process.env['CI'] ? it : it.skip;
+
+function scrape(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve(body));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+describe('Prometheus for real', () => {
+  let fleet: Fleet | undefined;
+  beforeAll(async () => {
+    const cfg = loadConfig({
+      flags: { profile: exampleProfile, mockAcs: '127.0.0.1:0', cpes: '8', shards: '2', bootRamp: '0', crBindAddr: '127.0.0.1:0', metricsBindAddr: '127.0.0.1:0', logLevel: 'silent' },
+      env: {},
+    });
+    fleet = await startFleet(cfg, createLogger('silent', 'json'));
+  });
+  afterAll(async () => {
+    await fleet?.stop();
+  });
+
+  maybe('promtool check metrics passes on a live scrape', async () => {
+    await new Promise((r) => setTimeout(r, 2500)); // a round of shard pushes
+    const text = await scrape(fleet!.admin!.port);
+    expect(text).toContain('cpe_sim_fleet_bootstraps_total');
+    const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect({ status: r.status, out: `${r.stdout}${r.stderr}`.trim() }).toEqual({ status: 0, out: '' });
+  });
+
+  maybe('the alert recipes pass promtool check rules and their unit tests', () => {
+    const dir = `${repoRoot}docs/prometheus`;
+    const check = spawnSync('promtool', ['check', 'rules', 'cpe-sim-alerts.yml'], { cwd: dir, encoding: 'utf8' });
+    expect(check.status).toBe(0);
+    expect(check.stdout).toContain('5 rules found');
+    const unit = spawnSync('promtool', ['test', 'rules', 'cpe-sim-alerts.test.yml'], { cwd: dir, encoding: 'utf8' });
+    expect({ status: unit.status, out: unit.stdout + unit.stderr }).toEqual({ status: 0, out: expect.stringContaining('SUCCESS') });
+  });
+});

@@ -90,12 +90,11 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
                 if (metrics) send({ type: 'metrics', shardId: init.shardId, snapshot: await metrics.snapshot(shard.stateCountsByName()) });
                 metrics?.close();
                 reply(stats);
-                port.close();
+                // main closes the port: closing it here can overtake the reply (TOOLCHAIN.md)
                 resolve(stats);
               },
               (e: unknown) => {
                 send({ type: 'reply', id: msg.id, ok: false, error: toWire(e) });
-                port.close();
                 resolve(shard.stats());
               },
             );

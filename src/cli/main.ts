@@ -82,14 +82,38 @@ export async function main(argv: string[]): Promise<number> {
       log.info({ ...s.states, bootstraps: s.bootstraps, sessionsOk: s.sessionsOk, sessionsFailed: s.sessionsFailed, active: s.activeSessions, queued: s.queuedSessions, ...failures }, 'progress');
     }, (e: Error) => log.warn({ err: e.message }, 'progress unavailable'));
   }, 5000);
+  // Daemon mode: something long-lived (the metrics/admin listener, the embedded mock ACS,
+  // a --duration) keeps the fleet running until SIGINT/SIGTERM or the duration. Otherwise
+  // the run is a bootstrap: once every CPE has powered on and finished its first session,
+  // print a summary and exit, non-zero when CPEs failed.
+  const daemon = cfg.metricsBindAddr !== undefined || cfg.mockAcs !== undefined || cfg.duration > 0;
+  let interrupted = false;
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    const stop = () => {
+      interrupted = true;
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
     if (cfg.duration > 0) setTimeout(resolve, cfg.duration * 1000).unref();
+    if (!daemon) {
+      const check = setInterval(() => {
+        void fleet.coordinator.stats().then((s) => {
+          const answered = s.states.new + s.states.bootstrapping + s.states.ready + s.states.failed === cfg.cpes;
+          if (answered && s.states.new === 0 && s.states.bootstrapping === 0) {
+            clearInterval(check);
+            resolve();
+          }
+        }, () => undefined);
+      }, 250);
+    }
   });
   clearInterval(progress);
   const stats = await fleet.stop();
-  log.info({ ...stats.states, bootstraps: stats.bootstraps, sessionsOk: stats.sessionsOk, sessionsFailed: stats.sessionsFailed, seconds: (Date.now() - started) / 1000 }, 'fleet stopped');
+  const summary = { ...stats.states, bootstraps: stats.bootstraps, sessionsOk: stats.sessionsOk, sessionsFailed: stats.sessionsFailed, failReasons: stats.failReasons, seconds: (Date.now() - started) / 1000 };
+  log.info(summary, daemon ? 'fleet stopped' : 'bootstrap run finished');
+  if (!daemon) process.stdout.write(`${JSON.stringify({ summary })}\n`);
+  if (!daemon && !interrupted && stats.states.failed > 0) return 1;
   return 0;
 }
 

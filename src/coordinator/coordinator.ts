@@ -91,11 +91,17 @@ export class Coordinator {
       const die = (reason: string) => {
         if (link.dead) return;
         link.dead = reason;
-        for (const p of link.pending.values()) {
-          clearTimeout(p.timer);
-          p.reject(new CpeSimError('SHARD_FAILED', `shard ${shardId}: ${reason}`));
-        }
-        link.pending.clear();
+        const fail = () => {
+          for (const p of link.pending.values()) {
+            clearTimeout(p.timer);
+            p.reject(new CpeSimError('SHARD_FAILED', `shard ${shardId}: ${reason}`));
+          }
+          link.pending.clear();
+        };
+        // A task's result can arrive before its last port messages (TOOLCHAIN.md): when a
+        // shard stops normally, give its final replies a moment before giving up on them.
+        if (this.stopping) setTimeout(fail, 1000).unref();
+        else fail();
         if (up && !this.stopping) this.onShardDeath(shardId, reason);
       };
       started.push(

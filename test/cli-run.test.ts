@@ -1,0 +1,45 @@
+// The CLI as a user runs it: a bootstrap run exits by itself with a summary (0 when every
+// CPE bootstrapped, 1 when some failed); daemon mode is covered by the demo and admin tests.
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { MockAcs } from '../src/mock-acs/mock-acs.js';
+import { repoRoot } from './helpers/harness.js';
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CPE_SIM_') && k !== 'NODE_OPTIONS'));
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [`${repoRoot}dist/src/cli/main.js`, ...args], { env, cwd: repoRoot });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('cpe-sim bootstrap runs', () => {
+  let acs: MockAcs;
+  beforeAll(async () => {
+    acs = new MockAcs({ record: false });
+    await acs.listen();
+  });
+  afterAll(async () => {
+    await acs.close();
+  });
+
+  it('bootstraps the fleet, prints a summary and exits 0', async () => {
+    const r = await run(['--acs-url', acs.url, '--cpes', '12', '--shards', '2', '--boot-ramp', '0', '--cr-bind-addr', '127.0.0.1:0', '--log-level', 'warn']);
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { summary: Record<string, number> };
+    expect(summary.summary).toMatchObject({ ready: 12, failed: 0, bootstraps: 12 });
+    expect(acs.informCount).toBeGreaterThanOrEqual(12);
+  });
+
+  it('exits 1 with the failure reasons when CPEs cannot bootstrap', async () => {
+    const r = await run(['--acs-url', 'http://127.0.0.1:9/', '--cpes', '3', '--shards', '1', '--boot-ramp', '0', '--cr-bind-addr', '127.0.0.1:0', '--log-level', 'error']);
+    expect(r.code).toBe(1);
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { summary: { failed: number; failReasons: Record<string, number> } };
+    expect(summary.summary.failed).toBe(3);
+    expect(summary.summary.failReasons['connect']).toBe(3);
+  });
+});

@@ -10,12 +10,16 @@ import { fileURLToPath } from 'node:url';
 import { Coordinator } from '../src/coordinator/coordinator.js';
 import { CrListener } from '../src/http/cr-listener.js';
 import { openFds, probeThread } from '../src/util/probe.js';
+import { MetricsHub } from '../src/metrics/hub.js';
+import { ThreadMetrics } from '../src/metrics/thread-metrics.js';
 import { MinimalAcs } from './minimal-acs.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const profile = process.env['BENCH_PROFILE'] ?? resolve(root, 'profiles/example-tr181-gateway');
 const sizes = (process.env['BENCH_SIZES'] ?? '100,1000,10000').split(',').map(Number);
 const shards = Number(process.env['BENCH_SHARDS'] ?? availableParallelism());
+/** BENCH_METRICS=1: shards count and push metrics, and each line adds the cost of a scrape. */
+const withMetrics = process.env['BENCH_METRICS'] === '1';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function bootstrapN(n: number): Promise<string> {
@@ -24,6 +28,9 @@ async function bootstrapN(n: number): Promise<string> {
   let coordinator: Coordinator | undefined;
   const cr = new CrListener((cpe, req) => coordinator!.connectionRequest(cpe, req));
   const crPort = await cr.listen('127.0.0.1', 0);
+  const mainMetrics = withMetrics ? new ThreadMetrics() : undefined;
+  const hub = mainMetrics ? new MetricsHub(mainMetrics, () => shards) : undefined;
+  let pushBytes = 0;
   const mainBefore = probeThread();
   coordinator = new Coordinator(
     {
@@ -39,8 +46,14 @@ async function bootstrapN(n: number): Promise<string> {
       logLevel: 'warn',
       logFormat: 'json',
       measure: true,
+      metrics: withMetrics,
     },
     shards,
+    () => undefined,
+    (shardId, snapshot) => {
+      pushBytes = Math.max(pushBytes, JSON.stringify(snapshot).length);
+      hub?.update(String(shardId), snapshot);
+    },
   );
   const t0 = process.hrtime.bigint();
   await coordinator.start();
@@ -61,7 +74,14 @@ async function bootstrapN(n: number): Promise<string> {
   const growth = shardNow.reduce((sum, p, i) => sum + p.heapBytes - (coordinator!.baselines[i]?.heapBytes ?? p.heapBytes), 0) + (mainNow.heapBytes - mainBefore.heapBytes);
   const handles = shardNow.reduce((sum, p) => sum + p.handles, 0) + mainNow.handles;
   const fds = openFds();
+  let scrape = '';
+  if (hub) {
+    const t = process.hrtime.bigint();
+    const text = await hub.render();
+    scrape = `\t${(Number(process.hrtime.bigint() - t) / 1e6).toFixed(2).padStart(8)} scrape_ms\t${String(text.length).padStart(7)} scrape_bytes\t${String(pushBytes).padStart(7)} push_bytes`;
+  }
   await coordinator.stop();
+  mainMetrics?.close();
   cr.close();
   await acs.close();
   const name = `BenchmarkBootstrapN_${n}-${coordinator.shardCount}`;
@@ -72,11 +92,11 @@ async function bootstrapN(n: number): Promise<string> {
     `${(growth / n).toFixed(0).padStart(10)} bytes_per_cpe`,
     `${(handles / n).toFixed(4).padStart(10)} handles_per_cpe`,
     `${String(fds).padStart(6)} fds_open`,
-  ].join('\t');
+  ].join('\t') + scrape;
 }
 
 async function main(): Promise<void> {
-  process.stdout.write(`goos: ${process.platform}\ngoarch: ${process.arch}\npkg: cpe-sim\nnode: ${process.version}\nprofile: ${profile}\nshards: ${shards}\n`);
+  process.stdout.write(`goos: ${process.platform}\ngoarch: ${process.arch}\npkg: cpe-sim\nnode: ${process.version}\nprofile: ${profile}\nshards: ${shards}\nmetrics: ${withMetrics ? 'on' : 'off'}\n`);
   for (const n of sizes) {
     process.stdout.write(`${await bootstrapN(n)}\n`);
   }

@@ -38,6 +38,9 @@ interface ShardLink {
   dead: string | undefined;
 }
 
+/** Pause before a dead shard is started again. */
+const RESTART_DELAY_MS = 1000;
+
 /** A shard that does not answer within this long is treated as stuck for that request. */
 const REQUEST_TIMEOUT_MS = 15_000;
 
@@ -51,6 +54,7 @@ export class Coordinator {
   private links: ShardLink[] = [];
   private seq = 0;
   private stopping = false;
+  private restarts = 0;
   readonly plan: FleetPlan;
   paramCount = 0;
   /** Per-shard heap baselines, when started with `measure`. */
@@ -61,8 +65,10 @@ export class Coordinator {
     shards: number,
     /** Told when a shard thread dies after it started. */
     private readonly onShardDeath: (shardId: number, reason: string) => void = () => undefined,
-    /** Each shard's metrics pushes. */
-    private readonly onMetrics: (shardId: number, snapshot: MetricsSnapshot) => void = () => undefined,
+    /** Each shard's metrics pushes, with the shard's generation (restarts). */
+    private readonly onMetrics: (shardId: number, snapshot: MetricsSnapshot, gen: number) => void = () => undefined,
+    /** A generation of a shard is gone: its counters stay, its gauges go. */
+    private readonly onMetricsRetired: (shardId: number, gen: number) => void = () => undefined,
   ) {
     this.plan = { fleetOffset: base.fleetOffset, cpes: base.fleetSize, shards: Math.min(shards, base.fleetSize) };
   }
@@ -83,73 +89,88 @@ export class Coordinator {
       // An idle worker blocked in Atomics.wait would stall its port messages (TOOLCHAIN.md).
       atomics: 'disabled',
     });
-    const started: Array<Promise<void>> = [];
-    ranges.forEach(({ lo, hi }, shardId) => {
-      const { port1, port2 } = new MessageChannel();
-      const link: ShardLink = { port: port1, pending: new Map(), done: Promise.resolve(), dead: undefined };
-      let up = false;
-      const die = (reason: string) => {
-        if (link.dead) return;
-        link.dead = reason;
-        const fail = () => {
-          for (const p of link.pending.values()) {
-            clearTimeout(p.timer);
-            p.reject(new CpeSimError('SHARD_FAILED', `shard ${shardId}: ${reason}`));
-          }
-          link.pending.clear();
-        };
-        // A task's result can arrive before its last port messages (TOOLCHAIN.md): when a
-        // shard stops normally, give its final replies a moment before giving up on them.
-        if (this.stopping) setTimeout(fail, 1000).unref();
-        else fail();
-        if (up && !this.stopping) this.onShardDeath(shardId, reason);
+    await Promise.all(ranges.map(({ lo, hi }, shardId) => this.startShard(shardId, lo, hi, 0)));
+  }
+
+  /**
+   * Run one shard's task (generation `gen` of it). A shard that dies after starting is
+   * restarted with the same range: its CPEs boot again, and its metrics continue under a
+   * new generation so the merged counters never go backwards.
+   */
+  private startShard(shardId: number, lo: number, hi: number, gen: number): Promise<void> {
+    const { port1, port2 } = new MessageChannel();
+    const link: ShardLink = { port: port1, pending: new Map(), done: Promise.resolve(), dead: undefined };
+    this.links[shardId] = link;
+    let up = false;
+    const die = (reason: string) => {
+      if (link.dead) return;
+      link.dead = reason;
+      const fail = () => {
+        for (const p of link.pending.values()) {
+          clearTimeout(p.timer);
+          p.reject(new CpeSimError('SHARD_FAILED', `shard ${shardId}: ${reason}`));
+        }
+        link.pending.clear();
       };
-      started.push(
-        new Promise<void>((resolve, reject) => {
-          port1.on('message', (m: ShardToMain) => {
-            switch (m.type) {
-              case 'started':
-                this.paramCount = m.paramCount;
-                if (m.baseline) this.baselines[m.shardId] = m.baseline;
-                up = true;
-                resolve();
-                return;
-              case 'metrics':
-                this.onMetrics(m.shardId, m.snapshot);
-                return;
-              case 'fatal':
-                die(`failed to start: ${m.error.message}`);
-                reject(fromWire(m.error));
-                return;
-              case 'reply': {
-                const p = link.pending.get(m.id);
-                if (!p) return;
-                link.pending.delete(m.id);
-                clearTimeout(p.timer);
-                if (m.ok) p.resolve(m.value);
-                else p.reject(fromWire(m.error));
-                return;
-              }
-              default: {
-                const never: never = m;
-                throw new Error(`unknown shard message ${JSON.stringify(never)}`);
-              }
-            }
-          });
-          const init: ShardInit = { ...this.base, shardId, lo, hi };
-          port1.on('close', () => die('its port closed'));
-          link.done = this.pool!.run({ init, port: port2 }, { transferList: [port2] }).then(
-            () => die('stopped'),
-            (e: Error) => {
-              die(`died: ${e.message}`);
-              reject(new CpeSimError('SHARD_FAILED', `shard ${shardId} died: ${e.message}`));
-            },
-          );
-        }),
+      // A task's result can arrive before its last port messages (TOOLCHAIN.md): when a
+      // shard stops normally, give its final replies a moment before giving up on them.
+      if (this.stopping) setTimeout(fail, 1000).unref();
+      else fail();
+      if (up && !this.stopping) {
+        this.onShardDeath(shardId, reason);
+        this.onMetricsRetired(shardId, gen);
+        this.restarts++;
+        setTimeout(() => {
+          if (!this.stopping) this.startShard(shardId, lo, hi, gen + 1).catch((e: Error) => this.onShardDeath(shardId, `restart failed: ${e.message}`));
+        }, RESTART_DELAY_MS).unref();
+      }
+    };
+    return new Promise<void>((resolve, reject) => {
+      port1.on('message', (m: ShardToMain) => {
+        switch (m.type) {
+          case 'started':
+            this.paramCount = m.paramCount;
+            if (m.baseline) this.baselines[m.shardId] = m.baseline;
+            up = true;
+            resolve();
+            return;
+          case 'metrics':
+            this.onMetrics(m.shardId, m.snapshot, gen);
+            return;
+          case 'fatal':
+            die(`failed to start: ${m.error.message}`);
+            reject(fromWire(m.error));
+            return;
+          case 'reply': {
+            const p = link.pending.get(m.id);
+            if (!p) return;
+            link.pending.delete(m.id);
+            clearTimeout(p.timer);
+            if (m.ok) p.resolve(m.value);
+            else p.reject(fromWire(m.error));
+            return;
+          }
+          default: {
+            const never: never = m;
+            throw new Error(`unknown shard message ${JSON.stringify(never)}`);
+          }
+        }
+      });
+      const init: ShardInit = { ...this.base, shardId, lo, hi, startAt: gen === 0 ? this.base.startAt : Date.now() };
+      port1.on('close', () => die('its port closed'));
+      link.done = this.pool!.run({ init, port: port2 }, { transferList: [port2] }).then(
+        () => die('stopped'),
+        (e: Error) => {
+          die(`died: ${e.message}`);
+          reject(new CpeSimError('SHARD_FAILED', `shard ${shardId} died: ${e.message}`));
+        },
       );
-      this.links.push(link);
     });
-    await Promise.all(started);
+  }
+
+  /** Shard restarts so far (for tests and logs). */
+  get generation(): number {
+    return this.restarts;
   }
 
   private request<T extends MainToShard['type']>(shard: number, type: T, body: Omit<Extract<MainToShard, { type: T }>, 'id' | 'type'>): Promise<ReplyOf[T]> {

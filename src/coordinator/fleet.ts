@@ -67,8 +67,9 @@ export async function startFleet(cfg: Config, log: Logger): Promise<Fleet> {
       metrics: hub !== undefined,
     },
     cfg.shards,
-    (shardId, reason) => log.error({ shard: shardId, reason }, 'shard thread died; its CPEs are offline'),
-    (shardId, snapshot) => hub?.update(String(shardId), snapshot),
+    (shardId, reason) => log.error({ shard: shardId, reason }, 'shard thread died; restarting it (its CPEs boot again)'),
+    (shardId, snapshot, gen) => hub?.update(`${shardId}:${gen}`, snapshot),
+    (shardId, gen) => hub?.retire(`${shardId}:${gen}`),
   );
   try {
     await coordinator.start();

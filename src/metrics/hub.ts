@@ -15,9 +15,18 @@ export class MetricsHub {
     private readonly startedAt = Date.now(),
   ) {}
 
-  /** A shard's periodic push; `key` identifies one run of one shard thread. */
+  /** A shard's periodic push; `key` identifies one run (generation) of one shard thread. */
   update(key: string, snapshot: MetricsSnapshot): void {
     this.shards.set(key, snapshot);
+  }
+
+  /**
+   * That run of the shard is gone. Its counters and histograms stay in the merge, so the
+   * fleet's totals never go backwards; its gauges go, since the restarted run reports its own.
+   */
+  retire(key: string): void {
+    const s = this.shards.get(key);
+    if (s) this.shards.set(key, s.filter((m) => String(m.type) !== 'gauge'));
   }
 
   get contentType(): string {

@@ -1,0 +1,67 @@
+import { request } from 'node:http';
+import type { Worker } from 'node:worker_threads';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { loadConfig } from '../src/config/load.js';
+import { startFleet, type Fleet } from '../src/coordinator/fleet.js';
+import { createLogger } from '../src/log.js';
+import { MockAcs } from '../src/mock-acs/mock-acs.js';
+import { exampleProfile } from './helpers/harness.js';
+
+const scrape = (port: number) =>
+  new Promise<string>((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
+      let b = '';
+      res.on('data', (c: Buffer) => (b += c.toString()));
+      res.on('end', () => resolve(b));
+    })
+      .on('error', reject)
+      .end();
+  });
+const value = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}"=]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+
+describe('a shard thread that dies', () => {
+  const cpes = 10;
+  let fleet: Fleet;
+  let acs: MockAcs;
+
+  beforeAll(async () => {
+    acs = new MockAcs({ record: false });
+    await acs.listen();
+    const cfg = loadConfig({
+      flags: { profile: exampleProfile, acsUrl: acs.url, cpes: String(cpes), shards: '2', bootRamp: '0', crBindAddr: '127.0.0.1:0', metricsBindAddr: '127.0.0.1:0', logLevel: 'silent' },
+      env: {},
+    });
+    fleet = await startFleet(cfg, createLogger('silent', 'json'));
+  });
+  afterAll(async () => {
+    await fleet?.stop();
+    await acs.close();
+  });
+
+  it('is restarted, its CPEs boot again, and merged counters never go backwards', async () => {
+    const port = fleet.admin!.port;
+    let text = '';
+    for (let i = 0; i < 100 && value(text, 'cpe_sim_fleet_bootstraps_total') !== cpes; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      text = await scrape(port);
+    }
+    expect(value(text, 'cpe_sim_fleet_bootstraps_total')).toBe(cpes);
+    // Kill shard 0's thread from outside, as a crash would.
+    const pool = (fleet.coordinator as unknown as { pool: { threads: Worker[] } }).pool;
+    await pool.threads[0]!.terminate();
+    const seen: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      text = await scrape(port);
+      seen.push(value(text, 'cpe_sim_fleet_bootstraps_total'));
+      if (fleet.coordinator.generation >= 1 && value(text, 'cpe_sim_fleet_bootstraps_total') === cpes + cpes / 2 && value(text, 'cpe_sim_fleet_cpes_by_state{lifecycle_state="ready"}') === cpes) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(fleet.coordinator.generation).toBe(1);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!).toBeGreaterThanOrEqual(seen[i - 1]!);
+    // The restarted shard's 5 CPEs bootstrapped again (their state died with the thread) ...
+    expect(value(text, 'cpe_sim_fleet_bootstraps_total')).toBe(cpes + cpes / 2);
+    // ... and the dead run's gauges are not counted twice.
+    expect(value(text, 'cpe_sim_fleet_cpes_by_state{lifecycle_state="ready"}')).toBe(cpes);
+    expect(value(text, 'cpe_sim_process_worker_threads')).toBe(2);
+  });
+});

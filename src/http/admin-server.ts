@@ -9,7 +9,7 @@ import { LIFECYCLE_STATES, type CpeDetail, type CpeSummary, type LifecycleState 
 import type { Catalog } from '../metrics/catalog.js';
 import type { MetricsHub } from '../metrics/hub.js';
 import { CpeSimError } from '../util/errors.js';
-import { nativeUws, type UwsListenSocket } from './uws.js';
+import { listenUws, nativeUws, type UwsListener } from './uws.js';
 
 interface Reply {
   status: number;
@@ -36,7 +36,7 @@ const error = (status: number, message: string, headers?: Record<string, string>
 export const MAX_PAGE = 1000;
 
 export class AdminServer {
-  private socket: UwsListenSocket | undefined;
+  private listener: UwsListener | undefined;
   port = 0;
 
   constructor(
@@ -63,20 +63,14 @@ export class AdminServer {
         (e: unknown) => this.send(res, 'unknown', error(500, (e as Error).message), () => aborted),
       );
     });
-    await new Promise<void>((resolve, reject) => {
-      app.listen(host, port, (token) => {
-        if (!token) return reject(new Error(`metrics/admin listener: cannot listen on ${host}:${port}`));
-        this.socket = token;
-        this.port = u.us_socket_local_port(token as unknown as uWS.us_socket);
-        resolve();
-      });
-    });
+    this.listener = await listenUws(app, host, port, 'metrics/admin listener');
+    this.port = this.listener.port;
     return this.port;
   }
 
   close(): void {
-    if (this.socket) nativeUws().us_listen_socket_close(this.socket);
-    this.socket = undefined;
+    this.listener?.close();
+    this.listener = undefined;
   }
 
   private send(res: uWS.HttpResponse, route: string, r: Reply, aborted: () => boolean): void {

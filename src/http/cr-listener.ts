@@ -2,8 +2,7 @@
 // Paths are /cr/<cpe index>/<token>; the index names the owning shard by arithmetic and
 // the shard checks the token and the CPE's own Digest credentials.
 import type { CrReply, CrRequest } from '../coordinator/messages.js';
-import type uWS from 'uWebSockets.js';
-import { nativeUws, type UwsListenSocket } from './uws.js';
+import { listenUws, nativeUws, type UwsListener } from './uws.js';
 
 export type CrRouter = (cpe: number, req: CrRequest) => Promise<CrReply>;
 
@@ -18,7 +17,7 @@ const STATUS_TEXT: Record<number, string> = {
 };
 
 export class CrListener {
-  private socket: UwsListenSocket | undefined;
+  private listener: UwsListener | undefined;
   port = 0;
 
   constructor(private readonly route: CrRouter) {}
@@ -50,19 +49,13 @@ export class CrListener {
           });
         });
     });
-    await new Promise<void>((resolve, reject) => {
-      app.listen(host, port, (token) => {
-        if (!token) return reject(new Error(`connection-request listener: cannot listen on ${host}:${port}`));
-        this.socket = token;
-        this.port = uWS.us_socket_local_port(token as unknown as uWS.us_socket);
-        resolve();
-      });
-    });
+    this.listener = await listenUws(app, host, port, 'connection-request listener');
+    this.port = this.listener.port;
     return this.port;
   }
 
   close(): void {
-    if (this.socket) nativeUws().us_listen_socket_close(this.socket);
-    this.socket = undefined;
+    this.listener?.close();
+    this.listener = undefined;
   }
 }

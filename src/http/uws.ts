@@ -25,3 +25,27 @@ export function nativeUws(): typeof uWS {
 }
 
 export type UwsListenSocket = uWS.us_listen_socket;
+
+/** A listening uWS app: its port (0 picks one) and a way to stop listening. */
+export interface UwsListener {
+  port: number;
+  close(): void;
+}
+
+/** Listen, or fail with a message naming what could not listen where. */
+export function listenUws(app: uWS.TemplatedApp, host: string, port: number, what: string): Promise<UwsListener> {
+  const u = nativeUws();
+  return new Promise((resolve, reject) => {
+    app.listen(host, port, (token) => {
+      if (!token) return reject(new Error(`${what}: cannot listen on ${host}:${port}`));
+      let open = true;
+      resolve({
+        port: u.us_socket_local_port(token as unknown as uWS.us_socket),
+        close: () => {
+          if (open) u.us_listen_socket_close(token);
+          open = false;
+        },
+      });
+    });
+  });
+}

@@ -58,7 +58,7 @@ export function createCatalog() {
   const c = {
     registry,
     // ---- fleet ----
-    fleetCpesByState: new Gauge({ name: 'cpe_sim_fleet_cpes_by_state', help: 'CPEs in each lifecycle state, polled from the shards every 5 s.', labelNames: ['lifecycle_state'] as const, registers: r, aggregator: 'sum' }),
+    fleetCpesByState: new Gauge({ name: 'cpe_sim_fleet_cpes_by_state', help: 'CPEs in each lifecycle state, as pushed by the shards every 2 s.', labelNames: ['lifecycle_state'] as const, registers: r, aggregator: 'sum' }),
     fleetBootstraps: new Counter({ name: 'cpe_sim_fleet_bootstraps_total', help: 'Informs carrying 0 BOOTSTRAP that the ACS accepted.', registers: r }),
     fleetFailedSessions: new Counter({ name: 'cpe_sim_fleet_failed_sessions_total', help: 'CWMP sessions that failed (connect, timeout, auth, HTTP status, protocol).', registers: r }),
     fleetPeriodicTicks: new Counter({ name: 'cpe_sim_fleet_periodic_ticks_total', help: 'Periodic inform timers that fired.', registers: r }),

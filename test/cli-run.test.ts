@@ -1,6 +1,7 @@
 // The CLI as a user runs it: a bootstrap run exits by itself with a summary (0 when every
-// CPE bootstrapped, 1 when some failed); daemon mode is covered by the demo and admin tests.
+// CPE bootstrapped, 1 when some failed); with --metrics-bind-addr it stays up until SIGTERM.
 import { spawn } from 'node:child_process';
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MockAcs } from '../src/mock-acs/mock-acs.js';
 import { repoRoot } from './helpers/harness.js';
@@ -41,5 +42,33 @@ describe('cpe-sim bootstrap runs', () => {
     const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { summary: { failed: number; failReasons: Record<string, number> } };
     expect(summary.summary.failed).toBe(3);
     expect(summary.summary.failReasons['connect']).toBe(3);
+  });
+
+  it('with --metrics-bind-addr runs as a daemon, serves /metrics, and exits 0 on SIGTERM', async () => {
+    const port = 19000 + Math.floor(Math.random() * 500);
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CPE_SIM_') && k !== 'NODE_OPTIONS'));
+    const p = spawn(process.execPath, [`${repoRoot}dist/src/cli/main.js`, '--acs-url', acs.url, '--cpes', '4', '--shards', '1', '--boot-ramp', '0', '--cr-bind-addr', '127.0.0.1:0', '--metrics-bind-addr', `127.0.0.1:${port}`, '--log-level', 'warn'], { env, cwd: repoRoot });
+    const exited = new Promise<number | null>((resolve) => p.on('close', resolve));
+    const get = () =>
+      new Promise<string>((resolve) => {
+        request({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
+          let b = '';
+          res.on('data', (c: Buffer) => (b += c.toString()));
+          res.on('end', () => resolve(b));
+        })
+          .on('error', () => resolve(''))
+          .end();
+      });
+    let text = '';
+    for (let i = 0; i < 100 && !text.includes('cpe_sim_fleet_cpes_by_state{lifecycle_state="ready"} 4'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      text = await get();
+    }
+    expect(text).toContain('cpe_sim_fleet_cpes_by_state{lifecycle_state="ready"} 4');
+    // Still running well after the bootstrap finished.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(p.exitCode).toBeNull();
+    p.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 });

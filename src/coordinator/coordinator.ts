@@ -55,6 +55,8 @@ export class Coordinator {
   private seq = 0;
   private stopping = false;
   private restarts = 0;
+  /** Shards whose next run is on its way. */
+  private readonly restarting = new Set<number>();
   readonly plan: FleetPlan;
   paramCount = 0;
   /** Per-shard heap baselines, when started with `measure`. */
@@ -120,8 +122,12 @@ export class Coordinator {
         this.onShardDeath(shardId, reason);
         this.onMetricsRetired(shardId, gen);
         this.restarts++;
+        this.restarting.add(shardId);
         setTimeout(() => {
-          if (!this.stopping) this.startShard(shardId, lo, hi, gen + 1).catch((e: Error) => this.onShardDeath(shardId, `restart failed: ${e.message}`));
+          if (this.stopping) return;
+          this.startShard(shardId, lo, hi, gen + 1)
+            .catch((e: Error) => this.onShardDeath(shardId, `restart failed: ${e.message}`))
+            .finally(() => this.restarting.delete(shardId));
         }, RESTART_DELAY_MS).unref();
       }
     };
@@ -136,6 +142,8 @@ export class Coordinator {
             return;
           case 'metrics':
             this.onMetrics(m.shardId, m.snapshot, gen);
+            // A push that overtook this run's death: keep its counters, not its gauges.
+            if (link.dead && !this.stopping) this.onMetricsRetired(m.shardId, gen);
             return;
           case 'fatal':
             die(`failed to start: ${m.error.message}`);
@@ -173,10 +181,19 @@ export class Coordinator {
     return this.restarts;
   }
 
-  private request<T extends MainToShard['type']>(shard: number, type: T, body: Omit<Extract<MainToShard, { type: T }>, 'id' | 'type'>): Promise<ReplyOf[T]> {
+  /** Threads whose shard is up (for the worker-threads gauge). */
+  get liveShards(): number {
+    return this.links.filter((l) => !l.dead).length;
+  }
+
+  private async request<T extends MainToShard['type']>(shard: number, type: T, body: Omit<Extract<MainToShard, { type: T }>, 'id' | 'type'>): Promise<ReplyOf[T]> {
+    // A shard being restarted answers once its next run is up, within the request timeout.
+    for (let waited = 0; this.restarting.has(shard) && this.links[shard]?.dead && !this.stopping && waited < REQUEST_TIMEOUT_MS; waited += 100) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const link = this.links[shard];
-    if (!link) return Promise.reject(new CpeSimError('NOT_FOUND', `no shard ${shard}`));
-    if (link.dead) return Promise.reject(new CpeSimError('SHARD_FAILED', `shard ${shard}: ${link.dead}`));
+    if (!link) throw new CpeSimError('NOT_FOUND', `no shard ${shard}`);
+    if (link.dead) throw new CpeSimError('SHARD_FAILED', `shard ${shard}: ${link.dead}`);
     const id = ++this.seq;
     return new Promise<ReplyOf[T]>((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -44,7 +44,7 @@ export async function startFleet(cfg: Config, log: Logger): Promise<Fleet> {
 
   let coordinator: Coordinator | undefined;
   const mainMetrics = cfg.metricsBindAddr ? new ThreadMetrics() : undefined;
-  const hub = mainMetrics ? new MetricsHub(mainMetrics, () => coordinator?.shardCount ?? 0) : undefined;
+  const hub = mainMetrics ? new MetricsHub(mainMetrics, () => coordinator?.liveShards ?? 0) : undefined;
   const cr = new CrListener((cpe, req) => (coordinator ? coordinator.connectionRequest(cpe, req) : Promise.resolve({ status: 503, headers: {} })));
   const port = await cr.listen(cfg.crBindAddr.host, cfg.crBindAddr.port);
   const crBaseUrl = `http://${urlHost(cfg.crAdvertiseHost ?? advertiseHost(cfg.crBindAddr.host))}:${port}`;
@@ -71,20 +71,23 @@ export async function startFleet(cfg: Config, log: Logger): Promise<Fleet> {
     (shardId, snapshot, gen) => hub?.update(`${shardId}:${gen}`, snapshot),
     (shardId, gen) => hub?.retire(`${shardId}:${gen}`),
   );
+  const c = coordinator;
+  let admin: AdminServer | undefined;
   try {
+    // Bind before any CPE powers on: a taken port fails the run before it informs anyone.
+    if (cfg.metricsBindAddr && hub && mainMetrics) {
+      admin = new AdminServer(c, hub, mainMetrics.catalog, cfg.adminToken);
+      const port = await admin.listen(cfg.metricsBindAddr.host, cfg.metricsBindAddr.port);
+      log.info({ bind: `${cfg.metricsBindAddr.host}:${port}`, token: cfg.adminToken ? 'required' : 'none' }, 'metrics and admin listener up');
+    }
     await coordinator.start();
   } catch (e) {
+    admin?.close();
+    mainMetrics?.close();
     cr.close();
     await coordinator.stop().catch(() => undefined);
     await mockAcs?.close();
     throw e;
-  }
-  const c = coordinator;
-  let admin: AdminServer | undefined;
-  if (cfg.metricsBindAddr && hub && mainMetrics) {
-    admin = new AdminServer(c, hub, mainMetrics.catalog, cfg.adminToken);
-    const port = await admin.listen(cfg.metricsBindAddr.host, cfg.metricsBindAddr.port);
-    log.info({ bind: `${cfg.metricsBindAddr.host}:${port}`, token: cfg.adminToken ? 'required' : 'none' }, 'metrics and admin listener up');
   }
   return {
     coordinator: c,

@@ -55,19 +55,24 @@ export async function runSession(host: SessionHost, channel: SessionChannel): Pr
     if (++messages > MAX_MESSAGES) return failed('too-long', `more than ${MAX_MESSAGES} messages in one session`);
     const body = msg ? buildCpeEnvelope(msg, { id, cwmpNamespace }) : '';
     const sentAt = performance.now();
+    // Every exchange is published, failed ones too (status 0): an overloaded ACS's slowest
+    // answers are the timeouts, and a fault sent is a fault sent.
+    const publish = (status: number) =>
+      publishMessage({
+        sent: msg?.method ?? 'Empty',
+        ...(msg?.method === 'Fault' ? { faultCode: msg.fault.code } : {}),
+        status,
+        seconds: (performance.now() - sentAt) / 1000,
+      });
     let reply: HttpReply;
     try {
       reply = await channel.post(body);
     } catch (e) {
+      publish(0);
       if (e instanceof TransportError) return failed(e.reason, e.message);
       return failed('io', (e as Error).message);
     }
-    publishMessage({
-      sent: msg?.method ?? 'Empty',
-      ...(msg?.method === 'Fault' ? { faultCode: msg.fault.code } : {}),
-      status: reply.status,
-      seconds: (performance.now() - sentAt) / 1000,
-    });
+    publish(reply.status);
     // TR-069 3.7.2.4: 204 (or 200 with no body) from the ACS ends the session
     if (reply.status === 204) {
       hold = false;

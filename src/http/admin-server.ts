@@ -2,7 +2,7 @@
 // GET /metrics; GET /admin/cpes[?state=&limit=&offset=]; GET /admin/cpes/{id};
 // POST /admin/cpes/{id}/cr; POST /admin/cpes/{id}/fault/{code}. Errors are JSON bodies
 // with the right status. Bind it to localhost or inside a trust boundary.
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type uWS from 'uWebSockets.js';
 import type { Coordinator } from '../coordinator/coordinator.js';
 import { LIFECYCLE_STATES, type CpeDetail, type CpeSummary, type LifecycleState } from '../coordinator/messages.js';
@@ -58,10 +58,16 @@ export class AdminServer {
       const url = req.getUrl();
       const query = new URLSearchParams(req.getQuery() ?? '');
       const auth = req.getHeader('authorization');
-      void this.route(method, url, query, auth).then(
-        ({ route, reply }) => this.send(res, route, reply, () => aborted),
-        (e: unknown) => this.send(res, 'unknown', error(500, (e as Error).message), () => aborted),
-      );
+      let route = 'unknown';
+      void this.route(method, url, query, auth, (r) => (route = r))
+        .then(
+          (reply) => this.send(res, route, reply, () => aborted),
+          (e: unknown) => this.send(res, route, error(500, (e as Error).message), () => aborted),
+        )
+        .catch(() => {
+          // Nothing may escape as an unhandled rejection; answer if the client is still there.
+          if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end());
+        });
     });
     this.listener = await listenUws(app, host, port, 'metrics/admin listener');
     this.port = this.listener.port;
@@ -84,21 +90,25 @@ export class AdminServer {
     });
   }
 
+  /** Bearer token check: scheme in any case (RFC 7235), digests compared so length leaks nothing. */
   private authorized(auth: string): boolean {
     if (!this.token) return true;
-    const got = Buffer.from(auth);
-    const want = Buffer.from(`Bearer ${this.token}`);
-    return got.length === want.length && timingSafeEqual(got, want);
+    const m = /^\s*bearer\s+(.+?)\s*$/i.exec(auth);
+    if (!m) return false;
+    const digest = (v: string) => createHash('sha256').update(v).digest();
+    return timingSafeEqual(digest(m[1]!), digest(this.token));
   }
 
-  private async route(method: string, url: string, query: URLSearchParams, auth: string): Promise<{ route: string; reply: Reply }> {
-    const only = (allowed: string, route: string, run: () => Promise<Reply>) =>
-      method === allowed ? run().then((reply) => ({ route, reply })) : Promise.resolve({ route, reply: error(405, `${route} takes ${allowed}`, { allow: allowed }) });
+  private async route(method: string, url: string, query: URLSearchParams, auth: string, setRoute: (r: string) => void): Promise<Reply> {
+    const only = async (allowed: string, route: string, run: () => Promise<Reply>): Promise<Reply> => {
+      setRoute(route);
+      if (method !== allowed) return error(405, `${route} takes ${allowed}`, { allow: allowed });
+      if (route !== '/metrics' && !this.authorized(auth)) return error(401, 'admin requires Authorization: Bearer <token>', { 'www-authenticate': 'Bearer' });
+      return run();
+    };
     if (url === '/metrics') {
       return only('GET', '/metrics', async () => ({ status: 200, body: await this.hub.render(), contentType: this.hub.contentType }));
     }
-    if (!url.startsWith('/admin/')) return { route: 'unknown', reply: error(404, `no route ${url}`) };
-    if (!this.authorized(auth)) return { route: 'unknown', reply: error(401, 'admin requires Authorization: Bearer <token>', { 'www-authenticate': 'Bearer' }) };
     if (url === '/admin/cpes' || url === '/admin/cpes/') return only('GET', '/admin/cpes', () => this.list(query));
     let m = /^\/admin\/cpes\/([^/]+)$/.exec(url);
     if (m) return only('GET', '/admin/cpes/{id}', () => this.withId(m![1]!, async (id) => {
@@ -119,7 +129,7 @@ export class AdminServer {
       const q = await this.coordinator.injectFault(id, code);
       return json(202, { id, code, queued: q.queued });
     }));
-    return { route: 'unknown', reply: error(404, `no route ${url}`) };
+    return error(404, `no route ${url}`);
   }
 
   private async withId(raw: string, run: (id: number) => Promise<Reply>): Promise<Reply> {
@@ -129,6 +139,7 @@ export class AdminServer {
     } catch (e) {
       if (e instanceof CpeSimError && e.code === 'NOT_FOUND') return error(404, e.message);
       if (e instanceof CpeSimError && e.code === 'BAD_REQUEST') return error(400, e.message);
+      if (e instanceof CpeSimError && e.code === 'CONFLICT') return error(409, e.message);
       throw e;
     }
   }

@@ -12,12 +12,13 @@ import { CPE_MESSAGES, createCatalog, INFORM_EVENT_CODES, type Catalog } from '.
 
 export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
 
+const LAG_RESOLUTION_MS = 20;
 const KNOWN_CODES = new Set(INFORM_EVENT_CODES);
 const KNOWN_MESSAGES = new Set(CPE_MESSAGES);
 
 export class ThreadMetrics {
   readonly catalog: Catalog = createCatalog();
-  private readonly lag = monitorEventLoopDelay({ resolution: 20 });
+  private readonly lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   private readonly gc: PerformanceObserver;
   private readonly handlers: Array<[Channel, (m: unknown) => void]> = [];
 
@@ -55,7 +56,8 @@ export class ThreadMetrics {
     const h = getHeapStatistics();
     c.heapAlloc.set(h.used_heap_size + h.external_memory);
     c.activeHandles.set(activeHandles());
-    c.eventLoopLag.set(Number.isFinite(this.lag.mean) ? this.lag.mean / 1e9 : 0);
+    // The histogram's samples include its own sampling interval: take it off.
+    c.eventLoopLag.set(Number.isFinite(this.lag.mean) ? Math.max(0, this.lag.mean - LAG_RESOLUTION_MS * 1e6) / 1e9 : 0);
     this.lag.reset();
     return (await c.registry.getMetricsAsJSON()) as MetricsSnapshot;
   }

@@ -40,6 +40,9 @@ const enum Kind {
   Heartbeat = 8,
 }
 
+/** Faults the hook may queue per CPE before it refuses more. */
+const MAX_QUEUED_FAULTS = 32;
+
 /** How often CPEs with active notification are checked for changed values. */
 const NOTIFY_SCAN_MS = 5000;
 
@@ -298,6 +301,7 @@ export class Shard {
       throw new CpeSimError('BAD_REQUEST', `fault code ${code} is not a CPE fault: expected an integer from 9000 to 9899 (TR-069 A.5.1)`);
     }
     const list = this.faults.get(l) ?? [];
+    if (list.length >= MAX_QUEUED_FAULTS) throw new CpeSimError('CONFLICT', `CPE ${cpe} already has ${MAX_QUEUED_FAULTS} faults queued for its next requests`);
     list.push(code);
     this.faults.set(l, list);
     return { queued: list.length };

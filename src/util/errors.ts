@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'SHARD_FAILED'
   | 'NOT_FOUND'
   | 'BAD_REQUEST'
+  | 'CONFLICT'
   | 'TIMEOUT'
   | 'INTERNAL';
 

@@ -133,7 +133,7 @@ export class AdminServer {
   }
 
   private async withId(raw: string, run: (id: number) => Promise<Reply>): Promise<Reply> {
-    if (!/^\d{1,10}$/.test(raw)) return error(404, `no CPE ${JSON.stringify(raw)}: ids are the CPEs' global indices`);
+    if (!/^(0|[1-9]\d{0,9})$/.test(raw)) return error(404, `no CPE ${JSON.stringify(raw)}: ids are the CPEs' global indices`);
     try {
       return await run(Number(raw));
     } catch (e) {

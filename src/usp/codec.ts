@@ -16,10 +16,9 @@
 //
 // Decoded bytes fields (a Record's payload) are views into the input buffer, not
 // copies: copy them if the input buffer is reused.
+import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
 import type { Enum, IConversionOptions, Root, Type } from 'protobufjs';
-import { MSG_PROTO } from './proto/usp-msg.js';
-import { RECORD_PROTO } from './proto/usp-record.js';
 import type {
   Body, DeepPartial, MsgInput, MsgTypeName, RecordInput, RequestType, ResponseType,
   UspMsg, UspRecord,
@@ -29,10 +28,19 @@ export * from './types.js';
 
 // ---- schema ---------------------------------------------------------------------------
 
+/**
+ * The .proto files are read from the source tree (tsc does not copy them into dist/):
+ * from src/usp/ when run by a TS loader, from dist/src/usp/ three levels up.
+ */
+function protoText(name: string): string {
+  const here = import.meta.url.endsWith('.ts') ? `./proto/${name}` : `../../../src/usp/proto/${name}`;
+  return readFileSync(new URL(here, import.meta.url), 'utf8');
+}
+
 function loadRoot(): Root {
   const root = new protobuf.Root();
-  protobuf.parse(RECORD_PROTO, root, { keepCase: true });
-  protobuf.parse(MSG_PROTO, root, { keepCase: true });
+  protobuf.parse(protoText('usp-record-1-3.proto'), root, { keepCase: true });
+  protobuf.parse(protoText('usp-msg-1-3.proto'), root, { keepCase: true });
   root.resolveAll();
   return root;
 }

@@ -1,18 +1,11 @@
 // What a CPE has only while it is doing something: pending M events, transfers,
 // scheduled informs, actions deferred to the session's end, a firmware other than the
 // profile's. A CPE with none of these has no entry (DESIGN "pay only for what differs").
+import type { TransferRequest } from '../cwmp/rpc/handler.js';
 import type { CpeRequest, DuOperation, EventStruct, TransferFault } from '../cwmp/types.js';
 
-export interface Transfer {
-  isDownload: boolean;
-  commandKey: string;
-  fileType: string;
-  url: string;
-  username: string;
-  password: string;
-  fileSize: number;
-  targetFileName: string;
-  delaySeconds: number;
+/** A queued transfer: the request plus where it stands. */
+export interface Transfer extends Omit<TransferRequest, 'windows'> {
   /** 1 not started, 2 in progress, 3 completed (TransferComplete not yet acknowledged). */
   state: 1 | 2 | 3;
   /** Epoch ms when it may start; set when the session that asked for it ends. */

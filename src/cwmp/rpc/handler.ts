@@ -1,6 +1,21 @@
 import type { CpeView } from '../../datamodel/view.js';
 import type { AcsRequest, CpeMessage, CwmpFault, DuOperation, QueuedTransfer } from '../types.js';
 
+/** A Download, Upload or ScheduleDownload as an RPC hands it to the device. */
+export interface TransferRequest {
+  isDownload: boolean;
+  commandKey: string;
+  fileType: string;
+  url: string;
+  username: string;
+  password: string;
+  fileSize: number;
+  targetFileName: string;
+  delaySeconds: number;
+  /** ScheduleDownload windows, in seconds from receipt. */
+  windows?: Array<{ start: number; end: number; mode: string }>;
+}
+
 /** What an RPC may do to the device beyond its data model; the shard implements it. */
 export interface DeviceActions {
   /** Reboot once the session ends (TR-069 A.3.2.10). */
@@ -9,19 +24,7 @@ export interface DeviceActions {
   factoryReset(): void;
   scheduleInform(delaySeconds: number, commandKey: string): void;
   /** Queue a Download or Upload; a fault when it cannot be queued. */
-  queueTransfer(t: {
-    isDownload: boolean;
-    commandKey: string;
-    fileType: string;
-    url: string;
-    username: string;
-    password: string;
-    fileSize: number;
-    targetFileName: string;
-    delaySeconds: number;
-    /** ScheduleDownload windows, seconds from now. */
-    windows?: Array<{ start: number; end: number; mode: string }>;
-  }): CwmpFault | undefined;
+  queueTransfer(t: TransferRequest): CwmpFault | undefined;
   queuedTransfers(): QueuedTransfer[];
   /** Queue a ChangeDUState to run once the session ends. */
   changeDuState(commandKey: string, operations: DuOperation[]): void;

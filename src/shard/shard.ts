@@ -7,7 +7,6 @@ import { publishSession, publishTick } from '../cwmp/diagnostics.js';
 import { DISCARD_ON_FAILURE, EV, eventsOf, KEEP_ON_REBOOT, TIED_TO_REQUEST } from '../cwmp/events.js';
 import { buildInform, MAX_INFORM_EVENTS } from '../cwmp/inform.js';
 import { serveRpc } from '../cwmp/rpc/index.js';
-import { FAULT_STRINGS } from '../cwmp/soap-build.js';
 import { CpeSimError } from '../util/errors.js';
 import { runSession, type SessionHost, type SessionOutcome } from '../cwmp/session.js';
 import { AcsHttpSession, ConnectionPool } from '../cwmp/transport.js';
@@ -24,6 +23,7 @@ import { ConnectionRequests } from './connection-request.js';
 import { Device } from './device.js';
 import { EventLog } from './event-log.js';
 import { FailureLog } from './failure-log.js';
+import { FaultHook } from './fault-hook.js';
 import { FleetEnv } from './fleet-env.js';
 import { Notifications } from './notifications.js';
 import { PeriodicPlanner } from './periodic.js';
@@ -40,8 +40,6 @@ const enum Kind {
   Heartbeat = 8,
 }
 
-/** Faults the hook may queue per CPE before it refuses more. */
-const MAX_QUEUED_FAULTS = 32;
 
 /** How often CPEs with active notification are checked for changed values. */
 const NOTIFY_SCAN_MS = 5000;
@@ -96,11 +94,9 @@ export class Shard {
   private active = 0;
   private stopping = false;
   private idleWaiters: Array<() => void> = [];
-  private readonly counters = { bootstraps: 0, sessionsOk: 0, sessionsFailed: 0, periodicTicks: 0, faultsInjected: 0 };
+  private readonly counters = { bootstraps: 0, sessionsOk: 0, sessionsFailed: 0, periodicTicks: 0 };
   private readonly failures: FailureLog;
-  private readonly injectedFaults: Record<string, number> = {};
-  /** CWMP fault codes queued per CPE by the fault hook; only CPEs with one have an entry. */
-  private readonly faults = new Map<number, number[]>();
+  private readonly faultHook = new FaultHook();
   /** CPEs whose HeartbeatPolicy is enabled: next due time, and whether one waits to be sent. */
   private readonly heartbeats = new Map<number, { at: number; pending: boolean }>();
   private readonly heartbeatByDefault: boolean;
@@ -287,7 +283,7 @@ export class Shard {
 
   stats(): ShardStats {
     const states = this.stateCountsByName();
-    return { states, ...this.counters, failReasons: { ...this.failures.reasons }, injectedFaults: { ...this.injectedFaults }, activeSessions: this.active, queuedSessions: this.queue.length - this.qHead };
+    return { states, ...this.counters, faultsInjected: this.faultHook.total, failReasons: { ...this.failures.reasons }, injectedFaults: { ...this.faultHook.answered }, activeSessions: this.active, queuedSessions: this.queue.length - this.qHead };
   }
 
   /**
@@ -297,14 +293,7 @@ export class Shard {
   queueFault(cpe: number, code: number): { queued: number } {
     const l = this.local(cpe);
     if (l === undefined) throw new CpeSimError('NOT_FOUND', `CPE ${cpe} is not in shard ${this.init.shardId}`);
-    if (!Number.isInteger(code) || code < 9000 || code > 9899) {
-      throw new CpeSimError('BAD_REQUEST', `fault code ${code} is not a CPE fault: expected an integer from 9000 to 9899 (TR-069 A.5.1)`);
-    }
-    const list = this.faults.get(l) ?? [];
-    if (list.length >= MAX_QUEUED_FAULTS) throw new CpeSimError('CONFLICT', `CPE ${cpe} already has ${MAX_QUEUED_FAULTS} faults queued for its next requests`);
-    list.push(code);
-    this.faults.set(l, list);
-    return { queued: list.length };
+    return { queued: this.faultHook.queue(l, cpe, code) };
   }
 
   connectionRequest(cpe: number, req: CrRequest): CrReply {
@@ -391,7 +380,7 @@ export class Shard {
       this.overlays.delete(l);
       this.device.reset(l);
       this.notifications.reset(l);
-      this.faults.delete(l);
+      this.faultHook.clear(l);
       this.flags[l]! &= ~Flag.Bootstrapped;
       this.events[l] = 0;
     } else {
@@ -531,13 +520,8 @@ export class Shard {
         if (this.device.duRequestDone(l, req, result)) this.events[l]! &= ~EV.DU_STATE_CHANGE_COMPLETE;
       },
       serve: (req) => {
-        const injected = this.faults.get(l)?.shift();
-        if (injected !== undefined) {
-          if (this.faults.get(l)!.length === 0) this.faults.delete(l);
-          this.counters.faultsInjected++;
-          this.injectedFaults[injected] = (this.injectedFaults[injected] ?? 0) + 1;
-          return { method: 'Fault', fault: { code: injected, message: FAULT_STRINGS[injected] ?? 'Vendor fault' } };
-        }
+        const injected = this.faultHook.take(l);
+        if (injected) return injected;
         const v = this.view(l);
         try {
           const out = serveRpc(req, { view: v, device: this.device.actions(l) });

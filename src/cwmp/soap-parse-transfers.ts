@@ -41,13 +41,7 @@ export function parseTransferRequest(name: string, node: XNode, warnings: string
       // PROTOCOLS A.5; GenieACS sends every argument, FileSize and DelaySeconds as "0" when unset
       return {
         method: 'Download',
-        commandKey: optText(node, 'CommandKey'),
-        fileType: reqText(node, 'FileType'),
-        url: reqText(node, 'URL'),
-        username: optText(node, 'Username'),
-        password: optText(node, 'Password'),
-        fileSize: fileSize(node, warnings),
-        targetFileName: optText(node, 'TargetFileName'),
+        ...fileArgs(node, warnings),
         delaySeconds: reqUInt(node, 'DelaySeconds'),
         successUrl: optText(node, 'SuccessURL'),
         failureUrl: optText(node, 'FailureURL'),
@@ -67,13 +61,7 @@ export function parseTransferRequest(name: string, node: XNode, warnings: string
     case 'ScheduleDownload':
       return {
         method: 'ScheduleDownload',
-        commandKey: optText(node, 'CommandKey'),
-        fileType: reqText(node, 'FileType'),
-        url: reqText(node, 'URL'),
-        username: optText(node, 'Username'),
-        password: optText(node, 'Password'),
-        fileSize: fileSize(node, warnings),
-        targetFileName: optText(node, 'TargetFileName'),
+        ...fileArgs(node, warnings),
         timeWindows: items(req(node, 'TimeWindowList')).map(timeWindow),
       };
     case 'ChangeDUState': {
@@ -165,6 +153,19 @@ function duOperation(key: string, node: XNode, i: number, warnings: string[]): D
 }
 
 // ---- CPE -> ACS (mock ACS and tests) ----
+
+/** The arguments Download and ScheduleDownload share (PROTOCOLS A.5). */
+function fileArgs(node: XNode, warnings: string[]) {
+  return {
+    commandKey: optText(node, 'CommandKey'),
+    fileType: reqText(node, 'FileType'),
+    url: reqText(node, 'URL'),
+    username: optText(node, 'Username'),
+    password: optText(node, 'Password'),
+    fileSize: fileSize(node, warnings),
+    targetFileName: optText(node, 'TargetFileName'),
+  };
+}
 
 /** The CPE responses and requests of this file; undefined when `name` is none of them. */
 export function parseTransferCpeMessage(name: string, node: XNode): CpeMessage | undefined {

@@ -40,11 +40,13 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
       template,
       log: (level, msg, extra) => log[level](extra ?? {}, msg),
     });
-    shard.start();
     if (init.metrics) {
-      // Loaded only when metrics are on: prom-client costs a shard about 1.7 MB otherwise.
+      // Loaded only when metrics are on, and subscribed before any CPE powers on.
       const { ThreadMetrics: Metrics } = await import('../src/metrics/thread-metrics.js');
       metrics = new Metrics();
+    }
+    shard.start();
+    if (metrics) {
       const push = () => void metrics!.snapshot(shard.stateCountsByName()).then((snapshot) => send({ type: 'metrics', shardId: init.shardId, snapshot }), () => undefined);
       pushTimer = setInterval(push, METRICS_PUSH_MS);
       push();

@@ -40,6 +40,7 @@ async function bootstrapN(n: number): Promise<string> {
       profileDir: profile,
       acs: { url: acsUrl, username: '', password: '', timeoutMs: 30_000, caFile: undefined },
       maxSessions: 64,
+      cwmp: true,
       bootRamp: { mode: 'none' },
       startAt: Date.now(),
       cr: { baseUrl: `http://127.0.0.1:${crPort}`, secret: 'bench', rateLimit: { count: 10, periodSec: 60 } },

@@ -39,6 +39,7 @@ describe('a shard that cannot start', () => {
         profileDir: '/nonexistent/profile',
         acs: { url: 'http://127.0.0.1:9/', username: '', password: '', timeoutMs: 1000, caFile: undefined },
         maxSessions: 4,
+        cwmp: true,
         bootRamp: { mode: 'none' },
         startAt: Date.now(),
         cr: { baseUrl: 'http://127.0.0.1:9', secret: 's', rateLimit: { count: 1, periodSec: 1 } },

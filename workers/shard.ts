@@ -29,6 +29,7 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
   let baseline: ThreadProbe | undefined;
   let metrics: ThreadMetrics | undefined;
   let pushTimer: NodeJS.Timeout | undefined;
+  const uspGauge = () => (shard.usp && init.usp ? { broker: init.usp.brokerLabel, counts: shard.usp.connectionCounts() } : undefined);
   try {
     const profile = loadProfile(init.profileDir);
     const template = compileProfile(profile);
@@ -47,7 +48,7 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
     }
     shard.start();
     if (metrics) {
-      const push = () => void metrics!.snapshot(shard.stateCountsByName()).then((snapshot) => send({ type: 'metrics', shardId: init.shardId, snapshot }), () => undefined);
+      const push = () => void metrics!.snapshot(shard.stateCountsByName(), uspGauge()).then((snapshot) => send({ type: 'metrics', shardId: init.shardId, snapshot }), () => undefined);
       pushTimer = setInterval(push, METRICS_PUSH_MS);
       push();
     }
@@ -91,7 +92,7 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
             void shard.stop().then(
               async (stats) => {
                 // A last push, so the totals main keeps include this shard's final counts.
-                if (metrics) send({ type: 'metrics', shardId: init.shardId, snapshot: await metrics.snapshot(shard.stateCountsByName()) });
+                if (metrics) send({ type: 'metrics', shardId: init.shardId, snapshot: await metrics.snapshot(shard.stateCountsByName(), uspGauge()) });
                 metrics?.close();
                 reply(stats);
                 // main closes the port: closing it here can overtake the reply (TOOLCHAIN.md)

@@ -68,7 +68,7 @@ export async function main(argv: string[]): Promise<number> {
     log.error({ err: (e as Error).message }, 'fleet failed to start');
     return 1;
   }
-  log.info({ acs: fleet.acsUrl, shards: fleet.coordinator.shardCount, paramsDeclared: fleet.coordinator.paramCount }, 'fleet started');
+  log.info({ acs: fleet.acsUrl || 'none (USP only)', usp: fleet.uspBrokerUrl ?? 'off', shards: fleet.coordinator.shardCount, paramsDeclared: fleet.coordinator.paramCount }, 'fleet started');
   const first = await fleet.coordinator.inspect(cfg.fleetOffset).catch(() => null);
   if (first) {
     log.info(
@@ -86,7 +86,7 @@ export async function main(argv: string[]): Promise<number> {
   // a --duration) keeps the fleet running until SIGINT/SIGTERM or the duration. Otherwise
   // the run is a bootstrap: once every CPE has powered on and finished its first session,
   // print a summary and exit, non-zero when CPEs failed.
-  const daemon = cfg.metricsBindAddr !== undefined || cfg.mockAcs !== undefined || cfg.duration > 0;
+  const daemon = cfg.metricsBindAddr !== undefined || cfg.mockAcs !== undefined || cfg.uspBroker?.mode === 'embedded' || cfg.duration > 0;
   let interrupted = false;
   await new Promise<void>((resolve) => {
     const stop = () => {

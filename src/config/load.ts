@@ -41,6 +41,10 @@ function expected(kind: Kind): string {
       return '"<n>/s", "<n>s", "<n>m" or 0';
     case 'rateLimit':
       return '"<count>/<seconds>s", e.g. 10/60s';
+    case 'broker':
+      return '"embedded" or a URL (mqtt://host:port or mqtts://host:port)';
+    case 'pattern':
+      return kind.must ? `a non-empty pattern containing ${kind.must}` : 'a non-empty pattern';
   }
 }
 
@@ -93,12 +97,28 @@ export function parseValue(kind: Kind, raw: unknown): { ok: true; value: unknown
       if (m && Number(m[1]) > 0) return { ok: true, value: { mode: 'window', seconds: Number(m[1]) * (m[2] === 'm' ? 60 : 1) } };
       return { ok: false };
     }
+    case 'broker': {
+      if (s === 'embedded') return { ok: true, value: { mode: 'embedded' } };
+      let u: URL;
+      try {
+        u = new URL(s);
+      } catch {
+        return { ok: false };
+      }
+      return (u.protocol === 'mqtt:' || u.protocol === 'mqtts:') && u.hostname !== '' ? { ok: true, value: { mode: 'url', url: s } } : { ok: false };
+    }
+    case 'pattern':
+      return s !== '' && s.includes(kind.must) ? { ok: true, value: s } : { ok: false };
     case 'rateLimit': {
       const m = /^(\d+)\/(\d+(?:\.\d+)?)s$/.exec(s);
       if (!m || Number(m[1]) < 1 || Number(m[2]) <= 0) return { ok: false };
       return { ok: true, value: { count: Number(m[1]), periodSec: Number(m[2]) } };
     }
   }
+}
+
+function flagOrEnvOrFile(flags: Record<string, unknown>, env: NodeJS.ProcessEnv, file: Record<string, unknown>, key: string): boolean {
+  return flags[key] !== undefined || env[toEnv(key)] !== undefined || (file[key] !== undefined && file[key] !== null);
 }
 
 export interface RawSources {
@@ -182,8 +202,22 @@ export function loadConfig({ flags, env }: RawSources): Config {
       throw new ConfigError(`config: acsCaFile: cannot read ${JSON.stringify(cfg.acsCaFile)}: ${(e as Error).message} (expected a PEM file of CA certificates)`);
     }
   }
-  if (!cfg.version && cfg.acsUrl === undefined && cfg.mockAcs === undefined) {
-    throw new ConfigError(`config: acsUrl: missing (give --acs-url http://host:port/ or ${toEnv('acsUrl')}, or --mock-acs host:port for the embedded mock ACS)`);
+  if (cfg.uspCaFile !== undefined) {
+    try {
+      readFileSync(cfg.uspCaFile);
+    } catch (e) {
+      throw new ConfigError(`config: uspCaFile: cannot read ${JSON.stringify(cfg.uspCaFile)}: ${(e as Error).message} (expected a PEM file of CA certificates)`);
+    }
+  }
+  if (cfg.uspBroker?.mode === 'embedded' && cfg.uspMqttVersion === '5') {
+    // aedes speaks MQTT 3.1.1 only: say so rather than fail every CONNECT at run time.
+    if (flagOrEnvOrFile(flags, env, file, 'uspMqttVersion')) {
+      throw new ConfigError('config: uspMqttVersion: the embedded broker (--usp-broker embedded) speaks MQTT 3.1.1 only; use --usp-mqtt-version 3.1.1 or an external MQTT 5 broker');
+    }
+    cfg.uspMqttVersion = '3.1.1';
+  }
+  if (!cfg.version && cfg.acsUrl === undefined && cfg.mockAcs === undefined && cfg.uspBroker === undefined) {
+    throw new ConfigError(`config: acsUrl: missing (give --acs-url http://host:port/ or ${toEnv('acsUrl')}, --mock-acs host:port for the embedded mock ACS, or --usp-broker for a USP-only fleet)`);
   }
   return cfg;
 }

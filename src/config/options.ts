@@ -12,7 +12,9 @@ export type Kind =
   | { t: 'hostport' }
   | { t: 'seconds'; min: number }
   | { t: 'ramp' }
-  | { t: 'rateLimit' };
+  | { t: 'rateLimit' }
+  | { t: 'broker' }
+  | { t: 'pattern'; must: string };
 
 export interface OptionDef {
   key: string;
@@ -49,6 +51,17 @@ export const OPTIONS: readonly OptionDef[] = [
   { key: 'mockAcs', kind: { t: 'hostport' }, describe: 'Start the embedded mock ACS on host:port (and inform it unless --acs-url is set)' },
   { key: 'metricsBindAddr', kind: { t: 'hostport' }, describe: 'host:port of the metrics and admin listener (GET /metrics, /admin/...); off when unset. Bind it to localhost or inside a trust boundary' },
   { key: 'adminToken', kind: { t: 'secret' }, describe: 'When set, /admin/* requires Authorization: Bearer <token>' },
+  { key: 'uspBroker', kind: { t: 'broker' }, describe: 'Make every CPE a USP agent on this MQTT broker: mqtt://host:port, mqtts://host:port, or "embedded" (an in-process aedes broker on --usp-embedded-bind, MQTT 3.1.1 only). Without --acs-url and --mock-acs the fleet is USP-only' },
+  { key: 'uspEmbeddedBind', kind: { t: 'hostport' }, describe: 'host:port of the embedded broker (--usp-broker embedded)', default: '127.0.0.1:1883' },
+  { key: 'uspEndpointId', kind: { t: 'pattern', must: '' }, describe: 'Endpoint ID of each agent, with {oui}, {serial}, {productClass} and {index} filled in (TR-369 "os::" form by default)', default: 'os::{oui}-{serial}' },
+  { key: 'uspControllerId', kind: { t: 'string' }, describe: 'Endpoint ID of the USP controller the agents answer and notify (LocalAgent.Controller.1.EndpointID)', default: 'self::usp-controller' },
+  { key: 'uspControllerTopic', kind: { t: 'string' }, describe: 'MQTT topic the controller subscribes to: where agents send MQTTConnect records and notifications', default: '/usp/controller' },
+  { key: 'uspAgentTopic', kind: { t: 'pattern', must: '{endpointId}' }, describe: 'MQTT topic each agent subscribes to, with {endpointId} (required), {serial}, {oui} and {index} filled in', default: '/usp/agent/{endpointId}' },
+  { key: 'uspMqttVersion', kind: { t: 'enum', values: ['3.1.1', '5'] }, describe: 'MQTT protocol version of the agents\' connections (the embedded broker speaks 3.1.1 only)', default: '5' },
+  { key: 'uspMqttUsername', kind: { t: 'string' }, describe: 'MQTT username of each agent, with {endpointId}, {serial}, {oui} and {index} filled in', defaultText: 'none; the Endpoint ID when --usp-mqtt-secret is set' },
+  { key: 'uspMqttPassword', kind: { t: 'secret' }, describe: 'MQTT password shared by every agent (see --usp-mqtt-secret for per-agent passwords)' },
+  { key: 'uspMqttSecret', kind: { t: 'secret' }, describe: 'Secret from which each agent derives its own MQTT password: lower-case hex HMAC-SHA256(key = secret, message = Endpoint ID)' },
+  { key: 'uspCaFile', kind: { t: 'string' }, describe: 'PEM file of CA certificates trusted for an mqtts:// broker (default: the system store)' },
   { key: 'duration', kind: { t: 'seconds', min: 0 }, describe: 'Stop after this many seconds (0: run until SIGINT/SIGTERM)', default: 0 },
   { key: 'logLevel', kind: { t: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, describe: 'Log level', default: 'info' },
   { key: 'logFormat', kind: { t: 'enum', values: ['json', 'text'] }, describe: 'Log format: json (pino) or text (one line per record)', default: 'json' },
@@ -79,12 +92,24 @@ export interface Config {
   mockAcs: HostPort | undefined;
   metricsBindAddr: HostPort | undefined;
   adminToken: string | undefined;
+  uspBroker: UspBroker | undefined;
+  uspEmbeddedBind: HostPort;
+  uspEndpointId: string;
+  uspControllerId: string;
+  uspControllerTopic: string;
+  uspAgentTopic: string;
+  uspMqttVersion: '3.1.1' | '5';
+  uspMqttUsername: string | undefined;
+  uspMqttPassword: string | undefined;
+  uspMqttSecret: string | undefined;
+  uspCaFile: string | undefined;
   duration: number;
   logLevel: string;
   logFormat: 'json' | 'text';
   version: boolean;
 }
 
+export type UspBroker = { mode: 'embedded' } | { mode: 'url'; url: string };
 export type BootRamp = { mode: 'none' } | { mode: 'rate'; perSecond: number } | { mode: 'window'; seconds: number };
 export interface HostPort {
   host: string;

@@ -1,6 +1,7 @@
 // Start and stop a whole fleet from a Config: the optional embedded mock ACS, the
 // connection-request listener, and the sharded CPEs.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import type { Config } from '../config/options.js';
@@ -10,15 +11,20 @@ import { MetricsHub } from '../metrics/hub.js';
 import { ThreadMetrics } from '../metrics/thread-metrics.js';
 import type { Logger } from '../log.js';
 import { MockAcs } from '../mock-acs/mock-acs.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embedded.js';
 import { Coordinator } from './coordinator.js';
-import type { ShardStats } from './messages.js';
+import type { ShardStats, UspInit } from './messages.js';
 
 export interface Fleet {
   coordinator: Coordinator;
   cr: CrListener;
   admin: AdminServer | undefined;
   mockAcs: MockAcs | undefined;
+  broker: EmbeddedBroker | undefined;
+  /** '' for a USP-only fleet. */
   acsUrl: string;
+  /** The MQTT broker the agents use, when USP is on (credentials hidden). */
+  uspBrokerUrl: string | undefined;
   crBaseUrl: string;
   stop(): Promise<ShardStats>;
 }
@@ -40,7 +46,21 @@ export async function startFleet(cfg: Config, log: Logger): Promise<Fleet> {
     await mockAcs.listen(cfg.mockAcs.host, cfg.mockAcs.port);
     log.info({ url: mockAcs.url }, 'embedded mock ACS listening');
   }
-  const acsUrl = cfg.acsUrl ?? mockAcs!.url;
+  const acsUrl = cfg.acsUrl ?? mockAcs?.url ?? '';
+  let broker: EmbeddedBroker | undefined;
+  let usp: UspInit | undefined;
+  if (cfg.uspBroker) {
+    try {
+      if (cfg.uspBroker.mode === 'embedded') {
+        broker = await startEmbeddedBroker({ host: cfg.uspEmbeddedBind.host, port: cfg.uspEmbeddedBind.port });
+        log.info({ url: broker.url }, 'embedded MQTT broker (aedes, MQTT 3.1.1) listening');
+      }
+    } catch (e) {
+      await mockAcs?.close();
+      throw e;
+    }
+    usp = uspInitOf(cfg, broker?.url ?? (cfg.uspBroker as { url: string }).url);
+  }
 
   let coordinator: Coordinator | undefined;
   const mainMetrics = cfg.metricsBindAddr ? new ThreadMetrics() : undefined;
@@ -58,6 +78,8 @@ export async function startFleet(cfg: Config, log: Logger): Promise<Fleet> {
       profileDir: resolve(cfg.profile),
       acs: { url: acsUrl, username: cfg.acsUsername, password: cfg.acsPassword, timeoutMs: cfg.acsTimeout * 1000, caFile: cfg.acsCaFile },
       maxSessions: cfg.maxSessions,
+      cwmp: cfg.acsUrl !== undefined || mockAcs !== undefined,
+      usp,
       transfers: cfg.transfers,
       bootRamp: cfg.bootRamp,
       startAt: Date.now(),
@@ -87,6 +109,7 @@ export async function startFleet(cfg: Config, log: Logger): Promise<Fleet> {
     cr.close();
     await coordinator.stop().catch(() => undefined);
     await mockAcs?.close();
+    await broker?.close();
     throw e;
   }
   return {
@@ -94,7 +117,9 @@ export async function startFleet(cfg: Config, log: Logger): Promise<Fleet> {
     cr,
     admin,
     mockAcs,
+    broker,
     acsUrl,
+    uspBrokerUrl: usp?.brokerLabel,
     crBaseUrl,
     async stop() {
       admin?.close();
@@ -102,7 +127,26 @@ export async function startFleet(cfg: Config, log: Logger): Promise<Fleet> {
       cr.close();
       const stats = await c.stop();
       await mockAcs?.close();
+      await broker?.close();
       return stats;
     },
+  };
+}
+
+/** The agents' settings from --usp-*; the broker label drops any credentials in the URL. */
+function uspInitOf(cfg: Config, brokerUrl: string): UspInit {
+  const u = new URL(brokerUrl);
+  return {
+    brokerUrl,
+    brokerLabel: `${u.protocol}//${u.host}`,
+    protocolVersion: cfg.uspMqttVersion === '5' ? 5 : 4,
+    endpointId: cfg.uspEndpointId,
+    agentTopic: cfg.uspAgentTopic,
+    controllerId: cfg.uspControllerId,
+    controllerTopic: cfg.uspControllerTopic,
+    username: cfg.uspMqttUsername,
+    password: cfg.uspMqttPassword,
+    secret: cfg.uspMqttSecret,
+    ca: cfg.uspCaFile ? readFileSync(cfg.uspCaFile, 'utf8') : undefined,
   };
 }

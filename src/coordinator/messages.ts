@@ -28,10 +28,31 @@ export interface ShardInit {
   cr: { baseUrl: string; secret: string; rateLimit: { count: number; periodSec: number }; username?: string | undefined; password?: string | undefined };
   logLevel: string;
   logFormat: 'json' | 'text';
+  /** Run CWMP sessions (false: a USP-only fleet, no --acs-url). */
+  cwmp: boolean;
+  /** Every CPE is also a USP agent (--usp-broker). */
+  usp?: UspInit | undefined;
   /** Count and push metrics (on when --metrics-bind-addr is set). */
   metrics?: boolean;
   /** Bench: take a heap baseline (after GC) before the CPEs are built. */
   measure?: boolean;
+}
+
+/** The USP agents' settings (--usp-*), patterns unfilled: each agent fills its own. */
+export interface UspInit {
+  brokerUrl: string;
+  /** Label of cpe_sim_usp_mqtt_connection_state{broker}: the URL without credentials. */
+  brokerLabel: string;
+  protocolVersion: 4 | 5;
+  endpointId: string;
+  agentTopic: string;
+  controllerId: string;
+  controllerTopic: string;
+  username: string | undefined;
+  password: string | undefined;
+  secret: string | undefined;
+  /** PEM text of --usp-ca-file. */
+  ca: string | undefined;
 }
 
 export interface CrRequest {
@@ -62,8 +83,9 @@ export interface CpeDetail extends CpeSummary {
   recentEvents: Array<{ code: string; at: string }>;
   /** A sample of tree leaves: the forced-inform parameters and a few identity ones. */
   leaves: Array<{ name: string; value: string; type: string }>;
-  /** USP subscriptions (empty until USP exists). */
-  uspSubscriptions: unknown[];
+  /** USP: the agent's Endpoint ID, MQTT connection state and subscriptions (empty without --usp-broker). */
+  usp?: { endpointId: string; mqtt: string } | undefined;
+  uspSubscriptions: Array<{ path: string; id: string; notifType: string; referenceList: string; enabled: boolean; recipient: string }>;
 }
 
 export interface CpePage {
@@ -87,6 +109,8 @@ export interface ShardStats {
   failReasons: Record<string, number>;
   activeSessions: number;
   queuedSessions: number;
+  /** USP agents by MQTT connection state (absent without --usp-broker). */
+  uspConnections?: Record<string, number> | undefined;
 }
 
 // ---- main -> shard ----

@@ -386,6 +386,20 @@ export class CpeView {
     return true;
   }
 
+  /**
+   * The number the next row added to the table at `tablePath` (ends in '.') will get,
+   * without adding it: lets a USP Add validate a row (unique keys, defaults that
+   * depend on the row number) before anything is written (TR-369 R-ADD.1).
+   */
+  peekNextRow(tablePath: string): number | undefined {
+    const r = this.resolve(tablePath);
+    if (!r || r.kind !== 'table') return undefined;
+    const t = this.overlay?.tables?.get(r.path);
+    if (t) return t.next;
+    const rows = this.defaultRows(r.node, r.inst);
+    return (rows[rows.length - 1] ?? 0) + 1;
+  }
+
   /** Forced-inform parameters (TR-069 A.3.3.1), expanded over existing rows. */
   forcedInform(): ParameterValue[] {
     const out: ParameterValue[] = [];
@@ -427,7 +441,8 @@ export class CpeView {
   }
 }
 
-function outOfRange(p: ParamNode, v: string): string | undefined {
+/** Why canonical value `v` breaks `p`'s enum, range or maxLength; undefined when it fits. */
+export function outOfRange(p: ParamNode, v: string): string | undefined {
   if (p.enumValues && !p.enumValues.includes(v)) return `"${v}" is not one of ${p.enumValues.join(', ')}`;
   if (p.range) {
     const n = Number(v);

@@ -46,6 +46,10 @@ export const USP_MSG_TYPES = [
   'GET_SUPPORTED_PROTO_RESP', 'REGISTER', 'REGISTER_RESP', 'DEREGISTER', 'DEREGISTER_RESP',
 ] as const;
 export const USP_RESULTS = ['success', 'error'] as const;
+export const USP_DROP_REASONS = ['bad-record', 'bad-msg', 'not-for-me', 'unknown-controller', 'duplicate', 'no-reply-to', 'unexpected'] as const;
+export const USP_MQTT_STATES = ['disconnected', 'connecting', 'connected', 'backoff'] as const;
+/** USP error codes an agent can answer with (PROTOCOLS B.3); others appear when used. */
+export const USP_ERROR_CODES: readonly string[] = [...Array.from({ length: 32 }, (_, i) => String(7000 + i)), '7100', '7104'];
 export const USP_NOTIFY_KINDS = ['ValueChange', 'ObjectCreation', 'ObjectDeletion', 'Event', 'OperationComplete', 'OnBoardRequest'] as const;
 /** CWMP fault codes a CPE can send (TR-069 A.5.1, PROTOCOLS A.7); vendor codes appear when used. */
 export const CWMP_FAULT_CODES: readonly string[] = Array.from({ length: 33 }, (_, i) => String(9000 + i));
@@ -67,13 +71,14 @@ export function createCatalog() {
     cwmpInforms: new Counter({ name: 'cpe_sim_cwmp_informs_total', help: 'Event codes sent in Informs, by whether the ACS accepted the Inform.', labelNames: ['event_code', 'result'] as const, registers: r }),
     cwmpSessionDuration: new Histogram({ name: 'cpe_sim_cwmp_session_duration_seconds', help: 'CWMP session length, Inform to session end, as the CPEs see it.', buckets: SESSION_BUCKETS, registers: r }),
     cwmpAcsResponse: new Histogram({ name: 'cpe_sim_cwmp_acs_response_seconds', help: 'Time from each POST to the ACS\'s reply, by the CPE message sent.', labelNames: ['message'] as const, buckets: RESPONSE_BUCKETS, registers: r }),
-    // ---- USP (fed once USP lands) ----
+    // ---- USP ----
     uspRequests: new Counter({ name: 'cpe_sim_usp_requests_total', help: 'USP messages handled by the agents, by type and result.', labelNames: ['msg_type', 'result'] as const, registers: r }),
     uspRtt: new Histogram({ name: 'cpe_sim_usp_request_rtt_seconds', help: 'USP request handling time, decode through send.', labelNames: ['msg_type'] as const, buckets: RESPONSE_BUCKETS, registers: r }),
     uspNotifies: new Counter({ name: 'cpe_sim_usp_autonomous_notifies_total', help: 'Autonomous USP Notify messages, by kind and whether a subscription gated them.', labelNames: ['notify_kind', 'gated'] as const, registers: r }),
     uspMqttState: new Gauge({ name: 'cpe_sim_usp_mqtt_connection_state', help: 'USP agents\' MQTT connections in each state, per broker.', labelNames: ['broker', 'state'] as const, registers: r, aggregator: 'sum' }),
+    uspDropped: new Counter({ name: 'cpe_sim_usp_records_dropped_total', help: 'Records and Msgs the agents dropped without answering (PROTOCOLS B.3), by reason.', labelNames: ['reason'] as const, registers: r }),
     // ---- faults ----
-    rpcFaults: new Counter({ name: 'cpe_sim_rpc_faults_total', help: 'Faults the CPEs answered with (CWMP SOAP faults; USP errors later), by protocol and code.', labelNames: ['protocol', 'code'] as const, registers: r }),
+    rpcFaults: new Counter({ name: 'cpe_sim_rpc_faults_total', help: 'Faults the CPEs answered with (CWMP SOAP faults, USP Error messages), by protocol and code.', labelNames: ['protocol', 'code'] as const, registers: r }),
     // ---- process (each thread reports its own; sums are over all threads) ----
     heapAlloc: new Gauge({ name: 'cpe_sim_process_heap_alloc_bytes', help: 'V8 heap in use plus external memory, summed over all threads.', registers: r, aggregator: 'sum' }),
     fdCount: new Gauge({ name: 'cpe_sim_process_open_fds', help: 'Open file descriptors of the process (from /proc/self/fd; 0 with os="unsupported").', labelNames: ['os'] as const, registers: r, aggregator: 'max' }),
@@ -94,6 +99,8 @@ export function createCatalog() {
   }
   for (const k of USP_NOTIFY_KINDS) for (const g of ['true', 'false']) c.uspNotifies.inc({ notify_kind: k, gated: g }, 0);
   for (const code of CWMP_FAULT_CODES) c.rpcFaults.inc({ protocol: 'cwmp', code }, 0);
+  for (const code of USP_ERROR_CODES) c.rpcFaults.inc({ protocol: 'usp', code }, 0);
+  for (const reason of USP_DROP_REASONS) c.uspDropped.inc({ reason }, 0);
   for (const route of ADMIN_ROUTES) for (const code of ADMIN_CODES) c.adminRequests.inc({ route, code }, 0);
   return c;
 }

@@ -8,7 +8,8 @@ import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { LifecycleState } from '../coordinator/messages.js';
 import { informChannel, messageChannel, sessionChannel, tickChannel, type InformEvent, type MessageEvent, type SessionEvent, type TickEvent } from '../cwmp/diagnostics.js';
 import { activeHandles } from '../util/probe.js';
-import { CPE_MESSAGES, createCatalog, INFORM_EVENT_CODES, type Catalog } from './catalog.js';
+import { uspDropChannel, uspNotifyChannel, uspRequestChannel, type UspDropEvent, type UspNotifyEvent, type UspRequestEvent } from '../usp/diagnostics.js';
+import { CPE_MESSAGES, createCatalog, INFORM_EVENT_CODES, USP_MQTT_STATES, type Catalog } from './catalog.js';
 
 export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
 
@@ -41,6 +42,13 @@ export class ThreadMetrics {
       c.cwmpSessionDuration.observe(e.seconds);
       if (!e.ok) c.fleetFailedSessions.inc();
     });
+    on<UspRequestEvent>(uspRequestChannel, (e) => {
+      c.uspRequests.inc({ msg_type: e.msgType, result: e.result });
+      c.uspRtt.observe({ msg_type: e.msgType }, e.seconds);
+      if (e.errCode !== undefined) c.rpcFaults.inc({ protocol: 'usp', code: String(e.errCode) });
+    });
+    on<UspNotifyEvent>(uspNotifyChannel, (e) => c.uspNotifies.inc({ notify_kind: e.kind, gated: String(e.gated) }));
+    on<UspDropEvent>(uspDropChannel, (e) => c.uspDropped.inc({ reason: e.reason }));
     on<TickEvent>(tickChannel, (t) => (t.kind === 'periodic' ? c.fleetPeriodicTicks : c.fleetScheduledEvents).inc());
     this.lag.enable();
     this.gc = new PerformanceObserver((list) => {
@@ -50,9 +58,10 @@ export class ThreadMetrics {
   }
 
   /** Refresh this thread's gauges and return its registry as JSON (structured-clone safe). */
-  async snapshot(states?: Record<LifecycleState, number>): Promise<MetricsSnapshot> {
+  async snapshot(states?: Record<LifecycleState, number>, usp?: { broker: string; counts: Record<string, number> }): Promise<MetricsSnapshot> {
     const c = this.catalog;
     if (states) for (const [s, n] of Object.entries(states)) c.fleetCpesByState.set({ lifecycle_state: s }, n);
+    if (usp) for (const s of USP_MQTT_STATES) c.uspMqttState.set({ broker: usp.broker, state: s }, usp.counts[s] ?? 0);
     const h = getHeapStatistics();
     c.heapAlloc.set(h.used_heap_size + h.external_memory);
     c.activeHandles.set(activeHandles());

@@ -32,7 +32,17 @@ export interface EvalContext {
   /** --cr-username / --cr-password for this CPE, when configured. */
   crUsername?: (() => string) | undefined;
   crPassword?: (() => string) | undefined;
+  /** USP identity and topics (--usp-*); defaults follow obuspa (PROTOCOLS B.4, B.5). */
+  usp?: UspIdentity | undefined;
 }
+
+export interface UspIdentity {
+  endpointId(): string;
+  agentTopic(): string;
+  controllerId: string;
+  controllerTopic: string;
+}
+
 
 /** (ctx, row numbers from the outermost table in, salt of the concrete parameter) */
 export type ValueFn = (ctx: EvalContext, inst: readonly number[], salt: number) => string;
@@ -216,6 +226,14 @@ function compileNode(n: Node, expr: string, scope: TemplateScope): ValueFn {
           return (ctx) => ctx.acs.username;
         case 'acsPassword':
           return (ctx) => ctx.acs.password;
+        case 'endpointId':
+          return (ctx) => (ctx.usp ? ctx.usp.endpointId() : `os::${ctx.identity.oui}-${ctx.identity.serial}`);
+        case 'uspAgentTopic':
+          return (ctx) => (ctx.usp ? ctx.usp.agentTopic() : `/usp/agent/os::${ctx.identity.oui}-${ctx.identity.serial}`);
+        case 'uspControllerId':
+          return (ctx) => ctx.usp?.controllerId ?? 'self::usp-controller';
+        case 'uspControllerTopic':
+          return (ctx) => ctx.usp?.controllerTopic ?? '/usp/controller';
         case 'bootTime':
           return (ctx) => new Date(ctx.bootAt).toISOString().replace(/\.\d{3}Z$/, 'Z');
         default:

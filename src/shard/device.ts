@@ -56,6 +56,32 @@ export class Device {
     return this.extras.get(l)?.firmware;
   }
 
+  private banks(l: number): Firmware {
+    const e = this.extras.get(l);
+    return e?.firmware ?? { active: 1, versions: [this.profile.identity.softwareVersion, this.profile.settings.previousSoftwareVersion ?? this.profile.identity.softwareVersion] };
+  }
+
+  /** USP FirmwareImage.{bank}.Download(): the image's version goes into that bank. */
+  writeBank(l: number, bank: 1 | 2, version: string): void {
+    const fw = this.banks(l);
+    const versions: [string, string] = [...fw.versions];
+    versions[bank - 1] = version;
+    this.extras.ensure(l).firmware = { active: fw.active, versions };
+  }
+
+  /** USP FirmwareImage.{bank}.Activate(): boot from that bank from the next boot on. */
+  activateBank(l: number, bank: 1 | 2): void {
+    const fw = this.banks(l);
+    const e = this.extras.ensure(l);
+    if (fw.versions[bank - 1] !== fw.versions[fw.active - 1]) e.firmwareChanged = true;
+    e.firmware = { active: bank, versions: [...fw.versions] };
+  }
+
+  /** The version an image at `url` installs (the profile's firmwareVersions map, else its name). */
+  versionForUrl(url: string): string {
+    return this.versionOf({ url, targetFileName: '' } as Transfer);
+  }
+
   /** True once after a new image was installed (the boot that runs it). */
   takeFirmwareChange(l: number): boolean {
     const e = this.extras.get(l);

@@ -3,7 +3,8 @@
 import { hash } from 'node:crypto';
 import type { Template } from '../datamodel/schema.js';
 import { compileSerialPattern } from '../profile/identity.js';
-import type { EvalContext, ResolvedIdentity } from '../profile/templates.js';
+import type { EvalContext, ResolvedIdentity, UspIdentity } from '../profile/templates.js';
+import { agentTopicOf, endpointIdOf, mqttCredentialsOf, type AgentFacts, type UspPatterns } from '../usp/identity.js';
 import type { ProfileSpec } from '../profile/types.js';
 
 export class FleetEnv {
@@ -17,6 +18,7 @@ export class FleetEnv {
     private readonly crSecret: string,
     readonly acs: { url: string; username: string; password: string },
     private readonly crCreds: { username?: string | undefined; password?: string | undefined } = {},
+    readonly usp?: { patterns: UspPatterns; controllerId: string; controllerTopic: string },
   ) {
     this.serialOf = compileSerialPattern(profile.identity.serialPattern, profile.identity.oui);
     this.factoryFirmware = { active: 1, versions: [profile.identity.softwareVersion, profile.settings.previousSoftwareVersion ?? profile.identity.softwareVersion] };
@@ -54,6 +56,29 @@ export class FleetEnv {
     return `${this.crBaseUrl}/cr/${index}/${this.crToken(index)}`;
   }
 
+  private facts(index: number): AgentFacts {
+    return { index, oui: this.profile.identity.oui, serial: this.serial(index), productClass: this.profile.identity.productClass };
+  }
+
+  /** USP Endpoint ID (PROTOCOLS B.5), from --usp-endpoint-id; obuspa's os:: form by default. */
+  endpointId(index: number): string {
+    return endpointIdOf(this.usp?.patterns ?? DEFAULT_USP_PATTERNS, this.facts(index));
+  }
+
+  agentTopic(index: number): string {
+    return agentTopicOf(this.usp?.patterns ?? DEFAULT_USP_PATTERNS, this.facts(index), this.endpointId(index));
+  }
+
+  mqttCredentials(index: number): { username?: string; password?: string } {
+    return mqttCredentialsOf(this.usp?.patterns ?? DEFAULT_USP_PATTERNS, this.facts(index), this.endpointId(index));
+  }
+
+  private uspIdentity(index: number): UspIdentity | undefined {
+    const u = this.usp;
+    if (!u) return undefined;
+    return { endpointId: () => this.endpointId(index), agentTopic: () => this.agentTopic(index), controllerId: u.controllerId, controllerTopic: u.controllerTopic };
+  }
+
   /** A --cr-username/--cr-password pattern filled in for one CPE. */
   private fill(pattern: string, index: number): string {
     return pattern.replace(/\{(serial|index|oui)\}/g, (_m, k: string) => (k === 'serial' ? this.serial(index) : k === 'index' ? String(index) : this.profile.identity.oui));
@@ -74,6 +99,9 @@ export class FleetEnv {
       acs: this.acs,
       crUsername: username === undefined ? undefined : () => this.fill(username, index),
       crPassword: password === undefined ? undefined : () => this.fill(password, index),
+      usp: this.uspIdentity(index),
     };
   }
 }
+
+const DEFAULT_USP_PATTERNS: UspPatterns = { endpointId: 'os::{oui}-{serial}', agentTopic: '/usp/agent/{endpointId}', username: undefined, password: undefined, secret: undefined };

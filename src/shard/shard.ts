@@ -27,7 +27,9 @@ import { FaultHook } from './fault-hook.js';
 import { FleetEnv } from './fleet-env.js';
 import { Notifications } from './notifications.js';
 import { PeriodicPlanner } from './periodic.js';
+import { transfer } from './transfers.js';
 import { uploadBody } from './upload-body.js';
+import { UspAgents } from './usp-agents.js';
 
 const enum Kind {
   Boot = 1,
@@ -100,13 +102,17 @@ export class Shard {
   /** CPEs whose HeartbeatPolicy is enabled: next due time, and whether one waits to be sent. */
   private readonly heartbeats = new Map<number, { at: number; pending: boolean }>();
   private readonly heartbeatByDefault: boolean;
+  /** Every CPE is also a USP agent (--usp-broker). */
+  readonly usp: UspAgents | undefined;
 
   constructor(
     readonly init: ShardInit,
     private readonly deps: ShardDeps,
   ) {
     this.size = init.hi - init.lo;
-    this.env = new FleetEnv(deps.profile, deps.template, init.seed, init.cr.baseUrl, init.cr.secret, init.acs, { username: init.cr.username, password: init.cr.password });
+    const u = init.usp;
+    this.env = new FleetEnv(deps.profile, deps.template, init.seed, init.cr.baseUrl, init.cr.secret, init.acs, { username: init.cr.username, password: init.cr.password },
+      u ? { patterns: { endpointId: u.endpointId, agentTopic: u.agentTopic, username: u.username, password: u.password, secret: u.secret }, controllerId: u.controllerId, controllerTopic: u.controllerTopic } : undefined);
     this.life = new Uint8Array(this.size);
     this.stateCounts[Life.New] = this.size;
     this.flags = new Uint8Array(this.size);
@@ -151,8 +157,35 @@ export class Shard {
         dispatcher: this.transferAgent,
       },
     );
+    this.usp = u ? this.createUsp(u) : undefined;
     // A template default; an ACS turning heartbeats on for one CPE is handled in afterSet.
     this.heartbeatByDefault = this.view(0).get(`${deps.template.rootName}.ManagementServer.HeartbeatPolicy.Enable`) === 'true';
+  }
+
+  private createUsp(u: NonNullable<ShardInit['usp']>): UspAgents {
+    if (this.deps.template.rootName !== 'Device') {
+      throw new CpeSimError('CONFIG_INVALID', `config: uspBroker: USP needs a TR-181 Device:2 profile (root "Device"); profile ${this.deps.profile.name} has root "${this.deps.template.rootName}"`);
+    }
+    return new UspAgents(u, this.init.lo, this.size, {
+      clock: this.deps.clock,
+      env: this.env,
+      schedule: (at, l, kind) => this.scheduler.schedule(at, l, kind),
+      view: (l) => this.view(l),
+      keep: (l, v) => this.keep(l, v),
+      powerCycle: (l, factoryReset) => this.powerCycle(l, factoryReset),
+      afterWrite: (l, paths) => {
+        if (this.init.cwmp) this.afterSet(l, paths, '');
+      },
+      connectionChanged: (l, up) => {
+        if (!this.init.cwmp && !(this.flags[l]! & Flag.Dark)) this.setLife(l, up ? Life.Ready : Life.Failed);
+      },
+      commands: {
+        firmware: this.device,
+        transfer: async (spec) =>
+          (this.init.transfers ?? 'fetch') === 'skip' ? { ok: true, bytes: 0 } : transfer({ ...spec, timeoutMs: this.init.acs.timeoutMs * 2, ...(this.transferAgent ? { dispatcher: this.transferAgent } : {}) }),
+      },
+      log: (level, msg, extra) => this.deps.log?.(level, msg, extra),
+    });
   }
 
   // ---- lifecycle ----
@@ -168,6 +201,7 @@ export class Shard {
       this.scheduler.schedule(at, l, Kind.Boot);
     }
     this.scheduler.schedule(startAt + NOTIFY_SCAN_MS, 0, Kind.NotifyScan);
+    this.usp?.start(startAt);
   }
 
   /** Stop scheduling, let running sessions end, close connections. */
@@ -177,6 +211,7 @@ export class Shard {
     this.queue = [];
     this.qHead = 0;
     if (this.active > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
+    await this.usp?.stop();
     await this.pool.close();
     await this.transferAgent?.close();
     return this.stats();
@@ -240,7 +275,8 @@ export class Shard {
       ...summary,
       recentEvents: this.eventLog.recent(l, 32).map((e) => ({ code: e.code, at: new Date(e.at).toISOString() })),
       leaves,
-      uspSubscriptions: [],
+      ...(this.usp ? { usp: { endpointId: this.usp.endpointId(l), mqtt: this.usp.connectionState(l) } } : {}),
+      uspSubscriptions: (this.usp?.subs.subscriptions(l) ?? []).map((s) => ({ path: s.path, id: s.id, notifType: s.notifType, referenceList: s.referenceList, enabled: s.enabled, recipient: s.recipient })),
     };
   }
 
@@ -283,7 +319,7 @@ export class Shard {
 
   stats(): ShardStats {
     const states = this.stateCountsByName();
-    return { states, ...this.counters, faultsInjected: this.faultHook.total, failReasons: { ...this.failures.reasons }, injectedFaults: { ...this.faultHook.answered }, activeSessions: this.active, queuedSessions: this.queue.length - this.qHead };
+    return { states, ...this.counters, faultsInjected: this.faultHook.total, failReasons: { ...this.failures.reasons }, injectedFaults: { ...this.faultHook.answered }, activeSessions: this.active, queuedSessions: this.queue.length - this.qHead, ...(this.usp ? { uspConnections: this.usp.connectionCounts() } : {}) };
   }
 
   /**
@@ -345,6 +381,8 @@ export class Shard {
         this.notifications.scan();
         this.scheduler.schedule(this.deps.clock.now() + NOTIFY_SCAN_MS, 0, Kind.NotifyScan);
         return;
+      default:
+        this.usp?.fire(l, kind, at);
     }
   }
 
@@ -353,6 +391,8 @@ export class Shard {
     this.flags[l]! &= ~Flag.Dark;
     this.bootAt[l] = now;
     this.setLife(l, Life.Bootstrapping);
+    this.usp?.powerOn(l);
+    if (!this.init.cwmp) return;
     // TR-069 3.7.1.5: 0 BOOTSTRAP only until the ACS has acknowledged one
     const boot = this.flags[l]! & Flag.Bootstrapped ? EV.BOOT : EV.BOOT | EV.BOOTSTRAP;
     this.events[l]! |= boot;
@@ -376,6 +416,8 @@ export class Shard {
     this.retryAt[l] = 0;
     this.periodicAt[l] = 0;
     this.notifications.rebooted(l);
+    const why = this.usp?.takeCause(l);
+    this.usp?.powerOff(l, factoryReset, why?.cause ?? (factoryReset ? 'RemoteFactoryReset' : 'RemoteReboot'), why?.commandKey ?? '');
     if (factoryReset) {
       this.overlays.delete(l);
       this.device.reset(l);
@@ -531,6 +573,11 @@ export class Shard {
             this.afterSet(l, req.params.map((p) => p.name), urlBefore);
           }
           if (req.method === 'SetParameterAttributes' && out.method !== 'Fault') this.notifications.attributesSet(l);
+          // One tree, two protocols: a CWMP change is a USP ValueChange/ObjectCreation/Deletion.
+          if (out.method !== 'Fault' && (req.method === 'SetParameterValues' || req.method === 'AddObject' || req.method === 'DeleteObject')) {
+            this.keep(l, v);
+            this.usp?.recheck(l);
+          }
           return out;
         } catch (e) {
           // A bug serving one RPC costs that RPC (9002), not the shard.

@@ -2,7 +2,7 @@
 // HTTP and, when asked, the real connection-request listener in front of it.
 import { fileURLToPath } from 'node:url';
 import type { BootRamp } from '../../src/config/options.js';
-import type { ShardInit } from '../../src/coordinator/messages.js';
+import type { ShardInit, UspInit } from '../../src/coordinator/messages.js';
 import { CrListener } from '../../src/http/cr-listener.js';
 import { MockAcs, type MockAcsOptions } from '../../src/mock-acs/mock-acs.js';
 import { compileProfile } from '../../src/profile/compile.js';
@@ -33,6 +33,28 @@ export interface HarnessOptions {
   crRateLimit?: { count: number; periodSec: number };
   crSecret?: string;
   crCreds?: { username?: string; password?: string };
+  /** Make the CPEs USP agents too (fill in brokerUrl; see uspInit()). */
+  usp?: UspInit;
+  /** false: a USP-only fleet (no CWMP sessions). */
+  cwmp?: boolean;
+}
+
+/** USP settings as the CLI's defaults would give them, on the given broker. */
+export function uspInit(brokerUrl: string, o: Partial<UspInit> = {}): UspInit {
+  return {
+    brokerUrl,
+    brokerLabel: brokerUrl,
+    protocolVersion: 4,
+    endpointId: 'os::{oui}-{serial}',
+    agentTopic: '/usp/agent/{endpointId}',
+    controllerId: 'self::usp-controller',
+    controllerTopic: '/usp/controller',
+    username: undefined,
+    password: undefined,
+    secret: undefined,
+    ca: undefined,
+    ...o,
+  };
 }
 
 export interface Harness {
@@ -72,6 +94,8 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     profileDir: profile.dir,
     acs: { url: acsUrl, username: o.acsCreds?.username ?? '', password: o.acsCreds?.password ?? '', timeoutMs: o.acsTimeoutMs ?? 5000, caFile: o.acsCaFile },
     maxSessions: o.maxSessions ?? 16,
+    cwmp: o.cwmp ?? true,
+    usp: o.usp,
     transfers: o.transfers ?? 'fetch',
     bootRamp: o.bootRamp ?? { mode: 'none' },
     startAt: clock.now(),

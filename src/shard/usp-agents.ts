@@ -1,0 +1,568 @@
+// Every CPE of a shard as a USP agent (TR-369) over its own MQTT connection (PROTOCOLS
+// B.4): connect along the boot ramp, announce with an MQTTConnect Record, OnBoardRequest
+// on first start, Boot! on every start, answer requests, notify subscribers, reconnect
+// with the MQTT client's backoff. Per-agent state is typed arrays plus sparse maps for
+// what only some agents have (pending notifies, async commands, subscriptions).
+import { retryDelayMs } from '../cwmp/backoff.js';
+import type { UspInit } from '../coordinator/messages.js';
+import type { CpeView } from '../datamodel/view.js';
+import type { Clock } from '../scheduler/clock.js';
+import { UspCommands, type BootCause, type CommandsHost } from '../usp/commands.js';
+import { publishUspDrop, publishUspNotify, publishUspRequest, type UspNotifyEvent } from '../usp/diagnostics.js';
+import { handleRequest } from '../usp/handlers/index.js';
+import type { UspChangeSink, UspContext } from '../usp/handlers/handler.js';
+import { MqttMtp } from '../usp/mtp/mqtt.js';
+import { classify, connectRecord, disconnectRecord, errorRecord, notifyRecord, responseRecord, type Ends } from '../usp/records.js';
+import { SUBSCRIPTION_TABLE, SubscriptionWatch, type Subscription } from '../usp/subscriptions.js';
+import { uniqueKeysOfRow } from '../usp/paths-glue.js';
+import type { DeepPartial, Notify, OperationComplete, StrMap } from '../usp/types.js';
+import type { FleetEnv } from './fleet-env.js';
+
+/** Scheduler kinds the agents use; the shard routes them here. */
+export const UspKind = { Connect: 9, NotifyRetry: 10, Periodic: 11, Scan: 12 } as const;
+
+/** How often agents with subscriptions are checked for changes (B.6: within 10 s). */
+const SCAN_MS = 5000;
+/** How many recent msg_ids an agent remembers to ignore duplicates. */
+const RECENT_IDS = 16;
+
+export const MQTT_STATES = ['disconnected', 'connecting', 'connected', 'backoff'] as const;
+const enum Conn {
+  Off = 0,
+  Connecting = 1,
+  Up = 2,
+  Backoff = 3,
+}
+
+const enum Flag {
+  Onboarded = 1,
+  /** Boot! not yet sent since the last power-on. */
+  BootPending = 2,
+}
+
+interface PendingNotify {
+  msgId: string;
+  bytes: Uint8Array;
+  attempt: number;
+  /** Epoch ms after which it is given up (Infinity: never). */
+  deadline: number;
+  dueAt: number;
+}
+
+export interface UspAgentsHost {
+  clock: Clock;
+  env: FleetEnv;
+  schedule(at: number, l: number, kind: number): void;
+  view(l: number): CpeView;
+  keep(l: number, view: CpeView): void;
+  powerCycle(l: number, factoryReset: boolean): void;
+  /** A write over USP landed: ManagementServer settings and CWMP notification baselines follow. */
+  afterWrite(l: number, paths: string[]): void;
+  /** USP-only fleets: the agent's lifecycle follows its MQTT connection. */
+  connectionChanged(l: number, up: boolean): void;
+  commands: Pick<CommandsHost, 'firmware' | 'transfer'>;
+  log(level: 'info' | 'warn' | 'debug', msg: string, extra?: Record<string, unknown>): void;
+}
+
+export class UspAgents {
+  private readonly conn: Uint8Array;
+  private readonly retries: Uint8Array;
+  private readonly connectAt: Float64Array;
+  private readonly flags: Uint8Array;
+  private readonly counts = [0, 0, 0, 0];
+  private readonly mtps = new Map<number, MqttMtp>();
+  private readonly recent = new Map<number, string[]>();
+  private readonly pending = new Map<number, PendingNotify[]>();
+  private readonly periodicAt = new Map<number, number>();
+  private readonly bootInfo = new Map<number, { cause: BootCause; commandKey: string; version: string }>();
+  readonly subs: SubscriptionWatch;
+  readonly commands: UspCommands;
+  private msgSeq = 0;
+  private stopping = false;
+
+  constructor(
+    private readonly init: UspInit,
+    readonly lo: number,
+    readonly size: number,
+    private readonly host: UspAgentsHost,
+  ) {
+    this.conn = new Uint8Array(size);
+    this.counts[Conn.Off] = size;
+    this.retries = new Uint8Array(size);
+    this.connectAt = new Float64Array(size);
+    this.flags = new Uint8Array(size);
+    this.subs = new SubscriptionWatch(uniqueKeysOfRow);
+    this.commands = new UspCommands({
+      ...host.commands,
+      clock: host.clock,
+      view: (l) => host.view(l),
+      keep: (l, v) => host.keep(l, v),
+      reboot: (l, factoryReset, cause, commandKey) => this.reboot(l, factoryReset, cause, commandKey),
+      emitEvent: (l, objPath, name, params) => this.emitEvent(l, objPath, name, params),
+      emitOperationComplete: (l, oc) => this.emitOperationComplete(l, oc),
+      sendOnBoardRequest: (l) => this.onBoardRequest(l),
+    });
+  }
+
+  start(startAt: number): void {
+    this.host.schedule(startAt + SCAN_MS, 0, UspKind.Scan);
+  }
+
+  // ---- identity ----
+
+  endpointId(l: number): string {
+    return this.host.env.endpointId(this.lo + l);
+  }
+
+  private ends(l: number): Ends {
+    return { agent: this.endpointId(l), controller: this.init.controllerId };
+  }
+
+  /** The controller's row the agent writes as Recipient / Originator. */
+  readonly controllerRef = 'Device.LocalAgent.Controller.1';
+
+  private controllerTopic(l: number): string {
+    return this.host.view(l).get(`${this.controllerRef}.MTP.1.MQTT.Topic`) || this.init.controllerTopic;
+  }
+
+  connectionState(l: number): string {
+    return MQTT_STATES[this.conn[l]!]!;
+  }
+
+  connectionCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    MQTT_STATES.forEach((s, i) => (out[s] = this.counts[i]!));
+    return out;
+  }
+
+  private setConn(l: number, to: Conn): void {
+    this.counts[this.conn[l]!]!--;
+    this.counts[to]!++;
+    this.conn[l] = to;
+  }
+
+  // ---- power ----
+
+  /** Boot: connect (the shard calls this along the boot ramp). */
+  powerOn(l: number): void {
+    this.flags[l]! |= Flag.BootPending;
+    this.retries[l] = 0;
+    this.subs.reload(l, this.host.view(l), this.controllerRef);
+    this.connect(l);
+  }
+
+  /** Going dark (reboot, reset, firmware): say goodbye, drop the connection. */
+  powerOff(l: number, factoryReset: boolean, cause: BootCause, commandKey: string): void {
+    const v = this.host.view(l);
+    this.bootInfo.set(l, { cause, commandKey, version: v.get('Device.DeviceInfo.SoftwareVersion') ?? '' });
+    this.connectAt[l] = 0;
+    this.pending.delete(l);
+    this.periodicAt.delete(l);
+    this.recent.delete(l);
+    this.commands.poweredOff(l, factoryReset);
+    if (factoryReset) {
+      this.flags[l]! &= ~Flag.Onboarded;
+      this.subs.forget(l);
+    } else {
+      this.dropVolatileSubscriptions(l);
+    }
+    this.disconnect(l, factoryReset ? 'factory reset' : 'reboot');
+  }
+
+  /** B.6: only Persistent subscriptions survive a restart. */
+  private dropVolatileSubscriptions(l: number): void {
+    const v = this.host.view(l);
+    let dropped = false;
+    for (const s of this.subs.subscriptions(l)) {
+      if (!s.persistent && v.deviceDeleteRow(s.path)) dropped = true;
+    }
+    if (dropped) this.host.keep(l, v);
+    this.subs.forget(l);
+  }
+
+  private reboot(l: number, factoryReset: boolean, cause: BootCause, commandKey: string): void {
+    this.pendingCause.set(l, { cause, commandKey });
+    this.host.powerCycle(l, factoryReset);
+  }
+
+  /** A USP command asked for this restart: its cause wins over the shard's default. */
+  private readonly pendingCause = new Map<number, { cause: BootCause; commandKey: string }>();
+
+  takeCause(l: number): { cause: BootCause; commandKey: string } | undefined {
+    const c = this.pendingCause.get(l);
+    this.pendingCause.delete(l);
+    return c;
+  }
+
+  // ---- the connection ----
+
+  private connect(l: number): void {
+    if (this.stopping) return;
+    let mtp = this.mtps.get(l);
+    if (!mtp) {
+      const index = this.lo + l;
+      const creds = this.host.env.mqttCredentials(index);
+      const v = this.host.view(l);
+      mtp = new MqttMtp(
+        {
+          url: this.init.brokerUrl,
+          protocolVersion: this.init.protocolVersion,
+          clientId: v.get('Device.MQTT.Client.1.ClientID') || this.endpointId(l),
+          endpointId: this.endpointId(l),
+          ...creds,
+          ...(this.init.ca ? { ca: this.init.ca } : {}),
+          keepaliveSec: Number(v.get('Device.MQTT.Client.1.KeepAliveTime')) || 60,
+          subscribeTopic: this.host.env.agentTopic(index),
+          connectTimeoutMs: 10_000,
+        },
+        {
+          onUp: (info) => this.up(l, info.replyTopic),
+          onDown: (reason) => this.down(l, reason),
+          onRecord: (payload, replyTo) => this.received(l, payload, replyTo),
+        },
+      );
+      this.mtps.set(l, mtp);
+    }
+    this.setConn(l, Conn.Connecting);
+    mtp.connect();
+  }
+
+  private disconnect(l: number, reason: string): void {
+    const mtp = this.mtps.get(l);
+    this.mtps.delete(l);
+    if (this.conn[l] !== Conn.Off) this.setConn(l, Conn.Off);
+    if (!mtp) return;
+    const final = mtp.state === 'up' ? { topic: this.controllerTopic(l), payload: disconnectRecord(this.ends(l), reason) } : undefined;
+    void mtp.close(final).catch(() => undefined);
+  }
+
+  private up(l: number, replyTopic: string): void {
+    if (!this.mtps.has(l)) return;
+    this.setConn(l, Conn.Up);
+    this.retries[l] = 0;
+    const v = this.host.view(l);
+    if (v.deviceSet('Device.LocalAgent.MTP.1.MQTT.ResponseTopicDiscovered', replyTopic)) this.host.keep(l, v);
+    const ends = this.ends(l);
+    // MQTT binding: the MQTTConnect Record comes before any other Record on a connection.
+    this.publish(l, connectRecord(ends, this.init.protocolVersion === 5 ? 'V5' : 'V3_1_1', replyTopic));
+    // Notifies that waited for the connection go out again now.
+    for (const p of this.pending.get(l) ?? []) this.publish(l, p.bytes);
+    if (!(this.flags[l]! & Flag.Onboarded)) {
+      this.flags[l]! |= Flag.Onboarded;
+      this.onBoardRequest(l);
+    }
+    if (this.flags[l]! & Flag.BootPending) {
+      this.flags[l]! &= ~Flag.BootPending;
+      this.sendBoot(l);
+      this.commands.booted(l);
+      this.schedulePeriodic(l);
+    }
+    this.host.connectionChanged(l, true);
+  }
+
+  private down(l: number, reason: string): void {
+    if (!this.mtps.has(l) || this.stopping) return;
+    this.host.connectionChanged(l, false);
+    this.host.log('debug', 'USP MQTT connection down', { cpe: this.lo + l, reason });
+    // TR-181 MQTT.Client: ConnectRetryTime, ConnectRetryIntervalMultiplier, ConnectRetryMaxInterval.
+    const v = this.host.view(l);
+    const m = Number(v.get('Device.MQTT.Client.1.ConnectRetryTime')) || 5;
+    const k = Number(v.get('Device.MQTT.Client.1.ConnectRetryIntervalMultiplier')) || 2000;
+    const max = (Number(v.get('Device.MQTT.Client.1.ConnectRetryMaxInterval')) || 30720) * 1000;
+    this.retries[l] = Math.min(255, this.retries[l]! + 1);
+    const at = this.host.clock.now() + Math.min(max, retryDelayMs(this.retries[l]!, Math.random(), m, k));
+    this.connectAt[l] = at;
+    this.setConn(l, Conn.Backoff);
+    this.host.schedule(at, l, UspKind.Connect);
+  }
+
+  // ---- scheduled work ----
+
+  fire(l: number, kind: number, at: number): void {
+    if (this.stopping) return;
+    switch (kind) {
+      case UspKind.Connect:
+        if (this.connectAt[l] !== at || !this.mtps.has(l)) return;
+        this.connectAt[l] = 0;
+        this.connect(l);
+        return;
+      case UspKind.NotifyRetry:
+        this.retryNotifies(l);
+        return;
+      case UspKind.Periodic:
+        if (this.periodicAt.get(l) !== at) return;
+        this.emitEvent(l, 'Device.LocalAgent.', 'Periodic!', {});
+        this.schedulePeriodic(l);
+        return;
+      case UspKind.Scan:
+        for (const a of [...this.subs.agents()]) if (this.conn[a] === Conn.Up) this.recheck(a);
+        this.host.schedule(this.host.clock.now() + SCAN_MS, 0, UspKind.Scan);
+        return;
+    }
+  }
+
+  /** Periodic! (B.6): every Controller.PeriodicNotifInterval, phased on PeriodicNotifTime. */
+  private schedulePeriodic(l: number): void {
+    if (this.subs.matching(l, 'Event', 'Device.LocalAgent.Periodic!', this.controllerRef).length === 0) {
+      this.periodicAt.delete(l);
+      return;
+    }
+    const v = this.host.view(l);
+    const interval = (Number(v.get(`${this.controllerRef}.PeriodicNotifInterval`)) || 86400) * 1000;
+    const phase = Date.parse(v.get(`${this.controllerRef}.PeriodicNotifTime`) ?? '');
+    const now = this.host.clock.now();
+    let at: number;
+    if (Number.isFinite(phase) && phase > Date.parse('1970-01-02T00:00:00Z')) {
+      at = phase + Math.ceil((now + 1 - phase) / interval) * interval;
+    } else {
+      at = now + interval;
+    }
+    this.periodicAt.set(l, at);
+    this.host.schedule(at, l, UspKind.Periodic);
+  }
+
+  // ---- receiving ----
+
+  private received(l: number, payload: Uint8Array, replyTo: string | undefined): void {
+    const started = performance.now();
+    const self = this.endpointId(l);
+    const inc = classify(payload, self);
+    if (inc.kind === 'drop') {
+      publishUspDrop({ reason: inc.reason });
+      return;
+    }
+    // B.3: only the configured controller is answered (its Endpoint ID is in Controller.1).
+    if (inc.from !== this.init.controllerId) {
+      publishUspDrop({ reason: 'unknown-controller' });
+      return;
+    }
+    const ends = this.ends(l);
+    switch (inc.kind) {
+      case 'notify-resp':
+      case 'notify-error':
+        this.notifyAnswered(l, inc.msgId);
+        return;
+      case 'bad-request': {
+        const to = replyTo ?? this.controllerTopic(l);
+        this.publishTo(l, to, errorRecord(ends, inc.msgId, inc.error));
+        publishUspRequest({ msgType: 'ERROR', result: 'error', seconds: (performance.now() - started) / 1000, errCode: inc.error.err_code });
+        return;
+      }
+      case 'request':
+        break;
+    }
+    // TR-369: a duplicate msg_id is ignored.
+    let ids = this.recent.get(l);
+    if (ids?.includes(inc.msgId)) {
+      publishUspDrop({ reason: 'duplicate' });
+      return;
+    }
+    if (!ids) this.recent.set(l, (ids = []));
+    ids.push(inc.msgId);
+    if (ids.length > RECENT_IDS) ids.shift();
+
+    const to = replyTo ?? this.controllerTopic(l);
+    const view = this.host.view(l);
+    const written: string[] = [];
+    let subsTouched = false;
+    const changes: UspChangeSink = {
+      valueSet: (path) => {
+        written.push(path);
+        if (path.startsWith(SUBSCRIPTION_TABLE)) subsTouched = true;
+      },
+      objectCreated: (path) => {
+        if (path.startsWith(SUBSCRIPTION_TABLE)) subsTouched = true;
+      },
+      objectDeleted: (path) => {
+        if (path.startsWith(SUBSCRIPTION_TABLE)) subsTouched = true;
+      },
+    };
+    const ctx: UspContext = {
+      view,
+      controllerId: inc.from,
+      controllerRef: this.controllerRef,
+      now: this.host.clock.now(),
+      changes,
+      commands: this.commands.hostFor(l, this.controllerRef),
+    };
+    let out;
+    try {
+      out = handleRequest(inc.request, ctx);
+    } catch (e) {
+      this.host.log('warn', 'internal error serving a USP request', { cpe: this.lo + l, type: inc.msg.header.msg_type, error: (e as Error).message });
+      out = { kind: 'error' as const, error: { err_code: 7003, err_msg: 'Internal error', param_errs: [] } };
+    } finally {
+      this.host.keep(l, view);
+    }
+    const silent = inc.request.req_type === 'operate' && !inc.request.operate.send_resp;
+    if (!silent) {
+      const bytes = out.kind === 'response' ? responseRecord(ends, inc.msgId, out.response) : errorRecord(ends, inc.msgId, out.error);
+      this.publishTo(l, to, bytes);
+    }
+    publishUspRequest({
+      msgType: inc.msg.header.msg_type,
+      result: out.kind === 'response' ? 'success' : 'error',
+      seconds: (performance.now() - started) / 1000,
+      ...(out.kind === 'error' ? { errCode: out.error.err_code } : {}),
+    });
+    if (written.length > 0) this.host.afterWrite(l, written);
+    if (subsTouched) {
+      this.subs.reload(l, this.host.view(l), this.controllerRef);
+      this.schedulePeriodic(l);
+    }
+    this.recheck(l);
+    this.commands.flush(l);
+  }
+
+  // ---- notifying ----
+
+  /** Look for changes now (after any write, USP or CWMP) and notify subscribers. */
+  recheck(l: number): void {
+    if (!this.subs.has(l) || this.conn[l] !== Conn.Up) return;
+    const v = this.host.view(l);
+    for (const d of this.subs.detect(l, v)) {
+      switch (d.kind) {
+        case 'ValueChange':
+          this.sendNotify(l, d.sub, 'ValueChange', { value_change: { param_path: d.path, param_value: d.value } });
+          break;
+        case 'ObjectCreation':
+          this.sendNotify(l, d.sub, 'ObjectCreation', { obj_creation: { obj_path: d.path, unique_keys: d.uniqueKeys } });
+          break;
+        case 'ObjectDeletion':
+          this.sendNotify(l, d.sub, 'ObjectDeletion', { obj_deletion: { obj_path: d.path } });
+          break;
+      }
+    }
+  }
+
+  /** Boot! to Event subscribers of Device.Boot! (B.6). */
+  private sendBoot(l: number): void {
+    const info = this.bootInfo.get(l);
+    this.bootInfo.delete(l);
+    const v = this.host.view(l);
+    const version = v.get('Device.DeviceInfo.SoftwareVersion') ?? '';
+    const map: StrMap = {};
+    const bp = v.resolve(`${this.controllerRef}.BootParameter.`);
+    if (bp?.kind === 'table') {
+      for (const n of v.rows(bp.node, bp.path, bp.inst)) {
+        if (v.get(`${bp.path}${n}.Enable`) !== 'true') continue;
+        const name = v.get(`${bp.path}${n}.ParameterName`) ?? '';
+        const val = v.get(name);
+        if (val !== undefined) map[name] = val;
+      }
+    }
+    this.emitEvent(l, 'Device.', 'Boot!', {
+      CommandKey: info?.commandKey ?? '',
+      Cause: info?.cause ?? 'LocalReboot',
+      FirmwareUpdated: info && info.version !== version ? 'true' : 'false',
+      ParameterMap: JSON.stringify(map),
+    });
+  }
+
+  private emitEvent(l: number, objPath: string, name: string, params: StrMap): void {
+    const subs = this.subs.matching(l, 'Event', objPath + name, this.controllerRef);
+    this.gate('Event', subs.length > 0);
+    for (const s of subs) this.sendNotify(l, s, 'Event', { event: { obj_path: objPath, event_name: name, params } });
+  }
+
+  private emitOperationComplete(l: number, oc: DeepPartial<OperationComplete>): void {
+    const subs = this.subs.matching(l, 'OperationComplete', `${oc.obj_path ?? ''}${oc.command_name ?? ''}`, this.controllerRef);
+    this.gate('OperationComplete', subs.length > 0);
+    for (const s of subs) this.sendNotify(l, s, 'OperationComplete', { oper_complete: oc });
+  }
+
+  /** An event nobody subscribed to is not sent, but counted as not gated. */
+  private gate(kind: UspNotifyEvent['kind'], gated: boolean): void {
+    if (!gated) publishUspNotify({ kind, gated: false });
+  }
+
+  /** Every autonomous Notify goes through here, behind a matching enabled subscription. */
+  private sendNotify(l: number, sub: Subscription, kind: UspNotifyEvent['kind'], n: DeepPartial<Notify>): void {
+    publishUspNotify({ kind, gated: true });
+    const v = this.host.view(l);
+    const expiry = sub.notifExpiration > 0 ? this.host.clock.now() + sub.notifExpiration * 1000 : Infinity;
+    this.notify(l, { subscription_id: sub.id, send_resp: sub.notifRetry, ...n } as DeepPartial<Notify>, sub.notifRetry ? expiry : undefined, v);
+  }
+
+  /** OnBoardRequest (B.6): send_resp, retried until a NotifyResp, never expires. */
+  onBoardRequest(l: number): void {
+    publishUspNotify({ kind: 'OnBoardRequest', gated: true });
+    const id = this.host.env.identity(this.lo + l);
+    this.notify(l, { subscription_id: '', send_resp: true, on_board_req: { oui: id.oui, product_class: id.productClass, serial_number: id.serial, agent_supported_protocol_versions: '1.0,1.1,1.2,1.3' } }, Infinity, this.host.view(l));
+  }
+
+  private notify(l: number, n: DeepPartial<Notify>, retryUntil: number | undefined, v: CpeView): void {
+    const msgId = `notify-${(this.lo + l).toString(36)}-${(++this.msgSeq).toString(36)}`;
+    const bytes = notifyRecord(this.ends(l), msgId, n);
+    this.publish(l, bytes);
+    if (retryUntil === undefined) return;
+    const list = this.pending.get(l) ?? [];
+    const dueAt = this.host.clock.now() + this.retryDelay(v, 1);
+    list.push({ msgId, bytes, attempt: 1, deadline: retryUntil, dueAt });
+    this.pending.set(l, list);
+    this.host.schedule(dueAt, l, UspKind.NotifyRetry);
+  }
+
+  /** B.6 retry windows from Controller.USPNotifRetryMinimumWaitInterval / IntervalMultiplier. */
+  private retryDelay(v: CpeView, n: number): number {
+    const m = Number(v.get(`${this.controllerRef}.USPNotifRetryMinimumWaitInterval`)) || 5;
+    const k = Number(v.get(`${this.controllerRef}.USPNotifRetryIntervalMultiplier`)) || 2000;
+    return retryDelayMs(n, Math.random(), m, k);
+  }
+
+  private retryNotifies(l: number): void {
+    const list = this.pending.get(l);
+    if (!list) return;
+    const now = this.host.clock.now();
+    const v = this.host.view(l);
+    const keep: PendingNotify[] = [];
+    for (const p of list) {
+      if (p.deadline <= now) continue;
+      if (p.dueAt <= now) {
+        if (this.conn[l] === Conn.Up) this.publish(l, p.bytes);
+        p.attempt++;
+        p.dueAt = now + this.retryDelay(v, p.attempt);
+        this.host.schedule(p.dueAt, l, UspKind.NotifyRetry);
+      }
+      keep.push(p);
+    }
+    if (keep.length > 0) this.pending.set(l, keep);
+    else this.pending.delete(l);
+  }
+
+  private notifyAnswered(l: number, msgId: string): void {
+    const list = this.pending.get(l);
+    if (!list) return;
+    const rest = list.filter((p) => p.msgId !== msgId);
+    if (rest.length > 0) this.pending.set(l, rest);
+    else this.pending.delete(l);
+  }
+
+  pendingNotifies(l: number): number {
+    return this.pending.get(l)?.length ?? 0;
+  }
+
+  // ---- sending ----
+
+  private publish(l: number, bytes: Uint8Array): void {
+    this.publishTo(l, this.controllerTopic(l), bytes);
+  }
+
+  private publishTo(l: number, topic: string, bytes: Uint8Array): void {
+    const mtp = this.mtps.get(l);
+    if (!mtp || mtp.state !== 'up') return;
+    const qos = Number(this.host.view(l).get('Device.LocalAgent.MTP.1.MQTT.PublishQoS')) === 1 ? 1 : 0;
+    mtp.publish(topic, bytes, qos);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const closing: Array<Promise<void>> = [];
+    for (const [l, mtp] of this.mtps) {
+      const final = mtp.state === 'up' ? { topic: this.controllerTopic(l), payload: disconnectRecord(this.ends(l), 'shutdown') } : undefined;
+      closing.push(mtp.close(final).catch(() => undefined));
+    }
+    this.mtps.clear();
+    await Promise.all(closing);
+  }
+}

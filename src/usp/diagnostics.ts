@@ -1,0 +1,40 @@
+// USP agents publish what happened on named channels (STYLE 8); the shard's metrics
+// subscribe. One instrumentation point each: the agent's request path, its Notify path.
+import diagnostics_channel from 'node:diagnostics_channel';
+import type { MsgTypeName } from './types.js';
+
+/** One controller request handled: decode through send. */
+export interface UspRequestEvent {
+  msgType: MsgTypeName;
+  result: 'success' | 'error';
+  seconds: number;
+  /** The USP error code when result is 'error'. */
+  errCode?: number;
+}
+
+/** An autonomous Notify the agent considered: sent when gated (a matching enabled subscription). */
+export interface UspNotifyEvent {
+  kind: 'ValueChange' | 'ObjectCreation' | 'ObjectDeletion' | 'Event' | 'OperationComplete' | 'OnBoardRequest';
+  gated: boolean;
+}
+
+/** A Record or Msg the agent dropped without answering (PROTOCOLS B.3). */
+export interface UspDropEvent {
+  reason: 'bad-record' | 'bad-msg' | 'not-for-me' | 'unknown-controller' | 'duplicate' | 'no-reply-to' | 'unexpected';
+}
+
+export const uspRequestChannel = diagnostics_channel.channel('cpe-sim:usp:request');
+export const uspNotifyChannel = diagnostics_channel.channel('cpe-sim:usp:notify');
+export const uspDropChannel = diagnostics_channel.channel('cpe-sim:usp:drop');
+
+export function publishUspRequest(e: UspRequestEvent): void {
+  if (uspRequestChannel.hasSubscribers) uspRequestChannel.publish(e);
+}
+
+export function publishUspNotify(e: UspNotifyEvent): void {
+  if (uspNotifyChannel.hasSubscribers) uspNotifyChannel.publish(e);
+}
+
+export function publishUspDrop(e: UspDropEvent): void {
+  if (uspDropChannel.hasSubscribers) uspDropChannel.publish(e);
+}

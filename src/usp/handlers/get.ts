@@ -1,0 +1,53 @@
+// Get (TR-369 "The Get Message"; PROTOCOLS.md B.2): one RequestedPathResult per requested
+// path, one ResolvedPathResult per object, parameter names relative to it.
+import type { CpeView } from '../../datamodel/view.js';
+import { resolvePath, walkObjects, type ObjectMatch } from '../path.js';
+import type { RequestedPathResult, ResolvedPathResult, StrMap } from '../types.js';
+import type { UspHandler } from './handler.js';
+
+export const handleGet: UspHandler<'get'> = (req, ctx) => ({
+  kind: 'response',
+  response: { resp_type: 'get_resp', get_resp: { req_path_results: req.param_paths.map((p) => getPath(ctx.view, p, req.max_depth)) } },
+});
+
+const failed = (requested_path: string, err_code: number, err_msg: string): RequestedPathResult => ({
+  requested_path,
+  err_code,
+  err_msg,
+  resolved_path_results: [],
+});
+
+/** The object's own parameters (not its sub-objects'), as a Controller reads them (hidden ones as ""). */
+function paramsOf(view: CpeView, o: ObjectMatch): StrMap {
+  const out: StrMap = {};
+  for (const c of o.node.childList) if (c.kind === 'param') out[c.name] = view.wireValue(c, o.path + c.name, o.inst);
+  return out;
+}
+
+function getPath(view: CpeView, requested: string, maxDepth: number): RequestedPathResult {
+  // A bad path is an error inside its own result, never an Error message (R-GET.0).
+  const r = resolvePath(view, requested);
+  if (!r.ok) return failed(requested, r.error.code, r.error.message);
+  const { bound, objects } = r.value;
+  const t = bound.target;
+  if (t.kind === 'command' || t.kind === 'event') return failed(requested, 7026, `Invalid path "${requested}": Get reads objects and parameters, not ${t.kind}s`);
+  // R-GET.0: a path without wildcards or searches must name something that exists; a
+  // search that matches nothing is an empty, successful result (R-GET.1a).
+  if (!bound.parsed.search && objects.length === 0) return failed(requested, 7026, `Invalid path "${requested}": no such object instance`);
+  const results: ResolvedPathResult[] = [];
+  if (t.kind === 'param') {
+    // R-GET.2, R-GET.3: the parent object, holding only that parameter.
+    for (const o of objects) results.push({ resolved_path: o.path, result_params: { [t.node.name]: view.wireValue(t.node, o.path + t.node.name, o.inst) } });
+  } else {
+    for (const o of objects) {
+      walkObjects(view, o, (m, level) => {
+        // R-GET.5: max_depth 1 is the object's own parameters, 2 adds its sub-objects...
+        if (maxDepth > 0 && level > maxDepth) return false;
+        const params = paramsOf(view, m);
+        if (Object.keys(params).length > 0) results.push({ resolved_path: m.path, result_params: params });
+        return true;
+      });
+    }
+  }
+  return { requested_path: requested, err_code: 0, err_msg: '', resolved_path_results: results };
+}

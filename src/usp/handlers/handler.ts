@@ -1,0 +1,55 @@
+// The one handler type every USP request handler shares (STYLE 1): a pure function of
+// the decoded request and the agent's context, returning the Response body or an Error.
+// Handlers never throw for a controller's bad input: that is a USP error code (B.3).
+import type { CpeView } from '../../datamodel/view.js';
+import type { Request, RequestType, Response, StrMap, UspError } from '../types.js';
+
+/** What a handler changed in the data model, for subscriptions and device side effects. */
+export interface UspChangeSink {
+  /** A parameter was written (value as stored, canonical form). */
+  valueSet(path: string, value: string): void;
+  /** A row was created: its instance path (ends in '.') and its unique keys. */
+  objectCreated(path: string, uniqueKeys: StrMap): void;
+  /** A row was deleted: its instance path (ends in '.'). */
+  objectDeleted(path: string): void;
+}
+
+/** The commands (Operate) side of an agent; implemented by the shard's agent host. */
+export interface UspCommandHost {
+  /**
+   * Run the command at concrete path `command` (ends in "()", e.g. "Device.Reboot()").
+   * Sync commands answer output args; async ones answer the Request row they created.
+   */
+  run(command: string, commandKey: string, inputArgs: StrMap, sendResp: boolean):
+    | { kind: 'output'; outputArgs: StrMap }
+    | { kind: 'async'; requestPath: string }
+    | { kind: 'failure'; errCode: number; errMsg: string };
+}
+
+export interface UspContext {
+  /** The CPE's data model; writes create its overlay (the caller keeps it afterwards). */
+  view: CpeView;
+  /** Endpoint ID of the controller that sent the request. */
+  controllerId: string;
+  /**
+   * Reference to that controller's row, e.g. "Device.LocalAgent.Controller.1" (what the
+   * agent writes into Subscription.{i}.Recipient and Request.{i}.Originator).
+   */
+  controllerRef: string;
+  /** Epoch ms. */
+  now: number;
+  changes: UspChangeSink;
+  commands: UspCommandHost;
+}
+
+export type HandlerResult = { kind: 'response'; response: Response } | { kind: 'error'; error: UspError };
+
+export type UspHandler<K extends RequestType> = (
+  req: Extract<Request, { req_type: K }> extends infer R ? (R extends Record<K, infer B> ? B : never) : never,
+  ctx: UspContext,
+) => HandlerResult;
+
+export const uspError = (err_code: number, err_msg: string, param_errs: UspError['param_errs'] = []): HandlerResult => ({
+  kind: 'error',
+  error: { err_code, err_msg, param_errs },
+});

@@ -1,0 +1,374 @@
+// The MQTT MTP of one simulated USP agent: one MQTT connection, PROTOCOLS.md B.4
+// (TR-369 "MQTT Binding", as obuspa src/core/mqtt.c implements it).
+//
+// What this class owns: CONNECT (v5: usp-endpoint-id user property, Request Response
+// Information), CONNACK discovery (Response Information, subscribe-topic), SUBSCRIBE,
+// the reply-to of every PUBLISH (v5 Response Topic / 3.1.1 topic suffix) and the
+// reply-to of every incoming Record. What it leaves to the caller: backoff and
+// reconnect (connect() is one attempt), the mqtt_connect / disconnect Records, and
+// decoding the payload.
+//
+// It runs 10,000+ times in one process, so a connection holds no store persistence, no
+// resubscribe list and no timer besides mqtt.js's keepalive (and one connect-timeout
+// timer while connecting). Listeners are module-level functions that find their
+// MqttMtp through the client's `my` option, so an attempt allocates no closures; TLS
+// contexts are shared per CA.
+import { isIP } from 'node:net';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import {
+  connect as mqttConnect, type IClientOptions, type IClientPublishOptions, type IConnackPacket,
+  type ClientSubscribeCallback, type IDisconnectPacket, type IPublishPacket, type MqttClient,
+} from 'mqtt';
+
+type SubackPacket = NonNullable<Parameters<ClientSubscribeCallback>[2]>;
+
+export type MqttMtpState = 'idle' | 'connecting' | 'up' | 'down' | 'closed';
+
+export interface MqttMtpOptions {
+  /** mqtt://host:port or mqtts://host:port. */
+  url: string;
+  protocolVersion: 4 | 5;
+  /** Device.MQTT.Client.{i}.ClientID; '' applies the B.4 default (v5: broker-assigned, 3.1.1: the Endpoint ID). */
+  clientId: string;
+  endpointId: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  /** PEM CA bundle for mqtts (the broker's certificate must chain to it). */
+  ca?: string | undefined;
+  keepaliveSec: number;
+  /** The agent's own topic (ResponseTopicConfigured), e.g. "/usp/agent/os::0C5A9E-CS00000001". */
+  subscribeTopic: string;
+  /** Bound on one attempt: TCP/TLS connect, CONNACK and SUBACK. */
+  connectTimeoutMs: number;
+}
+
+export interface MqttMtpUpInfo {
+  /** The topic this agent receives on and advertises as reply-to. */
+  replyTopic: string;
+  /** True if replyTopic came from the v5 CONNACK Response Information. */
+  discovered: boolean;
+}
+
+export interface MqttMtpEvents {
+  /** Connected and subscribed (after SUBACK). */
+  onUp(info: MqttMtpUpInfo): void;
+  /** The attempt failed or the connection was lost: fires once per attempt, never after close(). */
+  onDown(reason: string): void;
+  /** A PUBLISH arrived; payload is the Record bytes (a view, copy it to keep it past the call). */
+  onRecord(payload: Uint8Array, replyTo: string | undefined): void;
+}
+
+export class MqttMtpError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MqttMtpError';
+  }
+}
+
+/** TR-369 MQTT binding: Content Type of a USP Record PUBLISH (v5). */
+export const USP_CONTENT_TYPE = 'usp.msg';
+/** Content types accepted on receipt (B.4: also the registered media type); none at all is accepted too. */
+const ACCEPTED_CONTENT_TYPES: ReadonlySet<string> = new Set([USP_CONTENT_TYPE, 'application/vnd.bbf.usp.msg']);
+const REPLY_TO_MARK = '/reply-to=';
+/** SUBACK return codes with the top bit set are failures (3.1.1: 0x80; v5: reason codes >= 0x80). */
+const SUBACK_FAILURE = 0x80;
+
+/** 3.1.1 reply-to: `<dest>/reply-to=<own topic with "/" as "%2F">` (B.4). */
+export function topicWithReplyTo(dest: string, own: string): string {
+  return `${dest}${REPLY_TO_MARK}${own.replaceAll('/', '%2F')}`;
+}
+
+/** 3.1.1 reply-to of a received topic: text after the last "/reply-to=", "%2F" back to "/" (B.4). */
+export function replyToOf(topic: string): string | undefined {
+  const at = topic.lastIndexOf(REPLY_TO_MARK);
+  if (at < 0) return undefined;
+  const encoded = topic.slice(at + REPLY_TO_MARK.length);
+  return encoded === '' ? undefined : encoded.replace(/%2F/gi, '/');
+}
+
+export class MqttMtp {
+  private st: MqttMtpState = 'idle';
+  /** The client of the current attempt; events from any other client are stale. */
+  private client: MqttClient | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private ownTopic: string;
+  private discovered = false;
+  /** v5 Assigned Client Identifier, reused on the next CONNECT when no ClientID is configured (B.4). */
+  private assignedClientId: string | undefined;
+  /** Reason of a broker DISCONNECT (v5), reported when the socket then closes. */
+  private disconnectReason: string | undefined;
+
+  constructor(
+    private readonly opts: MqttMtpOptions,
+    private readonly events: MqttMtpEvents,
+  ) {
+    let protocol: string;
+    try {
+      protocol = new URL(opts.url).protocol;
+    } catch {
+      throw new MqttMtpError(`mqtt mtp: not a URL: ${opts.url}`);
+    }
+    if (protocol !== 'mqtt:' && protocol !== 'mqtts:') throw new MqttMtpError(`mqtt mtp: ${opts.url}: only mqtt:// and mqtts:// are supported`);
+    this.ownTopic = opts.subscribeTopic;
+  }
+
+  get state(): MqttMtpState {
+    return this.st;
+  }
+
+  /** The reply-to topic in effect (the mqtt_connect Record's subscribed_topic). */
+  get replyTopic(): string {
+    return this.ownTopic;
+  }
+
+  /** One connection attempt; the outcome is onUp or onDown. Allowed from 'idle' and 'down'. */
+  connect(): void {
+    if (this.st !== 'idle' && this.st !== 'down') throw new MqttMtpError(`mqtt mtp: connect() in state ${this.st}`);
+    this.st = 'connecting';
+    this.ownTopic = this.opts.subscribeTopic;
+    this.discovered = false;
+    this.disconnectReason = undefined;
+    const client = mqttConnect(this.clientOptions());
+    this.client = client;
+    client.on('connect', onClientConnect);
+    client.on('message', onClientMessage);
+    client.on('error', onClientError);
+    client.on('disconnect', onClientDisconnect);
+    client.on('close', onClientClose);
+    this.connectTimer = setTimeout(onConnectTimeout, this.opts.connectTimeoutMs, this, client);
+  }
+
+  /**
+   * PUBLISH a Record to `topic` with this agent's reply-to (B.4). Resolves when written
+   * (QoS 0) or acknowledged (QoS 1); rejects when not up or when the connection drops first.
+   */
+  publish(topic: string, payload: Uint8Array, qos: 0 | 1 = 0): Promise<void> {
+    const client = this.client;
+    if (this.st !== 'up' || client === undefined) {
+      return Promise.reject(new MqttMtpError(`mqtt mtp: publish in state ${this.st}`));
+    }
+    return this.send(client, topic, payload, qos);
+  }
+
+  /**
+   * Publish `finalPayload` (the caller's disconnect Record) if up, then DISCONNECT and
+   * resolve once the socket is closed. Terminal: no onDown, no further connect().
+   */
+  async close(finalPayload?: { topic: string; payload: Uint8Array }): Promise<void> {
+    if (this.st === 'closed') return;
+    const client = this.client;
+    const wasUp = this.st === 'up';
+    this.st = 'closed';
+    this.client = undefined;
+    this.clearConnectTimer();
+    if (client === undefined) return;
+    if (wasUp && finalPayload !== undefined) {
+      await this.send(client, finalPayload.topic, finalPayload.payload, 0).catch(() => undefined);
+    }
+    await endClient(client, !wasUp, this.opts.connectTimeoutMs);
+  }
+
+  // ---- client events (called by the module-level listeners) --------------------------------
+
+  /** CONNACK accepted: note what the broker told us (B.4 v5 CONNACK), then SUBSCRIBE. */
+  handleConnack(client: MqttClient, connack: IConnackPacket): void {
+    if (client !== this.client) return;
+    const props = this.opts.protocolVersion === 5 ? connack.properties : undefined;
+    if (this.opts.clientId === '' && props?.assignedClientIdentifier) this.assignedClientId = props.assignedClientIdentifier;
+    if (props?.responseInformation) {
+      // TR-369 MQTT binding: Response Information becomes the reply-to topic
+      // (LocalAgent.MTP.{i}.MQTT.ResponseTopicDiscovered).
+      this.ownTopic = props.responseInformation;
+      this.discovered = true;
+    }
+    const topics = new Set([this.opts.subscribeTopic, this.ownTopic, ...userPropertyValues(props?.userProperties, 'subscribe-topic')]);
+    // 3.1.1 carries the reply-to in the topic, so also subscribe <topic>/# (obuspa does).
+    const filters = this.opts.protocolVersion === 5 ? [...topics] : [...topics].flatMap((t) => [t, `${t}/#`]);
+    client.subscribe(filters, { qos: 1 }, (err, _granted, suback?: SubackPacket) => this.handleSuback(client, filters, err, suback));
+  }
+
+  private handleSuback(client: MqttClient, filters: string[], err: Error | null, suback: SubackPacket | undefined): void {
+    if (client !== this.client) return;
+    if (suback === undefined) {
+      this.fail(client, `mqtt subscribe failed: ${err?.message ?? 'no SUBACK'}`, false);
+      return;
+    }
+    // B.4: if all subscriptions fail, send DISCONNECT and treat the MTP as down.
+    // (mqtt-packet types `granted` loosely; on the wire it is one code per filter.)
+    const codes = suback.granted as number[];
+    if (!codes.some((code) => (code & SUBACK_FAILURE) === 0)) {
+      this.fail(client, `mqtt subscribe refused for all of ${filters.join(', ')} (codes ${codes.join(',')})`, true);
+      return;
+    }
+    this.clearConnectTimer();
+    this.st = 'up';
+    this.events.onUp({ replyTopic: this.ownTopic, discovered: this.discovered });
+  }
+
+  handleMessage(client: MqttClient, topic: string, payload: Buffer, packet: IPublishPacket): void {
+    if (client !== this.client) return;
+    let replyTo: string | undefined;
+    if (this.opts.protocolVersion === 5) {
+      const ct = packet.properties?.contentType;
+      if (ct !== undefined && !ACCEPTED_CONTENT_TYPES.has(ct)) return; // not a USP Record
+      // TR-369 MQTT binding: the reply-to is the Response Topic. A 3.1.1-style topic
+      // suffix is honoured as a fallback (a bridged 3.1.1 controller).
+      replyTo = packet.properties?.responseTopic ?? replyToOf(topic);
+    } else {
+      replyTo = replyToOf(topic);
+    }
+    this.events.onRecord(payload, replyTo);
+  }
+
+  handleDisconnect(client: MqttClient, packet: IDisconnectPacket): void {
+    if (client !== this.client) return;
+    const rc = packet.reasonCode ?? 0;
+    const text = packet.properties?.reasonString;
+    this.disconnectReason = `broker sent DISCONNECT (reason code ${rc}${text ? `: ${text}` : ''})`;
+  }
+
+  /** The attempt is over: tear the client down and report onDown once (none after close()). */
+  fail(client: MqttClient, reason: string, graceful: boolean): void {
+    if (client !== this.client) return;
+    this.client = undefined;
+    this.clearConnectTimer();
+    // mqtt.js attached an 'error' listener of its own in connect(), so late socket errors
+    // of the dying client are swallowed; ours ignore it as stale from now on.
+    void endClient(client, !graceful, this.opts.connectTimeoutMs);
+    this.st = 'down';
+    this.events.onDown(reason);
+  }
+
+  /** Reason for a socket that closed without an 'error' first. */
+  closeReason(): string {
+    return this.disconnectReason ?? (this.st === 'up' ? 'connection closed by broker' : 'connection closed before subscribe');
+  }
+
+  // ---- internals -----------------------------------------------------------------------------
+
+  private send(client: MqttClient, topic: string, payload: Uint8Array, qos: 0 | 1): Promise<void> {
+    const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    let dest = topic;
+    let options: IClientPublishOptions;
+    if (this.opts.protocolVersion === 5) {
+      // TR-369 MQTT binding: Content Type "usp.msg", reply-to in the Response Topic.
+      options = { qos, properties: { contentType: USP_CONTENT_TYPE, responseTopic: this.ownTopic } };
+    } else {
+      dest = topicWithReplyTo(topic, this.ownTopic);
+      options = { qos };
+    }
+    return new Promise((resolve, reject) => {
+      client.publish(dest, buf, options, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  /**
+   * Every option mqtt.js (and its TCP/TLS stream builders) reads or writes, in one
+   * literal: mqtt.js would otherwise add the missing ones to this object one by one and
+   * turn it into a dictionary-mode object (about 1.5 KB more per connection). No URL
+   * string either: mqtt.connect() would url.parse() it and keep the parsed query object.
+   */
+  private clientOptions(): IClientOptions & { secureContext: SecureContext | undefined } {
+    const o = this.opts;
+    const v5 = o.protocolVersion === 5;
+    const url = new URL(o.url);
+    const tls = url.protocol === 'mqtts:';
+    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    // B.4 ClientId: configured, else v5 sends '' (then reuses the assigned one), 3.1.1 the Endpoint ID.
+    const clientId = o.clientId !== '' ? o.clientId : v5 ? (this.assignedClientId ?? '') : o.endpointId;
+    return {
+      protocol: tls ? 'mqtts' : 'mqtt',
+      defaultProtocol: tls ? 'mqtts' : 'mqtt',
+      host,
+      hostname: host,
+      port: url.port === '' ? (tls ? 8883 : 1883) : Number(url.port),
+      unixSocket: false,
+      socksProxy: undefined,
+      protocolId: 'MQTT',
+      protocolVersion: o.protocolVersion,
+      clientId,
+      clean: true,
+      keepalive: o.keepaliveSec,
+      reschedulePings: true,
+      connectTimeout: o.connectTimeoutMs,
+      reconnectPeriod: 0, // the caller owns backoff (B.4 Reconnect)
+      resubscribe: false,
+      subscribeBatchSize: undefined,
+      writeCache: true,
+      timerVariant: 'auto',
+      queueQoSZero: false,
+      customHandleAcks: undefined,
+      username: o.username,
+      password: o.password,
+      // TR-369 MQTT binding: v5 CONNECT carries usp-endpoint-id and requests Response Information.
+      properties: v5 ? { requestResponseInformation: true, userProperties: { 'usp-endpoint-id': o.endpointId } } : undefined,
+      secureContext: o.ca !== undefined ? secureContextFor(o.ca) : undefined,
+      servername: tls && isIP(host) === 0 ? host : undefined,
+      rejectUnauthorized: true,
+      log: noop,
+      my: this,
+    };
+  }
+
+  private clearConnectTimer(): void {
+    if (this.connectTimer !== undefined) {
+      clearTimeout(this.connectTimer);
+      this.connectTimer = undefined;
+    }
+  }
+}
+
+// ---- shared listeners: `this` is the emitting client, its `my` option the MqttMtp ------------
+
+const noop = (): void => undefined;
+const mtpOf = (client: MqttClient): MqttMtp => client.options.my as MqttMtp;
+
+function onClientConnect(this: MqttClient, connack: IConnackPacket): void {
+  mtpOf(this).handleConnack(this, connack);
+}
+function onClientMessage(this: MqttClient, topic: string, payload: Buffer, packet: IPublishPacket): void {
+  mtpOf(this).handleMessage(this, topic, payload, packet);
+}
+function onClientError(this: MqttClient, err: Error): void {
+  mtpOf(this).fail(this, `mqtt: ${err.message}`, false);
+}
+function onClientDisconnect(this: MqttClient, packet: IDisconnectPacket): void {
+  mtpOf(this).handleDisconnect(this, packet);
+}
+function onClientClose(this: MqttClient): void {
+  const mtp = mtpOf(this);
+  mtp.fail(this, mtp.closeReason(), false);
+}
+function onConnectTimeout(mtp: MqttMtp, client: MqttClient): void {
+  mtp.fail(client, 'mqtt connect timeout (no CONNACK/SUBACK in time)', false);
+}
+
+/** end() the client (DISCONNECT first unless forced); resolve when its socket is closed, bounded by boundMs. */
+function endClient(client: MqttClient, force: boolean, boundMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const guard = setTimeout(() => {
+      client.stream?.destroy();
+      resolve();
+    }, boundMs);
+    client.end(force, () => {
+      clearTimeout(guard);
+      resolve();
+    });
+  });
+}
+
+function userPropertyValues(props: { [k: string]: string | string[] } | undefined, name: string): string[] {
+  const v = props?.[name];
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+const secureContexts = new Map<string, SecureContext>();
+/** One SecureContext per CA bundle: parsing the PEM per connection would cost memory and CPU per agent. */
+function secureContextFor(ca: string): SecureContext {
+  let ctx = secureContexts.get(ca);
+  if (ctx === undefined) {
+    ctx = createSecureContext({ ca });
+    secureContexts.set(ca, ctx);
+  }
+  return ctx;
+}

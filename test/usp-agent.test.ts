@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { decodeRecord, encodeMsg, encodeRecord } from '../src/usp/codec.js';
+import type { UspMsg } from '../src/usp/codec.js';
+import { metricValue, startUspBed, type BrokerKind, type UspBed } from './helpers/usp-fleet.js';
+
+const resp = (m: UspMsg) => {
+  if (m.body.msg_body !== 'response') throw new Error(`expected a response, got ${JSON.stringify(m.body)}`);
+  return m.body.response;
+};
+const err = (m: UspMsg) => {
+  if (m.body.msg_body !== 'error') throw new Error(`expected an Error, got ${JSON.stringify(m.body)}`);
+  return m.body.error;
+};
+
+// One suite, two transports (STYLE 10): the embedded aedes broker speaks MQTT 3.1.1,
+// mosquitto MQTT 5 (response topic and content type on every PUBLISH).
+describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP agent over MQTT (%s)', (kind) => {
+  let bed: UspBed;
+
+  beforeAll(async () => {
+    bed = await startUspBed(kind, { cpes: 2 });
+  });
+
+  afterAll(async () => {
+    await bed?.stop();
+  });
+
+  it('announces itself with an MQTTConnect Record carrying its reply-to topic', async () => {
+    const r = await bed.ctl.waitFor((x) => x.record.record_type === 'mqtt_connect' && x.record.from_id === bed.agent(0).endpointId);
+    expect(r.record.to_id).toBe('self::usp-controller');
+    if (r.record.record_type !== 'mqtt_connect') throw new Error('unreachable');
+    expect(r.record.mqtt_connect.version).toBe(kind === 'aedes' ? 'V3_1_1' : 'V5');
+    expect(r.record.mqtt_connect.subscribed_topic).toBe(bed.agent(0).topic);
+    expect(bed.agent(0).endpointId).toMatch(/^os::0C5A9E-CS\d{8}$/);
+    if (kind === 'mosquitto') expect(r.contentType).toBe('usp.msg');
+  });
+
+  it('sends OnBoardRequest on first start and retries it until a NotifyResp', async () => {
+    const first = await bed.ctl.waitFor((x) => x.record.from_id === bed.agent(1).endpointId && x.msg?.body.msg_body === 'request' && x.msg.body.request.req_type === 'notify');
+    const n = first.msg!.body.msg_body === 'request' && first.msg!.body.request.req_type === 'notify' ? first.msg!.body.request.notify : undefined;
+    expect(n?.send_resp).toBe(true);
+    expect(n?.subscription_id).toBe('');
+    expect(n?.notification).toBe('on_board_req');
+    if (n?.notification !== 'on_board_req') throw new Error('unreachable');
+    expect(n.on_board_req).toEqual({ oui: '0C5A9E', product_class: 'HGW-5200', serial_number: bed.h.shard.env.serial(1), agent_supported_protocol_versions: '1.0,1.1,1.2,1.3' });
+    const msgId = first.msg!.header.msg_id;
+    // No answer yet: the retry window (5..10 s by default) resends the same msg_id.
+    const before = bed.ctl.received.filter((x) => x.msg?.header.msg_id === msgId).length;
+    bed.h.tick(10_001);
+    await bed.ctl.waitFor((x) => bed.ctl.received.filter((y) => y.msg?.header.msg_id === msgId).length > before && x.msg?.header.msg_id === msgId);
+    expect(bed.h.shard.usp!.pendingNotifies(1)).toBe(1);
+    await bed.ctl.notifyResp(bed.agent(1), '', msgId);
+    const deadline = Date.now() + 5000;
+    while (bed.h.shard.usp!.pendingNotifies(1) !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(bed.h.shard.usp!.pendingNotifies(1)).toBe(0);
+  });
+
+  it('answers Get on the reply-to topic with per-path results and 7026 for a path not in the model', async () => {
+    const m = await bed.ask({ request: { get: { param_paths: ['Device.DeviceInfo.SerialNumber', 'Device.WiFi.SSID.*.SSID', 'Device.NoSuchThing.'] } } });
+    expect(m.header.msg_type).toBe('GET_RESP');
+    const r = resp(m);
+    if (r.resp_type !== 'get_resp') throw new Error('unreachable');
+    const [serial, ssids, bad] = r.get_resp.req_path_results;
+    expect(serial!.err_code).toBe(0);
+    expect(serial!.resolved_path_results).toEqual([{ resolved_path: 'Device.DeviceInfo.', result_params: { SerialNumber: bed.h.shard.env.serial(0) } }]);
+    expect(ssids!.resolved_path_results.map((x) => x.resolved_path)).toEqual(['Device.WiFi.SSID.1.', 'Device.WiFi.SSID.2.']);
+    expect(bad!.err_code).toBe(7026);
+  });
+
+  it('applies a Set that the next Get reads back', async () => {
+    const m = await bed.ask({ request: { set: { allow_partial: false, update_objs: [{ obj_path: 'Device.WiFi.SSID.1.', param_settings: [{ param: 'SSID', value: `lab-${kind}`, required: true }] }] } } });
+    const r = resp(m);
+    if (r.resp_type !== 'set_resp') throw new Error('unreachable');
+    const st = r.set_resp.updated_obj_results[0]!.oper_status;
+    expect(st.oper_status).toBe('oper_success');
+    const g = resp(await bed.ask({ request: { get: { param_paths: ['Device.WiFi.SSID.1.SSID'] } } }));
+    if (g.resp_type !== 'get_resp') throw new Error('unreachable');
+    expect(g.get_resp.req_path_results[0]!.resolved_path_results[0]!.result_params).toEqual({ SSID: `lab-${kind}` });
+  });
+
+  it('refuses a Set of a read-only parameter with an Error carrying param_errs (nothing applied)', async () => {
+    const m = await bed.ask({
+      request: {
+        set: {
+          allow_partial: false,
+          update_objs: [{ obj_path: 'Device.WiFi.SSID.1.', param_settings: [{ param: 'SSID', value: 'must-not-apply', required: true }, { param: 'BSSID', value: '00:00:00:00:00:01', required: true }] }],
+        },
+      },
+    });
+    const e = err(m);
+    expect(e.param_errs.map((p) => p.err_code)).toContain(7013);
+    const g = resp(await bed.ask({ request: { get: { param_paths: ['Device.WiFi.SSID.1.SSID'] } } }));
+    if (g.resp_type !== 'get_resp') throw new Error('unreachable');
+    expect(g.get_resp.req_path_results[0]!.resolved_path_results[0]!.result_params['SSID']).toBe(`lab-${kind}`);
+  });
+
+  it('answers GetSupportedProtocol, GetInstances and GetSupportedDM', async () => {
+    const p = resp(await bed.ask({ request: { get_supported_protocol: { controller_supported_protocol_versions: '1.3' } } }));
+    if (p.resp_type !== 'get_supported_protocol_resp') throw new Error('unreachable');
+    expect(p.get_supported_protocol_resp.agent_supported_protocol_versions).toBe('1.0,1.1,1.2,1.3');
+    const i = resp(await bed.ask({ request: { get_instances: { obj_paths: ['Device.WiFi.SSID.'], first_level_only: true } } }));
+    if (i.resp_type !== 'get_instances_resp') throw new Error('unreachable');
+    expect(i.get_instances_resp.req_path_results[0]!.curr_insts.map((c) => c.instantiated_obj_path)).toEqual(['Device.WiFi.SSID.1.', 'Device.WiFi.SSID.2.']);
+    const d = resp(await bed.ask({ request: { get_supported_dm: { obj_paths: ['Device.'], first_level_only: true, return_commands: true, return_events: true, return_params: true } } }));
+    if (d.resp_type !== 'get_supported_dm_resp') throw new Error('unreachable');
+    const root = d.get_supported_dm_resp.req_obj_results[0]!;
+    expect(root.err_code).toBe(0);
+    const dev = root.supported_objs.find((o) => o.supported_obj_path === 'Device.')!;
+    expect(dev.supported_commands.map((c) => c.command_name)).toEqual(expect.arrayContaining(['Reboot()', 'FactoryReset()']));
+    expect(dev.supported_events.map((c) => c.event_name)).toContain('Boot!');
+  });
+
+  it('ignores a duplicate msg_id', async () => {
+    await bed.ctl.request(bed.agent(0), { request: { get: { param_paths: ['Device.DeviceInfo.UpTime'] } } }, { msgId: `dup-${kind}` });
+    const count = () => bed.ctl.received.filter((x) => x.msg?.header.msg_id === `dup-${kind}`).length;
+    expect(count()).toBe(1);
+    await bed.ctl.sendMsg(bed.agent(0), { header: { msg_id: `dup-${kind}` }, body: { request: { get: { param_paths: ['Device.DeviceInfo.UpTime'] } } } });
+    // A later request's answer proves the duplicate was read and passed over.
+    await bed.ask({ request: { get: { param_paths: ['Device.DeviceInfo.SerialNumber'] } } });
+    expect(count()).toBe(1);
+    expect(await metricValue(bed.metrics, 'cpe_sim_usp_records_dropped_total', { reason: 'duplicate' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('drops an unparseable Record, answers an unparseable Msg with an Error, and keeps serving', async () => {
+    await bed.ctl.sendRecordBytes(bed.agent(0).topic, new Uint8Array([0xff, 0xff, 0xff, 0x01]));
+    // A Msg with a readable msg_id and request type but a broken body: Error 7000/7004.
+    const good = encodeMsg({ header: { msg_id: `broken-${kind}`, msg_type: 'GET' }, body: { request: { get: { param_paths: ['Device.'] } } } });
+    const broken = new Uint8Array([...good.slice(0, good.length - 3), 0xff, 0xff]);
+    const rec = encodeRecord({ version: '1.3', to_id: bed.agent(0).endpointId, from_id: 'self::usp-controller', no_session_context: { payload: broken } });
+    expect(decodeRecord(rec).ok).toBe(true);
+    await bed.ctl.sendRecordBytes(bed.agent(0).topic, rec);
+    const e = await bed.ctl.waitFor((x) => x.msg?.header.msg_id === `broken-${kind}`);
+    expect(e.msg!.body.msg_body).toBe('error');
+    expect([7000, 7004]).toContain(err(e.msg!).err_code);
+    // The agent still answers.
+    const g = resp(await bed.ask({ request: { get: { param_paths: ['Device.DeviceInfo.SerialNumber'] } } }));
+    expect(g.resp_type).toBe('get_resp');
+    expect(await metricValue(bed.metrics, 'cpe_sim_usp_records_dropped_total', { reason: 'bad-record' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('ignores a request from an unknown controller', async () => {
+    const rec = encodeRecord({ version: '1.3', to_id: bed.agent(0).endpointId, from_id: 'self::intruder', no_session_context: { payload: encodeMsg({ header: { msg_id: `intruder-${kind}` }, body: { request: { get: { param_paths: ['Device.'] } } } }) } });
+    await bed.ctl.sendRecordBytes(bed.agent(0).topic, rec);
+    await bed.ask({ request: { get: { param_paths: ['Device.DeviceInfo.SerialNumber'] } } });
+    expect(bed.ctl.received.some((x) => x.msg?.header.msg_id === `intruder-${kind}`)).toBe(false);
+  });
+
+  it('counts requests by type and result, every type present from the start', async () => {
+    expect(await metricValue(bed.metrics, 'cpe_sim_usp_requests_total', { msg_type: 'GET', result: 'success' })).toBeGreaterThanOrEqual(3);
+    expect(await metricValue(bed.metrics, 'cpe_sim_usp_requests_total', { msg_type: 'SET', result: 'error' })).toBeGreaterThanOrEqual(1);
+    const all = await bed.metrics.catalog.registry.getMetricsAsJSON();
+    const fam = all.find((f) => f.name === 'cpe_sim_usp_requests_total')!;
+    expect(fam.values.some((v) => v.labels['msg_type'] === 'DEREGISTER')).toBe(true);
+    expect(bed.h.shard.stats().uspConnections?.['connected']).toBe(2);
+  });
+});

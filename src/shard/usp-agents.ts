@@ -295,7 +295,10 @@ export class UspAgents {
         this.schedulePeriodic(l);
         return;
       case UspKind.Scan:
-        for (const a of [...this.subs.agents()]) if (this.conn[a] === Conn.Up) this.recheck(a);
+        for (const a of [...this.subs.agents()]) {
+          this.expire(a);
+          if (this.conn[a] === Conn.Up) this.recheck(a);
+        }
         this.host.schedule(this.host.clock.now() + SCAN_MS, 0, UspKind.Scan);
         return;
     }
@@ -406,7 +409,7 @@ export class UspAgents {
       ...(out.kind === 'error' ? { errCode: out.error.err_code } : {}),
     });
     if (written.length > 0) this.host.afterWrite(l, written);
-    if (subsTouched) {
+    if (subsTouched || written.some((p) => p.startsWith(`${this.controllerRef}.PeriodicNotif`))) {
       this.subs.reload(l, this.host.view(l), this.controllerRef);
       this.schedulePeriodic(l);
     }
@@ -415,6 +418,18 @@ export class UspAgents {
   }
 
   // ---- notifying ----
+
+  /** B.6 TimeToLive: a subscription row lives that many seconds after its CreationDate. */
+  private expire(l: number): void {
+    const now = this.host.clock.now();
+    const dead = this.subs.subscriptions(l).filter((s) => s.timeToLive > 0 && Number.isFinite(s.created) && s.created + s.timeToLive * 1000 <= now);
+    if (dead.length === 0) return;
+    const v = this.host.view(l);
+    for (const s of dead) v.deviceDeleteRow(s.path);
+    this.host.keep(l, v);
+    this.subs.reload(l, this.host.view(l), this.controllerRef);
+    this.schedulePeriodic(l);
+  }
 
   /** Look for changes now (after any write, USP or CWMP) and notify subscribers. */
   recheck(l: number): void {

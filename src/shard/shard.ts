@@ -173,6 +173,7 @@ export class Shard {
       view: (l) => this.view(l),
       keep: (l, v) => this.keep(l, v),
       powerCycle: (l, factoryReset) => this.powerCycle(l, factoryReset),
+      firmwareChanged: (l) => this.device.extras.get(l)?.firmwareChanged === true,
       afterWrite: (l, paths) => {
         if (this.init.cwmp) this.afterSet(l, paths, '');
       },
@@ -392,7 +393,10 @@ export class Shard {
     this.bootAt[l] = now;
     this.setLife(l, Life.Bootstrapping);
     this.usp?.powerOn(l);
-    if (!this.init.cwmp) return;
+    if (!this.init.cwmp) {
+      this.device.takeFirmwareChange(l);
+      return;
+    }
     // TR-069 3.7.1.5: 0 BOOTSTRAP only until the ACS has acknowledged one
     const boot = this.flags[l]! & Flag.Bootstrapped ? EV.BOOT : EV.BOOT | EV.BOOTSTRAP;
     this.events[l]! |= boot;

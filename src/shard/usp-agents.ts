@@ -47,6 +47,8 @@ interface PendingNotify {
   /** Epoch ms after which it is given up (Infinity: never). */
   deadline: number;
   dueAt: number;
+  /** The OnBoardRequest: its NotifyResp completes onboarding. */
+  onboard?: true;
 }
 
 export interface UspAgentsHost {
@@ -56,6 +58,8 @@ export interface UspAgentsHost {
   view(l: number): CpeView;
   keep(l: number, view: CpeView): void;
   powerCycle(l: number, factoryReset: boolean): void;
+  /** True when this boot runs an image other than the last boot's (peek; the shard consumes it). */
+  firmwareChanged(l: number): boolean;
   /** A write over USP landed: ManagementServer settings and CWMP notification baselines follow. */
   afterWrite(l: number, paths: string[]): void;
   /** USP-only fleets: the agent's lifecycle follows its MQTT connection. */
@@ -74,7 +78,9 @@ export class UspAgents {
   private readonly recent = new Map<number, string[]>();
   private readonly pending = new Map<number, PendingNotify[]>();
   private readonly periodicAt = new Map<number, number>();
-  private readonly bootInfo = new Map<number, { cause: BootCause; commandKey: string; version: string }>();
+  private readonly bootInfo = new Map<number, { cause: BootCause; commandKey: string }>();
+  /** Agents whose current boot runs a new firmware image (Boot! FirmwareUpdated). */
+  private readonly newFirmware = new Set<number>();
   readonly subs: SubscriptionWatch;
   readonly commands: UspCommands;
   private msgSeq = 0;
@@ -147,14 +153,15 @@ export class UspAgents {
   powerOn(l: number): void {
     this.flags[l]! |= Flag.BootPending;
     this.retries[l] = 0;
+    if (this.host.firmwareChanged(l)) this.newFirmware.add(l);
+    else this.newFirmware.delete(l);
     this.subs.reload(l, this.host.view(l), this.controllerRef);
     this.connect(l);
   }
 
   /** Going dark (reboot, reset, firmware): say goodbye, drop the connection. */
   powerOff(l: number, factoryReset: boolean, cause: BootCause, commandKey: string): void {
-    const v = this.host.view(l);
-    this.bootInfo.set(l, { cause, commandKey, version: v.get('Device.DeviceInfo.SoftwareVersion') ?? '' });
+    this.bootInfo.set(l, { cause, commandKey });
     this.connectAt[l] = 0;
     this.pending.delete(l);
     this.periodicAt.delete(l);
@@ -247,10 +254,8 @@ export class UspAgents {
     this.publish(l, connectRecord(ends, this.init.protocolVersion === 5 ? 'V5' : 'V3_1_1', replyTopic));
     // Notifies that waited for the connection go out again now.
     for (const p of this.pending.get(l) ?? []) this.publish(l, p.bytes);
-    if (!(this.flags[l]! & Flag.Onboarded)) {
-      this.flags[l]! |= Flag.Onboarded;
-      this.onBoardRequest(l);
-    }
+    // B.6: OnBoardRequest until a controller has acknowledged one (first start, after a reset).
+    if (!(this.flags[l]! & Flag.Onboarded) && !this.pending.get(l)?.some((p) => p.onboard)) this.onBoardRequest(l);
     if (this.flags[l]! & Flag.BootPending) {
       this.flags[l]! &= ~Flag.BootPending;
       this.sendBoot(l);
@@ -455,7 +460,6 @@ export class UspAgents {
     const info = this.bootInfo.get(l);
     this.bootInfo.delete(l);
     const v = this.host.view(l);
-    const version = v.get('Device.DeviceInfo.SoftwareVersion') ?? '';
     const map: StrMap = {};
     const bp = v.resolve(`${this.controllerRef}.BootParameter.`);
     if (bp?.kind === 'table') {
@@ -469,7 +473,7 @@ export class UspAgents {
     this.emitEvent(l, 'Device.', 'Boot!', {
       CommandKey: info?.commandKey ?? '',
       Cause: info?.cause ?? 'LocalReboot',
-      FirmwareUpdated: info && info.version !== version ? 'true' : 'false',
+      FirmwareUpdated: this.newFirmware.delete(l) ? 'true' : 'false',
       ParameterMap: JSON.stringify(map),
     });
   }
@@ -503,17 +507,17 @@ export class UspAgents {
   onBoardRequest(l: number): void {
     publishUspNotify({ kind: 'OnBoardRequest', gated: true });
     const id = this.host.env.identity(this.lo + l);
-    this.notify(l, { subscription_id: '', send_resp: true, on_board_req: { oui: id.oui, product_class: id.productClass, serial_number: id.serial, agent_supported_protocol_versions: '1.0,1.1,1.2,1.3' } }, Infinity, this.host.view(l));
+    this.notify(l, { subscription_id: '', send_resp: true, on_board_req: { oui: id.oui, product_class: id.productClass, serial_number: id.serial, agent_supported_protocol_versions: '1.0,1.1,1.2,1.3' } }, Infinity, this.host.view(l), true);
   }
 
-  private notify(l: number, n: DeepPartial<Notify>, retryUntil: number | undefined, v: CpeView): void {
+  private notify(l: number, n: DeepPartial<Notify>, retryUntil: number | undefined, v: CpeView, onboard = false): void {
     const msgId = `notify-${(this.lo + l).toString(36)}-${(++this.msgSeq).toString(36)}`;
     const bytes = notifyRecord(this.ends(l), msgId, n);
     this.publish(l, bytes);
     if (retryUntil === undefined) return;
     const list = this.pending.get(l) ?? [];
     const dueAt = this.host.clock.now() + this.retryDelay(v, 1);
-    list.push({ msgId, bytes, attempt: 1, deadline: retryUntil, dueAt });
+    list.push({ msgId, bytes, attempt: 1, deadline: retryUntil, dueAt, ...(onboard ? { onboard: true as const } : {}) });
     this.pending.set(l, list);
     this.host.schedule(dueAt, l, UspKind.NotifyRetry);
   }
@@ -548,6 +552,7 @@ export class UspAgents {
   private notifyAnswered(l: number, msgId: string): void {
     const list = this.pending.get(l);
     if (!list) return;
+    if (list.some((p) => p.msgId === msgId && p.onboard)) this.flags[l]! |= Flag.Onboarded;
     const rest = list.filter((p) => p.msgId !== msgId);
     if (rest.length > 0) this.pending.set(l, rest);
     else this.pending.delete(l);

@@ -140,7 +140,8 @@ export class MqttMtp {
 
   /**
    * PUBLISH a Record to `topic` with this agent's reply-to (B.4). Resolves when written
-   * (QoS 0) or acknowledged (QoS 1); rejects when not up or when the connection drops first.
+   * (QoS 0) or acknowledged (QoS 1); rejects when not up or when the connection drops
+   * first (the caller catches: onDown reports the loss). The payload is not copied.
    */
   publish(topic: string, payload: Uint8Array, qos: 0 | 1 = 0): Promise<void> {
     const client = this.client;
@@ -168,9 +169,9 @@ export class MqttMtp {
     await endClient(client, !wasUp, this.opts.connectTimeoutMs);
   }
 
-  // ---- client events (called by the module-level listeners) --------------------------------
+  // ---- client events: called by the module-level listeners below, not by callers ------------
 
-  /** CONNACK accepted: note what the broker told us (B.4 v5 CONNACK), then SUBSCRIBE. */
+  /** @internal CONNACK accepted: note what the broker told us (B.4 v5 CONNACK), then SUBSCRIBE. */
   handleConnack(client: MqttClient, connack: IConnackPacket): void {
     if (client !== this.client) return;
     const props = this.opts.protocolVersion === 5 ? connack.properties : undefined;
@@ -205,6 +206,7 @@ export class MqttMtp {
     this.events.onUp({ replyTopic: this.ownTopic, discovered: this.discovered });
   }
 
+  /** @internal */
   handleMessage(client: MqttClient, topic: string, payload: Buffer, packet: IPublishPacket): void {
     if (client !== this.client) return;
     let replyTo: string | undefined;
@@ -220,6 +222,7 @@ export class MqttMtp {
     this.events.onRecord(payload, replyTo);
   }
 
+  /** @internal */
   handleDisconnect(client: MqttClient, packet: IDisconnectPacket): void {
     if (client !== this.client) return;
     const rc = packet.reasonCode ?? 0;
@@ -227,7 +230,7 @@ export class MqttMtp {
     this.disconnectReason = `broker sent DISCONNECT (reason code ${rc}${text ? `: ${text}` : ''})`;
   }
 
-  /** The attempt is over: tear the client down and report onDown once (none after close()). */
+  /** @internal The attempt is over: tear the client down and report onDown once (none after close()). */
   fail(client: MqttClient, reason: string, graceful: boolean): void {
     if (client !== this.client) return;
     this.client = undefined;
@@ -239,7 +242,7 @@ export class MqttMtp {
     this.events.onDown(reason);
   }
 
-  /** Reason for a socket that closed without an 'error' first. */
+  /** @internal Reason for a socket that closed without an 'error' first. */
   closeReason(): string {
     return this.disconnectReason ?? (this.st === 'up' ? 'connection closed by broker' : 'connection closed before subscribe');
   }

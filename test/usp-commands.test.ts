@@ -1,0 +1,187 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Notify, OperationResult, UspMsg } from '../src/usp/codec.js';
+import { startFileServer, type FileServer } from './helpers/file-server.js';
+import type { Received } from './helpers/usp-controller.js';
+import { metricValue, startUspBed, type UspBed } from './helpers/usp-fleet.js';
+
+const notifyOf = (r: Received | undefined): Notify | undefined =>
+  r?.msg?.body.msg_body === 'request' && r.msg.body.request.req_type === 'notify' ? r.msg.body.request.notify : undefined;
+
+function results(m: UspMsg): OperationResult[] {
+  if (m.body.msg_body !== 'response' || m.body.response.resp_type !== 'operate_resp') throw new Error(`expected OperateResp, got ${JSON.stringify(m.body)}`);
+  return m.body.response.operate_resp.operation_results;
+}
+
+let bed: UspBed;
+let files: FileServer;
+/** Received items already looked at: each wait below looks only past this point. */
+let mark = 0;
+
+const since = () => {
+  const from = mark;
+  return (pred: (r: Received) => boolean) => (r: Received) => bed.ctl.received.indexOf(r) >= from && pred(r);
+};
+const isSub = (id: string, pred: (n: Notify) => boolean = () => true) => (r: Received) => {
+  const n = notifyOf(r);
+  return n !== undefined && n.subscription_id === id && pred(n);
+};
+const eventNamed = (name: string) => (n: Notify) => n.notification === 'event' && n.event.event_name === name;
+
+const operate = (command: string, args: Record<string, string> = {}, key = '', sendResp = true) =>
+  bed.ask({ request: { operate: { command, command_key: key, send_resp: sendResp, input_args: args } } });
+
+async function subscribe(id: string, type: string, refs: string): Promise<void> {
+  const m = await bed.ask({
+    request: {
+      add: {
+        allow_partial: false,
+        create_objs: [
+          {
+            obj_path: 'Device.LocalAgent.Subscription.',
+            param_settings: Object.entries({ Enable: 'true', ID: id, NotifType: type, ReferenceList: refs, Persistent: 'true' }).map(([param, value]) => ({ param, value, required: true })),
+          },
+        ],
+      },
+    },
+  });
+  if (m.body.msg_body !== 'response') throw new Error(`subscription ${id} refused: ${JSON.stringify(m.body)}`);
+}
+
+/** Power cycle: the reboot window passes, the agent reconnects. */
+async function bootAgain(): Promise<void> {
+  const w = since();
+  bed.h.tick(31_000);
+  await bed.ctl.waitFor(w((r) => r.record.record_type === 'mqtt_connect'), 5000, 'the MQTTConnect after the reboot');
+}
+
+beforeAll(async () => {
+  files = await startFileServer({ 'HGW-5200-5.5.0.img': 4096, 'HGW-5200-5.6.0.img': 2048 });
+  bed = await startUspBed('aedes', { cpes: 1 });
+  const ob = await bed.ctl.waitFor((r) => notifyOf(r)?.notification === 'on_board_req');
+  await bed.ctl.notifyResp(bed.agent(), '', ob.msg!.header.msg_id);
+  await subscribe('boot', 'Event', 'Device.Boot!');
+  await subscribe('opc', 'OperationComplete', 'Device.DeviceInfo.FirmwareImage.*.Download()');
+  await subscribe('opc-act', 'OperationComplete', 'Device.DeviceInfo.FirmwareImage.');
+  await subscribe('tc', 'Event', 'Device.LocalAgent.TransferComplete!');
+  await bed.ask({ request: { set: { allow_partial: false, update_objs: [{ obj_path: 'Device.LocalAgent.Subscription.*.', param_settings: [{ param: 'NotifRetry', value: 'false', required: true }] }] } } });
+  mark = bed.ctl.received.length;
+});
+
+afterAll(async () => {
+  await bed?.stop();
+  await files?.close();
+});
+
+describe('USP commands', () => {
+  it('Device.Reboot(): answers, goes dark, comes back with Boot! (RemoteReboot, the CommandKey, the ParameterMap)', async () => {
+    const w = since();
+    const [r] = results(await operate('Device.Reboot()', {}, 'rk-1'));
+    expect(r).toEqual({ executed_command: 'Device.Reboot()', operation_resp: 'req_output_args', req_output_args: { output_args: {} } });
+    expect(bed.h.shard.lifecycle(0)).toBe('bootstrapping');
+    await bootAgain();
+    const boot = notifyOf(await bed.ctl.waitFor(w(isSub('boot', eventNamed('Boot!')))))!;
+    if (boot.notification !== 'event') throw new Error('unreachable');
+    expect(boot.event.obj_path).toBe('Device.');
+    expect(boot.event.params).toMatchObject({ Cause: 'RemoteReboot', CommandKey: 'rk-1', FirmwareUpdated: 'false' });
+    expect(JSON.parse(boot.event.params['ParameterMap']!)).toEqual({ 'Device.DeviceInfo.SoftwareVersion': '5.4.1', 'Device.DeviceInfo.ProvisioningCode': expect.any(String) });
+    // Onboarding was acknowledged: a mere reboot does not onboard again.
+    expect(bed.ctl.received.slice(mark).some((x) => notifyOf(x)?.notification === 'on_board_req')).toBe(false);
+    mark = bed.ctl.received.length;
+  });
+
+  it('FirmwareImage.2.Download(): a Request row, OperationComplete, TransferComplete!, then the new image boots', async () => {
+    const w = since();
+    const [r] = results(await operate('Device.DeviceInfo.FirmwareImage.2.Download()', { URL: `${files.url}/HGW-5200-5.5.0.img`, AutoActivate: 'true', FileSize: '4096' }, 'dl-1'));
+    expect(r!.operation_resp).toBe('req_obj_path');
+    if (r!.operation_resp !== 'req_obj_path') throw new Error('unreachable');
+    expect(r!.req_obj_path).toMatch(/^Device\.LocalAgent\.Request\.\d+\.$/);
+    const oc = notifyOf(await bed.ctl.waitFor(w(isSub('opc'))))!;
+    if (oc.notification !== 'oper_complete') throw new Error('unreachable');
+    expect(oc.oper_complete).toMatchObject({ obj_path: 'Device.DeviceInfo.FirmwareImage.2.', command_name: 'Download()', command_key: 'dl-1', operation_resp: 'req_output_args' });
+    const tc = notifyOf(await bed.ctl.waitFor(w(isSub('tc', eventNamed('TransferComplete!')))))!;
+    if (tc.notification !== 'event') throw new Error('unreachable');
+    expect(tc.event.params).toMatchObject({ Command: 'Device.DeviceInfo.FirmwareImage.2.Download()', CommandKey: 'dl-1', TransferType: 'Download', FaultCode: '0', TransferURL: `${files.url}/HGW-5200-5.5.0.img` });
+    expect(files.gets).toContain('/HGW-5200-5.5.0.img');
+    await bootAgain();
+    const boot = notifyOf(await bed.ctl.waitFor(w(isSub('boot', eventNamed('Boot!')))))!;
+    if (boot.notification !== 'event') throw new Error('unreachable');
+    expect(boot.event.params['FirmwareUpdated']).toBe('true');
+    const g = await bed.ask({ request: { get: { param_paths: ['Device.DeviceInfo.SoftwareVersion', 'Device.LocalAgent.Request.'] } } });
+    if (g.body.msg_body !== 'response' || g.body.response.resp_type !== 'get_resp') throw new Error('unreachable');
+    expect(g.body.response.get_resp.req_path_results[0]!.resolved_path_results[0]!.result_params).toEqual({ SoftwareVersion: '5.5.0' });
+    // B.2: the Request row is gone once the command completed.
+    expect(g.body.response.get_resp.req_path_results[1]!.resolved_path_results).toEqual([]);
+    mark = bed.ctl.received.length;
+  });
+
+  it('a failed Download completes with cmd_failure 7022 and a TransferComplete! carrying the fault', async () => {
+    const w = since();
+    results(await operate('Device.DeviceInfo.FirmwareImage.1.Download()', { URL: `${files.url}/missing.img`, AutoActivate: 'false' }, 'dl-404'));
+    const oc = notifyOf(await bed.ctl.waitFor(w(isSub('opc'))))!;
+    if (oc.notification !== 'oper_complete' || oc.oper_complete.operation_resp !== 'cmd_failure') throw new Error(`expected a cmd_failure, got ${JSON.stringify(oc)}`);
+    expect(oc.oper_complete.cmd_failure.err_code).toBe(7022);
+    const tc = notifyOf(await bed.ctl.waitFor(w(isSub('tc'))))!;
+    if (tc.notification !== 'event') throw new Error('unreachable');
+    expect(tc.event.params['FaultCode']).not.toBe('0');
+    mark = bed.ctl.received.length;
+  });
+
+  it('Request.{i}.Cancel() ends a stalled Download with 7023 and removes the row', async () => {
+    const w = since();
+    const [r] = results(await operate('Device.DeviceInfo.FirmwareImage.1.Download()', { URL: `${files.url}/stall.img`, AutoActivate: 'false' }, 'dl-stall'));
+    if (r!.operation_resp !== 'req_obj_path') throw new Error('unreachable');
+    const row = r!.req_obj_path;
+    const [c] = results(await operate(`${row}Cancel()`));
+    expect(c!.operation_resp).toBe('req_output_args');
+    const oc = notifyOf(await bed.ctl.waitFor(w(isSub('opc'))))!;
+    if (oc.notification !== 'oper_complete' || oc.oper_complete.operation_resp !== 'cmd_failure') throw new Error(`expected a cmd_failure, got ${JSON.stringify(oc)}`);
+    expect(oc.oper_complete.cmd_failure.err_code).toBe(7023);
+    const g = await bed.ask({ request: { get: { param_paths: [row] } } });
+    if (g.body.msg_body !== 'response' || g.body.response.resp_type !== 'get_resp') throw new Error('unreachable');
+    expect(g.body.response.get_resp.req_path_results[0]!.resolved_path_results).toEqual([]);
+    mark = bed.ctl.received.length;
+  });
+
+  it('Activate() boots the other bank and completes after the boot', async () => {
+    const w = since();
+    const [r] = results(await operate('Device.DeviceInfo.FirmwareImage.1.Activate()', {}, 'act-1'));
+    expect(r!.operation_resp).toBe('req_obj_path');
+    await bootAgain();
+    const oc = notifyOf(await bed.ctl.waitFor(w(isSub('opc-act', (n) => n.notification === 'oper_complete' && n.oper_complete.command_name === 'Activate()'))))!;
+    if (oc.notification !== 'oper_complete') throw new Error('unreachable');
+    expect(oc.oper_complete).toMatchObject({ obj_path: 'Device.DeviceInfo.FirmwareImage.1.', command_key: 'act-1', operation_resp: 'req_output_args' });
+    const boot = notifyOf(await bed.ctl.waitFor(w(isSub('boot', eventNamed('Boot!')))))!;
+    if (boot.notification !== 'event') throw new Error('unreachable');
+    expect(boot.event.params['FirmwareUpdated']).toBe('true');
+    mark = bed.ctl.received.length;
+  });
+
+  it('bad arguments are a cmd_failure (7027) in the OperateResp, not an Error', async () => {
+    const [r] = results(await operate('Device.DeviceInfo.FirmwareImage.1.Download()', { AutoActivate: 'true' }));
+    if (r!.operation_resp !== 'cmd_failure') throw new Error(`expected cmd_failure, got ${JSON.stringify(r)}`);
+    expect(r!.cmd_failure.err_code).toBe(7027);
+    const [u] = results(await operate('Device.Reboot()', { Bogus: '1' }));
+    if (u!.operation_resp !== 'cmd_failure') throw new Error('unreachable');
+    expect(u!.cmd_failure.err_code).toBe(7027);
+  });
+
+  it('a command the model does not have is an Error 7026', async () => {
+    const m = await operate('Device.WiFi.Radio.1.Explode()');
+    expect(m.body.msg_body).toBe('error');
+    if (m.body.msg_body !== 'error') throw new Error('unreachable');
+    expect(m.body.error.err_code).toBe(7026);
+  });
+
+  it('Device.FactoryReset(): wipes the model and onboards again', async () => {
+    const w = since();
+    results(await operate('Device.FactoryReset()', {}, 'fr-1'));
+    await bootAgain();
+    const ob = await bed.ctl.waitFor(w((r) => notifyOf(r)?.notification === 'on_board_req'));
+    expect(notifyOf(ob)!.send_resp).toBe(true);
+    // The subscriptions went with the reset: Boot! is counted, not sent.
+    expect(await metricValue(bed.metrics, 'cpe_sim_usp_autonomous_notifies_total', { notify_kind: 'Event', gated: 'false' })).toBeGreaterThanOrEqual(2);
+    const g = await bed.ask({ request: { get: { param_paths: ['Device.LocalAgent.Subscription.', 'Device.DeviceInfo.SoftwareVersion'] } } });
+    if (g.body.msg_body !== 'response' || g.body.response.resp_type !== 'get_resp') throw new Error('unreachable');
+    expect(g.body.response.get_resp.req_path_results[0]!.resolved_path_results).toEqual([]);
+  });
+});

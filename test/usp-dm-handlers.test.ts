@@ -233,6 +233,11 @@ describe('Set', () => {
     expect(a.changes).toEqual([]);
     expect(a.error(set(false, [['Device.NAT.PortMapping.7.', [['Enable', 'false']]]])).param_errs).toMatchObject([{ param_path: 'Device.NAT.PortMapping.7.', err_code: 7016 }]);
     expect(a.error(set(false, [['Device.NAT.PortMapping.[Enable==yes].', [['Enable', 'false']]]])).param_errs).toMatchObject([{ err_code: 7008 }]);
+    // A table has no parameters of its own, and a parameter path is not an obj_path.
+    expect(a.error(set(false, [['Device.NAT.PortMapping.', [['Enable', 'false']]], ['Device.NAT.PortMapping.1.Enable', [['Enable', 'false']]]])).param_errs.map((p) => p.err_code)).toEqual([7026, 7026]);
+    // A search that matches nothing updates nothing and is not an error.
+    const none = a.resp(set(false, [['Device.NAT.PortMapping.[Protocol=="UDP"].', [['Enable', 'false', true]]]]));
+    expect(none.resp_type === 'set_resp' && none.set_resp.updated_obj_results[0]!.oper_status).toEqual({ oper_status: 'oper_success', oper_success: { updated_inst_results: [] } });
   });
 
   it('allow_partial=true: the failed object gets oper_failure 7021 with instance failures; the others apply', () => {
@@ -317,6 +322,10 @@ describe('Add', () => {
     const st = r.add_resp.created_obj_results.map((c) => c.oper_status);
     expect(st.slice(0, 5).map((s) => (s.oper_status === 'oper_failure' ? s.oper_failure.err_code : 0))).toEqual([7018, 7018, 7019, 7026, 7016]);
     expect(st[5]).toMatchObject({ oper_success: { instantiated_path: 'Device.DHCPv4.Server.Pool.1.StaticAddress.1.', param_errs: [{ param: 'Bogus', err_code: 7010 }, { param: 'Enable', err_code: 7011 }] } });
+    // Settings may reach into single-instance sub-objects of the new row, not into its tables.
+    const mtp = a.resp(add(false, [['Device.LocalAgent.MTP.', [['Alias', 'second'], ['MQTT.ResponseTopicConfigured', '/usp/agent/two'], ['MQTT.Nope', 'x']]]]));
+    expect(mtp.resp_type === 'add_resp' && mtp.add_resp.created_obj_results[0]!.oper_status).toMatchObject({ oper_success: { instantiated_path: 'Device.LocalAgent.MTP.2.', param_errs: [{ param: 'MQTT.Nope', err_code: 7010 }] } });
+    expect(a.view.get('Device.LocalAgent.MTP.2.MQTT.ResponseTopicConfigured')).toBe('/usp/agent/two');
   });
 
   it('allow_partial=false: one failure creates nothing and uses no row number', () => {

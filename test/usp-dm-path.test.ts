@@ -124,8 +124,10 @@ describe('searches', () => {
     expect(objects('Device.IP.Interface.*.IPv6Address.[ValidLifetime<2030-01-01T00:00:00Z].')).toEqual([]);
   });
 
-  it('%22 and %25 in string constants', () => {
+  it('%22 and %25 in string constants; && and ] inside a string are literal', () => {
     const view = newView();
+    view.deviceSet('Device.DNS.Client.Server.2.Interface', 'a]&&b==c');
+    expect(objects('Device.DNS.Client.Server.[Interface=="a]&&b==c"].', view)).toEqual(['Device.DNS.Client.Server.2.']);
     view.deviceSet('Device.NAT.PortMapping.1.Description', 'say "hi" 100%');
     expect(objects('Device.NAT.PortMapping.[Description=="say %22hi%22 100%25"].', view)).toEqual(['Device.NAT.PortMapping.1.']);
     expect(objects('Device.NAT.PortMapping.[Description=="say "].', view)).toEqual([]);

@@ -572,7 +572,9 @@ export class UspAgents {
     const mtp = this.mtps.get(l);
     if (!mtp || mtp.state !== 'up') return;
     const qos = Number(this.host.view(l).get('Device.LocalAgent.MTP.1.MQTT.PublishQoS')) === 1 ? 1 : 0;
-    mtp.publish(topic, bytes, qos);
+    // A publish that loses its connection is lost like on a real device: the Notify
+    // retry (send_resp) or the controller's own timeout covers it.
+    mtp.publish(topic, bytes, qos).catch(() => undefined);
   }
 
   async stop(): Promise<void> {

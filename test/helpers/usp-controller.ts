@@ -61,6 +61,11 @@ export class TestController {
     client.on('message', (t, payload, packet) => this.onMessage(t, payload, packet));
   }
 
+  /** Connected to the broker right now (it reconnects by itself after an outage). */
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
   static async start(o: ControllerOptions): Promise<TestController> {
     const endpointId = o.endpointId ?? 'self::usp-controller';
     const topic = o.topic ?? '/usp/controller';

@@ -70,7 +70,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   log.info({ acs: fleet.acsUrl || 'none (USP only)', usp: fleet.uspBrokerUrl ?? 'off', shards: fleet.coordinator.shardCount, paramsDeclared: fleet.coordinator.paramCount }, 'fleet started');
   const first = await fleet.coordinator.inspect(cfg.fleetOffset).catch(() => null);
-  if (first) {
+  if (first && cfg.uspBroker) {
+    const d = await fleet.coordinator.detail(cfg.fleetOffset).catch(() => null);
+    log.info({ cpe: first.id, endpointId: d?.usp?.endpointId, controller: cfg.uspControllerId, controllerTopic: cfg.uspControllerTopic, mqtt: cfg.uspMqttVersion }, 'USP agents: one MQTT connection each; requests to each agent\'s own topic');
+  }
+  if (first && fleet.acsUrl !== '') {
     log.info(
       { cpe: first.id, serial: first.serial, crUrl: first.crUrl, crUsername: first.crUsername, crPassword: cfg.crPassword ? 'as --cr-password' : 'hidden: set --cr-password, or set ConnectionRequestPassword from the ACS' },
       'connection requests: HTTP GET with Digest',
@@ -79,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
   const progress = setInterval(() => {
     void fleet.coordinator.stats().then((s) => {
       const failures = Object.keys(s.failReasons).length > 0 ? { failReasons: s.failReasons } : {};
-      log.info({ ...s.states, bootstraps: s.bootstraps, sessionsOk: s.sessionsOk, sessionsFailed: s.sessionsFailed, active: s.activeSessions, queued: s.queuedSessions, ...failures }, 'progress');
+      log.info({ ...s.states, bootstraps: s.bootstraps, sessionsOk: s.sessionsOk, sessionsFailed: s.sessionsFailed, active: s.activeSessions, queued: s.queuedSessions, ...failures, ...(s.uspConnections ? { mqtt: s.uspConnections } : {}) }, 'progress');
     }, (e: Error) => log.warn({ err: e.message }, 'progress unavailable'));
   }, 5000);
   // Daemon mode: something long-lived (the metrics/admin listener, the embedded mock ACS,
@@ -110,7 +114,7 @@ export async function main(argv: string[]): Promise<number> {
   });
   clearInterval(progress);
   const stats = await fleet.stop();
-  const summary = { ...stats.states, bootstraps: stats.bootstraps, sessionsOk: stats.sessionsOk, sessionsFailed: stats.sessionsFailed, failReasons: stats.failReasons, seconds: (Date.now() - started) / 1000 };
+  const summary = { ...stats.states, bootstraps: stats.bootstraps, sessionsOk: stats.sessionsOk, sessionsFailed: stats.sessionsFailed, failReasons: stats.failReasons, ...(stats.uspConnections ? { mqtt: stats.uspConnections } : {}), seconds: (Date.now() - started) / 1000 };
   log.info(summary, daemon ? 'fleet stopped' : 'bootstrap run finished');
   if (!daemon) process.stdout.write(`${JSON.stringify({ summary })}\n`);
   if (!daemon && !interrupted && stats.states.failed > 0) return 1;

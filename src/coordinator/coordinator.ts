@@ -299,6 +299,10 @@ export function sumStats(list: ShardStats[]): ShardStats {
     for (const [k, v] of Object.entries(s.failReasons)) out.failReasons[k] = (out.failReasons[k] ?? 0) + v;
     out.activeSessions += s.activeSessions;
     out.queuedSessions += s.queuedSessions;
+    if (s.uspConnections) {
+      out.uspConnections ??= {};
+      for (const [k, v] of Object.entries(s.uspConnections)) out.uspConnections[k] = (out.uspConnections[k] ?? 0) + v;
+    }
   }
   return out;
 }

@@ -22,6 +22,7 @@ describe('docs match the code', () => {
     expect(readme).toContain('npm ci && npm run demo');
     expect(readme).toMatch(/^npm test\s/m);
     expect(pkg.scripts['demo']).toContain('--mock-acs');
+    expect(pkg.scripts['demo']).toContain('--usp-broker embedded');
     expect(ci).toContain('npm ci');
     expect(ci).toMatch(/^npm test$/m);
   });

@@ -13,6 +13,7 @@ import { openFds, probeThread } from '../src/util/probe.js';
 import { MetricsHub } from '../src/metrics/hub.js';
 import { ThreadMetrics } from '../src/metrics/thread-metrics.js';
 import { MinimalAcs } from './minimal-acs.js';
+import { uspRttN } from './usp.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const profile = process.env['BENCH_PROFILE'] ?? resolve(root, 'profiles/example-tr181-gateway');
@@ -98,8 +99,16 @@ async function bootstrapN(n: number): Promise<string> {
 
 async function main(): Promise<void> {
   process.stdout.write(`goos: ${process.platform}\ngoarch: ${process.arch}\npkg: cpe-sim\nnode: ${process.version}\nprofile: ${profile}\nshards: ${shards}\nmetrics: ${withMetrics ? 'on' : 'off'}\n`);
-  for (const n of sizes) {
-    process.stdout.write(`${await bootstrapN(n)}\n`);
+  if (process.env['USP_ONLY'] !== '1') {
+    for (const n of sizes) {
+      process.stdout.write(`${await bootstrapN(n)}\n`);
+    }
+  }
+  // USP_BENCH=1: request/response RTT over an aedes broker in a child process.
+  if (process.env['USP_BENCH'] === '1') {
+    for (const n of (process.env['USP_BENCH_SIZES'] ?? '100,1000,10000').split(',').map(Number)) {
+      process.stdout.write(`${await uspRttN(n, shards, profile)}\n`);
+    }
   }
 }
 

@@ -317,6 +317,130 @@ describe('refusals', () => {
   });
 });
 
+describe('USP options (--usp-*)', () => {
+  const caFile = () => {
+    const p = join(tmp, 'usp-ca.pem');
+    writeFileSync(p, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    return p;
+  };
+  // [key, env name, raw value, parsed value]
+  const cases: Array<[string, string, string, unknown]> = [
+    ['uspBroker', 'CPE_SIM_USP_BROKER', 'mqtt://broker.example:1883', { mode: 'url', url: 'mqtt://broker.example:1883' }],
+    ['uspEmbeddedBind', 'CPE_SIM_USP_EMBEDDED_BIND', '127.0.0.1:1884', { host: '127.0.0.1', port: 1884 }],
+    ['uspEndpointId', 'CPE_SIM_USP_ENDPOINT_ID', 'proto::{productClass}-{index}', 'proto::{productClass}-{index}'],
+    ['uspControllerId', 'CPE_SIM_USP_CONTROLLER_ID', 'self::my-controller', 'self::my-controller'],
+    ['uspControllerTopic', 'CPE_SIM_USP_CONTROLLER_TOPIC', '/lab/controller', '/lab/controller'],
+    ['uspAgentTopic', 'CPE_SIM_USP_AGENT_TOPIC', '/lab/{oui}/{endpointId}', '/lab/{oui}/{endpointId}'],
+    ['uspMqttVersion', 'CPE_SIM_USP_MQTT_VERSION', '3.1.1', '3.1.1'],
+    ['uspMqttUsername', 'CPE_SIM_USP_MQTT_USERNAME', 'agent-{index}', 'agent-{index}'],
+    ['uspMqttPassword', 'CPE_SIM_USP_MQTT_PASSWORD', 'shared pw', 'shared pw'],
+    ['uspMqttSecret', 'CPE_SIM_USP_MQTT_SECRET', 's3cret', 's3cret'],
+    ['uspCaFile', 'CPE_SIM_USP_CA_FILE', '<ca>', '<ca>'],
+  ];
+
+  it.each(cases)('%s is accepted as a flag, as %s and as a YAML key', (key, envName, raw0, parsed0) => {
+    const raw = raw0 === '<ca>' ? caFile() : raw0;
+    const want = parsed0 === '<ca>' ? raw : parsed0;
+    const get = (c: Config) => (c as unknown as Record<string, unknown>)[key];
+    expect(toEnv(key)).toBe(envName);
+    expect(get(load({ ...MOCK, [key]: raw }))).toEqual(want);
+    expect(get(load({ ...MOCK }, { [envName]: raw }))).toEqual(want);
+    expect(get(load({ ...MOCK, config: yamlFile(`${key}: ${JSON.stringify(raw)}\n`) }))).toEqual(want);
+    // the flag still beats the environment
+    if (key !== 'uspCaFile') expect(get(load({ ...MOCK, [key]: raw }, { [envName]: 'x' }))).toEqual(want);
+  });
+
+  it('has the documented defaults', () => {
+    const c = load({ ...MOCK });
+    expect(c.uspBroker).toBeUndefined();
+    expect(c.uspEmbeddedBind).toEqual({ host: '127.0.0.1', port: 1883 });
+    expect(c.uspEndpointId).toBe('os::{oui}-{serial}');
+    expect(c.uspControllerId).toBe('self::usp-controller');
+    expect(c.uspControllerTopic).toBe('/usp/controller');
+    expect(c.uspAgentTopic).toBe('/usp/agent/{endpointId}');
+    expect(c.uspMqttVersion).toBe('5');
+    expect(c.uspMqttUsername).toBeUndefined();
+    expect(c.uspMqttPassword).toBeUndefined();
+    expect(c.uspMqttSecret).toBeUndefined();
+    expect(c.uspCaFile).toBeUndefined();
+  });
+
+  it('--usp-broker: "embedded", mqtt://host:port or mqtts://host:port', () => {
+    expect(load({ uspBroker: 'embedded' }).uspBroker).toEqual({ mode: 'embedded' });
+    expect(load({ uspBroker: 'mqtt://127.0.0.1:1883' }).uspBroker).toEqual({ mode: 'url', url: 'mqtt://127.0.0.1:1883' });
+    expect(load({ uspBroker: 'mqtts://broker.example:8883' }).uspBroker).toEqual({ mode: 'url', url: 'mqtts://broker.example:8883' });
+    for (const bad of ['http://x', 'foo', 'mqtt://', 'ws://broker:80', '']) {
+      const m = configError(() => load({ ...MOCK, uspBroker: bad }));
+      expect(m).toContain(`uspBroker (flag --usp-broker): expected "embedded" or a URL (mqtt://host:port or mqtts://host:port), got ${JSON.stringify(bad)}`);
+    }
+    expect(configError(() => load({ ...MOCK }, { CPE_SIM_USP_BROKER: 'foo' }))).toContain('uspBroker (env CPE_SIM_USP_BROKER)');
+  });
+
+  it('--usp-agent-topic must contain {endpointId}', () => {
+    const m = configError(() => load({ ...MOCK, uspAgentTopic: '/usp/agent/{serial}' }));
+    expect(m).toContain('uspAgentTopic (flag --usp-agent-topic)');
+    expect(m).toContain('a non-empty pattern containing {endpointId}');
+    expect(m).toContain('"/usp/agent/{serial}"');
+    expect(configError(() => load({ ...MOCK, uspAgentTopic: '' }))).toContain('uspAgentTopic');
+  });
+
+  it('--usp-mqtt-version is 3.1.1 or 5', () => {
+    expect(load({ ...MOCK, uspMqttVersion: '5' }).uspMqttVersion).toBe('5');
+    expect(load({ ...MOCK, config: yamlFile('uspMqttVersion: 5\n') }).uspMqttVersion).toBe('5'); // a YAML number
+    for (const bad of ['4', '3', '3.1', 'v5']) {
+      expect(configError(() => load({ ...MOCK, uspMqttVersion: bad }))).toContain(`uspMqttVersion (flag --usp-mqtt-version): expected one of 3.1.1, 5, got "${bad}"`);
+    }
+  });
+
+  it('the embedded broker speaks 3.1.1: an explicit version 5 is refused, no version means 3.1.1', () => {
+    expect(load({ uspBroker: 'embedded' }).uspMqttVersion).toBe('3.1.1');
+    expect(load({ uspBroker: 'embedded', uspMqttVersion: '3.1.1' }).uspMqttVersion).toBe('3.1.1');
+    expect(load({ uspBroker: 'mqtt://127.0.0.1:1883' }).uspMqttVersion).toBe('5');
+    const explicit = [
+      () => load({ uspBroker: 'embedded', uspMqttVersion: '5' }),
+      () => load({ uspBroker: 'embedded' }, { CPE_SIM_USP_MQTT_VERSION: '5' }),
+      () => load({ uspBroker: 'embedded', config: yamlFile('uspMqttVersion: "5"\n') }),
+      () => load({ config: yamlFile('uspBroker: embedded\nuspMqttVersion: 5\n') }),
+    ];
+    for (const fn of explicit) {
+      const m = configError(fn);
+      expect(m).toContain('uspMqttVersion');
+      expect(m).toContain('speaks MQTT 3.1.1 only');
+      expect(m).toContain('--usp-mqtt-version 3.1.1');
+    }
+  });
+
+  it('--usp-broker alone makes a USP-only fleet; with neither it nor an ACS the config fails naming acsUrl', () => {
+    const c = load({ uspBroker: 'mqtt://127.0.0.1:1883' });
+    expect(c.acsUrl).toBeUndefined();
+    expect(c.mockAcs).toBeUndefined();
+    expect(c.uspBroker).toEqual({ mode: 'url', url: 'mqtt://127.0.0.1:1883' });
+    expect(load({}, { CPE_SIM_USP_BROKER: 'embedded' }).uspBroker).toEqual({ mode: 'embedded' });
+    const m = configError(() => load({ uspEndpointId: 'x::{serial}' }));
+    expect(m).toContain('config: acsUrl: missing');
+    expect(m).toContain('--usp-broker');
+  });
+
+  it('refuses an unreadable --usp-ca-file naming uspCaFile', () => {
+    const missing = join(tmp, 'no-such-ca.pem');
+    const m = configError(() => load({ uspBroker: 'mqtts://broker.example:8883', uspCaFile: missing }));
+    expect(m).toContain('uspCaFile');
+    expect(m).toContain(missing);
+    expect(m).toContain('PEM file of CA certificates');
+    // a folder is not readable as a file either
+    expect(configError(() => load({ uspBroker: 'mqtts://broker.example:8883' }, { CPE_SIM_USP_CA_FILE: tmp }))).toContain('uspCaFile');
+  });
+
+  it('never echoes the MQTT password or secret in an error', () => {
+    const m1 = configError(() => load({ ...MOCK, config: yamlFile('uspMqttPassword: { pw: hunter2-usp }\n') }));
+    expect(m1).toContain('uspMqttPassword');
+    expect(m1).not.toContain('hunter2');
+    const m2 = configError(() => load({ ...MOCK, uspMqttSecret: ['topsecret-a'] }));
+    expect(m2).toContain('uspMqttSecret (flag --usp-mqtt-secret)');
+    expect(m2).not.toContain('topsecret');
+  });
+});
+
 describe('the CLI', () => {
   const cli = join(repoRoot, 'dist/src/cli/main.js');
   /** The environment without any CPE_SIM_ variable (nor jest's NODE_OPTIONS). */

@@ -9,7 +9,7 @@ import { startFleet } from '../coordinator/fleet.js';
 import { createLogger } from '../log.js';
 import { compileProfile } from '../profile/compile.js';
 import { loadProfile } from '../profile/load.js';
-import { CpeSimError } from '../util/errors.js';
+import { ConfigError, CpeSimError } from '../util/errors.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -53,7 +53,13 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     // Fail fast, before any thread starts, on a profile error.
-    compileProfile(loadProfile(cfg.profile));
+    const profile = loadProfile(cfg.profile);
+    const template = compileProfile(profile);
+    // The shards refuse it too, but only after the listeners and threads are up, and their
+    // error reaches the user only through the log (nothing at all under --log-level silent).
+    if (cfg.uspBroker && template.rootName !== 'Device') {
+      throw new ConfigError(`config: uspBroker: USP needs a TR-181 Device:2 profile (root "Device"); profile ${profile.name} has root "${template.rootName}"`);
+    }
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n`);
     return 2;

@@ -127,8 +127,13 @@ export class UspAgents {
   /** The controller's row the agent writes as Recipient / Originator. */
   readonly controllerRef = 'Device.LocalAgent.Controller.1';
 
-  private controllerTopic(l: number): string {
-    return this.host.view(l).get(`${this.controllerRef}.MTP.1.MQTT.Topic`) || this.init.controllerTopic;
+  private controllerTopic(l: number, view: CpeView = this.host.view(l)): string {
+    return view.get(`${this.controllerRef}.MTP.1.MQTT.Topic`) || this.init.controllerTopic;
+  }
+
+  /** LocalAgent.MTP.1.MQTT.PublishQoS (obuspa publishes at 0 by default). */
+  private qos(view: CpeView): 0 | 1 {
+    return Number(view.get('Device.LocalAgent.MTP.1.MQTT.PublishQoS')) === 1 ? 1 : 0;
   }
 
   connectionState(l: number): string {
@@ -351,8 +356,8 @@ export class UspAgents {
         this.notifyAnswered(l, inc.msgId);
         return;
       case 'bad-request': {
-        const to = replyTo ?? this.controllerTopic(l);
-        this.publishTo(l, to, errorRecord(ends, inc.msgId, inc.error));
+        const v = this.host.view(l);
+        this.publishTo(l, replyTo ?? this.controllerTopic(l, v), errorRecord(ends, inc.msgId, inc.error), this.qos(v));
         publishUspRequest({ msgType: 'ERROR', result: 'error', seconds: (performance.now() - started) / 1000, errCode: inc.error.err_code });
         return;
       }
@@ -369,8 +374,9 @@ export class UspAgents {
     ids.push(inc.msgId);
     if (ids.length > RECENT_IDS) ids.shift();
 
-    const to = replyTo ?? this.controllerTopic(l);
     const view = this.host.view(l);
+    const to = replyTo ?? this.controllerTopic(l, view);
+    const qos = this.qos(view);
     const written: string[] = [];
     let subsTouched = false;
     const changes: UspChangeSink = {
@@ -405,7 +411,7 @@ export class UspAgents {
     const silent = inc.request.req_type === 'operate' && !inc.request.operate.send_resp;
     if (!silent) {
       const bytes = out.kind === 'response' ? responseRecord(ends, inc.msgId, out.response) : errorRecord(ends, inc.msgId, out.error);
-      this.publishTo(l, to, bytes);
+      this.publishTo(l, to, bytes, qos);
     }
     publishUspRequest({
       msgType: inc.msg.header.msg_type,
@@ -565,13 +571,13 @@ export class UspAgents {
   // ---- sending ----
 
   private publish(l: number, bytes: Uint8Array): void {
-    this.publishTo(l, this.controllerTopic(l), bytes);
+    const v = this.host.view(l);
+    this.publishTo(l, this.controllerTopic(l, v), bytes, this.qos(v));
   }
 
-  private publishTo(l: number, topic: string, bytes: Uint8Array): void {
+  private publishTo(l: number, topic: string, bytes: Uint8Array, qos: 0 | 1): void {
     const mtp = this.mtps.get(l);
     if (!mtp || mtp.state !== 'up') return;
-    const qos = Number(this.host.view(l).get('Device.LocalAgent.MTP.1.MQTT.PublishQoS')) === 1 ? 1 : 0;
     // A publish that loses its connection is lost like on a real device: the Notify
     // retry (send_resp) or the controller's own timeout covers it.
     mtp.publish(topic, bytes, qos).catch(() => undefined);

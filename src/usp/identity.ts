@@ -19,8 +19,17 @@ export interface AgentFacts {
   productClass: string;
 }
 
-/** TR-369 R-ARC.? instance-id characters: A-Z a-z 0-9 - . _ and %HH (PROTOCOLS B.5). */
-const escapeInstanceChars = (s: string): string => s.replace(/[^A-Za-z0-9\-._:%]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+/**
+ * TR-369 R-ARC.? instance-id characters: A-Z a-z 0-9 - . _ and %HH (PROTOCOLS B.5). A
+ * character beyond ASCII is escaped as the %HH of each of its UTF-8 bytes (one code point
+ * at a time, so a surrogate pair is one character, not two %HHHH).
+ */
+const escapeInstanceChars = (s: string): string =>
+  s.replace(/[^A-Za-z0-9\-._:%]/gu, (c) => {
+    let out = '';
+    for (const b of Buffer.from(c, 'utf8')) out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    return out;
+  });
 
 function fill(pattern: string, f: AgentFacts, endpointId?: string): string {
   return pattern.replace(/\{(oui|serial|productClass|index|endpointId)\}/g, (_m, k: string) => {

@@ -130,6 +130,9 @@ export class MqttMtp {
     this.disconnectReason = undefined;
     const client = mqttConnect(this.clientOptions());
     this.client = client;
+    // A USP exchange is one small PUBLISH each way: Nagle's algorithm against the peer's
+    // delayed ACK would hold answers back by up to 40 ms.
+    (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
     client.on('connect', onClientConnect);
     client.on('message', onClientMessage);
     client.on('error', onClientError);

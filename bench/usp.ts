@@ -1,0 +1,160 @@
+// USP_BENCH=1 npm run bench: a USP-only fleet of N agents, each with its own MQTT
+// connection to an aedes broker in a child process, and a controller that sends Get
+// requests and times each answer on the wire.
+//   BenchmarkUSPRequestResponseRTTN_<N>-<threads>  <requests>  <ns/op>  rtt_p50_us  rtt_p95_us  rtt_p99_us  bytes_per_cpe  fds_open
+// ns/op is wall time per request with USP_BENCH_INFLIGHT requests in flight. RTT is what
+// the controller sees: PUBLISH of the Record to the broker, the agent's decode, handling
+// and answer, back through the broker. bytes_per_cpe is the heap growth (after a full GC)
+// of the main and shard threads over N once every agent is connected.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { Coordinator } from '../src/coordinator/coordinator.js';
+import { decodeMsg, decodeRecord, encodeMsg, encodeRecord } from '../src/usp/codec.js';
+import { topicWithReplyTo } from '../src/usp/mtp/mqtt.js';
+import { openFds, probeThread } from '../src/util/probe.js';
+
+const CONTROLLER = 'self::usp-controller';
+const CONTROLLER_TOPIC = '/usp/controller';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function startBrokerProcess(): Promise<{ child: ChildProcess | undefined; port: number }> {
+  const script = fileURLToPath(new URL('./broker-process.js', import.meta.url));
+  const child = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /PORT (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`bench: broker process exited (${code})`)));
+  });
+  return { child, port };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export async function uspRttN(n: number, shards: number, profile: string): Promise<string> {
+  // USP_BENCH_BROKER_URL: bench against another broker (mosquitto, EMQX...) instead.
+  const external = process.env['USP_BENCH_BROKER_URL'];
+  const { child, port } = external ? { child: undefined, port: 0 } : await startBrokerProcess();
+  const url = external ?? `mqtt://127.0.0.1:${port}`;
+  const agents = new Map<string, string>();
+  const waiting = new Map<string, (at: bigint) => void>();
+  const ctl: MqttClient = await connectAsync(url, { protocolVersion: 4, clientId: `bench-ctl-${process.pid}`, clean: true, reconnectPeriod: 0 });
+  (ctl.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+  ctl.on('message', (_topic, payload) => {
+    const at = process.hrtime.bigint();
+    const rec = decodeRecord(payload);
+    if (!rec.ok) return;
+    const r = rec.value;
+    if (r.record_type === 'mqtt_connect') {
+      agents.set(r.from_id, r.mqtt_connect.subscribed_topic);
+      return;
+    }
+    if (r.record_type !== 'no_session_context') return;
+    const m = decodeMsg(r.no_session_context.payload);
+    if (!m.ok) return;
+    const done = waiting.get(m.value.header.msg_id);
+    if (done) {
+      waiting.delete(m.value.header.msg_id);
+      done(at);
+    }
+  });
+  await ctl.subscribeAsync([CONTROLLER_TOPIC, `${CONTROLLER_TOPIC}/#`], { qos: 0 });
+
+  const mainBefore = probeThread();
+  const coordinator = new Coordinator(
+    {
+      fleetOffset: 0,
+      fleetSize: n,
+      seed: 1,
+      profileDir: profile,
+      acs: { url: '', username: '', password: '', timeoutMs: 30_000, caFile: undefined },
+      maxSessions: 64,
+      cwmp: false,
+      usp: {
+        brokerUrl: url,
+        brokerLabel: url,
+        protocolVersion: 4,
+        endpointId: 'os::{oui}-{serial}',
+        agentTopic: '/usp/agent/{endpointId}',
+        controllerId: CONTROLLER,
+        controllerTopic: CONTROLLER_TOPIC,
+        username: undefined,
+        password: undefined,
+        secret: undefined,
+        ca: undefined,
+      },
+      bootRamp: { mode: 'rate', perSecond: 2000 },
+      startAt: Date.now(),
+      cr: { baseUrl: 'http://127.0.0.1:9', secret: 'bench', rateLimit: { count: 10, periodSec: 60 } },
+      logLevel: 'warn',
+      logFormat: 'json',
+      measure: true,
+    },
+    shards,
+    () => undefined,
+  );
+  try {
+    await coordinator.start();
+    const deadline = Date.now() + 60_000 + n * 20;
+    for (;;) {
+      const s = await coordinator.stats();
+      if ((s.uspConnections?.['connected'] ?? 0) === n && agents.size === n) break;
+      if (Date.now() > deadline) throw new Error(`bench: only ${s.uspConnections?.['connected'] ?? 0} of ${n} agents connected (${agents.size} announced)`);
+      await sleep(50);
+    }
+    await sleep(500);
+    const shardNow = await coordinator.probe();
+    const mainNow = probeThread();
+    const growth = shardNow.reduce((sum, p, i) => sum + p.heapBytes - (coordinator.baselines[i]?.heapBytes ?? p.heapBytes), 0) + (mainNow.heapBytes - mainBefore.heapBytes);
+    const fds = openFds();
+
+    const list = [...agents.entries()];
+    const total = Math.max(2000, Math.min(2 * n, 20_000));
+    const inflight = Number(process.env['USP_BENCH_INFLIGHT'] ?? 32);
+    const rtts: number[] = [];
+    let next = 0;
+    const one = async (): Promise<void> => {
+      while (next < total) {
+        const i = next++;
+        const [eid, topic] = list[i % list.length]!;
+        const msgId = `bench-${i}`;
+        const rec = encodeRecord({ version: '1.3', to_id: eid, from_id: CONTROLLER, no_session_context: { payload: encodeMsg({ header: { msg_id: msgId }, body: { request: { get: { param_paths: ['Device.DeviceInfo.SoftwareVersion'] } } } }) } });
+        const answered = new Promise<bigint>((resolve, reject) => {
+          waiting.set(msgId, resolve);
+          setTimeout(() => reject(new Error(`bench: no answer to ${msgId} from ${eid} in 10 s`)), 10_000).unref();
+        });
+        const t = process.hrtime.bigint();
+        ctl.publish(topicWithReplyTo(topic, CONTROLLER_TOPIC), Buffer.from(rec), { qos: 0 });
+        rtts.push(Number((await answered) - t) / 1000);
+      }
+    };
+    const t0 = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: inflight }, one));
+    const elapsed = Number(process.hrtime.bigint() - t0);
+    rtts.sort((a, b) => a - b);
+    const name = `BenchmarkUSPRequestResponseRTTN_${n}-${coordinator.shardCount}`;
+    return [
+      name.padEnd(40),
+      String(total).padStart(6),
+      `${(elapsed / total).toFixed(0).padStart(10)} ns/op`,
+      `${percentile(rtts, 50).toFixed(0).padStart(7)} rtt_p50_us`,
+      `${percentile(rtts, 95).toFixed(0).padStart(7)} rtt_p95_us`,
+      `${percentile(rtts, 99).toFixed(0).padStart(7)} rtt_p99_us`,
+      `${(growth / n).toFixed(0).padStart(8)} bytes_per_cpe`,
+      `${String(fds).padStart(6)} fds_open`,
+    ].join('\t');
+  } finally {
+    await coordinator.stop();
+    await ctl.endAsync(true).catch(() => undefined);
+    if (child) {
+      child.stdin!.end();
+      await new Promise((r) => child.once('exit', r));
+    }
+  }
+}

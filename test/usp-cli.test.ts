@@ -1,0 +1,116 @@
+// The CLI as a user runs it for a USP-only fleet (--usp-broker without --acs-url or
+// --mock-acs): a bootstrap run ends once every agent is connected (ready) or has lost its
+// connection (failed), prints the JSON summary with the MQTT states and exits 0 or 1.
+// The broker is an embedded aedes the test starts itself on a free loopback port.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../src/broker/embedded.js';
+import { loadConfig } from '../src/config/load.js';
+import { startFleet } from '../src/coordinator/fleet.js';
+import { createLogger } from '../src/log.js';
+import { repoRoot, tr098Profile, until } from './helpers/harness.js';
+import { TestController } from './helpers/usp-controller.js';
+
+interface Summary {
+  ready: number;
+  failed: number;
+  new: number;
+  bootstrapping: number;
+  mqtt?: Record<string, number>;
+}
+
+/** Run the real CLI (bounded: killed after timeoutMs); resolves with its exit and output. */
+function run(args: string[], timeoutMs = 40_000): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CPE_SIM_') && k !== 'NODE_OPTIONS'));
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [`${repoRoot}dist/src/cli/main.js`, ...args], { env, cwd: repoRoot, timeout: timeoutMs, killSignal: 'SIGKILL' });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    p.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+const summaryOf = (stdout: string): Summary => (JSON.parse(stdout.trim().split('\n').at(-1)!) as { summary: Summary }).summary;
+
+/** A loopback port nothing listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+describe('cpe-sim USP-only bootstrap runs', () => {
+  let broker: EmbeddedBroker;
+  let ctl: TestController;
+  beforeAll(async () => {
+    broker = await startEmbeddedBroker({ host: '127.0.0.1', port: 0 });
+    ctl = await TestController.start({ url: broker.url, protocolVersion: 4 });
+  });
+  afterAll(async () => {
+    await ctl?.stop();
+    await broker?.close();
+  });
+
+  it('connects every agent, prints ready and mqtt.connected in the summary and exits 0; the controller sees each MQTTConnect Record', async () => {
+    const cpes = 20;
+    const r = await run(['--usp-broker', broker.url, '--usp-mqtt-version', '3.1.1', '--cpes', String(cpes), '--shards', '2', '--boot-ramp', '0', '--cr-bind-addr', '127.0.0.1:0', '--log-level', 'warn']);
+    expect({ code: r.code, signal: r.signal, stderr: r.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+    const s = summaryOf(r.stdout);
+    expect(s).toMatchObject({ new: 0, bootstrapping: 0, ready: cpes, failed: 0 });
+    expect(s.mqtt?.['connected']).toBe(cpes);
+    // Each agent sent its MQTTConnect Record (3.1.1) before the run ended (the broker may
+    // hand the last ones to the controller just after the child's exit is seen).
+    const connects = () => ctl.received.filter((x) => x.record.record_type === 'mqtt_connect');
+    const ids = () => new Set(connects().map((x) => x.record.from_id));
+    await until(() => ids().size >= cpes, 5000, 'an MQTTConnect Record from every agent').catch(() => undefined);
+    expect(ids().size).toBe(cpes);
+    expect(connects()).toHaveLength(cpes);
+    for (const x of connects()) {
+      if (x.record.record_type !== 'mqtt_connect') throw new Error('unreachable');
+      expect(x.record.to_id).toBe('self::usp-controller');
+      expect(x.record.mqtt_connect.version).toBe('V3_1_1');
+      expect(x.record.mqtt_connect.subscribed_topic).toBe(`/usp/agent/${x.record.from_id}`);
+      expect(x.topic.startsWith('/usp/controller')).toBe(true);
+    }
+    expect([...ids()].every((id) => /^os::0C5A9E-/.test(id))).toBe(true);
+  });
+
+  it('exits 1 with every agent failed when nothing listens on the broker port', async () => {
+    const port = await closedPort();
+    const cpes = 3;
+    const started = Date.now();
+    const r = await run(['--usp-broker', `mqtt://127.0.0.1:${port}`, '--usp-mqtt-version', '3.1.1', '--cpes', String(cpes), '--shards', '1', '--boot-ramp', '0', '--cr-bind-addr', '127.0.0.1:0', '--log-level', 'error']);
+    expect({ code: r.code, signal: r.signal }).toEqual({ code: 1, signal: null });
+    const s = summaryOf(r.stdout);
+    expect(s.failed).toBeGreaterThan(0);
+    expect(s).toMatchObject({ new: 0, bootstrapping: 0, ready: 0, failed: cpes });
+    // Down after the refused connect: waiting in the MQTT client's retry window.
+    expect(s.mqtt).toMatchObject({ connected: 0, backoff: cpes });
+    // It ends on the first refusals, not after a retry window.
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it('refuses a profile whose root is not Device before starting anything: exit 2 and a clear message', async () => {
+    const port = await closedPort();
+    const r = await run(['--profile', tr098Profile, '--usp-broker', `mqtt://127.0.0.1:${port}`, '--cpes', '2', '--shards', '1', '--boot-ramp', '0', '--cr-bind-addr', '127.0.0.1:0', '--log-level', 'silent']);
+    expect({ code: r.code, signal: r.signal, stdout: r.stdout }).toEqual({ code: 2, signal: null, stdout: '' });
+    expect(r.stderr).toContain('config: uspBroker: USP needs a TR-181 Device:2 profile (root "Device")');
+    expect(r.stderr).toContain('has root "InternetGatewayDevice"');
+  });
+});
+
+describe('startFleet with USP on a non-Device profile', () => {
+  it('rejects with the shard\'s message (the shards check it too)', async () => {
+    const port = await closedPort();
+    const cfg = loadConfig({
+      flags: { profile: tr098Profile, uspBroker: `mqtt://127.0.0.1:${port}`, cpes: '2', shards: '1', bootRamp: '0', crBindAddr: '127.0.0.1:0', logLevel: 'silent' },
+      env: {},
+    });
+    await expect(startFleet(cfg, createLogger('silent', 'json'))).rejects.toThrow(/USP needs a TR-181 Device:2 profile/);
+  });
+});

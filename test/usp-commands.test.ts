@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Notify, OperationResult, UspMsg } from '../src/usp/codec.js';
 import { startFileServer, type FileServer } from './helpers/file-server.js';
 import type { Received } from './helpers/usp-controller.js';
-import { metricValue, startUspBed, type UspBed } from './helpers/usp-fleet.js';
+import { metricValue, startUspBed, type BrokerKind, type UspBed } from './helpers/usp-fleet.js';
 
 const notifyOf = (r: Received | undefined): Notify | undefined =>
   r?.msg?.body.msg_body === 'request' && r.msg.body.request.req_type === 'notify' ? r.msg.body.request.notify : undefined;
@@ -12,67 +12,68 @@ function results(m: UspMsg): OperationResult[] {
   return m.body.response.operate_resp.operation_results;
 }
 
-let bed: UspBed;
-let files: FileServer;
-/** Received items already looked at: each wait below looks only past this point. */
-let mark = 0;
+describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP commands (%s)', (kind) => {
+  let bed: UspBed;
+  let files: FileServer;
+  /** Received items already looked at: each wait below looks only past this point. */
+  let mark = 0;
 
-const since = () => {
-  const from = mark;
-  return (pred: (r: Received) => boolean) => (r: Received) => bed.ctl.received.indexOf(r) >= from && pred(r);
-};
-const isSub = (id: string, pred: (n: Notify) => boolean = () => true) => (r: Received) => {
-  const n = notifyOf(r);
-  return n !== undefined && n.subscription_id === id && pred(n);
-};
-const eventNamed = (name: string) => (n: Notify) => n.notification === 'event' && n.event.event_name === name;
+  const since = () => {
+    const from = mark;
+    return (pred: (r: Received) => boolean) => (r: Received) => bed.ctl.received.indexOf(r) >= from && pred(r);
+  };
+  const isSub = (id: string, pred: (n: Notify) => boolean = () => true) => (r: Received) => {
+    const n = notifyOf(r);
+    return n !== undefined && n.subscription_id === id && pred(n);
+  };
+  const eventNamed = (name: string) => (n: Notify) => n.notification === 'event' && n.event.event_name === name;
 
-const operate = (command: string, args: Record<string, string> = {}, key = '', sendResp = true) =>
-  bed.ask({ request: { operate: { command, command_key: key, send_resp: sendResp, input_args: args } } });
+  const operate = (command: string, args: Record<string, string> = {}, key = '', sendResp = true) =>
+    bed.ask({ request: { operate: { command, command_key: key, send_resp: sendResp, input_args: args } } });
 
-async function subscribe(id: string, type: string, refs: string): Promise<void> {
-  const m = await bed.ask({
-    request: {
-      add: {
-        allow_partial: false,
-        create_objs: [
-          {
-            obj_path: 'Device.LocalAgent.Subscription.',
-            param_settings: Object.entries({ Enable: 'true', ID: id, NotifType: type, ReferenceList: refs, Persistent: 'true' }).map(([param, value]) => ({ param, value, required: true })),
-          },
-        ],
+  async function subscribe(id: string, type: string, refs: string): Promise<void> {
+    const m = await bed.ask({
+      request: {
+        add: {
+          allow_partial: false,
+          create_objs: [
+            {
+              obj_path: 'Device.LocalAgent.Subscription.',
+              param_settings: Object.entries({ Enable: 'true', ID: id, NotifType: type, ReferenceList: refs, Persistent: 'true' }).map(([param, value]) => ({ param, value, required: true })),
+            },
+          ],
+        },
       },
-    },
+    });
+    if (m.body.msg_body !== 'response') throw new Error(`subscription ${id} refused: ${JSON.stringify(m.body)}`);
+  }
+
+  /** Power cycle: the reboot window passes, the agent reconnects. */
+  async function bootAgain(): Promise<void> {
+    const w = since();
+    bed.h.tick(31_000);
+    await bed.ctl.waitFor(w((r) => r.record.record_type === 'mqtt_connect'), 5000, 'the MQTTConnect after the reboot');
+  }
+
+  beforeAll(async () => {
+    files = await startFileServer({ 'HGW-5200-5.5.0.img': 4096, 'HGW-5200-5.6.0.img': 2048 });
+    bed = await startUspBed(kind, { cpes: 1 });
+    const ob = await bed.ctl.waitFor((r) => notifyOf(r)?.notification === 'on_board_req');
+    await bed.ctl.notifyResp(bed.agent(), '', ob.msg!.header.msg_id);
+    await subscribe('boot', 'Event', 'Device.Boot!');
+    await subscribe('opc', 'OperationComplete', 'Device.DeviceInfo.FirmwareImage.*.Download()');
+    await subscribe('opc-act', 'OperationComplete', 'Device.DeviceInfo.FirmwareImage.');
+    await subscribe('tc', 'Event', 'Device.LocalAgent.TransferComplete!');
+    await bed.ask({ request: { set: { allow_partial: false, update_objs: [{ obj_path: 'Device.LocalAgent.Subscription.*.', param_settings: [{ param: 'NotifRetry', value: 'false', required: true }] }] } } });
+    mark = bed.ctl.received.length;
   });
-  if (m.body.msg_body !== 'response') throw new Error(`subscription ${id} refused: ${JSON.stringify(m.body)}`);
-}
 
-/** Power cycle: the reboot window passes, the agent reconnects. */
-async function bootAgain(): Promise<void> {
-  const w = since();
-  bed.h.tick(31_000);
-  await bed.ctl.waitFor(w((r) => r.record.record_type === 'mqtt_connect'), 5000, 'the MQTTConnect after the reboot');
-}
+  afterAll(async () => {
+    await bed?.stop();
+    await files?.close();
+  });
 
-beforeAll(async () => {
-  files = await startFileServer({ 'HGW-5200-5.5.0.img': 4096, 'HGW-5200-5.6.0.img': 2048 });
-  bed = await startUspBed('aedes', { cpes: 1 });
-  const ob = await bed.ctl.waitFor((r) => notifyOf(r)?.notification === 'on_board_req');
-  await bed.ctl.notifyResp(bed.agent(), '', ob.msg!.header.msg_id);
-  await subscribe('boot', 'Event', 'Device.Boot!');
-  await subscribe('opc', 'OperationComplete', 'Device.DeviceInfo.FirmwareImage.*.Download()');
-  await subscribe('opc-act', 'OperationComplete', 'Device.DeviceInfo.FirmwareImage.');
-  await subscribe('tc', 'Event', 'Device.LocalAgent.TransferComplete!');
-  await bed.ask({ request: { set: { allow_partial: false, update_objs: [{ obj_path: 'Device.LocalAgent.Subscription.*.', param_settings: [{ param: 'NotifRetry', value: 'false', required: true }] }] } } });
-  mark = bed.ctl.received.length;
-});
 
-afterAll(async () => {
-  await bed?.stop();
-  await files?.close();
-});
-
-describe('USP commands', () => {
   it('Device.Reboot(): answers, goes dark, comes back with Boot! (RemoteReboot, the CommandKey, the ParameterMap)', async () => {
     const w = since();
     const [r] = results(await operate('Device.Reboot()', {}, 'rk-1'));

@@ -46,7 +46,7 @@ export const USP_MSG_TYPES = [
   'GET_SUPPORTED_PROTO_RESP', 'REGISTER', 'REGISTER_RESP', 'DEREGISTER', 'DEREGISTER_RESP',
 ] as const;
 export const USP_RESULTS = ['success', 'error'] as const;
-export const USP_DROP_REASONS = ['bad-record', 'bad-msg', 'not-for-me', 'unknown-controller', 'duplicate', 'no-reply-to', 'unexpected'] as const;
+export const USP_DROP_REASONS = ['bad-record', 'bad-msg', 'not-for-me', 'unknown-controller', 'duplicate', 'unexpected', 'notify-backlog'] as const;
 export const USP_MQTT_STATES = ['disconnected', 'connecting', 'connected', 'backoff'] as const;
 /** USP error codes an agent can answer with (PROTOCOLS B.3); others appear when used. */
 export const USP_ERROR_CODES: readonly string[] = [...Array.from({ length: 32 }, (_, i) => String(7000 + i)), '7100', '7104'];

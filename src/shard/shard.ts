@@ -343,6 +343,8 @@ export class Shard {
     if (this.stopping) return;
     switch (kind) {
       case Kind.Boot:
+        // Two power-ons queued for one dark window (two reboots asked at once) boot once.
+        if (this.isPoweredOn(l)) return;
         this.powerOn(l);
         return;
       case Kind.Periodic:

@@ -23,8 +23,13 @@ export const UspKind = { Connect: 9, NotifyRetry: 10, Periodic: 11, Scan: 12 } a
 
 /** How often agents with subscriptions are checked for changes (B.6: within 10 s). */
 const SCAN_MS = 5000;
-/** How many recent msg_ids an agent remembers to ignore duplicates. */
+/** How many recent msg_ids an agent remembers to ignore duplicates, and for how long. */
 const RECENT_IDS = 16;
+const DUPLICATE_WINDOW_MS = 30_000;
+/** Unanswered send_resp Notifies an agent keeps retrying; the oldest go first (counted). */
+const MAX_PENDING_NOTIFIES = 64;
+/** The scan visits the agents with subscriptions in this many slices per SCAN_MS. */
+const SCAN_SLICES = 10;
 
 export const MQTT_STATES = ['disconnected', 'connecting', 'connected', 'backoff'] as const;
 const enum Conn {
@@ -75,7 +80,7 @@ export class UspAgents {
   private readonly flags: Uint8Array;
   private readonly counts = [0, 0, 0, 0];
   private readonly mtps = new Map<number, MqttMtp>();
-  private readonly recent = new Map<number, string[]>();
+  private readonly recent = new Map<number, Array<{ id: string; at: number }>>();
   private readonly pending = new Map<number, PendingNotify[]>();
   private readonly periodicAt = new Map<number, number>();
   private readonly bootInfo = new Map<number, { cause: BootCause; commandKey: string }>();
@@ -84,6 +89,7 @@ export class UspAgents {
   readonly subs: SubscriptionWatch;
   readonly commands: UspCommands;
   private msgSeq = 0;
+  private scanSlice = 0;
   private stopping = false;
 
   constructor(
@@ -111,7 +117,7 @@ export class UspAgents {
   }
 
   start(startAt: number): void {
-    this.host.schedule(startAt + SCAN_MS, 0, UspKind.Scan);
+    this.host.schedule(startAt + SCAN_MS / SCAN_SLICES, 0, UspKind.Scan);
   }
 
   // ---- identity ----
@@ -211,6 +217,7 @@ export class UspAgents {
   private connect(l: number): void {
     if (this.stopping) return;
     let mtp = this.mtps.get(l);
+    if (mtp && (mtp.state === 'connecting' || mtp.state === 'up')) return;
     if (!mtp) {
       const index = this.lo + l;
       const creds = this.host.env.mqttCredentials(index);
@@ -228,7 +235,7 @@ export class UspAgents {
           connectTimeoutMs: 10_000,
         },
         {
-          onUp: (info) => this.up(l, info.replyTopic),
+          onUp: (info) => this.up(l, info.replyTopic, info.discovered),
           onDown: (reason) => this.down(l, reason),
           onRecord: (payload, replyTo) => this.received(l, payload, replyTo),
         },
@@ -248,12 +255,15 @@ export class UspAgents {
     void mtp.close(final).catch(() => undefined);
   }
 
-  private up(l: number, replyTopic: string): void {
+  private up(l: number, replyTopic: string, discovered: boolean): void {
     if (!this.mtps.has(l)) return;
     this.setConn(l, Conn.Up);
     this.retries[l] = 0;
-    const v = this.host.view(l);
-    if (v.deviceSet('Device.LocalAgent.MTP.1.MQTT.ResponseTopicDiscovered', replyTopic)) this.host.keep(l, v);
+    // B.4: ResponseTopicDiscovered holds the CONNACK's Response Information, when there is one.
+    if (discovered) {
+      const v = this.host.view(l);
+      if (v.deviceSet('Device.LocalAgent.MTP.1.MQTT.ResponseTopicDiscovered', replyTopic)) this.host.keep(l, v);
+    }
     const ends = this.ends(l);
     // MQTT binding: the MQTTConnect Record comes before any other Record on a connection.
     this.publish(l, connectRecord(ends, this.init.protocolVersion === 5 ? 'V5' : 'V3_1_1', replyTopic));
@@ -304,13 +314,18 @@ export class UspAgents {
         this.emitEvent(l, 'Device.LocalAgent.', 'Periodic!', {});
         this.schedulePeriodic(l);
         return;
-      case UspKind.Scan:
+      case UspKind.Scan: {
+        // A slice of the agents with subscriptions each time, so a large fleet's scan never
+        // holds the shard's thread for long; every agent is visited once per SCAN_MS.
+        const slice = this.scanSlice++ % SCAN_SLICES;
         for (const a of [...this.subs.agents()]) {
+          if (a % SCAN_SLICES !== slice) continue;
           this.expire(a);
           if (this.conn[a] === Conn.Up) this.recheck(a);
         }
-        this.host.schedule(this.host.clock.now() + SCAN_MS, 0, UspKind.Scan);
+        this.host.schedule(this.host.clock.now() + SCAN_MS / SCAN_SLICES, 0, UspKind.Scan);
         return;
+      }
     }
   }
 
@@ -364,14 +379,16 @@ export class UspAgents {
       case 'request':
         break;
     }
-    // TR-369: a duplicate msg_id is ignored.
+    // TR-369 R-MSG.4: a duplicate msg_id is ignored. The window is bounded, so a
+    // controller that re-sends much later (its answer lost in a broker outage) is answered.
+    const now = this.host.clock.now();
     let ids = this.recent.get(l);
-    if (ids?.includes(inc.msgId)) {
+    if (ids?.some((x) => x.id === inc.msgId && now - x.at < DUPLICATE_WINDOW_MS)) {
       publishUspDrop({ reason: 'duplicate' });
       return;
     }
     if (!ids) this.recent.set(l, (ids = []));
-    ids.push(inc.msgId);
+    ids.push({ id: inc.msgId, at: now });
     if (ids.length > RECENT_IDS) ids.shift();
 
     const view = this.host.view(l);
@@ -379,15 +396,18 @@ export class UspAgents {
     const qos = this.qos(view);
     const written: string[] = [];
     let subsTouched = false;
+    let rowsChanged = false;
     const changes: UspChangeSink = {
       valueSet: (path) => {
         written.push(path);
         if (path.startsWith(SUBSCRIPTION_TABLE)) subsTouched = true;
       },
       objectCreated: (path) => {
+        rowsChanged = true;
         if (path.startsWith(SUBSCRIPTION_TABLE)) subsTouched = true;
       },
       objectDeleted: (path) => {
+        rowsChanged = true;
         if (path.startsWith(SUBSCRIPTION_TABLE)) subsTouched = true;
       },
     };
@@ -408,24 +428,29 @@ export class UspAgents {
     } finally {
       this.host.keep(l, view);
     }
-    const silent = inc.request.req_type === 'operate' && !inc.request.operate.send_resp;
-    if (!silent) {
-      const bytes = out.kind === 'response' ? responseRecord(ends, inc.msgId, out.response) : errorRecord(ends, inc.msgId, out.error);
-      this.publishTo(l, to, bytes, qos);
+    // Everything below runs inside mqtt.js's socket read: a bug must cost this request, not the shard.
+    try {
+      const silent = inc.request.req_type === 'operate' && !inc.request.operate.send_resp;
+      if (!silent) {
+        const bytes = out.kind === 'response' ? responseRecord(ends, inc.msgId, out.response) : errorRecord(ends, inc.msgId, out.error);
+        this.publishTo(l, to, bytes, qos);
+      }
+      publishUspRequest({
+        msgType: inc.msg.header.msg_type,
+        result: out.kind === 'response' ? 'success' : 'error',
+        seconds: (performance.now() - started) / 1000,
+        ...(out.kind === 'error' ? { errCode: out.error.err_code } : {}),
+      });
+      if (written.length > 0) this.host.afterWrite(l, written);
+      if (subsTouched || written.some((p) => p.startsWith(`${this.controllerRef}.PeriodicNotif`))) {
+        this.subs.reload(l, this.host.view(l), this.controllerRef);
+        this.schedulePeriodic(l);
+      }
+      if (written.length > 0 || rowsChanged) this.recheck(l);
+      this.commands.flush(l);
+    } catch (e) {
+      this.host.log('warn', 'internal error after a USP request', { cpe: this.lo + l, type: inc.msg.header.msg_type, error: (e as Error).message });
     }
-    publishUspRequest({
-      msgType: inc.msg.header.msg_type,
-      result: out.kind === 'response' ? 'success' : 'error',
-      seconds: (performance.now() - started) / 1000,
-      ...(out.kind === 'error' ? { errCode: out.error.err_code } : {}),
-    });
-    if (written.length > 0) this.host.afterWrite(l, written);
-    if (subsTouched || written.some((p) => p.startsWith(`${this.controllerRef}.PeriodicNotif`))) {
-      this.subs.reload(l, this.host.view(l), this.controllerRef);
-      this.schedulePeriodic(l);
-    }
-    this.recheck(l);
-    this.commands.flush(l);
   }
 
   // ---- notifying ----
@@ -485,13 +510,13 @@ export class UspAgents {
   }
 
   private emitEvent(l: number, objPath: string, name: string, params: StrMap): void {
-    const subs = this.subs.matching(l, 'Event', objPath + name, this.controllerRef);
+    const subs = this.subs.matching(l, 'Event', objPath + name, this.controllerRef, this.host.view(l));
     this.gate('Event', subs.length > 0);
     for (const s of subs) this.sendNotify(l, s, 'Event', { event: { obj_path: objPath, event_name: name, params } });
   }
 
   private emitOperationComplete(l: number, oc: DeepPartial<OperationComplete>): void {
-    const subs = this.subs.matching(l, 'OperationComplete', `${oc.obj_path ?? ''}${oc.command_name ?? ''}`, this.controllerRef);
+    const subs = this.subs.matching(l, 'OperationComplete', `${oc.obj_path ?? ''}${oc.command_name ?? ''}`, this.controllerRef, this.host.view(l));
     this.gate('OperationComplete', subs.length > 0);
     for (const s of subs) this.sendNotify(l, s, 'OperationComplete', { oper_complete: oc });
   }
@@ -522,6 +547,14 @@ export class UspAgents {
     this.publish(l, bytes);
     if (retryUntil === undefined) return;
     const list = this.pending.get(l) ?? [];
+    if (list.length >= MAX_PENDING_NOTIFIES) {
+      // A controller that never answers must not grow the agent without bound.
+      const oldest = list.findIndex((p) => !p.onboard);
+      if (oldest >= 0) {
+        list.splice(oldest, 1);
+        publishUspDrop({ reason: 'notify-backlog' });
+      }
+    }
     const dueAt = this.host.clock.now() + this.retryDelay(v, 1);
     list.push({ msgId, bytes, attempt: 1, deadline: retryUntil, dueAt, ...(onboard ? { onboard: true as const } : {}) });
     this.pending.set(l, list);

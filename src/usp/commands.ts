@@ -73,8 +73,16 @@ export class UspCommands {
     const list = this.deferred.get(l);
     if (!list) return;
     this.deferred.delete(l);
-    for (const fn of list) fn();
+    const gen = this.generation.get(l) ?? 0;
+    for (const fn of list) {
+      // One of them rebooted the CPE (Activate() on several banks): the rest died with the power.
+      if ((this.generation.get(l) ?? 0) !== gen) return;
+      fn();
+    }
   }
+
+  /** Bumped at every power-off, so work queued before it does not run after it. */
+  private readonly generation = new Map<number, number>();
 
   private run(l: number, controllerRef: string, command: string, commandKey: string, args: StrMap): ReturnType<UspCommandHost['run']> {
     if (command === 'Device.Reboot()') {
@@ -111,7 +119,11 @@ export class UspCommands {
       } catch {
         return { kind: 'failure', errCode: 7027, errMsg: `Download(): unsupported URL ${JSON.stringify(url)}` };
       }
-      start = (req) => void this.download(l, req, url, args['Username'] ?? '', args['Password'] ?? '', Number(args['FileSize']) || 0, auto === 'true' || auto === '1');
+      start = (req) =>
+        void this.download(l, req, url, args['Username'] ?? '', args['Password'] ?? '', Number(args['FileSize']) || 0, auto === 'true' || auto === '1').catch((e: unknown) => {
+          // A bug here costs this command (7003), never the shard.
+          if (!req.done) this.finish(l, req, { err_code: 7003, err_msg: `Internal error: ${(e as Error).message}` });
+        });
     } else {
       start = (req) => this.activate(l, req);
     }
@@ -124,7 +136,8 @@ export class UspCommands {
     list.push(req);
     this.inFlight.set(l, list);
     this.later(l, () => start(req));
-    return { kind: 'async', requestPath: req.row };
+    // TR-369 OperateResp req_obj_path names the Request object without a trailing dot (obuspa too).
+    return { kind: 'async', requestPath: req.row.slice(0, -1) };
   }
 
   private async download(l: number, req: AsyncRequest, url: string, username: string, password: string, fileSize: number, autoActivate: boolean): Promise<void> {
@@ -194,6 +207,7 @@ export class UspCommands {
   /** Going dark: downloads in flight die with the power; their failure is reported after the boot. */
   poweredOff(l: number, factoryReset: boolean): void {
     this.deferred.delete(l);
+    if (this.inFlight.has(l) || this.generation.has(l)) this.generation.set(l, (this.generation.get(l) ?? 0) + 1);
     const list = this.inFlight.get(l) ?? [];
     this.inFlight.delete(l);
     if (factoryReset) {

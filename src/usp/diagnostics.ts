@@ -20,7 +20,7 @@ export interface UspNotifyEvent {
 
 /** A Record or Msg the agent dropped without answering (PROTOCOLS B.3). */
 export interface UspDropEvent {
-  reason: 'bad-record' | 'bad-msg' | 'not-for-me' | 'unknown-controller' | 'duplicate' | 'no-reply-to' | 'unexpected';
+  reason: 'bad-record' | 'bad-msg' | 'not-for-me' | 'unknown-controller' | 'duplicate' | 'unexpected' | 'notify-backlog';
 }
 
 export const uspRequestChannel = diagnostics_channel.channel('cpe-sim:usp:request');

@@ -165,9 +165,9 @@ export class SubscriptionWatch {
   }
 
   /** Enabled subscriptions of `type` for `recipient` whose reference list covers `path`. */
-  matching(l: number, type: 'Event' | 'OperationComplete', path: string, recipient: string): Subscription[] {
+  matching(l: number, type: 'Event' | 'OperationComplete', path: string, recipient: string, view?: CpeView): Subscription[] {
     const w = this.watches.get(l);
     if (!w) return [];
-    return w.subs.filter((s) => s.enabled && s.notifType === type && s.recipient === recipient && s.refs.some((r) => referenceMatches(r, path)));
+    return w.subs.filter((s) => s.enabled && s.notifType === type && s.recipient === recipient && s.refs.some((r) => referenceMatches(r, path, view)));
   }
 }

@@ -11,13 +11,12 @@ export const handleOperate: UspHandler<'operate'> = (req, ctx) => {
   if (!r.ok) return uspError(r.error.code, r.error.message);
   const results: OperationResult[] = [];
   for (const m of r.value) {
-    const missing = Object.keys(req.input_args).filter((k) => !argKnown(m.def.input, k));
-    if (missing.length > 0) {
-      // PROTOCOLS B.3 7027: input arguments the command does not take are invalid arguments.
-      results.push({ executed_command: m.path, operation_resp: 'cmd_failure', cmd_failure: { err_code: 7027, err_msg: `Unknown input argument(s): ${missing.join(', ')}` } });
-      continue;
-    }
-    const out = ctx.commands.run(m.path, req.command_key, req.input_args, req.send_resp);
+    // TR-369 R-OPR.6: an unrecognized input argument is ignored, the command still runs
+    // (a controller may send vendor or newer-TR-181 arguments). Missing mandatory ones
+    // are the command's 7027 (R-OPR.5).
+    const args: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.input_args)) if (argKnown(m.def.input, k)) args[k] = v;
+    const out = ctx.commands.run(m.path, req.command_key, args, req.send_resp);
     switch (out.kind) {
       case 'output':
         results.push({ executed_command: m.path, operation_resp: 'req_output_args', req_output_args: { output_args: out.outputArgs } });

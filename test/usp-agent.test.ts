@@ -67,6 +67,11 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP agent over MQTT (%s)', (k
     expect(bad!.err_code).toBe(7026);
   });
 
+  it('refuses a Get that would return more than 50,000 values with Error 7005', async () => {
+    const e = err(await bed.ask({ request: { get: { param_paths: Array.from({ length: 60 }, () => 'Device.') } } }));
+    expect(e.err_code).toBe(7005);
+  });
+
   it('applies a Set that the next Get reads back', async () => {
     const m = await bed.ask({ request: { set: { allow_partial: false, update_objs: [{ obj_path: 'Device.WiFi.SSID.1.', param_settings: [{ param: 'SSID', value: `lab-${kind}`, required: true }] }] } } });
     const r = resp(m);

@@ -3,12 +3,26 @@
 import type { CpeView } from '../../datamodel/view.js';
 import { resolvePath, walkObjects, type ObjectMatch } from '../path.js';
 import type { RequestedPathResult, ResolvedPathResult, StrMap } from '../types.js';
-import type { UspHandler } from './handler.js';
+import { uspError, type UspHandler } from './handler.js';
 
-export const handleGet: UspHandler<'get'> = (req, ctx) => ({
-  kind: 'response',
-  response: { resp_type: 'get_resp', get_resp: { req_path_results: req.param_paths.map((p) => getPath(ctx.view, p, req.max_depth)) } },
-});
+/**
+ * At most this many parameter values in one GetResp (about 50 full data models of the
+ * example profile): past it the Get fails with 7005 Resources exceeded instead of
+ * holding the shard for seconds and publishing more than a broker accepts.
+ */
+export const MAX_GET_VALUES = 50_000;
+
+export const handleGet: UspHandler<'get'> = (req, ctx) => {
+  const results: RequestedPathResult[] = [];
+  let values = 0;
+  for (const p of req.param_paths) {
+    const r = getPath(ctx.view, p, req.max_depth);
+    for (const x of r.resolved_path_results) values += Object.keys(x.result_params).length;
+    if (values > MAX_GET_VALUES) return uspError(7005, `Resources exceeded: the Get would return more than ${MAX_GET_VALUES} parameter values`);
+    results.push(r);
+  }
+  return { kind: 'response', response: { resp_type: 'get_resp', get_resp: { req_path_results: results } } };
+};
 
 const failed = (requested_path: string, err_code: number, err_msg: string): RequestedPathResult => ({
   requested_path,

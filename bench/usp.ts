@@ -1,11 +1,16 @@
 // USP_BENCH=1 npm run bench: a USP-only fleet of N agents, each with its own MQTT
 // connection to an aedes broker in a child process, and a controller that sends Get
 // requests and times each answer on the wire.
-//   BenchmarkUSPRequestResponseRTTN_<N>-<threads>  <requests>  <ns/op>  rtt_p50_us  rtt_p95_us  rtt_p99_us  bytes_per_cpe  fds_open
-// ns/op is wall time per request with USP_BENCH_INFLIGHT requests in flight. RTT is what
-// the controller sees: PUBLISH of the Record to the broker, the agent's decode, handling
-// and answer, back through the broker. bytes_per_cpe is the heap growth (after a full GC)
-// of the main and shard threads over N once every agent is connected.
+//   BenchmarkUSPRequestResponseRTTN_<N>-<threads>  <requests>  <ns/op>  rtt_p50_us  rtt_p95_us
+//     rtt_p99_us  loaded_p50_us  loaded_p99_us  bytes_per_cpe  fds_open  lost
+// After a JIT warm-up, rtt_* are the round trips of USP_BENCH_REQUESTS (2,000) Gets sent
+// one at a time: what the controller sees from its PUBLISH to the broker, through the
+// agent's decode, handling and answer, back through the broker. Then
+// USP_BENCH_LOAD_REQUESTS (10,000) Gets with USP_BENCH_INFLIGHT (32) in flight give ns/op
+// (wall time per request: the fleet's throughput) and loaded_* (RTT under that load).
+// lost counts Gets unanswered after 5 s (QoS 0 both ways, as obuspa publishes by default).
+// bytes_per_cpe is the heap growth (after a full GC) of the main and shard threads over N
+// once every agent is connected; the broker's own memory is in its own process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { connectAsync, type MqttClient } from 'mqtt';
@@ -43,6 +48,7 @@ export async function uspRttN(n: number, shards: number, profile: string): Promi
   const { child, port } = external ? { child: undefined, port: 0 } : await startBrokerProcess();
   const url = external ?? `mqtt://127.0.0.1:${port}`;
   const agents = new Map<string, string>();
+  let connects = 0;
   const waiting = new Map<string, (at: bigint) => void>();
   const ctl: MqttClient = await connectAsync(url, { protocolVersion: 4, clientId: `bench-ctl-${process.pid}`, clean: true, reconnectPeriod: 0 });
   (ctl.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
@@ -52,6 +58,7 @@ export async function uspRttN(n: number, shards: number, profile: string): Promi
     if (!rec.ok) return;
     const r = rec.value;
     if (r.record_type === 'mqtt_connect') {
+      connects++;
       agents.set(r.from_id, r.mqtt_connect.subscribed_topic);
       return;
     }
@@ -89,10 +96,10 @@ export async function uspRttN(n: number, shards: number, profile: string): Promi
         secret: undefined,
         ca: undefined,
       },
-      bootRamp: { mode: 'rate', perSecond: 2000 },
+      bootRamp: { mode: 'rate', perSecond: 1000 },
       startAt: Date.now(),
       cr: { baseUrl: 'http://127.0.0.1:9', secret: 'bench', rateLimit: { count: 10, periodSec: 60 } },
-      logLevel: 'warn',
+      logLevel: process.env['USP_BENCH_DEBUG'] ? 'debug' : 'warn',
       logFormat: 'json',
       measure: true,
     },
@@ -115,39 +122,60 @@ export async function uspRttN(n: number, shards: number, profile: string): Promi
     const fds = openFds();
 
     const list = [...agents.entries()];
-    const total = Math.max(2000, Math.min(2 * n, 20_000));
-    const inflight = Number(process.env['USP_BENCH_INFLIGHT'] ?? 32);
-    const rtts: number[] = [];
-    let next = 0;
-    const one = async (): Promise<void> => {
-      while (next < total) {
-        const i = next++;
-        const [eid, topic] = list[i % list.length]!;
-        const msgId = `bench-${i}`;
-        const rec = encodeRecord({ version: '1.3', to_id: eid, from_id: CONTROLLER, no_session_context: { payload: encodeMsg({ header: { msg_id: msgId }, body: { request: { get: { param_paths: ['Device.DeviceInfo.SoftwareVersion'] } } } }) } });
-        const answered = new Promise<bigint>((resolve, reject) => {
-          waiting.set(msgId, resolve);
-          setTimeout(() => reject(new Error(`bench: no answer to ${msgId} from ${eid} in 10 s`)), 10_000).unref();
-        });
-        const t = process.hrtime.bigint();
-        ctl.publish(topicWithReplyTo(topic, CONTROLLER_TOPIC), Buffer.from(rec), { qos: 0 });
-        rtts.push(Number((await answered) - t) / 1000);
-      }
+    let seq = 0;
+    let lost = 0;
+    /** `count` Gets, `inflight` at a time, round robin over the agents; RTTs in µs. */
+    const run = async (count: number, inflight: number): Promise<number[]> => {
+      const rtts: number[] = [];
+      let started = 0;
+      const worker = async (): Promise<void> => {
+        while (started < count) {
+          started++;
+          const i = seq++;
+          const [eid, topic] = list[i % list.length]!;
+          const msgId = `bench-${i}`;
+          const rec = encodeRecord({ version: '1.3', to_id: eid, from_id: CONTROLLER, no_session_context: { payload: encodeMsg({ header: { msg_id: msgId }, body: { request: { get: { param_paths: ['Device.DeviceInfo.SoftwareVersion'] } } } }) } });
+          const answered = new Promise<bigint | undefined>((resolve) => {
+            waiting.set(msgId, resolve);
+            setTimeout(() => {
+              if (waiting.delete(msgId)) resolve(undefined);
+            }, 5000).unref();
+          });
+          const t = process.hrtime.bigint();
+          ctl.publish(topicWithReplyTo(topic, CONTROLLER_TOPIC), Buffer.from(rec), { qos: 0 });
+          const at = await answered;
+          if (at === undefined) lost++;
+          else rtts.push(Number(at - t) / 1000);
+        }
+      };
+      await Promise.all(Array.from({ length: inflight }, worker));
+      return rtts.sort((a, b) => a - b);
     };
+    // JIT warm-up, then latency one request at a time, then throughput with many in flight.
+    await run(Math.min(2000, 4 * n), 32);
+    const rtts = await run(Number(process.env['USP_BENCH_REQUESTS'] ?? 2000), 1);
+    const inflight = Number(process.env['USP_BENCH_INFLIGHT'] ?? 32);
+    const busy = Number(process.env['USP_BENCH_LOAD_REQUESTS'] ?? 10_000);
     const t0 = process.hrtime.bigint();
-    await Promise.all(Array.from({ length: inflight }, one));
+    const loaded = await run(busy, inflight);
     const elapsed = Number(process.hrtime.bigint() - t0);
-    rtts.sort((a, b) => a - b);
+    if (lost > 0 || process.env['USP_BENCH_DEBUG']) {
+      const st = await coordinator.stats();
+      process.stderr.write(`bench: ${lost} lost; connections now ${JSON.stringify(st.uspConnections)}; MQTTConnect records ${connects} for ${n} agents\n`);
+    }
     const name = `BenchmarkUSPRequestResponseRTTN_${n}-${coordinator.shardCount}`;
     return [
       name.padEnd(40),
-      String(total).padStart(6),
-      `${(elapsed / total).toFixed(0).padStart(10)} ns/op`,
+      String(busy).padStart(6),
+      `${(elapsed / busy).toFixed(0).padStart(10)} ns/op`,
       `${percentile(rtts, 50).toFixed(0).padStart(7)} rtt_p50_us`,
       `${percentile(rtts, 95).toFixed(0).padStart(7)} rtt_p95_us`,
       `${percentile(rtts, 99).toFixed(0).padStart(7)} rtt_p99_us`,
+      `${percentile(loaded, 50).toFixed(0).padStart(7)} loaded_p50_us`,
+      `${percentile(loaded, 99).toFixed(0).padStart(7)} loaded_p99_us`,
       `${(growth / n).toFixed(0).padStart(8)} bytes_per_cpe`,
       `${String(fds).padStart(6)} fds_open`,
+      `${String(lost).padStart(4)} lost`,
     ].join('\t');
   } finally {
     await coordinator.stop();

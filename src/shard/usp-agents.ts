@@ -232,7 +232,8 @@ export class UspAgents {
           ...(this.init.ca ? { ca: this.init.ca } : {}),
           keepaliveSec: Number(v.get('Device.MQTT.Client.1.KeepAliveTime')) || 60,
           subscribeTopic: this.host.env.agentTopic(index),
-          connectTimeoutMs: 10_000,
+          // mqtt.js's default: a broker busy with a connect storm answers late, not never.
+          connectTimeoutMs: 30_000,
         },
         {
           onUp: (info) => this.up(l, info.replyTopic, info.discovered),

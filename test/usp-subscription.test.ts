@@ -134,6 +134,18 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP subscriptions (%s)', (kin
     await bed.ctl.waitFor(() => count() >= 2, 5000, 'the second Periodic!');
   });
 
+  it('ValueChange: a generator-driven value is found by the periodic scan; a VALUE_CHANGE_WILL_IGNORE one never fires', async () => {
+    await subscribe('lease', 'ValueChange', 'Device.DHCPv4.Client.1.LeaseTimeRemaining');
+    await subscribe('uptime', 'ValueChange', 'Device.DeviceInfo.UpTime');
+    bed.h.tick(5_600); // agent 0's slice comes round every 5 s
+    const n = notifyOf(await bed.ctl.waitFor(isNotify('lease')))!;
+    if (n.notification !== 'value_change') throw new Error('unreachable');
+    expect(n.value_change.param_path).toBe('Device.DHCPv4.Client.1.LeaseTimeRemaining');
+    await bed.ask({ request: { get: { param_paths: ['Device.DeviceInfo.SerialNumber'] } } });
+    expect(bed.ctl.received.some(isNotify('uptime'))).toBe(false);
+    await set('Device.LocalAgent.Subscription.[ID=="lease"].', 'Enable', 'false');
+  });
+
   it('TimeToLive removes the subscription once it has lived that long', async () => {
     const path = await subscribe('ttl', 'ValueChange', 'Device.WiFi.SSID.1.SSID', { TimeToLive: '30' });
     bed.h.tick(35_000); // the 5 s scan finds it expired

@@ -30,6 +30,8 @@ const DUPLICATE_WINDOW_MS = 30_000;
 const MAX_PENDING_NOTIFIES = 64;
 /** The scan visits the agents with subscriptions in this many slices per SCAN_MS. */
 const SCAN_SLICES = 10;
+/** Every this many scans, a full re-expansion of the reference lists. */
+const FULL_SCAN_EVERY = 12;
 
 export const MQTT_STATES = ['disconnected', 'connecting', 'connected', 'backoff'] as const;
 const enum Conn {
@@ -318,13 +320,21 @@ export class UspAgents {
       case UspKind.Scan: {
         // A slice of the agents with subscriptions each time, so a large fleet's scan never
         // holds the shard's thread for long; every agent is visited once per SCAN_MS.
-        const slice = this.scanSlice++ % SCAN_SLICES;
+        const slice = this.scanSlice % SCAN_SLICES;
+        // Generator-driven values each pass; a full look (device-made changes) every minute.
+        const full = Math.floor(this.scanSlice / SCAN_SLICES) % FULL_SCAN_EVERY === 0;
+        this.scanSlice++;
+        this.host.schedule(this.host.clock.now() + SCAN_MS / SCAN_SLICES, 0, UspKind.Scan);
         for (const a of [...this.subs.agents()]) {
           if (a % SCAN_SLICES !== slice) continue;
-          this.expire(a);
-          if (this.conn[a] === Conn.Up) this.recheck(a);
+          try {
+            this.expire(a);
+            if (this.conn[a] === Conn.Up) this.recheck(a, !full);
+          } catch (e) {
+            // One agent's bad subscription must not stop the scan for the others.
+            this.host.log('warn', 'USP subscription check failed', { cpe: this.lo + a, error: (e as Error).message });
+          }
         }
-        this.host.schedule(this.host.clock.now() + SCAN_MS / SCAN_SLICES, 0, UspKind.Scan);
         return;
       }
     }
@@ -447,7 +457,8 @@ export class UspAgents {
         this.subs.reload(l, this.host.view(l), this.controllerRef);
         this.schedulePeriodic(l);
       }
-      if (written.length > 0 || rowsChanged) this.recheck(l);
+      // Operate may add or end Device.LocalAgent.Request rows.
+      if (written.length > 0 || rowsChanged || inc.request.req_type === 'operate') this.recheck(l);
       this.commands.flush(l);
     } catch (e) {
       this.host.log('warn', 'internal error after a USP request', { cpe: this.lo + l, type: inc.msg.header.msg_type, error: (e as Error).message });
@@ -469,10 +480,10 @@ export class UspAgents {
   }
 
   /** Look for changes now (after any write, USP or CWMP) and notify subscribers. */
-  recheck(l: number): void {
+  recheck(l: number, movingOnly = false): void {
     if (!this.subs.has(l) || this.conn[l] !== Conn.Up) return;
     const v = this.host.view(l);
-    for (const d of this.subs.detect(l, v)) {
+    for (const d of this.subs.detect(l, v, movingOnly)) {
       switch (d.kind) {
         case 'ValueChange':
           this.sendNotify(l, d.sub, 'ValueChange', { value_change: { param_path: d.path, param_value: d.value } });
@@ -520,6 +531,8 @@ export class UspAgents {
     const subs = this.subs.matching(l, 'OperationComplete', `${oc.obj_path ?? ''}${oc.command_name ?? ''}`, this.controllerRef, this.host.view(l));
     this.gate('OperationComplete', subs.length > 0);
     for (const s of subs) this.sendNotify(l, s, 'OperationComplete', { oper_complete: oc });
+    // The command's Request row has ended: subscribers of that table hear of it now.
+    this.recheck(l);
   }
 
   /** An event nobody subscribed to is not sent, but counted as not gated. */

@@ -10,13 +10,13 @@ import { uniqueKeysOf } from './unique-keys.js';
  * Parameters a ValueChange reference covers, with their values. Parameters reported as
  * VALUE_CHANGE_WILL_IGNORE (counters, uptime: activeNotify canDeny) never fire (B.6).
  */
-export function expandParams(view: CpeView, ref: string): Array<{ path: string; value: string }> {
+export function expandParams(view: CpeView, ref: string): Array<{ path: string; value: string; generated: boolean }> {
   const r = resolveParams(view, ref);
   if (!r.ok) return [];
-  const out: Array<{ path: string; value: string }> = [];
+  const out: Array<{ path: string; value: string; generated: boolean }> = [];
   for (const m of r.value) {
     if (m.node.activeNotify === 'canDeny') continue;
-    out.push({ path: m.path, value: view.wireValue(m.node, m.path, m.inst) });
+    out.push({ path: m.path, value: view.wireValue(m.node, m.path, m.inst), generated: m.node.gen !== undefined && !view.overlay?.values?.has(m.path) });
   }
   return out;
 }

@@ -70,6 +70,8 @@ interface Watch {
   subs: Subscription[];
   /** ValueChange: subscription path -> parameter path -> last value. */
   values: Map<string, Map<string, string>>;
+  /** ValueChange: the covered parameters whose values move by themselves (generators). */
+  moving: Map<string, string[]>;
   /** ObjectCreation / ObjectDeletion: subscription path -> instance paths. */
   instances: Map<string, Set<string>>;
 }
@@ -113,19 +115,35 @@ export class SubscriptionWatch {
       return;
     }
     const old = this.watches.get(l);
-    const w: Watch = { subs, values: new Map(), instances: new Map() };
+    const w: Watch = { subs, values: new Map(), moving: new Map(), instances: new Map() };
     for (const s of subs) {
       if (!s.enabled || s.recipient !== recipient) continue;
-      if (s.notifType === 'ValueChange') w.values.set(s.path, old?.values.get(s.path) ?? this.valuesOf(view, s));
+      if (s.notifType === 'ValueChange') {
+        const kept = old?.values.get(s.path);
+        if (kept) {
+          w.values.set(s.path, kept);
+          w.moving.set(s.path, old!.moving.get(s.path) ?? []);
+        } else {
+          const { values, moving } = this.valuesOf(view, s);
+          w.values.set(s.path, values);
+          w.moving.set(s.path, moving);
+        }
+      }
       if (s.notifType === 'ObjectCreation' || s.notifType === 'ObjectDeletion') w.instances.set(s.path, old?.instances.get(s.path) ?? this.instancesOf(view, s));
     }
     this.watches.set(l, w);
   }
 
-  private valuesOf(view: CpeView, s: Subscription): Map<string, string> {
-    const m = new Map<string, string>();
-    for (const ref of s.refs) for (const { path, value } of expandParams(view, ref)) m.set(path, value);
-    return m;
+  private valuesOf(view: CpeView, s: Subscription): { values: Map<string, string>; moving: string[] } {
+    const values = new Map<string, string>();
+    const moving: string[] = [];
+    for (const ref of s.refs) {
+      for (const { path, value, generated } of expandParams(view, ref)) {
+        values.set(path, value);
+        if (generated) moving.push(path);
+      }
+    }
+    return { values, moving };
   }
 
   private instancesOf(view: CpeView, s: Subscription): Set<string> {
@@ -134,21 +152,34 @@ export class SubscriptionWatch {
     return set;
   }
 
-  /** Compare with the baselines; what changed becomes the new baseline. */
-  detect(l: number, view: CpeView): Detected[] {
+  /**
+   * Compare with the baselines; what changed becomes the new baseline. `movingOnly`
+   * (the periodic scan) re-reads just the generator-driven parameters: everything else
+   * changes only by a write, after which the writer asks for a full check.
+   */
+  detect(l: number, view: CpeView, movingOnly = false): Detected[] {
     const w = this.watches.get(l);
     if (!w) return [];
     const out: Detected[] = [];
     for (const s of w.subs) {
       const base = w.values.get(s.path);
-      if (base) {
-        const now = this.valuesOf(view, s);
+      if (base && movingOnly) {
+        for (const path of w.moving.get(s.path) ?? []) {
+          const value = view.get(path);
+          const before = base.get(path);
+          if (value === undefined || before === undefined || before === value) continue;
+          out.push({ kind: 'ValueChange', sub: s, path, value });
+          base.set(path, value);
+        }
+      } else if (base) {
+        const { values: now, moving } = this.valuesOf(view, s);
         for (const [path, value] of now) {
           const before = base.get(path);
           // A parameter that appeared with a new row is covered from now on, not a change.
           if (before !== undefined && before !== value) out.push({ kind: 'ValueChange', sub: s, path, value });
         }
         w.values.set(s.path, now);
+        w.moving.set(s.path, moving);
       }
       const insts = w.instances.get(s.path);
       if (insts) {

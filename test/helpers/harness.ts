@@ -103,7 +103,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     logLevel: 'silent',
     logFormat: 'json',
   };
-  const shard = new Shard(init, { clock, profile, template });
+  const shard = new Shard(init, { clock, profile, template, ...(process.env['HARNESS_LOG'] ? { log: (level, msg, extra) => process.stderr.write(`${level} ${msg} ${JSON.stringify(extra ?? {})}\n`) } : {}) });
   shardRef = shard;
   shard.start();
   return {

@@ -365,6 +365,15 @@ describe('Add', () => {
     expect(a.resp(set(false, [['Device.LocalAgent.Subscription.1.', [['ReferenceList', 'Device.Boot!', true], ['Enable', 'false']]]])).resp_type).toBe('set_resp');
     expect(a.error(set(false, [['Device.LocalAgent.Subscription.2.', [['ID', '', true]]]])).param_errs).toMatchObject([{ err_code: 7012 }]);
   });
+
+  it('Subscription rows: a ReferenceList entry outside the data model is 7012; more than 64 subscriptions is 7005', () => {
+    const a = agent();
+    const bad = a.error(add(false, [['Device.LocalAgent.Subscription.', [['ID', 'x'], ['ReferenceList', 'Device.DeviceInfo.SerialNumber,Device.NoSuchThing.', true]]]]));
+    expect(bad.param_errs).toMatchObject([{ param_path: 'Device.LocalAgent.Subscription.ReferenceList', err_code: 7012 }]);
+    for (let i = 0; i < 64; i++) a.resp(add(false, [['Device.LocalAgent.Subscription.', [['ID', `s${i}`]]]]));
+    const full = a.error(add(false, [['Device.LocalAgent.Subscription.', [['ID', 's64']]]]));
+    expect(full.param_errs).toMatchObject([{ err_code: 7005 }]);
+  });
 });
 
 describe('Delete', () => {

@@ -15,6 +15,8 @@ type Plan = { requested: string } & ({ ok: true; row: RowPlan } | { ok: false; c
 
 const isoSeconds = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
+export const MAX_SUBSCRIPTIONS = 64;
+
 /** Table path -> key values of the rows this message has already planned there. */
 type Planned = Map<string, StrMap[]>;
 
@@ -24,6 +26,11 @@ function planRow(ctx: UspContext, c: CreateObject, t: ObjectMatch, next: Map<str
   // Rows get the table's next number; numbers are never reused (TR-369 R-ARC.8).
   const n = next.get(t.path) ?? view.peekNextRow(t.path);
   if (n === undefined) return failed(7003, `Internal error: no row counter for ${t.path}`);
+  // Each subscription costs the agent a watch: a bound keeps one controller from
+  // growing an agent without limit (B.3 7005 Resources exceeded).
+  if (t.node.path === SUBSCRIPTION_TABLE && view.rows(t.node, t.path, t.inst).length + (planned.get(t.path)?.length ?? 0) >= MAX_SUBSCRIPTIONS) {
+    return failed(7005, `Resources exceeded: at most ${MAX_SUBSCRIPTIONS} subscriptions per agent`);
+  }
   const row: ObjectMatch = { kind: 'row', node: t.node, path: `${t.path}${n}.`, inst: [...t.inst, n] };
   const keys = uniqueKeyParams(t.node);
   const values = new Map<string, string>();

@@ -5,7 +5,7 @@
 import type { ParamNode } from '../../datamodel/schema.js';
 import { outOfRange, type CpeView } from '../../datamodel/view.js';
 import { canonical, checkLexical } from '../../datamodel/values.js';
-import { resolvePath, type ObjectMatch } from '../path.js';
+import { bindPath, parsePath, resolvePath, type ObjectMatch } from '../path.js';
 import type { ParamError, ParameterError, StrMap, UpdatedInstanceFailure, UpdatedInstanceResult, UpdatedObjectResult, UpdateObject } from '../types.js';
 import { keyConflict, keyValuesOf, uniqueKeyParams } from '../unique-keys.js';
 import { uspError, type HandlerResult, type UspHandler } from './handler.js';
@@ -56,6 +56,12 @@ export function checkSetting(view: CpeView, o: ObjectMatch, rel: string, value: 
     if (rel === 'ReferenceList') {
       const cur = view.rawValue(p, path, o.inst);
       if (cur !== '' && cur !== v) return err(7013, 'Attempt to update a non-writeable parameter: ReferenceList cannot change once set');
+      // Every entry must be a path of the supported data model (obuspa validates the list too).
+      for (const ref of v.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+        const parsed = parsePath(ref);
+        const bound = parsed.ok ? bindPath(view.template, parsed.value) : parsed;
+        if (!bound.ok) return err(7012, `Invalid value: ReferenceList entry "${ref}": ${bound.error.message}`);
+      }
     }
   }
   return { ok: true, write: { node: p, rel, path, value: v } };

@@ -150,6 +150,14 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP agent over MQTT (%s)', (k
     expect(bed.ctl.received.some((x) => x.msg?.header.msg_id === `intruder-${kind}`)).toBe(false);
   });
 
+  it('a USP-only fleet refuses a CWMP connection request instead of failing a session', () => {
+    const r = bed.h.shard.triggerConnectionRequest(0);
+    expect(r.accepted).toBe(false);
+    expect(r.reason).toMatch(/USP-only/);
+    expect(bed.h.shard.stats().sessionsFailed).toBe(0);
+    expect(bed.h.shard.lifecycle(0)).toBe('ready');
+  });
+
   it('counts requests by type and result, every type present from the start', async () => {
     expect(await metricValue(bed.metrics, 'cpe_sim_usp_requests_total', { msg_type: 'GET', result: 'success' })).toBeGreaterThanOrEqual(3);
     expect(await metricValue(bed.metrics, 'cpe_sim_usp_requests_total', { msg_type: 'SET', result: 'error' })).toBeGreaterThanOrEqual(1);

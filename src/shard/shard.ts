@@ -302,6 +302,7 @@ export class Shard {
     const l = this.local(cpe);
     if (l === undefined) throw new CpeSimError('NOT_FOUND', `CPE ${cpe} is not in shard ${this.init.shardId}`);
     const crUrl = this.env.crUrl(cpe);
+    if (!this.init.cwmp) return { crUrl, accepted: false, reason: 'a USP-only fleet (no --acs-url) runs no CWMP sessions' };
     if (!this.isPoweredOn(l)) return { crUrl, accepted: false, reason: this.life[l] === Life.New ? 'not powered on yet' : 'rebooting' };
     this.raise(l, EV.CONNECTION_REQUEST);
     return { crUrl, accepted: true };
@@ -457,6 +458,7 @@ export class Shard {
 
   /** Queue an event and ask for a session. */
   raise(l: number, eventMask: number): void {
+    if (!this.init.cwmp) return; // a USP-only fleet has no ACS to tell
     this.events[l]! |= eventMask;
     if (eventMask & EV.CONNECTION_REQUEST && this.retryAt[l]) {
       // The ACS asked for this session now: don't sit out the retry window.

@@ -1,27 +1,13 @@
 // promtool on a live scrape and on the alert recipes. CI installs promtool (Debian
 // package prometheus); elsewhere these tests are skipped when it is missing.
 import { spawnSync } from 'node:child_process';
-import { request } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect } from '@jest/globals';
+import { scrape, withPromtool as maybe } from './helpers/scrape.js';
 import { loadConfig } from '../src/config/load.js';
 import { startFleet, type Fleet } from '../src/coordinator/fleet.js';
 import { createLogger } from '../src/log.js';
 import { exampleProfile, repoRoot } from './helpers/harness.js';
 
-const havePromtool = spawnSync('promtool', ['--version']).status === 0;
-const maybe = havePromtool || process.env['CI'] ? it : it.skip;
-
-function scrape(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve(body));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
 describe('Prometheus for real', () => {
   let fleet: Fleet | undefined;

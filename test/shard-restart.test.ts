@@ -1,4 +1,3 @@
-import { request } from 'node:http';
 import type { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../src/config/load.js';
@@ -6,17 +5,8 @@ import { startFleet, type Fleet } from '../src/coordinator/fleet.js';
 import { createLogger } from '../src/log.js';
 import { MockAcs } from '../src/mock-acs/mock-acs.js';
 import { exampleProfile } from './helpers/harness.js';
+import { scrape } from './helpers/scrape.js';
 
-const scrape = (port: number) =>
-  new Promise<string>((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
-      let b = '';
-      res.on('data', (c: Buffer) => (b += c.toString()));
-      res.on('end', () => resolve(b));
-    })
-      .on('error', reject)
-      .end();
-  });
 const value = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}"=]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
 
 describe('a shard thread that dies', () => {

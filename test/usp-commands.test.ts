@@ -31,22 +31,7 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP commands (%s)', (kind) =>
   const operate = (command: string, args: Record<string, string> = {}, key = '', sendResp = true) =>
     bed.ask({ request: { operate: { command, command_key: key, send_resp: sendResp, input_args: args } } });
 
-  async function subscribe(id: string, type: string, refs: string): Promise<void> {
-    const m = await bed.ask({
-      request: {
-        add: {
-          allow_partial: false,
-          create_objs: [
-            {
-              obj_path: 'Device.LocalAgent.Subscription.',
-              param_settings: Object.entries({ Enable: 'true', ID: id, NotifType: type, ReferenceList: refs, Persistent: 'true' }).map(([param, value]) => ({ param, value, required: true })),
-            },
-          ],
-        },
-      },
-    });
-    if (m.body.msg_body !== 'response') throw new Error(`subscription ${id} refused: ${JSON.stringify(m.body)}`);
-  }
+  const subscribe = (id: string, type: string, refs: string) => bed.subscribe(id, type, refs, { Persistent: 'true' });
 
   /** Power cycle: the reboot window passes, the agent reconnects. */
   async function bootAgain(): Promise<void> {

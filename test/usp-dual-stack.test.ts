@@ -58,24 +58,7 @@ describe('dual stack: CWMP and USP on one data model', () => {
   });
 
   it('a CWMP SetParameterValues fires the USP ValueChange subscription', async () => {
-    await bed.ask({
-      request: {
-        add: {
-          allow_partial: false,
-          create_objs: [
-            {
-              obj_path: 'Device.LocalAgent.Subscription.',
-              param_settings: [
-                { param: 'Enable', value: 'true', required: true },
-                { param: 'ID', value: 'cwmp-vc', required: true },
-                { param: 'NotifType', value: 'ValueChange', required: true },
-                { param: 'ReferenceList', value: 'Device.ManagementServer.PeriodicInformInterval,Device.WiFi.SSID.', required: true },
-              ],
-            },
-          ],
-        },
-      },
-    });
+    await bed.subscribe('cwmp-vc', 'ValueChange', 'Device.ManagementServer.PeriodicInformInterval,Device.WiFi.SSID.');
     const [spv] = await cwmpSession([
       { method: 'SetParameterValues', params: [{ name: 'Device.ManagementServer.PeriodicInformInterval', value: '1234', type: 'unsignedInt' }, { name: 'Device.WiFi.SSID.2.SSID', value: 'set-over-cwmp', type: 'string' }], parameterKey: 'pk-1' },
     ]);

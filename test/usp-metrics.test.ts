@@ -3,8 +3,8 @@
 // scrape shows the agents' MQTT states per broker, every USP msg_type pre-registered, and
 // a Get answered by agent 0 counted once. promtool checks the live scrape (when installed).
 import { spawnSync } from 'node:child_process';
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { scrape, withPromtool as maybe } from './helpers/scrape.js';
 import { loadConfig } from '../src/config/load.js';
 import { startFleet, type Fleet } from '../src/coordinator/fleet.js';
 import { createLogger } from '../src/log.js';
@@ -12,20 +12,6 @@ import { USP_MSG_TYPES, USP_RESULTS } from '../src/metrics/catalog.js';
 import { exampleProfile, sleep } from './helpers/harness.js';
 import { TestController } from './helpers/usp-controller.js';
 
-const havePromtool = spawnSync('promtool', ['--version']).status === 0;
-const maybe = havePromtool || process.env['CI'] ? it : it.skip;
-
-function scrape(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve(body));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
 /** The value of one sample line `name{labels} value` (labels in the order rendered), or undefined. */
 function sample(text: string, series: string): number | undefined {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Notify, UspMsg } from '../src/usp/codec.js';
+import type { Notify } from '../src/usp/codec.js';
 import type { Received } from './helpers/usp-controller.js';
-import { metricValue, startUspBed, type BrokerKind, type UspBed } from './helpers/usp-fleet.js';
+import { addedPath as added, metricValue, startUspBed, type BrokerKind, type UspBed } from './helpers/usp-fleet.js';
 
 const notifyOf = (r: Received | undefined): Notify | undefined =>
   r?.msg?.body.msg_body === 'request' && r.msg.body.request.req_type === 'notify' ? r.msg.body.request.notify : undefined;
@@ -11,32 +11,10 @@ const isNotify = (subId: string, pred: (n: Notify) => boolean = () => true) => (
   return n !== undefined && n.subscription_id === subId && pred(n);
 };
 
-function added(m: UspMsg): string {
-  if (m.body.msg_body !== 'response' || m.body.response.resp_type !== 'add_resp') throw new Error(`expected AddResp, got ${JSON.stringify(m.body)}`);
-  const st = m.body.response.add_resp.created_obj_results[0]!.oper_status;
-  if (st.oper_status !== 'oper_success') throw new Error(`Add failed: ${JSON.stringify(st)}`);
-  return st.oper_success.instantiated_path;
-}
-
 describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP subscriptions (%s)', (kind) => {
   let bed: UspBed;
 
-  const subscribe = async (id: string, type: string, refs: string, extra: Record<string, string> = {}) =>
-    added(
-      await bed.ask({
-        request: {
-          add: {
-            allow_partial: false,
-            create_objs: [
-              {
-                obj_path: 'Device.LocalAgent.Subscription.',
-                param_settings: Object.entries({ Enable: 'true', ID: id, NotifType: type, ReferenceList: refs, ...extra }).map(([param, value]) => ({ param, value, required: true })),
-              },
-            ],
-          },
-        },
-      }),
-    );
+  const subscribe = (id: string, type: string, refs: string, extra: Record<string, string> = {}) => bed.subscribe(id, type, refs, extra);
   const set = (obj: string, param: string, value: string) =>
     bed.ask({ request: { set: { allow_partial: false, update_objs: [{ obj_path: obj, param_settings: [{ param, value, required: true }] }] } } });
 

@@ -36,6 +36,8 @@ export interface UspBed {
   agent(l?: number): AgentAddress;
   /** Request to agent l (default 0); resolves with the answer Msg. */
   ask(body: MsgInput['body'], l?: number): Promise<UspMsg>;
+  /** Add an enabled Device.LocalAgent.Subscription row on agent 0; resolves with its path. */
+  subscribe(id: string, notifType: string, referenceList: string, extra?: Record<string, string>): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -49,13 +51,19 @@ export async function startUspBed(kind: BrokerKind, o: HarnessOptions & { uspOve
   const cpes = o.cpes ?? 1;
   await until(() => h.shard.usp!.connectionCounts()['connected'] === cpes, 10_000, 'every agent connected');
   let seq = 0;
+  const ask = (body: MsgInput['body'], l = 0) => ctl.request(agent(l), body, { msgId: `req-${kind}-${++seq}` });
   return {
     h,
     ctl,
     broker,
     metrics,
     agent,
-    ask: (body, l = 0) => ctl.request(agent(l), body, { msgId: `req-${kind}-${++seq}` }),
+    ask,
+    async subscribe(id, notifType, referenceList, extra = {}) {
+      const settings = Object.entries({ Enable: 'true', ID: id, NotifType: notifType, ReferenceList: referenceList, ...extra });
+      const m = await ask({ request: { add: { allow_partial: false, create_objs: [{ obj_path: 'Device.LocalAgent.Subscription.', param_settings: settings.map(([param, value]) => ({ param, value, required: true })) }] } } });
+      return addedPath(m);
+    },
     async stop() {
       await h.stop();
       await ctl.stop();
@@ -71,4 +79,12 @@ export async function metricValue(m: ThreadMetrics, name: string, labels: Record
   const fam = all.find((f) => f.name === name);
   const v = fam?.values.find((x) => Object.entries(labels).every(([k, val]) => String(x.labels[k]) === val));
   return v?.value ?? 0;
+}
+
+/** The instantiated_path of a successful single-object AddResp. */
+export function addedPath(m: UspMsg): string {
+  if (m.body.msg_body !== 'response' || m.body.response.resp_type !== 'add_resp') throw new Error(`expected AddResp, got ${JSON.stringify(m.body)}`);
+  const st = m.body.response.add_resp.created_obj_results[0]!.oper_status;
+  if (st.oper_status !== 'oper_success') throw new Error(`Add failed: ${JSON.stringify(st)}`);
+  return st.oper_success.instantiated_path;
 }

@@ -8,14 +8,13 @@ import type { UspInit } from '../coordinator/messages.js';
 import type { CpeView } from '../datamodel/view.js';
 import type { Clock } from '../scheduler/clock.js';
 import { UspCommands, type BootCause, type CommandsHost } from '../usp/commands.js';
-import { publishUspDrop, publishUspNotify, publishUspRequest, type UspNotifyEvent } from '../usp/diagnostics.js';
-import { handleRequest } from '../usp/handlers/index.js';
-import type { UspChangeSink, UspContext } from '../usp/handlers/handler.js';
+import { publishUspDrop, publishUspRequest } from '../usp/diagnostics.js';
 import { MqttMtp } from '../usp/mtp/mqtt.js';
-import { classify, connectRecord, disconnectRecord, errorRecord, notifyRecord, responseRecord, type Ends } from '../usp/records.js';
-import { SUBSCRIPTION_TABLE, SubscriptionWatch, type Subscription } from '../usp/subscriptions.js';
+import { bootParameterMap, UspNotifier } from '../usp/notifier.js';
+import { classify, connectRecord, disconnectRecord, errorRecord, type Ends } from '../usp/records.js';
+import { DuplicateFilter, serveRequest } from '../usp/serve.js';
+import { SubscriptionWatch } from '../usp/subscriptions.js';
 import { uniqueKeysOfRow } from '../usp/paths-glue.js';
-import type { DeepPartial, Notify, OperationComplete, StrMap } from '../usp/types.js';
 import type { FleetEnv } from './fleet-env.js';
 
 /** Scheduler kinds the agents use; the shard routes them here. */
@@ -23,11 +22,6 @@ export const UspKind = { Connect: 9, NotifyRetry: 10, Periodic: 11, Scan: 12 } a
 
 /** How often agents with subscriptions are checked for changes (B.6: within 10 s). */
 const SCAN_MS = 5000;
-/** How many recent msg_ids an agent remembers to ignore duplicates, and for how long. */
-const RECENT_IDS = 16;
-const DUPLICATE_WINDOW_MS = 30_000;
-/** Unanswered send_resp Notifies an agent keeps retrying; the oldest go first (counted). */
-const MAX_PENDING_NOTIFIES = 64;
 /** The scan visits the agents with subscriptions in this many slices per SCAN_MS. */
 const SCAN_SLICES = 10;
 /** Every this many scans, a full re-expansion of the reference lists. */
@@ -47,16 +41,6 @@ const enum Flag {
   BootPending = 2,
 }
 
-interface PendingNotify {
-  msgId: string;
-  bytes: Uint8Array;
-  attempt: number;
-  /** Epoch ms after which it is given up (Infinity: never). */
-  deadline: number;
-  dueAt: number;
-  /** The OnBoardRequest: its NotifyResp completes onboarding. */
-  onboard?: true;
-}
 
 export interface UspAgentsHost {
   clock: Clock;
@@ -82,15 +66,14 @@ export class UspAgents {
   private readonly flags: Uint8Array;
   private readonly counts = [0, 0, 0, 0];
   private readonly mtps = new Map<number, MqttMtp>();
-  private readonly recent = new Map<number, Array<{ id: string; at: number }>>();
-  private readonly pending = new Map<number, PendingNotify[]>();
+  private readonly recent = new DuplicateFilter();
   private readonly periodicAt = new Map<number, number>();
   private readonly bootInfo = new Map<number, { cause: BootCause; commandKey: string }>();
   /** Agents whose current boot runs a new firmware image (Boot! FirmwareUpdated). */
   private readonly newFirmware = new Set<number>();
   readonly subs: SubscriptionWatch;
   readonly commands: UspCommands;
-  private msgSeq = 0;
+  private readonly notifier: UspNotifier;
   private scanSlice = 0;
   private stopping = false;
 
@@ -106,14 +89,29 @@ export class UspAgents {
     this.connectAt = new Float64Array(size);
     this.flags = new Uint8Array(size);
     this.subs = new SubscriptionWatch(uniqueKeysOfRow);
+    this.notifier = new UspNotifier({
+      clock: host.clock,
+      view: (l) => host.view(l),
+      ends: (l) => this.ends(l),
+      index: (l) => this.lo + l,
+      publish: (l, bytes) => this.publish(l, bytes),
+      connected: (l) => this.conn[l] === Conn.Up,
+      wakeAt: (at, l) => host.schedule(at, l, UspKind.NotifyRetry),
+      subs: this.subs,
+      controllerRef: this.controllerRef,
+    });
     this.commands = new UspCommands({
       ...host.commands,
       clock: host.clock,
       view: (l) => host.view(l),
       keep: (l, v) => host.keep(l, v),
       reboot: (l, factoryReset, cause, commandKey) => this.reboot(l, factoryReset, cause, commandKey),
-      emitEvent: (l, objPath, name, params) => this.emitEvent(l, objPath, name, params),
-      emitOperationComplete: (l, oc) => this.emitOperationComplete(l, oc),
+      emitEvent: (l, objPath, name, params) => this.notifier.event(l, objPath, name, params),
+      emitOperationComplete: (l, oc) => {
+        this.notifier.operationComplete(l, oc);
+        // The command's Request row has ended: subscribers of that table hear of it now.
+        this.recheck(l);
+      },
       sendOnBoardRequest: (l) => this.onBoardRequest(l),
     });
   }
@@ -176,9 +174,9 @@ export class UspAgents {
   powerOff(l: number, factoryReset: boolean, cause: BootCause, commandKey: string): void {
     this.bootInfo.set(l, { cause, commandKey });
     this.connectAt[l] = 0;
-    this.pending.delete(l);
+    this.notifier.forget(l);
     this.periodicAt.delete(l);
-    this.recent.delete(l);
+    this.recent.forget(l);
     this.commands.poweredOff(l, factoryReset);
     if (factoryReset) {
       this.flags[l]! &= ~Flag.Onboarded;
@@ -271,9 +269,9 @@ export class UspAgents {
     // MQTT binding: the MQTTConnect Record comes before any other Record on a connection.
     this.publish(l, connectRecord(ends, this.init.protocolVersion === 5 ? 'V5' : 'V3_1_1', replyTopic));
     // Notifies that waited for the connection go out again now.
-    for (const p of this.pending.get(l) ?? []) this.publish(l, p.bytes);
+    this.notifier.resend(l);
     // B.6: OnBoardRequest until a controller has acknowledged one (first start, after a reset).
-    if (!(this.flags[l]! & Flag.Onboarded) && !this.pending.get(l)?.some((p) => p.onboard)) this.onBoardRequest(l);
+    if (!(this.flags[l]! & Flag.Onboarded) && !this.notifier.onBoardPending(l)) this.onBoardRequest(l);
     if (this.flags[l]! & Flag.BootPending) {
       this.flags[l]! &= ~Flag.BootPending;
       this.sendBoot(l);
@@ -310,11 +308,11 @@ export class UspAgents {
         this.connect(l);
         return;
       case UspKind.NotifyRetry:
-        this.retryNotifies(l);
+        this.notifier.retry(l);
         return;
       case UspKind.Periodic:
         if (this.periodicAt.get(l) !== at) return;
-        this.emitEvent(l, 'Device.LocalAgent.', 'Periodic!', {});
+        this.notifier.event(l, 'Device.LocalAgent.', 'Periodic!', {});
         this.schedulePeriodic(l);
         return;
       case UspKind.Scan: {
@@ -379,7 +377,7 @@ export class UspAgents {
     switch (inc.kind) {
       case 'notify-resp':
       case 'notify-error':
-        this.notifyAnswered(l, inc.msgId);
+        if (this.notifier.answered(l, inc.msgId)) this.flags[l]! |= Flag.Onboarded;
         return;
       case 'bad-request': {
         const v = this.host.view(l);
@@ -390,75 +388,34 @@ export class UspAgents {
       case 'request':
         break;
     }
-    // TR-369 R-MSG.4: a duplicate msg_id is ignored. The window is bounded, so a
-    // controller that re-sends much later (its answer lost in a broker outage) is answered.
-    const now = this.host.clock.now();
-    let ids = this.recent.get(l);
-    if (ids?.some((x) => x.id === inc.msgId && now - x.at < DUPLICATE_WINDOW_MS)) {
+    if (this.recent.seen(l, inc.msgId, this.host.clock.now())) {
       publishUspDrop({ reason: 'duplicate' });
       return;
     }
-    if (!ids) this.recent.set(l, (ids = []));
-    ids.push({ id: inc.msgId, at: now });
-    if (ids.length > RECENT_IDS) ids.shift();
-
     const view = this.host.view(l);
-    const to = replyTo ?? this.controllerTopic(l, view);
-    const qos = this.qos(view);
-    const written: string[] = [];
-    let subsTouched = false;
-    let rowsChanged = false;
-    const changes: UspChangeSink = {
-      valueSet: (path) => {
-        written.push(path);
-        if (path.startsWith(SUBSCRIPTION_TABLE)) subsTouched = true;
-      },
-      objectCreated: (path) => {
-        rowsChanged = true;
-        if (path.startsWith(SUBSCRIPTION_TABLE)) subsTouched = true;
-      },
-      objectDeleted: (path) => {
-        rowsChanged = true;
-        if (path.startsWith(SUBSCRIPTION_TABLE)) subsTouched = true;
-      },
-    };
-    const ctx: UspContext = {
-      view,
-      controllerId: inc.from,
-      controllerRef: this.controllerRef,
-      now: this.host.clock.now(),
-      changes,
-      commands: this.commands.hostFor(l, this.controllerRef),
-    };
-    let out;
-    try {
-      out = handleRequest(inc.request, ctx);
-    } catch (e) {
-      this.host.log('warn', 'internal error serving a USP request', { cpe: this.lo + l, type: inc.msg.header.msg_type, error: (e as Error).message });
-      out = { kind: 'error' as const, error: { err_code: 7003, err_msg: 'Internal error', param_errs: [] } };
-    } finally {
-      this.host.keep(l, view);
-    }
+    const ctx = { view, controllerId: inc.from, controllerRef: this.controllerRef, now: this.host.clock.now(), commands: this.commands.hostFor(l, this.controllerRef) };
+    const served = serveRequest(inc.request, inc.msgId, ends, ctx, (e) =>
+      this.host.log('warn', 'internal error serving a USP request', { cpe: this.lo + l, type: inc.msg.header.msg_type, error: e.message }),
+    );
+    this.host.keep(l, view);
     // Everything below runs inside mqtt.js's socket read: a bug must cost this request, not the shard.
     try {
-      const silent = inc.request.req_type === 'operate' && !inc.request.operate.send_resp;
-      if (!silent) {
-        const bytes = out.kind === 'response' ? responseRecord(ends, inc.msgId, out.response) : errorRecord(ends, inc.msgId, out.error);
-        this.publishTo(l, to, bytes, qos);
-      }
+      const out = served.result;
+      if (served.bytes) this.publishTo(l, replyTo ?? this.controllerTopic(l, view), served.bytes, this.qos(view));
       publishUspRequest({
         msgType: inc.msg.header.msg_type,
         result: out.kind === 'response' ? 'success' : 'error',
         seconds: (performance.now() - started) / 1000,
         ...(out.kind === 'error' ? { errCode: out.error.err_code } : {}),
       });
+      const { written } = served;
       if (written.length > 0) this.host.afterWrite(l, written);
-      if (subsTouched || written.some((p) => p.startsWith(`${this.controllerRef}.PeriodicNotif`))) {
+      if (served.subsTouched || written.some((p) => p.startsWith(`${this.controllerRef}.PeriodicNotif`))) {
         this.subs.reload(l, this.host.view(l), this.controllerRef);
         this.schedulePeriodic(l);
       }
       // Operate may add or end Device.LocalAgent.Request rows.
-      if (written.length > 0 || rowsChanged || inc.request.req_type === 'operate') this.recheck(l);
+      if (written.length > 0 || served.rowsChanged || inc.request.req_type === 'operate') this.recheck(l);
       this.commands.flush(l);
     } catch (e) {
       this.host.log('warn', 'internal error after a USP request', { cpe: this.lo + l, type: inc.msg.header.msg_type, error: (e as Error).message });
@@ -486,13 +443,13 @@ export class UspAgents {
     for (const d of this.subs.detect(l, v, movingOnly)) {
       switch (d.kind) {
         case 'ValueChange':
-          this.sendNotify(l, d.sub, 'ValueChange', { value_change: { param_path: d.path, param_value: d.value } });
+          this.notifier.toSubscriber(l, d.sub, 'ValueChange', { value_change: { param_path: d.path, param_value: d.value } });
           break;
         case 'ObjectCreation':
-          this.sendNotify(l, d.sub, 'ObjectCreation', { obj_creation: { obj_path: d.path, unique_keys: d.uniqueKeys } });
+          this.notifier.toSubscriber(l, d.sub, 'ObjectCreation', { obj_creation: { obj_path: d.path, unique_keys: d.uniqueKeys } });
           break;
         case 'ObjectDeletion':
-          this.sendNotify(l, d.sub, 'ObjectDeletion', { obj_deletion: { obj_path: d.path } });
+          this.notifier.toSubscriber(l, d.sub, 'ObjectDeletion', { obj_deletion: { obj_path: d.path } });
           break;
       }
     }
@@ -502,117 +459,21 @@ export class UspAgents {
   private sendBoot(l: number): void {
     const info = this.bootInfo.get(l);
     this.bootInfo.delete(l);
-    const v = this.host.view(l);
-    const map: StrMap = {};
-    const bp = v.resolve(`${this.controllerRef}.BootParameter.`);
-    if (bp?.kind === 'table') {
-      for (const n of v.rows(bp.node, bp.path, bp.inst)) {
-        if (v.get(`${bp.path}${n}.Enable`) !== 'true') continue;
-        const name = v.get(`${bp.path}${n}.ParameterName`) ?? '';
-        const val = v.get(name);
-        if (val !== undefined) map[name] = val;
-      }
-    }
-    this.emitEvent(l, 'Device.', 'Boot!', {
+    this.notifier.event(l, 'Device.', 'Boot!', {
       CommandKey: info?.commandKey ?? '',
       Cause: info?.cause ?? 'LocalReboot',
       FirmwareUpdated: this.newFirmware.delete(l) ? 'true' : 'false',
-      ParameterMap: JSON.stringify(map),
+      ParameterMap: bootParameterMap(this.host.view(l), this.controllerRef),
     });
   }
 
-  private emitEvent(l: number, objPath: string, name: string, params: StrMap): void {
-    const subs = this.subs.matching(l, 'Event', objPath + name, this.controllerRef, this.host.view(l));
-    this.gate('Event', subs.length > 0);
-    for (const s of subs) this.sendNotify(l, s, 'Event', { event: { obj_path: objPath, event_name: name, params } });
-  }
-
-  private emitOperationComplete(l: number, oc: DeepPartial<OperationComplete>): void {
-    const subs = this.subs.matching(l, 'OperationComplete', `${oc.obj_path ?? ''}${oc.command_name ?? ''}`, this.controllerRef, this.host.view(l));
-    this.gate('OperationComplete', subs.length > 0);
-    for (const s of subs) this.sendNotify(l, s, 'OperationComplete', { oper_complete: oc });
-    // The command's Request row has ended: subscribers of that table hear of it now.
-    this.recheck(l);
-  }
-
-  /** An event nobody subscribed to is not sent, but counted as not gated. */
-  private gate(kind: UspNotifyEvent['kind'], gated: boolean): void {
-    if (!gated) publishUspNotify({ kind, gated: false });
-  }
-
-  /** Every autonomous Notify goes through here, behind a matching enabled subscription. */
-  private sendNotify(l: number, sub: Subscription, kind: UspNotifyEvent['kind'], n: DeepPartial<Notify>): void {
-    publishUspNotify({ kind, gated: true });
-    const v = this.host.view(l);
-    const expiry = sub.notifExpiration > 0 ? this.host.clock.now() + sub.notifExpiration * 1000 : Infinity;
-    this.notify(l, { subscription_id: sub.id, send_resp: sub.notifRetry, ...n } as DeepPartial<Notify>, sub.notifRetry ? expiry : undefined, v);
-  }
-
-  /** OnBoardRequest (B.6): send_resp, retried until a NotifyResp, never expires. */
+  /** OnBoardRequest with this agent's identity (the CWMP Inform's DeviceId). */
   onBoardRequest(l: number): void {
-    publishUspNotify({ kind: 'OnBoardRequest', gated: true });
-    const id = this.host.env.identity(this.lo + l);
-    this.notify(l, { subscription_id: '', send_resp: true, on_board_req: { oui: id.oui, product_class: id.productClass, serial_number: id.serial, agent_supported_protocol_versions: '1.0,1.1,1.2,1.3' } }, Infinity, this.host.view(l), true);
-  }
-
-  private notify(l: number, n: DeepPartial<Notify>, retryUntil: number | undefined, v: CpeView, onboard = false): void {
-    const msgId = `notify-${(this.lo + l).toString(36)}-${(++this.msgSeq).toString(36)}`;
-    const bytes = notifyRecord(this.ends(l), msgId, n);
-    this.publish(l, bytes);
-    if (retryUntil === undefined) return;
-    const list = this.pending.get(l) ?? [];
-    if (list.length >= MAX_PENDING_NOTIFIES) {
-      // A controller that never answers must not grow the agent without bound.
-      const oldest = list.findIndex((p) => !p.onboard);
-      if (oldest >= 0) {
-        list.splice(oldest, 1);
-        publishUspDrop({ reason: 'notify-backlog' });
-      }
-    }
-    const dueAt = this.host.clock.now() + this.retryDelay(v, 1);
-    list.push({ msgId, bytes, attempt: 1, deadline: retryUntil, dueAt, ...(onboard ? { onboard: true as const } : {}) });
-    this.pending.set(l, list);
-    this.host.schedule(dueAt, l, UspKind.NotifyRetry);
-  }
-
-  /** B.6 retry windows from Controller.USPNotifRetryMinimumWaitInterval / IntervalMultiplier. */
-  private retryDelay(v: CpeView, n: number): number {
-    const m = Number(v.get(`${this.controllerRef}.USPNotifRetryMinimumWaitInterval`)) || 5;
-    const k = Number(v.get(`${this.controllerRef}.USPNotifRetryIntervalMultiplier`)) || 2000;
-    return retryDelayMs(n, Math.random(), m, k);
-  }
-
-  private retryNotifies(l: number): void {
-    const list = this.pending.get(l);
-    if (!list) return;
-    const now = this.host.clock.now();
-    const v = this.host.view(l);
-    const keep: PendingNotify[] = [];
-    for (const p of list) {
-      if (p.deadline <= now) continue;
-      if (p.dueAt <= now) {
-        if (this.conn[l] === Conn.Up) this.publish(l, p.bytes);
-        p.attempt++;
-        p.dueAt = now + this.retryDelay(v, p.attempt);
-        this.host.schedule(p.dueAt, l, UspKind.NotifyRetry);
-      }
-      keep.push(p);
-    }
-    if (keep.length > 0) this.pending.set(l, keep);
-    else this.pending.delete(l);
-  }
-
-  private notifyAnswered(l: number, msgId: string): void {
-    const list = this.pending.get(l);
-    if (!list) return;
-    if (list.some((p) => p.msgId === msgId && p.onboard)) this.flags[l]! |= Flag.Onboarded;
-    const rest = list.filter((p) => p.msgId !== msgId);
-    if (rest.length > 0) this.pending.set(l, rest);
-    else this.pending.delete(l);
+    this.notifier.onBoardRequest(l, this.host.env.identity(this.lo + l));
   }
 
   pendingNotifies(l: number): number {
-    return this.pending.get(l)?.length ?? 0;
+    return this.notifier.pendingCount(l);
   }
 
   // ---- sending ----

@@ -1,0 +1,77 @@
+// One controller request served against a CPE's data model (PROTOCOLS B.2): the handler,
+// what it changed (for subscriptions and the device's own reactions) and the answer
+// Record; and the duplicate-msg_id filter every agent applies first (R-MSG.4).
+import { SUBSCRIPTION_TABLE } from './subscriptions.js';
+import { handleRequest } from './handlers/index.js';
+import type { HandlerResult, UspChangeSink, UspContext } from './handlers/handler.js';
+import { errorRecord, responseRecord, type Ends } from './records.js';
+import type { Request } from './types.js';
+
+export interface Served {
+  /** The answer Record; undefined for an Operate sent with send_resp false. */
+  bytes: Uint8Array | undefined;
+  result: HandlerResult;
+  /** Parameters written (real changes only). */
+  written: string[];
+  rowsChanged: boolean;
+  /** Device.LocalAgent.Subscription rows changed: the agent re-reads them. */
+  subsTouched: boolean;
+}
+
+export function serveRequest(request: Request, msgId: string, ends: Ends, ctx: Omit<UspContext, 'changes'>, onBug: (e: Error) => void): Served {
+  const served: Served = { bytes: undefined, result: { kind: 'error', error: { err_code: 7003, err_msg: 'Internal error', param_errs: [] } }, written: [], rowsChanged: false, subsTouched: false };
+  const touch = (path: string) => {
+    if (path.startsWith(SUBSCRIPTION_TABLE)) served.subsTouched = true;
+  };
+  const changes: UspChangeSink = {
+    valueSet: (path) => {
+      served.written.push(path);
+      touch(path);
+    },
+    objectCreated: (path) => {
+      served.rowsChanged = true;
+      touch(path);
+    },
+    objectDeleted: (path) => {
+      served.rowsChanged = true;
+      touch(path);
+    },
+  };
+  try {
+    served.result = handleRequest(request, { ...ctx, changes });
+  } catch (e) {
+    // A bug serving one request costs that request (7003), never the shard.
+    onBug(e as Error);
+  }
+  const out = served.result;
+  const silent = request.req_type === 'operate' && !request.operate.send_resp;
+  if (!silent) served.bytes = out.kind === 'response' ? responseRecord(ends, msgId, out.response) : errorRecord(ends, msgId, out.error);
+  return served;
+}
+
+/** How many recent msg_ids an agent remembers, and for how long. */
+const RECENT_IDS = 16;
+const DUPLICATE_WINDOW_MS = 30_000;
+
+/**
+ * TR-369 R-MSG.4: a duplicate msg_id is ignored. The window is bounded, so a controller
+ * that re-sends much later (its answer lost in a broker outage) is answered. Only agents
+ * that were asked something hold an entry.
+ */
+export class DuplicateFilter {
+  private readonly recent = new Map<number, Array<{ id: string; at: number }>>();
+
+  /** True when msgId was seen from this agent's controller in the window; else remembers it. */
+  seen(l: number, msgId: string, now: number): boolean {
+    let ids = this.recent.get(l);
+    if (ids?.some((x) => x.id === msgId && now - x.at < DUPLICATE_WINDOW_MS)) return true;
+    if (!ids) this.recent.set(l, (ids = []));
+    ids.push({ id: msgId, at: now });
+    if (ids.length > RECENT_IDS) ids.shift();
+    return false;
+  }
+
+  forget(l: number): void {
+    this.recent.delete(l);
+  }
+}

@@ -365,12 +365,12 @@ export class UspAgents {
     const self = this.endpointId(l);
     const inc = classify(payload, self);
     if (inc.kind === 'drop') {
-      publishUspDrop({ reason: inc.reason });
+      this.dropped(l, inc.reason, undefined);
       return;
     }
     // B.3: only the configured controller is answered (its Endpoint ID is in Controller.1).
     if (inc.from !== this.init.controllerId) {
-      publishUspDrop({ reason: 'unknown-controller' });
+      this.dropped(l, 'unknown-controller', inc.from);
       return;
     }
     const ends = this.ends(l);
@@ -388,8 +388,15 @@ export class UspAgents {
       case 'request':
         break;
     }
-    if (this.recent.seen(l, inc.msgId, this.host.clock.now())) {
-      publishUspDrop({ reason: 'duplicate' });
+    const dup = this.recent.seen(l, inc.msgId, this.host.clock.now());
+    if (dup) {
+      // Not run again; the first answer is sent again (a controller that re-sends after
+      // losing it, or reuses msg_ids, still gets one). An answer too big to keep is not.
+      this.dropped(l, 'duplicate', inc.from);
+      if (dup !== true) {
+        const v = this.host.view(l);
+        this.publishTo(l, replyTo ?? this.controllerTopic(l, v), dup, this.qos(v));
+      }
       return;
     }
     const view = this.host.view(l);
@@ -398,6 +405,7 @@ export class UspAgents {
       this.host.log('warn', 'internal error serving a USP request', { cpe: this.lo + l, type: inc.msg.header.msg_type, error: e.message }),
     );
     this.host.keep(l, view);
+    if (served.bytes) this.recent.answered(l, inc.msgId, served.bytes);
     // Everything below runs inside mqtt.js's socket read: a bug must cost this request, not the shard.
     try {
       const out = served.result;
@@ -420,6 +428,12 @@ export class UspAgents {
     } catch (e) {
       this.host.log('warn', 'internal error after a USP request', { cpe: this.lo + l, type: inc.msg.header.msg_type, error: (e as Error).message });
     }
+  }
+
+  /** Counted always; logged at debug level, since a drop otherwise looks like a timeout to the controller. */
+  private dropped(l: number, reason: Parameters<typeof publishUspDrop>[0]['reason'], from: string | undefined): void {
+    publishUspDrop({ reason });
+    this.host.log('debug', 'USP record dropped', { cpe: this.lo + l, reason, ...(from !== undefined ? { from, expected: this.init.controllerId } : {}) });
   }
 
   // ---- notifying ----

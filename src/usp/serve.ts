@@ -49,26 +49,44 @@ export function serveRequest(request: Request, msgId: string, ends: Ends, ctx: O
   return served;
 }
 
-/** How many recent msg_ids an agent remembers, and for how long. */
+/** How many recent msg_ids an agent remembers, for how long, and the largest answer kept. */
 const RECENT_IDS = 16;
 const DUPLICATE_WINDOW_MS = 30_000;
+const MAX_KEPT_ANSWER = 16 * 1024;
+
+interface Recent {
+  id: string;
+  at: number;
+  answer: Uint8Array | undefined;
+}
 
 /**
- * TR-369 R-MSG.4: a duplicate msg_id is ignored. The window is bounded, so a controller
- * that re-sends much later (its answer lost in a broker outage) is answered. Only agents
- * that were asked something hold an entry.
+ * TR-369 R-MSG.4: a duplicate msg_id is not processed again. Within a bounded window the
+ * agent keeps each request's answer (when small) to send it again, so a controller that
+ * re-sends after a lost answer, or reuses msg_ids, is not left waiting; after the window
+ * the msg_id is new again. Only agents that were asked something hold an entry.
  */
 export class DuplicateFilter {
-  private readonly recent = new Map<number, Array<{ id: string; at: number }>>();
+  private readonly recent = new Map<number, Recent[]>();
 
-  /** True when msgId was seen from this agent's controller in the window; else remembers it. */
-  seen(l: number, msgId: string, now: number): boolean {
+  /**
+   * A duplicate within the window: its kept answer, or true when there is none to send
+   * again. Otherwise false, and msgId is remembered.
+   */
+  seen(l: number, msgId: string, now: number): Uint8Array | boolean {
     let ids = this.recent.get(l);
-    if (ids?.some((x) => x.id === msgId && now - x.at < DUPLICATE_WINDOW_MS)) return true;
+    const hit = ids?.find((x) => x.id === msgId && now - x.at < DUPLICATE_WINDOW_MS);
+    if (hit) return hit.answer ?? true;
     if (!ids) this.recent.set(l, (ids = []));
-    ids.push({ id: msgId, at: now });
+    ids.push({ id: msgId, at: now, answer: undefined });
     if (ids.length > RECENT_IDS) ids.shift();
     return false;
+  }
+
+  /** The answer sent for msgId, kept for a duplicate. */
+  answered(l: number, msgId: string, bytes: Uint8Array): void {
+    const r = this.recent.get(l)?.find((x) => x.id === msgId);
+    if (r && bytes.byteLength <= MAX_KEPT_ANSWER) r.answer = bytes;
   }
 
   forget(l: number): void {

@@ -108,4 +108,12 @@ describe('USP metrics on a live scrape (worker threads, embedded broker)', () =>
     expect(sample(text, 'cpe_sim_usp_requests_total{msg_type="GET",result="error"}')).toBe(0);
     expect(text).toMatch(/cpe_sim_usp_request_rtt_seconds_count\{msg_type="GET"\} 1\n/);
   });
+
+  it('shows the agent in GET /admin/cpes/{id}', async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/admin/cpes/0`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { usp?: { endpoint_id: string; mqtt_state: string }; usp_subscriptions: unknown[] };
+    expect(body.usp).toEqual({ endpoint_id: (await fleet!.coordinator.detail(0))!.usp!.endpointId, mqtt_state: 'connected' });
+    expect(body.usp_subscriptions).toEqual([]);
+  });
 });

@@ -172,5 +172,12 @@ function toJson(c: CpeSummary | CpeDetail) {
     retry_count: c.retryCount,
     cr_url: c.crUrl,
   };
-  return 'recentEvents' in c ? { ...base, recent_events: c.recentEvents, leaves: c.leaves, usp_subscriptions: c.uspSubscriptions } : base;
+  if (!('recentEvents' in c)) return base;
+  return {
+    ...base,
+    recent_events: c.recentEvents,
+    leaves: c.leaves,
+    ...(c.usp ? { usp: { endpoint_id: c.usp.endpointId, mqtt_state: c.usp.mqtt } } : {}),
+    usp_subscriptions: c.uspSubscriptions.map((s) => ({ path: s.path, id: s.id, notif_type: s.notifType, reference_list: s.referenceList, enabled: s.enabled, recipient: s.recipient })),
+  };
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeRecord, encodeMsg, encodeRecord } from '../src/usp/codec.js';
 import type { UspMsg } from '../src/usp/codec.js';
+import { TestController } from './helpers/usp-controller.js';
 import { metricValue, startUspBed, type BrokerKind, type UspBed } from './helpers/usp-fleet.js';
 
 const resp = (m: UspMsg) => {
@@ -169,5 +170,28 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP agent over MQTT (%s)', (k
     const fam = all.find((f) => f.name === 'cpe_sim_usp_requests_total')!;
     expect(fam.values.some((v) => v.labels['msg_type'] === 'DEREGISTER')).toBe(true);
     expect(bed.h.shard.stats().uspConnections?.['connected']).toBe(2);
+  });
+
+  it('follows Controller.1.EndpointID when a controller moves it', async () => {
+    const moved = `self::moved-${kind}`;
+    const m = await bed.ask({ request: { set: { allow_partial: false, update_objs: [{ obj_path: 'Device.LocalAgent.Controller.1.', param_settings: [{ param: 'EndpointID', value: moved, required: true }] }] } } });
+    expect(m.body.msg_body).toBe('response');
+    const other = await TestController.start({ url: bed.broker.url, protocolVersion: bed.broker.version, endpointId: moved, topic: `/usp/moved-${kind}` });
+    try {
+      const g = await other.request(bed.agent(0), { request: { get: { param_paths: ['Device.LocalAgent.Controller.1.EndpointID'] } } }, { msgId: `moved-${kind}` });
+      expect(g.header.msg_type).toBe('GET_RESP');
+      expect(g.body.msg_body === 'response' && g.body.response.resp_type === 'get_resp' && g.body.response.get_resp.req_path_results[0]!.resolved_path_results[0]!.result_params).toEqual({ EndpointID: moved });
+      // The old identity is now unknown to agent 0: its requests are dropped.
+      const before = await metricValue(bed.metrics, 'cpe_sim_usp_records_dropped_total', { reason: 'unknown-controller' });
+      await bed.ctl.sendMsg(bed.agent(0), { header: { msg_id: `old-${kind}` }, body: { request: { get: { param_paths: ['Device.'] } } } });
+      const deadline = Date.now() + 5000;
+      while ((await metricValue(bed.metrics, 'cpe_sim_usp_records_dropped_total', { reason: 'unknown-controller' })) <= before) {
+        if (Date.now() > deadline) throw new Error('the old controller\'s request was not dropped');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(bed.ctl.received.some((x) => x.msg?.header.msg_id === `old-${kind}`)).toBe(false);
+    } finally {
+      await other.stop();
+    }
   });
 });

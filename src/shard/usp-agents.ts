@@ -126,8 +126,13 @@ export class UspAgents {
     return this.host.env.endpointId(this.lo + l);
   }
 
-  private ends(l: number): Ends {
-    return { agent: this.endpointId(l), controller: this.init.controllerId };
+  private ends(l: number, view: CpeView = this.host.view(l)): Ends {
+    return { agent: this.endpointId(l), controller: this.controllerId(view) };
+  }
+
+  /** Controller.1.EndpointID (--usp-controller-id by default): a controller may move it. */
+  private controllerId(view: CpeView): string {
+    return view.get(`${this.controllerRef}.EndpointID`) || this.init.controllerId;
   }
 
   /** The controller's row the agent writes as Recipient / Originator. */
@@ -369,11 +374,12 @@ export class UspAgents {
       return;
     }
     // B.3: only the configured controller is answered (its Endpoint ID is in Controller.1).
-    if (inc.from !== this.init.controllerId) {
+    const current = this.host.view(l);
+    if (inc.from !== this.controllerId(current)) {
       this.dropped(l, 'unknown-controller', inc.from);
       return;
     }
-    const ends = this.ends(l);
+    const ends = this.ends(l, current);
     switch (inc.kind) {
       case 'notify-resp':
       case 'notify-error':
@@ -433,7 +439,7 @@ export class UspAgents {
   /** Counted always; logged at debug level, since a drop otherwise looks like a timeout to the controller. */
   private dropped(l: number, reason: Parameters<typeof publishUspDrop>[0]['reason'], from: string | undefined): void {
     publishUspDrop({ reason });
-    this.host.log('debug', 'USP record dropped', { cpe: this.lo + l, reason, ...(from !== undefined ? { from, expected: this.init.controllerId } : {}) });
+    this.host.log('debug', 'USP record dropped', { cpe: this.lo + l, reason, ...(from !== undefined ? { from, expected: this.controllerId(this.host.view(l)) } : {}) });
   }
 
   // ---- notifying ----

@@ -75,6 +75,28 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP commands (%s)', (kind) =>
     mark = bed.ctl.received.length;
   });
 
+  it('a changed ResponseTopicConfigured is the topic the agent listens on from its next connection', async () => {
+    const topic = `/usp/agent/custom-${kind}`;
+    await bed.ask({ request: { set: { allow_partial: false, update_objs: [{ obj_path: 'Device.LocalAgent.MTP.1.MQTT.', param_settings: [{ param: 'ResponseTopicConfigured', value: topic, required: true }] }] } } });
+    mark = bed.ctl.received.length;
+    const w = since();
+    results(await operate('Device.Reboot()', {}, 'rk-topic'));
+    await bootAgain();
+    const c = await bed.ctl.waitFor(w((r) => r.record.record_type === 'mqtt_connect'));
+    if (c.record.record_type !== 'mqtt_connect') throw new Error('unreachable');
+    expect(c.record.mqtt_connect.subscribed_topic).toBe(topic);
+    const g = await bed.ctl.request({ endpointId: bed.agent().endpointId, topic }, { request: { get: { param_paths: ['Device.DeviceInfo.SerialNumber'] } } }, { msgId: `custom-topic-${kind}` });
+    expect(g.header.msg_type).toBe('GET_RESP');
+    // Back to the default topic for the tests that follow.
+    await bed.ctl.request({ endpointId: bed.agent().endpointId, topic }, { request: { set: { allow_partial: false, update_objs: [{ obj_path: 'Device.LocalAgent.MTP.1.MQTT.', param_settings: [{ param: 'ResponseTopicConfigured', value: bed.agent().topic, required: true }] }] } } }, { msgId: `topic-back-${kind}` });
+    mark = bed.ctl.received.length;
+    const w2 = since();
+    results(await bed.ctl.request({ endpointId: bed.agent().endpointId, topic }, { request: { operate: { command: 'Device.Reboot()', command_key: '', send_resp: true, input_args: {} } } }, { msgId: `topic-reboot-${kind}` }));
+    await bootAgain();
+    await bed.ctl.waitFor(w2(isSub('boot', eventNamed('Boot!'))));
+    mark = bed.ctl.received.length;
+  });
+
   it('FirmwareImage.2.Download(): a Request row, OperationComplete, TransferComplete!, then the new image boots', async () => {
     const w = since();
     const [r] = results(await operate('Device.DeviceInfo.FirmwareImage.2.Download()', { URL: `${files.url}/HGW-5200-5.5.0.img`, AutoActivate: 'true', FileSize: '4096' }, 'dl-1'));

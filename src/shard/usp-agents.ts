@@ -221,33 +221,33 @@ export class UspAgents {
 
   private connect(l: number): void {
     if (this.stopping) return;
-    let mtp = this.mtps.get(l);
-    if (mtp && (mtp.state === 'connecting' || mtp.state === 'up')) return;
-    if (!mtp) {
-      const index = this.lo + l;
-      const creds = this.host.env.mqttCredentials(index);
-      const v = this.host.view(l);
-      mtp = new MqttMtp(
-        {
-          url: this.init.brokerUrl,
-          protocolVersion: this.init.protocolVersion,
-          clientId: v.get('Device.MQTT.Client.1.ClientID') || this.endpointId(l),
-          endpointId: this.endpointId(l),
-          ...creds,
-          ...(this.init.ca ? { ca: this.init.ca } : {}),
-          keepaliveSec: Number(v.get('Device.MQTT.Client.1.KeepAliveTime')) || 60,
-          subscribeTopic: this.host.env.agentTopic(index),
-          // mqtt.js's default: a broker busy with a connect storm answers late, not never.
-          connectTimeoutMs: 30_000,
-        },
-        {
-          onUp: (info) => this.up(l, info.replyTopic, info.discovered),
-          onDown: (reason) => this.down(l, reason),
-          onRecord: (payload, replyTo) => this.received(l, payload, replyTo),
-        },
-      );
-      this.mtps.set(l, mtp);
-    }
+    const old = this.mtps.get(l);
+    if (old && (old.state === 'connecting' || old.state === 'up')) return;
+    // Each attempt reads the MQTT settings the tree holds now (a controller may have
+    // changed ClientID, KeepAliveTime or ResponseTopicConfigured since the last one).
+    const index = this.lo + l;
+    const v = this.host.view(l);
+    const mtp: MqttMtp = new MqttMtp(
+      {
+        url: this.init.brokerUrl,
+        protocolVersion: this.init.protocolVersion,
+        clientId: v.get('Device.MQTT.Client.1.ClientID') || this.endpointId(l),
+        endpointId: this.endpointId(l),
+        ...this.host.env.mqttCredentials(index),
+        ...(this.init.ca ? { ca: this.init.ca } : {}),
+        keepaliveSec: Number(v.get('Device.MQTT.Client.1.KeepAliveTime')) || 60,
+        subscribeTopic: v.get('Device.LocalAgent.MTP.1.MQTT.ResponseTopicConfigured') || this.host.env.agentTopic(index),
+        // mqtt.js's default: a broker busy with a connect storm answers late, not never.
+        connectTimeoutMs: 30_000,
+      },
+      {
+        // Only the current connection of an agent speaks for it.
+        onUp: (info) => this.mtps.get(l) === mtp && this.up(l, info.replyTopic, info.discovered),
+        onDown: (reason) => this.mtps.get(l) === mtp && this.down(l, reason),
+        onRecord: (payload, replyTo) => this.mtps.get(l) === mtp && this.received(l, payload, replyTo),
+      },
+    );
+    this.mtps.set(l, mtp);
     this.setConn(l, Conn.Connecting);
     mtp.connect();
   }

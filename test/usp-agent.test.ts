@@ -172,6 +172,15 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP agent over MQTT (%s)', (k
     expect(bed.h.shard.stats().uspConnections?.['connected']).toBe(2);
   });
 
+  it('publishes at LocalAgent.MTP.1.MQTT.PublishQoS (1 and 2 as well as the default 0)', async () => {
+    for (const qos of ['1', '2', '0']) {
+      const m = await bed.ask({ request: { set: { allow_partial: false, update_objs: [{ obj_path: 'Device.LocalAgent.MTP.1.MQTT.', param_settings: [{ param: 'PublishQoS', value: qos, required: true }] }] } } });
+      expect(m.body.msg_body).toBe('response');
+      const g = await bed.ask({ request: { get: { param_paths: ['Device.LocalAgent.MTP.1.MQTT.PublishQoS'] } } });
+      expect(resp(g).resp_type).toBe('get_resp');
+    }
+  });
+
   it('follows Controller.1.EndpointID when a controller moves it', async () => {
     const moved = `self::moved-${kind}`;
     const m = await bed.ask({ request: { set: { allow_partial: false, update_objs: [{ obj_path: 'Device.LocalAgent.Controller.1.', param_settings: [{ param: 'EndpointID', value: moved, required: true }] }] } } });

@@ -143,8 +143,9 @@ export class UspAgents {
   }
 
   /** LocalAgent.MTP.1.MQTT.PublishQoS (obuspa publishes at 0 by default). */
-  private qos(view: CpeView): 0 | 1 {
-    return Number(view.get('Device.LocalAgent.MTP.1.MQTT.PublishQoS')) === 1 ? 1 : 0;
+  private qos(view: CpeView): 0 | 1 | 2 {
+    const q = Number(view.get('Device.LocalAgent.MTP.1.MQTT.PublishQoS'));
+    return q === 1 || q === 2 ? q : 0;
   }
 
   connectionState(l: number): string {
@@ -503,7 +504,7 @@ export class UspAgents {
     this.publishTo(l, this.controllerTopic(l, v), bytes, this.qos(v));
   }
 
-  private publishTo(l: number, topic: string, bytes: Uint8Array, qos: 0 | 1): void {
+  private publishTo(l: number, topic: string, bytes: Uint8Array, qos: 0 | 1 | 2): void {
     const mtp = this.mtps.get(l);
     if (!mtp || mtp.state !== 'up') return;
     // A publish that loses its connection is lost like on a real device: the Notify

@@ -146,7 +146,7 @@ export class MqttMtp {
    * (QoS 0) or acknowledged (QoS 1); rejects when not up or when the connection drops
    * first (the caller catches: onDown reports the loss). The payload is not copied.
    */
-  publish(topic: string, payload: Uint8Array, qos: 0 | 1 = 0): Promise<void> {
+  publish(topic: string, payload: Uint8Array, qos: 0 | 1 | 2 = 0): Promise<void> {
     const client = this.client;
     if (this.st !== 'up' || client === undefined) {
       return Promise.reject(new MqttMtpError(`mqtt mtp: publish in state ${this.st}`));
@@ -252,7 +252,7 @@ export class MqttMtp {
 
   // ---- internals -----------------------------------------------------------------------------
 
-  private send(client: MqttClient, topic: string, payload: Uint8Array, qos: 0 | 1): Promise<void> {
+  private send(client: MqttClient, topic: string, payload: Uint8Array, qos: 0 | 1 | 2): Promise<void> {
     const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     let dest = topic;
     let options: IClientPublishOptions;

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { MockAcs } from '../src/mock-acs/mock-acs.js';
-import { eventCodes, startHarness, until, type Harness } from './helpers/harness.js';
+import { atBootstrap, eventCodes, spv, startHarness, until, type Harness } from './helpers/harness.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -97,19 +97,9 @@ describe('connection requests (TR-069 3.2.2) over the real listener', () => {
     h = await startHarness({
       cr: true,
       acs: {
-        script: (inform) =>
-          inform.events.some((e) => e.code === '0 BOOTSTRAP')
-            ? [
-                {
-                  method: 'SetParameterValues',
-                  params: [
-                    { name: 'Device.ManagementServer.ConnectionRequestUsername', value: 'acs-chosen', type: 'string' },
-                    { name: 'Device.ManagementServer.ConnectionRequestPassword', value: 'n3w-pass', type: 'string' },
-                  ],
-                  parameterKey: 'cr',
-                },
-              ]
-            : undefined,
+        script: atBootstrap(
+          spv('cr', ['Device.ManagementServer.ConnectionRequestUsername', 'acs-chosen', 'string'], ['Device.ManagementServer.ConnectionRequestPassword', 'n3w-pass', 'string']),
+        ),
       },
     });
     const old = { user: h.shard.view(0).get('Device.ManagementServer.ConnectionRequestUsername')!, pass: h.shard.view(0).get('Device.ManagementServer.ConnectionRequestPassword')! };

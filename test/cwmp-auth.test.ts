@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { fixture, startHarness, until, type Harness } from './helpers/harness.js';
+import { atBootstrap, fixture, spv, startHarness, until, type Harness } from './helpers/harness.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -50,10 +50,7 @@ describe('authentication to the ACS', () => {
     h = await startHarness({
       acs: {
         auth: { mode: 'basic', ...creds },
-        script: (inform) =>
-          inform.events.some((e) => e.code === '0 BOOTSTRAP')
-            ? [{ method: 'SetParameterValues', params: [{ name: 'Device.ManagementServer.Password', value: 'rotated', type: 'string' }], parameterKey: 'rot' }]
-            : undefined,
+        script: atBootstrap(spv('rot', ['Device.ManagementServer.Password', 'rotated', 'string'])),
       },
       acsCreds: creds,
     });

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { AcsOutgoingRequest, Inform } from '../src/cwmp/types.js';
 import { startFileServer, PASS, USER, type FileServer } from './helpers/file-server.js';
-import { startHarness, until, type Harness } from './helpers/harness.js';
+import { isBootstrap, startHarness, until, type Harness } from './helpers/harness.js';
 
 let h: Harness | undefined;
 let files: FileServer;
@@ -15,7 +15,6 @@ afterEach(async () => {
 });
 
 const REBOOT_MS = 30_000;
-const isBootstrap = (i: Inform) => i.events.some((e) => e.code === '0 BOOTSTRAP');
 const events = (i: Inform) => i.events.map((e) => `${e.code}${e.commandKey ? `:${e.commandKey}` : ''}`);
 
 function dl(url: string, over: Partial<Extract<AcsOutgoingRequest, { method: 'Download' }>> = {}): AcsOutgoingRequest {

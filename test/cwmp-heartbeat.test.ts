@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { Inform } from '../src/cwmp/types.js';
-import { startHarness, until, type Harness } from './helpers/harness.js';
+import { atBootstrap, spv, startHarness, until, type Harness } from './helpers/harness.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -15,20 +15,14 @@ async function withHeartbeat(fail: () => boolean = () => false): Promise<Harness
   const harness = await startHarness({
     acs: {
       failInform: () => (fail() ? 503 : undefined),
-      script: (i) =>
-        i.events.some((e) => e.code === '0 BOOTSTRAP')
-          ? [
-              {
-                method: 'SetParameterValues',
-                params: [
-                  { name: 'Device.ManagementServer.HeartbeatPolicy.Enable', value: 'true', type: 'boolean' },
-                  { name: 'Device.ManagementServer.HeartbeatPolicy.ReportingInterval', value: '60', type: 'unsignedInt' },
-                  { name: 'Device.ManagementServer.HeartbeatPolicy.InitiationTime', value: ANCHOR, type: 'dateTime' },
-                ],
-                parameterKey: 'hb',
-              },
-            ]
-          : undefined,
+      script: atBootstrap(
+        spv(
+          'hb',
+          ['Device.ManagementServer.HeartbeatPolicy.Enable', 'true', 'boolean'],
+          ['Device.ManagementServer.HeartbeatPolicy.ReportingInterval', '60', 'unsignedInt'],
+          ['Device.ManagementServer.HeartbeatPolicy.InitiationTime', ANCHOR, 'dateTime'],
+        ),
+      ),
     },
   });
   harness.tick();

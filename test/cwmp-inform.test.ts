@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { eventCodes, startHarness, until, type Harness } from './helpers/harness.js';
+import { atBootstrap, eventCodes, spv, startHarness, until, type Harness } from './helpers/harness.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -66,10 +66,7 @@ describe('Inform on the wire', () => {
     h = await startHarness({
       cpes: 1,
       acs: {
-        script: (inform) =>
-          inform.events.some((e) => e.code === '0 BOOTSTRAP')
-            ? [{ method: 'SetParameterValues', params: [{ name: 'Device.ManagementServer.PeriodicInformTime', value: anchor, type: 'dateTime' }, { name: 'Device.ManagementServer.PeriodicInformInterval', value: '60', type: 'unsignedInt' }], parameterKey: 'k1' }]
-            : undefined,
+        script: atBootstrap(spv('k1', ['Device.ManagementServer.PeriodicInformTime', anchor, 'dateTime'], ['Device.ManagementServer.PeriodicInformInterval', '60', 'unsignedInt'])),
       },
     });
     h.tick();
@@ -123,7 +120,7 @@ describe('Inform on the wire', () => {
     const url2 = await second.listen();
     try {
       h = await startHarness({
-        acs: { script: (inform) => (inform.events.some((e) => e.code === '0 BOOTSTRAP') ? [{ method: 'SetParameterValues', params: [{ name: 'Device.ManagementServer.URL', value: url2, type: 'string' }], parameterKey: 'move' }] : undefined) },
+        acs: { script: atBootstrap(spv('move', ['Device.ManagementServer.URL', url2, 'string'])) },
       });
       h.tick();
       await second.waitFor(() => second.sessions[0]?.ended === true, 10_000, 'bootstrap at the new ACS');

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { AcsOutgoingRequest, Inform } from '../src/cwmp/types.js';
-import { startHarness, until, type Harness } from './helpers/harness.js';
+import { isBootstrap, startHarness, until, type Harness } from './helpers/harness.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -8,7 +8,6 @@ afterEach(async () => {
   h = undefined;
 });
 
-const isBootstrap = (i: Inform) => i.events.some((e) => e.code === '0 BOOTSTRAP');
 const codes = (i: Inform) => i.events.map((e) => e.code);
 const spa = (name: string, notification: number): AcsOutgoingRequest => ({
   method: 'SetParameterAttributes',

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { AcsOutgoingRequest, Inform } from '../src/cwmp/types.js';
 import { MockAcs } from '../src/mock-acs/mock-acs.js';
-import { eventCodes, startHarness, until, type Harness } from './helpers/harness.js';
+import { eventCodes, isBootstrap, startHarness, until, type Harness } from './helpers/harness.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -10,7 +10,6 @@ afterEach(async () => {
 });
 
 const REBOOT_MS = 30_000; // settings.rebootSeconds of the example profile (default)
-const isBootstrap = (i: Inform) => i.events.some((e) => e.code === '0 BOOTSTRAP');
 const events = (s: { inform: Inform }) => s.inform.events.map((e) => `${e.code}${e.commandKey ? `:${e.commandKey}` : ''}`);
 
 async function bootstrapWith(reqs: AcsOutgoingRequest[], extra: Parameters<typeof startHarness>[0] = {}): Promise<Harness> {

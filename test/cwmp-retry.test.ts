@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { retryWindow } from '../src/cwmp/backoff.js';
-import { eventCodes, startHarness, until, type Harness } from './helpers/harness.js';
+import { atBootstrap, eventCodes, spv, startHarness, until, type Harness } from './helpers/harness.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -51,19 +51,9 @@ describe('session retry (TR-069 3.2.1.1, PROTOCOLS A.8)', () => {
     h = await startHarness({
       acs: {
         failInform: () => (fail ? 503 : undefined),
-        script: (inform) =>
-          inform.events.some((e) => e.code === '0 BOOTSTRAP')
-            ? [
-                {
-                  method: 'SetParameterValues',
-                  params: [
-                    { name: 'Device.ManagementServer.CWMPRetryMinimumWaitInterval', value: '30', type: 'unsignedInt' },
-                    { name: 'Device.ManagementServer.CWMPRetryIntervalMultiplier', value: '3000', type: 'unsignedInt' },
-                  ],
-                  parameterKey: 'retry',
-                },
-              ]
-            : undefined,
+        script: atBootstrap(
+          spv('retry', ['Device.ManagementServer.CWMPRetryMinimumWaitInterval', '30', 'unsignedInt'], ['Device.ManagementServer.CWMPRetryIntervalMultiplier', '3000', 'unsignedInt']),
+        ),
       },
     });
     h.tick();

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { parseCpeEnvelope } from '../src/cwmp/soap-parse.js';
-import { startHarness, until, type Harness } from './helpers/harness.js';
+import { atBootstrap, spv, startHarness, until, type Harness } from './helpers/harness.js';
 
 // A scripted ACS that answers with exactly the bytes a test gives it, to see how the
 // CPE copes with other ACSs' dialects and with garbage.
@@ -145,7 +145,7 @@ describe('other ACS dialects and bad input', () => {
 
   it('a connection request to a CPE whose ManagementServer.URL is unusable fails once and waits, not loops', async () => {
     h = await startHarness({
-      acs: { script: (inform) => (inform.events.some((e) => e.code === '0 BOOTSTRAP') ? [{ method: 'SetParameterValues', params: [{ name: 'Device.ManagementServer.URL', value: 'not a url', type: 'string' }], parameterKey: 'bad' }] : undefined) },
+      acs: { script: atBootstrap(spv('bad', ['Device.ManagementServer.URL', 'not a url', 'string'])) },
     });
     h.tick();
     await until(() => h!.shard.lifecycle(0) === 'failed', 10_000, 'failed');

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AcsOutgoingRequest, CpeMessage, ParsedCpeEnvelope } from '../src/cwmp/types.js';
-import { startHarness, until, type Harness } from './helpers/harness.js';
+import { atBootstrap, startHarness, until, type Harness } from './helpers/harness.js';
 
 // One bootstrap session carries every RPC in turn; each test reads its own answer.
 const requests: Array<[string, AcsOutgoingRequest]> = [
@@ -61,7 +61,7 @@ const answers = new Map<string, ParsedCpeEnvelope>();
 const raws = new Map<string, string>();
 
 beforeAll(async () => {
-  h = await startHarness({ cpes: 1, acs: { script: (inform) => (inform.events.some((e) => e.code === '0 BOOTSTRAP') ? requests.map(([, r]) => r) : undefined) } });
+  h = await startHarness({ cpes: 1, acs: { script: atBootstrap(...requests.map(([, r]) => r)) } });
   h.tick();
   await h.acs.waitFor(() => h.acs.sessions[0]?.ended === true, 15_000, 'the RPC session');
   const s = h.acs.sessions[0]!;

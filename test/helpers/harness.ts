@@ -3,6 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import type { BootRamp } from '../../src/config/options.js';
 import type { ShardInit, UspInit } from '../../src/coordinator/messages.js';
+import type { AcsOutgoingRequest, Inform, XsdType } from '../../src/cwmp/types.js';
 import { CrListener } from '../../src/http/cr-listener.js';
 import { MockAcs, type MockAcsOptions } from '../../src/mock-acs/mock-acs.js';
 import { compileProfile } from '../../src/profile/compile.js';
@@ -140,3 +141,18 @@ export async function until(pred: () => boolean, timeoutMs = 10_000, what = 'con
     await sleep(10);
   }
 }
+
+export const isBootstrap = (i: Inform): boolean => i.events.some((e) => e.code === '0 BOOTSTRAP');
+
+/** A mock-ACS script that sends `requests` in bootstrap sessions only. */
+export const atBootstrap =
+  (...requests: AcsOutgoingRequest[]) =>
+  (inform: Inform): AcsOutgoingRequest[] | undefined =>
+    isBootstrap(inform) ? requests : undefined;
+
+/** SetParameterValues of [name, value, type] triples. */
+export const spv = (parameterKey: string, ...params: Array<[string, string, XsdType]>): AcsOutgoingRequest => ({
+  method: 'SetParameterValues',
+  params: params.map(([name, value, type]) => ({ name, value, type })),
+  parameterKey,
+});

@@ -29,6 +29,7 @@ import { Notifications } from './notifications.js';
 import { PeriodicPlanner } from './periodic.js';
 import { transfer } from './transfers.js';
 import { uploadBody } from './upload-body.js';
+import type { BootCause } from '../usp/commands.js';
 import { UspAgents } from './usp-agents.js';
 
 const enum Kind {
@@ -172,7 +173,7 @@ export class Shard {
       schedule: (at, l, kind) => this.scheduler.schedule(at, l, kind),
       view: (l) => this.view(l),
       keep: (l, v) => this.keep(l, v),
-      powerCycle: (l, factoryReset) => this.powerCycle(l, factoryReset),
+      powerCycle: (l, factoryReset, why) => this.powerCycle(l, factoryReset, why),
       firmwareChanged: (l) => this.device.extras.get(l)?.firmwareChanged === true,
       afterWrite: (l, paths) => {
         if (this.init.cwmp) this.afterSet(l, paths, '');
@@ -181,6 +182,7 @@ export class Shard {
         if (!this.init.cwmp && !(this.flags[l]! & Flag.Dark)) this.setLife(l, up ? Life.Ready : Life.Failed);
       },
       commands: {
+        poweredOn: (l) => this.isPoweredOn(l),
         firmware: this.device,
         transfer: async (spec) =>
           (this.init.transfers ?? 'fetch') === 'skip' ? { ok: true, bytes: 0 } : transfer({ ...spec, timeoutMs: this.init.acs.timeoutMs * 2, ...(this.transferAgent ? { dispatcher: this.transferAgent } : {}) }),
@@ -417,13 +419,12 @@ export class Shard {
    * then a fresh boot. Events follow PROTOCOLS A.4's reboot column; a reset also wipes the
    * overlay (ACS-set values, rows, attributes, ParameterKey) and starts over at BOOTSTRAP.
    */
-  private powerCycle(l: number, factoryReset: boolean): void {
+  private powerCycle(l: number, factoryReset: boolean, why?: { cause: BootCause; commandKey: string }): void {
     this.flags[l]! |= Flag.Dark;
     this.setLife(l, Life.Bootstrapping);
     this.retryAt[l] = 0;
     this.periodicAt[l] = 0;
     this.notifications.rebooted(l);
-    const why = this.usp?.takeCause(l);
     this.usp?.powerOff(l, factoryReset, why?.cause ?? (factoryReset ? 'RemoteFactoryReset' : 'RemoteReboot'), why?.commandKey ?? '');
     if (factoryReset) {
       this.overlays.delete(l);

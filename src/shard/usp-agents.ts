@@ -48,14 +48,15 @@ export interface UspAgentsHost {
   schedule(at: number, l: number, kind: number): void;
   view(l: number): CpeView;
   keep(l: number, view: CpeView): void;
-  powerCycle(l: number, factoryReset: boolean): void;
+  /** Go dark and boot again; `why` is the Boot! Cause and CommandKey a USP command gives. */
+  powerCycle(l: number, factoryReset: boolean, why?: { cause: BootCause; commandKey: string }): void;
   /** True when this boot runs an image other than the last boot's (peek; the shard consumes it). */
   firmwareChanged(l: number): boolean;
   /** A write over USP landed: ManagementServer settings and CWMP notification baselines follow. */
   afterWrite(l: number, paths: string[]): void;
   /** USP-only fleets: the agent's lifecycle follows its MQTT connection. */
   connectionChanged(l: number, up: boolean): void;
-  commands: Pick<CommandsHost, 'firmware' | 'transfer'>;
+  commands: Pick<CommandsHost, 'firmware' | 'transfer' | 'poweredOn'>;
   log(level: 'info' | 'warn' | 'debug', msg: string, extra?: Record<string, unknown>): void;
 }
 
@@ -126,8 +127,8 @@ export class UspAgents {
     return this.host.env.endpointId(this.lo + l);
   }
 
-  private ends(l: number, view: CpeView = this.host.view(l)): Ends {
-    return { agent: this.endpointId(l), controller: this.controllerId(view) };
+  private ends(l: number): Ends {
+    return { agent: this.endpointId(l), controller: this.controllerId(this.host.view(l)) };
   }
 
   /** Controller.1.EndpointID (--usp-controller-id by default): a controller may move it. */
@@ -205,17 +206,7 @@ export class UspAgents {
   }
 
   private reboot(l: number, factoryReset: boolean, cause: BootCause, commandKey: string): void {
-    this.pendingCause.set(l, { cause, commandKey });
-    this.host.powerCycle(l, factoryReset);
-  }
-
-  /** A USP command asked for this restart: its cause wins over the shard's default. */
-  private readonly pendingCause = new Map<number, { cause: BootCause; commandKey: string }>();
-
-  takeCause(l: number): { cause: BootCause; commandKey: string } | undefined {
-    const c = this.pendingCause.get(l);
-    this.pendingCause.delete(l);
-    return c;
+    this.host.powerCycle(l, factoryReset, { cause, commandKey });
   }
 
   // ---- the connection ----
@@ -375,20 +366,22 @@ export class UspAgents {
       return;
     }
     // B.3: only the configured controller is answered (its Endpoint ID is in Controller.1).
-    const current = this.host.view(l);
-    if (inc.from !== this.controllerId(current)) {
+    // One view serves the whole request: the checks, the handler and the answer's topic.
+    const view = this.host.view(l);
+    const controller = this.controllerId(view);
+    if (inc.from !== controller) {
       this.dropped(l, 'unknown-controller', inc.from);
       return;
     }
-    const ends = this.ends(l, current);
+    const ends: Ends = { agent: self, controller };
+    const to = replyTo ?? this.controllerTopic(l, view);
     switch (inc.kind) {
       case 'notify-resp':
       case 'notify-error':
         if (this.notifier.answered(l, inc.msgId)) this.flags[l]! |= Flag.Onboarded;
         return;
       case 'bad-request': {
-        const v = this.host.view(l);
-        this.publishTo(l, replyTo ?? this.controllerTopic(l, v), errorRecord(ends, inc.msgId, inc.error), this.qos(v));
+        this.publishTo(l, to, errorRecord(ends, inc.msgId, inc.error), this.qos(view));
         publishUspRequest({ msgType: 'ERROR', result: 'error', seconds: (performance.now() - started) / 1000, errCode: inc.error.err_code });
         return;
       }
@@ -400,13 +393,9 @@ export class UspAgents {
       // Not run again; the first answer is sent again (a controller that re-sends after
       // losing it, or reuses msg_ids, still gets one). An answer too big to keep is not.
       this.dropped(l, 'duplicate', inc.from);
-      if (dup !== true) {
-        const v = this.host.view(l);
-        this.publishTo(l, replyTo ?? this.controllerTopic(l, v), dup, this.qos(v));
-      }
+      if (dup !== true) this.publishTo(l, to, dup, this.qos(view));
       return;
     }
-    const view = this.host.view(l);
     const ctx = { view, controllerId: inc.from, controllerRef: this.controllerRef, now: this.host.clock.now(), commands: this.commands.hostFor(l, this.controllerRef) };
     const served = serveRequest(inc.request, inc.msgId, ends, ctx, (e) =>
       this.host.log('warn', 'internal error serving a USP request', { cpe: this.lo + l, type: inc.msg.header.msg_type, error: e.message }),
@@ -416,7 +405,7 @@ export class UspAgents {
     // Everything below runs inside mqtt.js's socket read: a bug must cost this request, not the shard.
     try {
       const out = served.result;
-      if (served.bytes) this.publishTo(l, replyTo ?? this.controllerTopic(l, view), served.bytes, this.qos(view));
+      if (served.bytes) this.publishTo(l, to, served.bytes, this.qos(view));
       publishUspRequest({
         msgType: inc.msg.header.msg_type,
         result: out.kind === 'response' ? 'success' : 'error',

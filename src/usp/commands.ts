@@ -19,6 +19,8 @@ export interface CommandsHost {
   view(l: number): CpeView;
   keep(l: number, view: CpeView): void;
   reboot(l: number, factoryReset: boolean, cause: BootCause, commandKey: string): void;
+  /** Powered and not in a reboot's dark window. */
+  poweredOn(l: number): boolean;
   emitEvent(l: number, objPath: string, name: string, params: StrMap): void;
   emitOperationComplete(l: number, oc: OperComplete): void;
   sendOnBoardRequest(l: number): void;
@@ -73,16 +75,12 @@ export class UspCommands {
     const list = this.deferred.get(l);
     if (!list) return;
     this.deferred.delete(l);
-    const gen = this.generation.get(l) ?? 0;
     for (const fn of list) {
       // One of them rebooted the CPE (Activate() on several banks): the rest died with the power.
-      if ((this.generation.get(l) ?? 0) !== gen) return;
+      if (!this.host.poweredOn(l)) return;
       fn();
     }
   }
-
-  /** Bumped at every power-off, so work queued before it does not run after it. */
-  private readonly generation = new Map<number, number>();
 
   private run(l: number, controllerRef: string, command: string, commandKey: string, args: StrMap): ReturnType<UspCommandHost['run']> {
     if (command === 'Device.Reboot()') {
@@ -207,7 +205,6 @@ export class UspCommands {
   /** Going dark: downloads in flight die with the power; their failure is reported after the boot. */
   poweredOff(l: number, factoryReset: boolean): void {
     this.deferred.delete(l);
-    if (this.inFlight.has(l) || this.generation.has(l)) this.generation.set(l, (this.generation.get(l) ?? 0) + 1);
     const list = this.inFlight.get(l) ?? [];
     this.inFlight.delete(l);
     if (factoryReset) {

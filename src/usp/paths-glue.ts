@@ -1,8 +1,7 @@
 // What subscriptions need from path resolution (PROTOCOLS B.6): the parameters and
-// instances a ReferenceList entry covers right now, and whether a concrete event or
-// command path falls under one.
+// instances a ReferenceList entry covers right now, and a new row's unique keys.
 import type { CpeView } from '../datamodel/view.js';
-import { matchesReference, resolveObjects, resolveParams } from './path.js';
+import { resolveObjects, resolveParams } from './path.js';
 import type { StrMap } from './types.js';
 import { uniqueKeysOf } from './unique-keys.js';
 
@@ -34,10 +33,6 @@ export function expandInstances(view: CpeView, ref: string, creation: boolean): 
     else if (o.kind === 'table' && creation) for (const n of view.rows(o.node, o.path, o.inst)) out.push(`${o.path}${n}.`);
   }
   return out;
-}
-
-export function referenceMatches(ref: string, concrete: string, view?: CpeView): boolean {
-  return matchesReference(ref, concrete, view);
 }
 
 /** ObjectCreation's unique_keys of a new row. */

@@ -10,7 +10,8 @@
 // "fire within 10 s of the change"). Reference lists are re-expanded on every check, so
 // instances created later are covered too.
 import type { CpeView } from '../datamodel/view.js';
-import { expandInstances, expandParams, referenceMatches } from './paths-glue.js';
+import { matchesReference } from './path.js';
+import { expandInstances, expandParams } from './paths-glue.js';
 import type { StrMap } from './types.js';
 
 export const SUBSCRIPTION_TABLE = 'Device.LocalAgent.Subscription.';
@@ -199,6 +200,6 @@ export class SubscriptionWatch {
   matching(l: number, type: 'Event' | 'OperationComplete', path: string, recipient: string, view?: CpeView): Subscription[] {
     const w = this.watches.get(l);
     if (!w) return [];
-    return w.subs.filter((s) => s.enabled && s.notifType === type && s.recipient === recipient && s.refs.some((r) => referenceMatches(r, path, view)));
+    return w.subs.filter((s) => s.enabled && s.notifType === type && s.recipient === recipient && s.refs.some((r) => matchesReference(r, path, view)));
   }
 }

@@ -7,7 +7,7 @@ import { resolvePath, type ObjectMatch } from '../path.js';
 import type { AddResp, CreatedObjectResult, CreateObject, ParamError, ParameterError, StrMap } from '../types.js';
 import { keyConflict, keyValuesOf, uniqueKeyParams, uniqueKeysOf } from '../unique-keys.js';
 import type { UspContext, UspHandler } from './handler.js';
-import { SUBSCRIPTION_TABLE, checkSetting, writeFailed } from './set.js';
+import { SUBSCRIPTION_SCHEMA, checkSetting, writeFailed } from './set.js';
 
 interface RowPlan { table: ObjectMatch; row: ObjectMatch; values: Map<string, string>; errs: ParameterError[] }
 /** A failed plan may name the parameter that failed it, for the Error's param_errs. */
@@ -28,7 +28,7 @@ function planRow(ctx: UspContext, c: CreateObject, t: ObjectMatch, next: Map<str
   if (n === undefined) return failed(7003, `Internal error: no row counter for ${t.path}`);
   // Each subscription costs the agent a watch: a bound keeps one controller from
   // growing an agent without limit (B.3 7005 Resources exceeded).
-  if (t.node.path === SUBSCRIPTION_TABLE && view.rows(t.node, t.path, t.inst).length + (planned.get(t.path)?.length ?? 0) >= MAX_SUBSCRIPTIONS) {
+  if (t.node.path === SUBSCRIPTION_SCHEMA && view.rows(t.node, t.path, t.inst).length + (planned.get(t.path)?.length ?? 0) >= MAX_SUBSCRIPTIONS) {
     return failed(7005, `Resources exceeded: at most ${MAX_SUBSCRIPTIONS} subscriptions per agent`);
   }
   const row: ObjectMatch = { kind: 'row', node: t.node, path: `${t.path}${n}.`, inst: [...t.inst, n] };
@@ -48,7 +48,7 @@ function planRow(ctx: UspContext, c: CreateObject, t: ObjectMatch, next: Map<str
     }
     errs.push(r.err);
   }
-  if (t.node.path === SUBSCRIPTION_TABLE) {
+  if (t.node.path === SUBSCRIPTION_SCHEMA) {
     // The agent fills in who subscribed and when (PROTOCOLS.md B.6); ID, the other half
     // of the (Recipient, ID) key, is made up when the Controller left it out (R-ADD.5).
     values.set('Recipient', ctx.controllerRef);

@@ -10,7 +10,8 @@ import type { ParamError, ParameterError, StrMap, UpdatedInstanceFailure, Update
 import { keyConflict, keyValuesOf, uniqueKeyParams } from '../unique-keys.js';
 import { uspError, type HandlerResult, type UspHandler } from './handler.js';
 
-export const SUBSCRIPTION_TABLE = 'Device.LocalAgent.Subscription.{i}.';
+/** Schema path of the Subscription rows (concrete row paths start with subscriptions.ts's SUBSCRIPTION_TABLE). */
+export const SUBSCRIPTION_SCHEMA = 'Device.LocalAgent.Subscription.{i}.';
 
 /**
  * The Error for an Add, Set or Delete with allow_partial=false that failed: nothing was
@@ -47,7 +48,7 @@ export function checkSetting(view: CpeView, o: ObjectMatch, rel: string, value: 
   const why = outOfRange(p, v);
   if (why) return err(7012, `Invalid value: ${why}`);
   const path = o.path + rel;
-  if (o.node.path === SUBSCRIPTION_TABLE) {
+  if (o.node.path === SUBSCRIPTION_SCHEMA) {
     // TR-181 Subscription.{i}.ID is string(1:64): it identifies the subscription in Notify.
     if (rel === 'ID' && v === '') return err(7012, 'Invalid value: ID must be 1 to 64 characters');
     // ReferenceList is immutable once set (PROTOCOLS.md B.6). From then on it behaves as a

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { retryWindow } from '../src/cwmp/backoff.js';
+import { retryWindow } from '../src/scheduler/backoff.js';
 import { atBootstrap, eventCodes, spv, startHarness, until, type Harness } from './helpers/harness.js';
 
 let h: Harness | undefined;

@@ -1,7 +1,7 @@
 // The Inform a CPE sends (TR-069 A.3.3.1, PROTOCOLS A.3): DeviceId from its identity,
 // the events, and ParameterList = forced-inform parameters plus changed notified ones.
 import type { CpeView } from '../datamodel/view.js';
-import { isoSeconds } from '../profile/generators.js';
+import { isoSeconds } from '../datamodel/datetime.js';
 import type { EventStruct, Inform, ParameterValue } from './types.js';
 
 /** TR-069 A.3.3.1: at most 64 EventStructs. */

@@ -1,16 +1,13 @@
 // Moving values (docs/profiles.md "Generators"): pure functions of (seed, CPE index,
 // concrete parameter salt, time). Nothing is stored; a value is computed when read.
 import type { XsdType } from '../cwmp/types.js';
+import { isoSeconds } from '../datamodel/datetime.js';
 import { mix32, unit } from '../util/hash.js';
 import type { EvalContext } from './templates.js';
 
 export type Generator = (ctx: EvalContext, salt: number) => string;
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-export function isoSeconds(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 function num(spec: Record<string, unknown>, key: string, where: string, dflt?: number): number {
   const v = spec[key];

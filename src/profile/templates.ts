@@ -1,5 +1,6 @@
 // `{{...}}` value templates (docs/profiles.md "Templates"), compiled once per shard
 // into closures that are evaluated per CPE and row only when a value is read.
+import { isoSeconds } from '../datamodel/datetime.js';
 import { hexDigits, intBetween, mix32 } from '../util/hash.js';
 import type { PoolsSpec } from './types.js';
 import { formatMac, ipv4At, ipv6At } from './identity.js';
@@ -235,7 +236,7 @@ function compileNode(n: Node, expr: string, scope: TemplateScope): ValueFn {
         case 'uspControllerTopic':
           return (ctx) => ctx.usp?.controllerTopic ?? '/usp/controller';
         case 'bootTime':
-          return (ctx) => new Date(ctx.bootAt).toISOString().replace(/\.\d{3}Z$/, 'Z');
+          return (ctx) => isoSeconds(ctx.bootAt);
         default:
           return bad(`unknown name "${name}"`);
       }

@@ -5,7 +5,7 @@ import type { Dispatcher } from 'undici';
 import type { DeviceActions } from '../cwmp/rpc/handler.js';
 import { EV, TIED_M_CODES } from '../cwmp/events.js';
 import type { CpeRequest, CwmpFault, DuOpResult, EventStruct, QueuedTransfer, TransferFault } from '../cwmp/types.js';
-import { isoSeconds } from '../profile/generators.js';
+import { isoSeconds, UNKNOWN_TIME } from '../datamodel/datetime.js';
 import type { ProfileSpec } from '../profile/types.js';
 import type { Clock } from '../scheduler/clock.js';
 import type { CpeView } from '../datamodel/view.js';
@@ -205,7 +205,7 @@ export class Device {
     const e = this.extras.get(l);
     if (!e) return;
     t.state = 3;
-    t.complete = { method: 'TransferComplete', commandKey: t.commandKey, fault, startTime: fault.code === 9020 ? '0001-01-01T00:00:00Z' : isoSeconds(start), completeTime: isoSeconds(this.host.clock.now()) };
+    t.complete = { method: 'TransferComplete', commandKey: t.commandKey, fault, startTime: fault.code === 9020 ? UNKNOWN_TIME : isoSeconds(start), completeTime: isoSeconds(this.host.clock.now()) };
     e.mEvents.push({ code: mCodeOf(t), commandKey: t.commandKey });
     this.host.raise(l, EV.TRANSFER_COMPLETE);
   }

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import type { CpeView } from '../datamodel/view.js';
 import type { DuOperation, DuOpResult, TransferFault } from '../cwmp/types.js';
-import { isoSeconds } from '../profile/generators.js';
+import { isoSeconds } from '../datamodel/datetime.js';
 import { transfer } from './transfers.js';
 
 const SM = (v: CpeView) => `${v.template.rootName}.SoftwareModules.`;

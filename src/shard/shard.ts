@@ -2,7 +2,7 @@
 // an ACS changed, one scheduler, a bounded session queue (DESIGN "Per-CPE state").
 import { readFileSync } from 'node:fs';
 import { Agent } from 'undici';
-import { retryDelayMs } from '../cwmp/backoff.js';
+import { retryDelayMs, type Random } from '../scheduler/backoff.js';
 import { publishSession, publishTick } from '../cwmp/diagnostics.js';
 import { DISCARD_ON_FAILURE, EV, eventsOf, KEEP_ON_REBOOT, TIED_TO_REQUEST } from '../cwmp/events.js';
 import { buildInform, MAX_INFORM_EVENTS } from '../cwmp/inform.js';
@@ -67,6 +67,8 @@ export interface ShardDeps {
   clock: Clock;
   profile: ProfileSpec;
   template: Template;
+  /** [0, 1) for retry windows and jitter; Math.random unless a test pins it. */
+  random?: Random;
   log?: (level: 'info' | 'warn' | 'debug', msg: string, extra?: Record<string, unknown>) => void;
 }
 
@@ -105,12 +107,14 @@ export class Shard {
   private readonly heartbeatByDefault: boolean;
   /** Every CPE is also a USP agent (--usp-broker). */
   readonly usp: UspAgents | undefined;
+  private readonly random: Random;
 
   constructor(
     readonly init: ShardInit,
     private readonly deps: ShardDeps,
   ) {
     this.size = init.hi - init.lo;
+    this.random = deps.random ?? Math.random;
     const u = init.usp;
     this.env = new FleetEnv(deps.profile, deps.template, init.seed, init.cr.baseUrl, init.cr.secret, init.acs, { username: init.cr.username, password: init.cr.password },
       u ? { patterns: { endpointId: u.endpointId, agentTopic: u.agentTopic, username: u.username, password: u.password, secret: u.secret }, controllerId: u.controllerId, controllerTopic: u.controllerTopic } : undefined);
@@ -128,7 +132,7 @@ export class Shard {
       (e, l, kind) => deps.log?.('warn', 'scheduled work failed', { cpe: init.lo + l, kind, error: (e as Error).message }),
     );
     this.pool = new ConnectionPool({ maxIdlePerOrigin: init.maxSessions, caFile: init.acs.caFile });
-    this.periodic = new PeriodicPlanner(deps.profile.settings.periodicInformInterval);
+    this.periodic = new PeriodicPlanner(deps.profile.settings.periodicInformInterval, this.random);
     this.cr = new ConnectionRequests(this, init.cr, deps.clock);
     this.failures = new FailureLog((msg, extra) => deps.log?.('warn', msg, extra));
     this.eventLog = new EventLog(this.size);
@@ -169,6 +173,7 @@ export class Shard {
     }
     return new UspAgents(u, this.init.lo, this.size, {
       clock: this.deps.clock,
+      random: this.random,
       env: this.env,
       schedule: (at, l, kind) => this.scheduler.schedule(at, l, kind),
       view: (l) => this.view(l),
@@ -658,9 +663,9 @@ export class Shard {
   private scheduleRetry(l: number): void {
     const v = this.view(l);
     const root = this.deps.template.rootName;
-    const m = Number(v.get(`${root}.ManagementServer.CWMPRetryMinimumWaitInterval`)) || undefined;
-    const k = Number(v.get(`${root}.ManagementServer.CWMPRetryIntervalMultiplier`)) || undefined;
-    const at = this.deps.clock.now() + retryDelayMs(this.retries[l]!, Math.random(), m, k);
+    const minWait = Number(v.get(`${root}.ManagementServer.CWMPRetryMinimumWaitInterval`));
+    const multiplier = Number(v.get(`${root}.ManagementServer.CWMPRetryIntervalMultiplier`));
+    const at = this.deps.clock.now() + retryDelayMs(this.retries[l]!, { minWait, multiplier }, this.random);
     this.retryAt[l] = at;
     this.scheduler.schedule(at, l, Kind.Retry);
   }

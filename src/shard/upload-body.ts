@@ -1,7 +1,7 @@
 // What a CPE uploads for Upload (TR-069 A.4.1.5): a vendor configuration file (its
 // writable parameters, one per line) or a vendor log file (syslog-style lines).
 import type { CpeView } from '../datamodel/view.js';
-import { isoSeconds } from '../profile/generators.js';
+import { isoSeconds } from '../datamodel/datetime.js';
 
 export function uploadBody(view: CpeView, fileType: string, now: number): string {
   const id = view.ctx.identity;

@@ -3,7 +3,9 @@
 // on first start, Boot! on every start, answer requests, notify subscribers, reconnect
 // with the MQTT client's backoff. Per-agent state is typed arrays plus sparse maps for
 // what only some agents have (pending notifies, async commands, subscriptions).
-import { retryDelayMs } from '../cwmp/backoff.js';
+import { absoluteTime } from '../datamodel/datetime.js';
+import { retryDelayMs, type Random } from '../scheduler/backoff.js';
+import { nextOnPhase } from '../scheduler/phase.js';
 import type { UspInit } from '../coordinator/messages.js';
 import type { CpeView } from '../datamodel/view.js';
 import type { Clock } from '../scheduler/clock.js';
@@ -44,6 +46,7 @@ const enum Flag {
 
 export interface UspAgentsHost {
   clock: Clock;
+  random: Random;
   env: FleetEnv;
   schedule(at: number, l: number, kind: number): void;
   view(l: number): CpeView;
@@ -92,6 +95,7 @@ export class UspAgents {
     this.subs = new SubscriptionWatch(uniqueKeysOfRow);
     this.notifier = new UspNotifier({
       clock: host.clock,
+      random: host.random,
       view: (l) => host.view(l),
       ends: (l) => this.ends(l),
       index: (l) => this.lo + l,
@@ -284,11 +288,13 @@ export class UspAgents {
     this.host.log('debug', 'USP MQTT connection down', { cpe: this.lo + l, reason });
     // TR-181 MQTT.Client: ConnectRetryTime, ConnectRetryIntervalMultiplier, ConnectRetryMaxInterval.
     const v = this.host.view(l);
-    const m = Number(v.get('Device.MQTT.Client.1.ConnectRetryTime')) || 5;
-    const k = Number(v.get('Device.MQTT.Client.1.ConnectRetryIntervalMultiplier')) || 2000;
-    const max = (Number(v.get('Device.MQTT.Client.1.ConnectRetryMaxInterval')) || 30720) * 1000;
+    const policy = {
+      minWait: Number(v.get('Device.MQTT.Client.1.ConnectRetryTime')),
+      multiplier: Number(v.get('Device.MQTT.Client.1.ConnectRetryIntervalMultiplier')),
+      maxMs: (Number(v.get('Device.MQTT.Client.1.ConnectRetryMaxInterval')) || 30720) * 1000,
+    };
     this.retries[l] = Math.min(255, this.retries[l]! + 1);
-    const at = this.host.clock.now() + Math.min(max, retryDelayMs(this.retries[l]!, Math.random(), m, k));
+    const at = this.host.clock.now() + retryDelayMs(this.retries[l]!, policy, this.host.random);
     this.connectAt[l] = at;
     this.setConn(l, Conn.Backoff);
     this.host.schedule(at, l, UspKind.Connect);
@@ -343,14 +349,10 @@ export class UspAgents {
     }
     const v = this.host.view(l);
     const interval = (Number(v.get(`${this.controllerRef}.PeriodicNotifInterval`)) || 86400) * 1000;
-    const phase = Date.parse(v.get(`${this.controllerRef}.PeriodicNotifTime`) ?? '');
+    const anchor = absoluteTime(v.get(`${this.controllerRef}.PeriodicNotifTime`));
     const now = this.host.clock.now();
-    let at: number;
-    if (Number.isFinite(phase) && phase > Date.parse('1970-01-02T00:00:00Z')) {
-      at = phase + Math.ceil((now + 1 - phase) / interval) * interval;
-    } else {
-      at = now + interval;
-    }
+    // No phase given: the first one an interval after the agent started sending them.
+    const at = anchor !== undefined ? nextOnPhase(anchor, interval, now) : now + interval;
     this.periodicAt.set(l, at);
     this.host.schedule(at, l, UspKind.Periodic);
   }

@@ -4,6 +4,7 @@
 // Device.LocalAgent.Request.{i} row, an OperationComplete notification, TransferComplete!),
 // Request.{i}.Cancel() and Controller.{i}.SendOnBoardRequest(). Only an agent with a
 // command in flight holds anything here.
+import { isoSeconds } from '../datamodel/datetime.js';
 import type { CpeView } from '../datamodel/view.js';
 import type { Clock } from '../scheduler/clock.js';
 import type { TransferOutcome, TransferSpec } from '../shard/transfers.js';
@@ -47,8 +48,6 @@ const REQUEST_TABLE = 'Device.LocalAgent.Request.';
 const FIRMWARE = /^Device\.DeviceInfo\.FirmwareImage\.([12])\.(Download|Activate)\(\)$/;
 const CANCEL = /^(Device\.LocalAgent\.Request\.\d+\.)Cancel\(\)$/;
 const ONBOARD = /^Device\.LocalAgent\.Controller\.\d+\.SendOnBoardRequest\(\)$/;
-
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export class UspCommands {
   private readonly inFlight = new Map<number, AsyncRequest[]>();
@@ -152,8 +151,8 @@ export class UspCommands {
       TransferType: 'Download',
       Affected: req.objPath,
       TransferURL: url,
-      StartTime: iso(started),
-      CompleteTime: iso(this.host.clock.now()),
+      StartTime: isoSeconds(started),
+      CompleteTime: isoSeconds(this.host.clock.now()),
       FaultCode: String(fault.code),
       FaultString: fault.message,
     });

@@ -3,7 +3,7 @@
 // (NotifRetry, OnBoardRequest) are resent in the TR-369 retry windows until a
 // NotifyResp, their NotifExpiration, or the per-agent bound. Only agents with an
 // unanswered Notify hold anything here.
-import { retryDelayMs } from '../cwmp/backoff.js';
+import { retryDelayMs, type Random } from '../scheduler/backoff.js';
 import type { CpeView } from '../datamodel/view.js';
 import type { Clock } from '../scheduler/clock.js';
 import { publishUspDrop, publishUspNotify, type UspNotifyEvent } from './diagnostics.js';
@@ -27,6 +27,7 @@ interface PendingNotify {
 
 export interface NotifierHost {
   clock: Clock;
+  random: Random;
   view(l: number): CpeView;
   ends(l: number): Ends;
   /** Global index of agent l (unique msg_ids across the fleet). */
@@ -99,9 +100,9 @@ export class UspNotifier {
   /** B.6 retry windows from Controller.USPNotifRetryMinimumWaitInterval / IntervalMultiplier. */
   private retryDelay(v: CpeView, n: number): number {
     const c = this.host.controllerRef;
-    const m = Number(v.get(`${c}.USPNotifRetryMinimumWaitInterval`)) || 5;
-    const k = Number(v.get(`${c}.USPNotifRetryIntervalMultiplier`)) || 2000;
-    return retryDelayMs(n, Math.random(), m, k);
+    const minWait = Number(v.get(`${c}.USPNotifRetryMinimumWaitInterval`));
+    const multiplier = Number(v.get(`${c}.USPNotifRetryIntervalMultiplier`));
+    return retryDelayMs(n, { minWait, multiplier }, this.host.random);
   }
 
   /** The retry timer: resend what is due, drop what expired. */

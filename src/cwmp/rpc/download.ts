@@ -1,4 +1,5 @@
-import { fault, UNKNOWN_TIME, type RpcHandler } from './handler.js';
+import { UNKNOWN_TIME } from '../../datamodel/datetime.js';
+import { fault, type RpcHandler } from './handler.js';
 
 // PROTOCOLS A.5: the FileType values a CPE may be asked to download.
 const DOWNLOAD_TYPES = /^([1-5] (Firmware Upgrade Image|Web Content|Vendor Configuration File|Tone File|Ringer File)|X [0-9A-F]{6} .+)$/;

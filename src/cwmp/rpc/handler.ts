@@ -41,5 +41,3 @@ export type RpcHandler<M extends AcsRequest['method']> = (req: Extract<AcsReques
 
 export const fault = (code: number, message: string): CpeMessage => ({ method: 'Fault', fault: { code, message } });
 
-/** The unknown time (PROTOCOLS A.1). */
-export const UNKNOWN_TIME = '0001-01-01T00:00:00Z';

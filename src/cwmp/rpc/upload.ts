@@ -1,4 +1,5 @@
-import { fault, UNKNOWN_TIME, type RpcHandler } from './handler.js';
+import { UNKNOWN_TIME } from '../../datamodel/datetime.js';
+import { fault, type RpcHandler } from './handler.js';
 
 // PROTOCOLS A.5: Upload FileType values.
 const UPLOAD_TYPES = /^([12] Vendor (Configuration|Log) File|[34] Vendor (Configuration|Log) File \d+|X [0-9A-F]{6} .+)$/;

@@ -2,6 +2,7 @@
 // param_settings and unique keys), create second; with allow_partial=false any failure
 // is an Error and nothing is created (R-ADD.1, R-ADD.2a). Rows are created through
 // CpeView.deviceAddRow, which never touches ManagementServer.ParameterKey (that is CWMP's).
+import { isoSeconds } from '../../datamodel/datetime.js';
 import type { CpeView } from '../../datamodel/view.js';
 import { resolvePath, type ObjectMatch } from '../path.js';
 import type { AddResp, CreatedObjectResult, CreateObject, ParamError, ParameterError, StrMap } from '../types.js';
@@ -13,7 +14,6 @@ interface RowPlan { table: ObjectMatch; row: ObjectMatch; values: Map<string, st
 /** A failed plan may name the parameter that failed it, for the Error's param_errs. */
 type Plan = { requested: string } & ({ ok: true; row: RowPlan } | { ok: false; code: number; msg: string; param?: ParamError });
 
-const isoSeconds = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export const MAX_SUBSCRIPTIONS = 64;
 

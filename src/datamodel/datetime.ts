@@ -1,0 +1,23 @@
+// dateTime values as the data models hold them (TR-106 dateTime, used by TR-098 and
+// TR-181): UTC with whole seconds, and the Unknown Time 0001-01-01T00:00:00Z.
+
+/** TR-106: the Unknown Time (also what TR-069 Amendment 6 A.3.2.8 puts in a pending DownloadResponse). */
+export const UNKNOWN_TIME = '0001-01-01T00:00:00Z';
+
+/** Epoch ms as a dateTime with whole seconds, e.g. 2026-12-07T10:00:00Z. */
+export function isoSeconds(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** TR-106: a value before the year 2 is the Unknown Time or a time relative to boot. */
+const FIRST_ABSOLUTE_MS = Date.parse('0002-01-01T00:00:00Z');
+
+/**
+ * The absolute time a dateTime names, in epoch ms; undefined when it names none: empty,
+ * unparseable, the Unknown Time, or a boot-relative value. A value without a zone is UTC.
+ */
+export function absoluteTime(value: string | undefined): number | undefined {
+  if (!value) return undefined;
+  const ms = Date.parse(/(?:Z|[+-]\d\d:?\d\d)$/i.test(value) ? value : `${value}Z`);
+  return Number.isFinite(ms) && ms >= FIRST_ABSOLUTE_MS ? ms : undefined;
+}

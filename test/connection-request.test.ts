@@ -125,7 +125,7 @@ describe('connection requests (TR-069 3.2.2) over the real listener', () => {
     const before = h.acs.sessions.length;
     // CPE 1 holds the only session slot (its ACS is slow), so CPE 0's requests queue up behind it.
     slow = true;
-    h.shard.raise(1, 1 << 2);
+    h.cwmp.raise(1, 1 << 2);
     const c = creds(h);
     expect((await MockAcs.connectionRequest(c.url, c.user, c.pass)).status).toBe(200);
     expect((await MockAcs.connectionRequest(c.url, c.user, c.pass)).status).toBe(200);

@@ -43,7 +43,7 @@ describe('authentication to the ACS', () => {
     h.tick();
     await until(() => h!.shard.lifecycle(0) === 'failed', 10_000, 'failed');
     expect(h.acs.sessions).toHaveLength(0);
-    expect(h.shard.retryDueAt(0)).toBeGreaterThan(h.clock.now());
+    expect(h.cwmp.retryDueAt(0)).toBeGreaterThan(h.clock.now());
   });
 
   it('uses credentials the ACS sets in ManagementServer.Username/Password from the next session on', async () => {
@@ -58,7 +58,7 @@ describe('authentication to the ACS', () => {
     await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true);
     await until(() => h!.shard.lifecycle(0) === 'ready');
     // The next session authenticates with the rotated password, which this ACS refuses.
-    h.shard.raise(0, 1 << 2);
+    h.cwmp.raise(0, 1 << 2);
     await until(() => h!.shard.lifecycle(0) === 'failed', 10_000, 'failure with rotated password');
   });
 });

@@ -54,7 +54,7 @@ describe('Download (TR-069 A.3.2.8)', () => {
     expect(events(s.inform)).toEqual(['7 TRANSFER COMPLETE', 'M Download:dl-1']);
     // Acknowledged: nothing is re-sent next time.
     await until(() => h!.shard.lifecycle(0) === 'ready');
-    h.shard.raise(0, 1 << 2);
+    h.cwmp.raise(0, 1 << 2);
     await h.acs.waitFor(() => h!.acs.sessions.at(-1)!.inform.events.some((e) => e.code === '2 PERIODIC') && h!.acs.sessions.at(-1)!.ended);
     expect(events(h.acs.sessions.at(-1)!.inform)).toEqual(['2 PERIODIC']);
     expect(h.acs.transferCompletes).toHaveLength(1);
@@ -137,7 +137,7 @@ describe('Download (TR-069 A.3.2.8)', () => {
     await transferComplete(h);
     await until(() => h!.shard.lifecycle(0) === 'ready');
     refuse = false;
-    h.shard.raise(0, 1 << 2);
+    h.cwmp.raise(0, 1 << 2);
     await h.acs.waitFor(() => h!.acs.transferCompletes.length === 2, 10_000, 'second TransferComplete');
     const s = h.acs.sessions.at(-1)!;
     expect(events(s.inform)).toEqual(['2 PERIODIC', '7 TRANSFER COMPLETE', 'M Download:dl-1']);

@@ -23,7 +23,7 @@ const install = (uuid: string, file: string, ee = ''): DuOperation => ({ op: 'In
 /** Run a session carrying `req`, then let the change run and wait for its DUStateChangeComplete. */
 async function change(req: AcsOutgoingRequest, n: number) {
   queue.push(req);
-  h!.shard.raise(0, 1 << 2);
+  h!.cwmp.raise(0, 1 << 2);
   // Fire due timers (the change starts once its session has ended) until the report arrives.
   await until(
     () => {
@@ -98,7 +98,7 @@ describe('ChangeDUState (TR-069 A.4.1.10)', () => {
 
   it('the ACS cannot add or delete SoftwareModules rows itself', async () => {
     queue.push({ method: 'AddObject', objectName: 'Device.SoftwareModules.DeploymentUnit.', parameterKey: '' });
-    h!.shard.raise(0, 1 << 2);
+    h!.cwmp.raise(0, 1 << 2);
     await h!.acs.waitFor(() => h!.acs.sessions[1]?.ended === true);
     expect(h!.acs.sessions[1]!.messages.at(-1)!.message).toMatchObject({ method: 'Fault', fault: { code: 9005 } });
   });

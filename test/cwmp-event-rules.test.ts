@@ -43,8 +43,8 @@ async function sessionEnded(h: Harness, n: number, what: string) {
 /** Wait for Inform #informs to have failed and its retry to be scheduled; ms until the retry. */
 async function retryScheduled(h: Harness, informs: number): Promise<number> {
   await h.acs.waitFor(() => h.acs.informCount >= informs, 10_000, `inform #${informs}`);
-  await until(() => h.shard.retryDueAt(0) > 0 && h.shard.lifecycle(0) === 'failed', 10_000, 'retry scheduled');
-  return h.shard.retryDueAt(0) - h.clock.now();
+  await until(() => h.cwmp.retryDueAt(0) > 0 && h.shard.lifecycle(0) === 'failed', 10_000, 'retry scheduled');
+  return h.cwmp.retryDueAt(0) - h.clock.now();
 }
 
 describe('event delivery rules (PROTOCOLS A.4)', () => {
@@ -54,20 +54,20 @@ describe('event delivery rules (PROTOCOLS A.4)', () => {
     h = await booted({ informDelayMs: () => (slow ? 300 : 0), failInform: () => (fail ? 503 : undefined) });
     // Twice while another session waits for its InformResponse: deferred, then sent once.
     slow = true;
-    h.shard.raise(0, CONNECTION_REQUEST);
+    h.cwmp.raise(0, CONNECTION_REQUEST);
     await h.acs.waitFor(() => h!.acs.informCount === 2, 5000, 'connection request inform');
-    h.shard.raise(0, PERIODIC);
-    h.shard.raise(0, PERIODIC);
+    h.cwmp.raise(0, PERIODIC);
+    h.cwmp.raise(0, PERIODIC);
     slow = false;
     expect(events((await sessionEnded(h, 1, 'CR session')).inform)).toEqual(['6 CONNECTION REQUEST']);
     expect(events((await sessionEnded(h, 2, 'deferred session')).inform)).toEqual(['2 PERIODIC']);
     await until(() => h!.shard.lifecycle(0) === 'ready');
     // Twice more while a failed 2 PERIODIC waits for its retry: still one.
     fail = true;
-    h.shard.raise(0, PERIODIC);
+    h.cwmp.raise(0, PERIODIC);
     const wait = await retryScheduled(h, 4);
-    h.shard.raise(0, PERIODIC);
-    h.shard.raise(0, PERIODIC);
+    h.cwmp.raise(0, PERIODIC);
+    h.cwmp.raise(0, PERIODIC);
     fail = false;
     h.tick(wait);
     expect(events((await sessionEnded(h, 3, 'retry')).inform)).toEqual(['2 PERIODIC']);
@@ -90,7 +90,7 @@ describe('event delivery rules (PROTOCOLS A.4)', () => {
     expect(events(s.inform)).toEqual(['3 SCHEDULED', 'M ScheduleInform:si-a', 'M ScheduleInform:si-b']);
     // Delivered: neither comes back.
     await until(() => h!.shard.lifecycle(0) === 'ready');
-    h.shard.raise(0, PERIODIC);
+    h.cwmp.raise(0, PERIODIC);
     expect(events((await sessionEnded(h, 2, 'next session')).inform)).toEqual(['2 PERIODIC']);
   });
 
@@ -116,10 +116,10 @@ describe('event delivery rules (PROTOCOLS A.4)', () => {
     // A 2 PERIODIC session fails; while its retry waits the ScheduleInform expires (rides
     // along), then a connection request starts a session at once with everything queued.
     fail = true;
-    h.shard.raise(0, PERIODIC);
+    h.cwmp.raise(0, PERIODIC);
     await retryScheduled(h, 3);
     h.tick(1000);
-    h.shard.raise(0, VALUE_CHANGE | CONNECTION_REQUEST);
+    h.cwmp.raise(0, VALUE_CHANGE | CONNECTION_REQUEST);
     wait = await retryScheduled(h, 4);
     expect(events(informs[2]!)).toEqual(['2 PERIODIC']);
     expect(sorted(events(informs[3]!))).toEqual(sorted(['2 PERIODIC', '3 SCHEDULED', '4 VALUE CHANGE', '6 CONNECTION REQUEST', 'M ScheduleInform:si']));
@@ -144,11 +144,11 @@ describe('event delivery rules (PROTOCOLS A.4)', () => {
     });
     // A session that will carry the Reboot RPC; the ACS holds its InformResponse back...
     slow = true;
-    h.shard.raise(0, CONNECTION_REQUEST);
+    h.cwmp.raise(0, CONNECTION_REQUEST);
     await h.acs.waitFor(() => h!.acs.informCount === 2, 5000, 'reboot session inform');
     // ...meanwhile the ScheduleInform expires and more events come up, none of them sent yet.
     h.tick(10_000);
-    h.shard.raise(0, (1 << 1) | PERIODIC | VALUE_CHANGE | CONNECTION_REQUEST);
+    h.cwmp.raise(0, (1 << 1) | PERIODIC | VALUE_CHANGE | CONNECTION_REQUEST);
     const rs = await sessionEnded(h, 1, 'reboot session');
     expect(events(rs.inform)).toEqual(['6 CONNECTION REQUEST']);
     expect(rs.messages.map((m) => m.message.method)).toContain('RebootResponse');
@@ -178,18 +178,18 @@ describe('event delivery rules (PROTOCOLS A.4)', () => {
     expect(events(first.inform)).toEqual(['7 TRANSFER COMPLETE', 'M Download:dl-1']);
     expect(sentTc(first)).toBe(1);
     // Refused: both codes and the TransferComplete are in the next session too.
-    h.shard.raise(0, PERIODIC);
+    h.cwmp.raise(0, PERIODIC);
     const second = await next(2, 'second session');
     expect(events(second.inform)).toEqual(['2 PERIODIC', '7 TRANSFER COMPLETE', 'M Download:dl-1']);
     expect(sentTc(second)).toBe(1);
     // Acknowledged this time...
     refuse = false;
-    h.shard.raise(0, PERIODIC);
+    h.cwmp.raise(0, PERIODIC);
     const third = await next(3, 'third session');
     expect(events(third.inform)).toEqual(['2 PERIODIC', '7 TRANSFER COMPLETE', 'M Download:dl-1']);
     expect(sentTc(third)).toBe(1);
     // ...so gone afterwards.
-    h.shard.raise(0, PERIODIC);
+    h.cwmp.raise(0, PERIODIC);
     const fourth = await next(4, 'fourth session');
     expect(events(fourth.inform)).toEqual(['2 PERIODIC']);
     expect(sentTc(fourth)).toBe(0);
@@ -238,9 +238,9 @@ describe('the 64-event limit of an Inform (TR-069 A.3.3.1)', () => {
     });
     try {
       hh.tick();
-      await until(() => hh.shard.stats().sessionsOk >= 1, 10_000, 'bootstrap');
+      await until(() => hh.shard.admin.stats().sessionsOk >= 1, 10_000, 'bootstrap');
       hh.tick(10_000);
-      await until(() => hh.shard.stats().sessionsOk >= 3, 10_000, 'two scheduled sessions');
+      await until(() => hh.shard.admin.stats().sessionsOk >= 3, 10_000, 'two scheduled sessions');
       const delivered = hh.acs.sessions.slice(1).flatMap((s) => s.inform.events.filter((e) => e.code === 'M ScheduleInform').map((e) => e.commandKey));
       expect(hh.acs.sessions[1]!.inform.events.length).toBe(64);
       expect(delivered.sort()).toEqual([...keys].sort());

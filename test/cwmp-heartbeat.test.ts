@@ -42,7 +42,7 @@ describe('HeartbeatPolicy (TR-069 Amd 6, PROTOCOLS A.4/A.8)', () => {
     h = await withHeartbeat();
     const wait = untilNext(h.clock.now());
     h.tick(wait - 1);
-    h.shard.raise(0, 1 << 2); // a periodic inform just before...
+    h.cwmp.raise(0, 1 << 2); // a periodic inform just before...
     await h.acs.waitFor(() => h!.acs.sessions[1]?.ended === true);
     h.tick(1); // ...and the heartbeat
     await h.acs.waitFor(() => h!.acs.sessions[2]?.ended === true, 10_000, 'heartbeat');
@@ -57,7 +57,7 @@ describe('HeartbeatPolicy (TR-069 Amd 6, PROTOCOLS A.4/A.8)', () => {
   it('never mixes: events raised with a heartbeat pending go in the next session', async () => {
     h = await withHeartbeat();
     h.tick(untilNext(h.clock.now()));
-    h.shard.raise(0, 1 << 2);
+    h.cwmp.raise(0, 1 << 2);
     await h.acs.waitFor(() => h!.acs.sessions.length >= 3 && h!.acs.sessions.slice(1, 3).every((s) => s.ended), 10_000, 'two sessions');
     expect(h.acs.sessions.slice(1, 3).map((s) => codes(s.inform))).toEqual([['14 HEARTBEAT'], ['2 PERIODIC']]);
   });
@@ -66,9 +66,9 @@ describe('HeartbeatPolicy (TR-069 Amd 6, PROTOCOLS A.4/A.8)', () => {
     let failing = false;
     h = await withHeartbeat(() => failing);
     failing = true;
-    h.shard.raise(0, 1 << 2);
+    h.cwmp.raise(0, 1 << 2);
     await until(() => h!.shard.lifecycle(0) === 'failed', 10_000, 'failed session');
-    const retryAt = h.shard.retryDueAt(0);
+    const retryAt = h.cwmp.retryDueAt(0);
     const hbWait = untilNext(h.clock.now());
     expect(hbWait).toBeLessThan(retryAt - h.clock.now());
     const before = h.acs.informCount;

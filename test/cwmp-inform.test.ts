@@ -51,7 +51,7 @@ describe('Inform on the wire', () => {
     h.tick();
     await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true);
     await until(() => h!.shard.lifecycle(0) === 'ready');
-    const due = h.shard.periodicDueAt(0);
+    const due = h.cwmp.periodicDueAt(0);
     const interval = Number(h.shard.view(0).get('Device.ManagementServer.PeriodicInformInterval')) * 1000;
     expect(due - t0).toBeGreaterThanOrEqual(interval * 0.9);
     expect(due - t0).toBeLessThanOrEqual(interval * 1.1);
@@ -74,21 +74,21 @@ describe('Inform on the wire', () => {
     await until(() => h!.shard.lifecycle(0) === 'ready');
     // At once, not after the old schedule: the next inform keeps the phase Time + k*60s,
     // even though Time is in the future.
-    const next = h.shard.periodicDueAt(0);
+    const next = h.cwmp.periodicDueAt(0);
     expect(Math.abs((next - Date.parse(anchor)) % 60_000)).toBe(0);
     expect(next - h.clock.now()).toBeLessThanOrEqual(60_000);
     expect(next).toBeGreaterThan(h.clock.now());
     h.tick(next - h.clock.now());
     await h.acs.waitFor(() => h!.acs.sessions[1]?.ended === true);
     expect(eventCodes(h.acs.sessions[1]!)).toEqual(['2 PERIODIC']);
-    await until(() => h!.shard.periodicDueAt(0) === next + 60_000);
+    await until(() => h!.cwmp.periodicDueAt(0) === next + 60_000);
   });
 
   it('defers a trigger that arrives during a session and runs it after (never dropped)', async () => {
     h = await startHarness({ cpes: 1 });
     h.tick();
     // Raise PERIODIC while the bootstrap session is in flight.
-    h.shard.raise(0, 1 << 2);
+    h.cwmp.raise(0, 1 << 2);
     await h.acs.waitFor(() => h!.acs.sessions.length >= 2 && h!.acs.sessions[1]!.ended, 10_000, 'deferred session');
     expect(eventCodes(h.acs.sessions[0]!)).toEqual(['0 BOOTSTRAP', '1 BOOT']);
     expect(eventCodes(h.acs.sessions[1]!)).toEqual(['2 PERIODIC']);
@@ -101,15 +101,15 @@ describe('Inform on the wire', () => {
     h.tick();
     await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true);
     await until(() => h!.shard.lifecycle(0) === 'ready');
-    expect(h.shard.periodicDueAt(0)).toBe(0);
+    expect(h.cwmp.periodicDueAt(0)).toBe(0);
     h.tick(10 * 86400_000);
     expect(h.acs.sessions).toHaveLength(1);
     next = 'true';
-    h.shard.raise(0, 1 << 6);
+    h.cwmp.raise(0, 1 << 6);
     await h.acs.waitFor(() => h!.acs.sessions[1]?.ended === true);
     next = undefined;
-    await until(() => h!.shard.periodicDueAt(0) > h!.clock.now(), 5000, 'rescheduled');
-    h.tick(h.shard.periodicDueAt(0) - h.clock.now());
+    await until(() => h!.cwmp.periodicDueAt(0) > h!.clock.now(), 5000, 'rescheduled');
+    h.tick(h.cwmp.periodicDueAt(0) - h.clock.now());
     await h.acs.waitFor(() => h!.acs.sessions[2]?.ended === true);
     expect(eventCodes(h.acs.sessions[2]!)).toEqual(['2 PERIODIC']);
   });

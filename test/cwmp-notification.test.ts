@@ -29,20 +29,20 @@ describe('value-change notification (TR-069 A.3.2.4, PROTOCOLS A.9)', () => {
     h.tick(20_000);
     await new Promise((r) => setTimeout(r, 150));
     expect(h.acs.sessions).toHaveLength(1);
-    h.shard.raise(0, 1 << 2);
+    h.cwmp.raise(0, 1 << 2);
     await h.acs.waitFor(() => h!.acs.sessions[1]?.ended === true);
     const inf = h.acs.sessions[1]!.inform;
     expect(codes(inf)).toEqual(['2 PERIODIC', '4 VALUE CHANGE']);
     expect(inf.params.find((p) => p.name === 'Device.DeviceInfo.UpTime')?.value).toBe('20');
     // Reported: with no time passing nothing has changed since...
     await until(() => h!.shard.lifecycle(0) === 'ready');
-    h.shard.raise(0, 1 << 2);
+    h.cwmp.raise(0, 1 << 2);
     await h.acs.waitFor(() => h!.acs.sessions[2]?.ended === true);
     expect(codes(h.acs.sessions[2]!.inform)).toEqual(['2 PERIODIC']);
     expect(h.acs.sessions[2]!.inform.params.some((p) => p.name === 'Device.DeviceInfo.UpTime')).toBe(false);
     // ...and once it moves on, it is reported again.
     h.tick(3000);
-    h.shard.raise(0, 1 << 2);
+    h.cwmp.raise(0, 1 << 2);
     await h.acs.waitFor(() => h!.acs.sessions[3]?.ended === true);
     expect(codes(h.acs.sessions[3]!.inform)).toEqual(['2 PERIODIC', '4 VALUE CHANGE']);
     expect(h.acs.sessions[3]!.inform.params.find((p) => p.name === 'Device.DeviceInfo.UpTime')?.value).toBe('23');
@@ -76,12 +76,12 @@ describe('value-change notification (TR-069 A.3.2.4, PROTOCOLS A.9)', () => {
     h = await provisioned([spa('Device.WiFi.SSID.1.SSID', 2)], () =>
       ++round === 1 ? [{ method: 'SetParameterValues', params: [{ name: 'Device.WiFi.SSID.1.SSID', value: 'acs-chose-this', type: 'string' }], parameterKey: 'x' }] : undefined,
     );
-    h.shard.raise(0, 1 << 2);
+    h.cwmp.raise(0, 1 << 2);
     await h.acs.waitFor(() => h!.acs.sessions[1]?.ended === true);
     h.tick(30_000);
     await new Promise((r) => setTimeout(r, 200));
     expect(h.acs.sessions).toHaveLength(2);
-    h.shard.raise(0, 1 << 2);
+    h.cwmp.raise(0, 1 << 2);
     await h.acs.waitFor(() => h!.acs.sessions[2]?.ended === true);
     expect(codes(h.acs.sessions[2]!.inform)).toEqual(['2 PERIODIC']);
   });
@@ -90,7 +90,7 @@ describe('value-change notification (TR-069 A.3.2.4, PROTOCOLS A.9)', () => {
     h = await startHarness({ cpes: 50 });
     h.tick();
     await h.acs.waitFor(() => h!.acs.sessions.filter((s) => s.ended).length === 50, 10_000, 'bootstraps');
-    expect(h.shard.notifications.watchedCpes).toBe(0);
+    expect(h.cwmp.notifications.watchedCpes).toBe(0);
     expect(h.shard.device.extras.size).toBe(0);
   });
 });

@@ -62,10 +62,10 @@ describe('Reboot (TR-069 A.3.2.10)', () => {
     await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true);
     await until(() => h!.shard.lifecycle(0) === 'ready');
     second = true;
-    h.shard.raise(0, 1 << 6);
+    h.cwmp.raise(0, 1 << 6);
     // While that session waits for its InformResponse, more events come up; the Reboot ends it.
     await h.acs.waitFor(() => h!.acs.informCount === 2, 5000, 'second inform');
-    h.shard.raise(0, (1 << 2) | (1 << 4) | (1 << 6));
+    h.cwmp.raise(0, (1 << 2) | (1 << 4) | (1 << 6));
     await h.acs.waitFor(() => h!.acs.sessions[1]?.ended === true, 5000, 'reboot session');
     await until(() => !h!.shard.isPoweredOn(0), 5000, 'dark');
     h.tick(REBOOT_MS);

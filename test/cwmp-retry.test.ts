@@ -11,8 +11,8 @@ afterEach(async () => {
 /** Wait for the CPE's n-th failure to be recorded and its retry scheduled. */
 async function retryScheduled(h: Harness, informs: number): Promise<number> {
   await h.acs.waitFor(() => h.acs.informCount >= informs, 10_000, `inform #${informs}`);
-  await until(() => h.shard.retryDueAt(0) > 0 && h.shard.lifecycle(0) === 'failed', 10_000, 'retry scheduled');
-  return h.shard.retryDueAt(0) - h.clock.now();
+  await until(() => h.cwmp.retryDueAt(0) > 0 && h.shard.lifecycle(0) === 'failed', 10_000, 'retry scheduled');
+  return h.cwmp.retryDueAt(0) - h.clock.now();
 }
 
 describe('session retry (TR-069 3.2.1.1, PROTOCOLS A.8)', () => {
@@ -41,7 +41,7 @@ describe('session retry (TR-069 3.2.1.1, PROTOCOLS A.8)', () => {
     expect(eventCodes(s).filter((c) => c !== '2 PERIODIC')).toEqual(['0 BOOTSTRAP', '1 BOOT']);
     await until(() => h!.shard.lifecycle(0) === 'ready');
     // After a success the count is back to 0.
-    h.shard.raise(0, 1 << 2);
+    h.cwmp.raise(0, 1 << 2);
     await h.acs.waitFor(() => h!.acs.sessions[1]?.ended === true);
     expect(h.acs.sessions[1]!.inform.retryCount).toBe(0);
   });
@@ -60,7 +60,7 @@ describe('session retry (TR-069 3.2.1.1, PROTOCOLS A.8)', () => {
     await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true);
     await until(() => h!.shard.lifecycle(0) === 'ready');
     fail = true;
-    h.shard.raise(0, 1 << 2);
+    h.cwmp.raise(0, 1 << 2);
     const w1 = await retryScheduled(h, 2);
     expect(w1).toBeGreaterThanOrEqual(30_000);
     expect(w1).toBeLessThanOrEqual(90_000);
@@ -77,7 +77,7 @@ describe('session retry (TR-069 3.2.1.1, PROTOCOLS A.8)', () => {
     await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true);
     await until(() => h!.shard.lifecycle(0) === 'ready');
     fail = true;
-    h.shard.raise(0, (1 << 6) | (1 << 2));
+    h.cwmp.raise(0, (1 << 6) | (1 << 2));
     const wait = await retryScheduled(h, 2);
     fail = false;
     h.tick(wait);
@@ -91,7 +91,7 @@ describe('session retry (TR-069 3.2.1.1, PROTOCOLS A.8)', () => {
     h.tick();
     await until(() => h!.shard.lifecycle(0) === 'failed', 10_000, 'connect failure');
     const [lo, hi] = retryWindow(1);
-    const wait = h.shard.retryDueAt(0) - h.clock.now();
+    const wait = h.cwmp.retryDueAt(0) - h.clock.now();
     expect(wait).toBeGreaterThanOrEqual(lo * 1000);
     expect(wait).toBeLessThanOrEqual(hi * 1000);
   });

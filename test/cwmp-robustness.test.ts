@@ -84,7 +84,7 @@ describe('other ACS dialects and bad input', () => {
     h.tick();
     await until(() => h!.shard.lifecycle(0) === 'failed', 10_000, 'malformed -> failed');
     broken = false;
-    h.tick(h.shard.retryDueAt(0) - h.clock.now());
+    h.tick(h.cwmp.retryDueAt(0) - h.clock.now());
     await until(() => h!.shard.lifecycle(0) === 'ready', 10_000, 'recovery');
   });
 
@@ -95,7 +95,7 @@ describe('other ACS dialects and bad input', () => {
       h = await startHarness({ acsUrl: acs.url });
       h.tick();
       await until(() => h!.shard.lifecycle(0) === 'failed', 10_000, `failure on ${reply.status}`);
-      expect(h.shard.retryDueAt(0)).toBeGreaterThan(0);
+      expect(h.cwmp.retryDueAt(0)).toBeGreaterThan(0);
       await h.stop();
       server.close();
       h = undefined;
@@ -138,8 +138,8 @@ describe('other ACS dialects and bad input', () => {
     await h.acs.waitFor(() => h!.acs.sessions.filter((s) => s.ended).length === 2);
     // The new URL asks for 0 BOOTSTRAP there at once; that session cannot start.
     await until(() => h!.shard.lifecycle(0) === 'failed' && h!.shard.lifecycle(1) === 'ready', 10_000, 'bad URL -> failed');
-    expect(h.shard.retryDueAt(0)).toBeGreaterThan(h.clock.now());
-    h.shard.raise(1, 1 << 2);
+    expect(h.cwmp.retryDueAt(0)).toBeGreaterThan(h.clock.now());
+    h.cwmp.raise(1, 1 << 2);
     await h.acs.waitFor(() => h!.acs.sessions.length === 3 && h!.acs.sessions[2]!.ended, 10_000, 'other CPE');
   });
 
@@ -149,9 +149,9 @@ describe('other ACS dialects and bad input', () => {
     });
     h.tick();
     await until(() => h!.shard.lifecycle(0) === 'failed', 10_000, 'failed');
-    h.shard.raise(0, 1 << 6);
+    h.cwmp.raise(0, 1 << 6);
     await new Promise((r) => setTimeout(r, 300));
-    expect(h.shard.stats().sessionsFailed).toBeLessThanOrEqual(3);
-    expect(h.shard.retryDueAt(0)).toBeGreaterThan(h.clock.now());
+    expect(h.shard.admin.stats().sessionsFailed).toBeLessThanOrEqual(3);
+    expect(h.cwmp.retryDueAt(0)).toBeGreaterThan(h.clock.now());
   });
 });

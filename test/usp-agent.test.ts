@@ -156,10 +156,10 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP agent over MQTT (%s)', (k
   });
 
   it('a USP-only fleet refuses a CWMP connection request instead of failing a session', () => {
-    const r = bed.h.shard.triggerConnectionRequest(0);
+    const r = bed.h.shard.admin.triggerConnectionRequest(0);
     expect(r.accepted).toBe(false);
     expect(r.reason).toMatch(/USP-only/);
-    expect(bed.h.shard.stats().sessionsFailed).toBe(0);
+    expect(bed.h.shard.admin.stats().sessionsFailed).toBe(0);
     expect(bed.h.shard.lifecycle(0)).toBe('ready');
   });
 
@@ -169,7 +169,7 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP agent over MQTT (%s)', (k
     const all = await bed.metrics.catalog.registry.getMetricsAsJSON();
     const fam = all.find((f) => f.name === 'cpe_sim_usp_requests_total')!;
     expect(fam.values.some((v) => v.labels['msg_type'] === 'DEREGISTER')).toBe(true);
-    expect(bed.h.shard.stats().uspConnections?.['connected']).toBe(2);
+    expect(bed.h.shard.admin.stats().uspConnections?.['connected']).toBe(2);
   });
 
   it('publishes at LocalAgent.MTP.1.MQTT.PublishQoS (1 and 2 as well as the default 0)', async () => {

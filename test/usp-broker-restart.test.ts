@@ -17,7 +17,7 @@ afterAll(async () => {
 
 describe('USP agents across a broker restart (mosquitto, MQTT 5)', () => {
   it('go to backoff when the broker goes, reconnect along the retry window when it is back', async () => {
-    const counts = () => bed.h.shard.usp!.connectionCounts();
+    const counts = () => bed.h.shard.usp!.connections.countsByState();
     const connects = (eid: string) => bed.ctl.received.filter((r) => r.record.record_type === 'mqtt_connect' && r.record.from_id === eid).length;
     const eids = [0, 1, 2].map((l) => bed.agent(l).endpointId);
     await until(() => eids.every((e) => connects(e) === 1), 5000, 'the first MQTTConnect Records');

@@ -18,7 +18,7 @@ let next: AcsOutgoingRequest[] = [];
 async function cwmpSession(requests: AcsOutgoingRequest[]): Promise<ParsedCpeEnvelope[]> {
   next = requests;
   const before = bed.h.acs.sessions.length;
-  expect(bed.h.shard.triggerConnectionRequest(0).accepted).toBe(true);
+  expect(bed.h.shard.admin.triggerConnectionRequest(0).accepted).toBe(true);
   await until(() => bed.h.acs.sessions.length > before && bed.h.acs.sessions[before]!.ended, 10_000, 'the CWMP session');
   return bed.h.acs.sessions[before]!.messages.filter((m) => m.message.method !== 'Empty');
 }

@@ -135,7 +135,7 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP subscriptions (%s)', (kin
   });
 
   it('lists the subscriptions in the admin detail', () => {
-    const d = bed.h.shard.detail(0)!;
+    const d = bed.h.shard.admin.detail(0)!;
     expect(d.usp?.mqtt).toBe('connected');
     expect(d.uspSubscriptions.map((s) => s.id)).toEqual(expect.arrayContaining(['vc', 'oc', 'od', 'later', 'retry', 'per']));
   });

@@ -29,7 +29,7 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
   let baseline: ThreadProbe | undefined;
   let metrics: ThreadMetrics | undefined;
   let pushTimer: NodeJS.Timeout | undefined;
-  const uspGauge = () => (shard.usp && init.usp ? { broker: init.usp.brokerLabel, counts: shard.usp.connectionCounts() } : undefined);
+  const uspGauge = () => (shard.usp && init.usp ? { broker: init.usp.brokerLabel, counts: shard.usp.connections.countsByState() } : undefined);
   try {
     const profile = loadProfile(init.profileDir);
     const template = compileProfile(profile);
@@ -64,28 +64,28 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
       try {
         switch (msg.type) {
           case 'cr':
-            reply(shard.connectionRequest(msg.cpe, msg.request));
+            reply(shard.cr.handle(msg.cpe, msg.request));
             return;
           case 'inspect':
-            reply(shard.summary(msg.cpe));
+            reply(shard.admin.summary(msg.cpe));
             return;
           case 'detail':
-            reply(shard.detail(msg.cpe));
+            reply(shard.admin.detail(msg.cpe));
             return;
           case 'list':
-            reply(shard.list(msg.state, msg.offset, msg.limit));
+            reply(shard.admin.list(msg.state, msg.offset, msg.limit));
             return;
           case 'trigger-cr':
-            reply(shard.triggerConnectionRequest(msg.cpe));
+            reply(shard.admin.triggerConnectionRequest(msg.cpe));
             return;
           case 'stats':
-            reply(shard.stats());
+            reply(shard.admin.stats());
             return;
           case 'probe':
             reply(probeThread());
             return;
           case 'fault':
-            reply(shard.queueFault(msg.cpe, msg.code));
+            reply(shard.admin.queueFault(msg.cpe, msg.code));
             return;
           case 'stop':
             if (pushTimer) clearInterval(pushTimer);
@@ -100,7 +100,7 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
               },
               (e: unknown) => {
                 send({ type: 'reply', id: msg.id, ok: false, error: toWire(e) });
-                resolve(shard.stats());
+                resolve(shard.admin.stats());
               },
             );
             return;

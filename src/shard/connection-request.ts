@@ -4,13 +4,24 @@
 // credentials, 503 past the per-CPE rate limit. Nonces are stateless (HMAC-bound).
 import { timingSafeEqual } from 'node:crypto';
 import type { CrReply, CrRequest } from '../coordinator/messages.js';
-import { EV } from '../cwmp/events.js';
+import type { CpeView } from '../datamodel/view.js';
 import { checkNonce, digestChallenge, makeNonce, parseAuthorization, verifyDigest } from '../http/digest.js';
 import type { Clock } from '../scheduler/clock.js';
-import type { Shard } from './shard.js';
 
 const NONCE_MAX_AGE_MS = 60_000;
 const REALM = 'cpe-sim';
+
+/** What answering a connection request needs of the shard. */
+export interface CrTarget {
+  /** Local slot of a global CPE index, if this shard owns it. */
+  local(cpe: number): number | undefined;
+  /** The CPE's own ConnectionRequestURL path, token included. */
+  crPath(cpe: number): string;
+  isPoweredOn(l: number): boolean;
+  view(l: number): CpeView;
+  /** Accepted: a session carrying 6 CONNECTION REQUEST follows. */
+  requested(l: number): void;
+}
 
 export class ConnectionRequests {
   /** Only CPEs that accepted a CR recently have an entry. */
@@ -18,21 +29,21 @@ export class ConnectionRequests {
   private lastSweep = 0;
 
   constructor(
-    private readonly shard: Shard,
+    private readonly target: CrTarget,
     private readonly cfg: { secret: string; rateLimit: { count: number; periodSec: number } },
     private readonly clock: Clock,
   ) {}
 
   handle(cpe: number, req: CrRequest): CrReply {
-    const l = this.shard.local(cpe);
+    const l = this.target.local(cpe);
     const path = req.url.split('?')[0]!;
-    if (l === undefined || path !== `/cr/${cpe}/${this.shard.env.crToken(cpe)}`) return { status: 404, headers: {} };
+    if (l === undefined || path !== this.target.crPath(cpe)) return { status: 404, headers: {} };
     // TR-069 3.2.2: the ACS sends GET
     if (req.method !== 'GET') return { status: 405, headers: { allow: 'GET' } };
     // A CPE that has not powered on yet does not answer (as if unplugged): 503.
-    if (!this.shard.isPoweredOn(l)) return { status: 503, headers: {} };
+    if (!this.target.isPoweredOn(l)) return { status: 503, headers: {} };
 
-    const view = this.shard.view(l);
+    const view = this.target.view(l);
     const root = view.template.rootName;
     if (view.get(`${root}.ManagementServer.HTTPConnectionRequestEnable`) === 'false') return { status: 503, headers: {} };
     const username = view.get(`${root}.ManagementServer.ConnectionRequestUsername`) ?? '';
@@ -54,7 +65,7 @@ export class ConnectionRequests {
     if (nonceState === 'stale') return challenge(true);
 
     if (!this.admit(l, now)) return { status: 503, headers: {} };
-    this.shard.raise(l, EV.CONNECTION_REQUEST);
+    this.target.requested(l);
     return { status: 200, headers: {} };
   }
 

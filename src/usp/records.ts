@@ -1,7 +1,8 @@
-// Building the Records an agent sends and sorting the ones it receives (PROTOCOLS B.1,
-// B.3, B.4). Pure functions: no sockets, no agent state.
-import { decodeMsg, decodeRecord, encodeMsg, encodeRecord, msgTypeOfBody } from './codec.js';
-import type { MsgInput, MQTTVersion, Notify, Request, UspError, UspMsg } from './types.js';
+// Building the Records an agent sends (TR-369 Records and Msgs; the MQTT binding's
+// MQTTConnectRecord and DisconnectRecord). Pure functions: no sockets, no agent state.
+// Received Records are sorted in inbound.ts.
+import { encodeMsg, encodeRecord, msgTypeOfBody } from './codec.js';
+import type { MsgInput, MQTTVersion, Notify, UspError } from './types.js';
 import type { DeepPartial, Response } from './types.js';
 
 export const USP_VERSION = '1.3';
@@ -44,49 +45,3 @@ export function errorRecord(ends: Ends, msgId: string, error: UspError): Uint8Ar
 export function notifyRecord(ends: Ends, msgId: string, notify: DeepPartial<Notify>): Uint8Array {
   return wrap(ends, { header: { msg_id: msgId, msg_type: 'NOTIFY' }, body: { request: { notify } } as MsgInput['body'] });
 }
-
-/** What an incoming Record asks of the agent, after PROTOCOLS B.3's checks. */
-export type Incoming =
-  | { kind: 'request'; from: string; msgId: string; msg: UspMsg; request: Request }
-  | { kind: 'notify-resp'; from: string; msgId: string }
-  /** The controller answered one of our Notifies with an Error: stop retrying it. */
-  | { kind: 'notify-error'; from: string; msgId: string }
-  /** Answer with an Error Msg (a Request whose body could not be used). */
-  | { kind: 'bad-request'; from: string; msgId: string; error: UspError }
-  | { kind: 'drop'; reason: 'bad-record' | 'bad-msg' | 'not-for-me' | 'unexpected' };
-
-/** Sort one received Record for the agent `self` (its Endpoint ID). */
-export function classify(bytes: Uint8Array, self: string): Incoming {
-  const rec = decodeRecord(bytes);
-  // B.3: a Record that cannot be read cannot be answered: drop it.
-  if (!rec.ok) return { kind: 'drop', reason: 'bad-record' };
-  const r = rec.value;
-  if (r.to_id !== self) return { kind: 'drop', reason: 'not-for-me' };
-  if (r.from_id === '') return { kind: 'drop', reason: 'bad-record' };
-  // The simulator speaks no_session_context only (PROTOCOLS B.1); connect/disconnect
-  // Records from a controller carry nothing for an agent.
-  if (r.record_type !== 'no_session_context') return { kind: 'drop', reason: 'unexpected' };
-  if (r.payload_security !== 'PLAINTEXT') return { kind: 'drop', reason: 'unexpected' };
-  const m = decodeMsg(r.no_session_context.payload);
-  if (!m.ok) {
-    const { msg_id, msg_type } = m.salvaged;
-    // B.3: answer only a Request whose msg_id could be read.
-    if (msg_id && msg_type && isRequestType(msg_type)) {
-      return { kind: 'bad-request', from: r.from_id, msgId: msg_id, error: { err_code: m.error.err_code, err_msg: m.error.message, param_errs: [] } };
-    }
-    return { kind: 'drop', reason: 'bad-msg' };
-  }
-  const msg = m.value;
-  const msgId = msg.header.msg_id;
-  const body = msg.body;
-  if (body.msg_body === 'request') {
-    if (msgId === '') return { kind: 'drop', reason: 'bad-msg' };
-    return { kind: 'request', from: r.from_id, msgId, msg, request: body.request };
-  }
-  if (body.msg_body === 'response' && body.response.resp_type === 'notify_resp') return { kind: 'notify-resp', from: r.from_id, msgId };
-  if (body.msg_body === 'error') return { kind: 'notify-error', from: r.from_id, msgId };
-  return { kind: 'drop', reason: 'unexpected' };
-}
-
-const REQUEST_TYPES = new Set(['GET', 'SET', 'ADD', 'DELETE', 'OPERATE', 'NOTIFY', 'GET_SUPPORTED_DM', 'GET_INSTANCES', 'GET_SUPPORTED_PROTO', 'REGISTER', 'DEREGISTER']);
-const isRequestType = (t: string): boolean => REQUEST_TYPES.has(t);

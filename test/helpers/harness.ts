@@ -9,6 +9,7 @@ import { MockAcs, type MockAcsOptions } from '../../src/mock-acs/mock-acs.js';
 import { compileProfile } from '../../src/profile/compile.js';
 import { loadProfile } from '../../src/profile/load.js';
 import { FakeClock } from '../../src/scheduler/clock.js';
+import type { CwmpSide } from '../../src/shard/cwmp-side.js';
 import { Shard } from '../../src/shard/shard.js';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -60,6 +61,8 @@ export function uspInit(brokerUrl: string, o: Partial<UspInit> = {}): UspInit {
 
 export interface Harness {
   shard: Shard;
+  /** The shard's CWMP side (throws in a USP-only harness, cwmp: false). */
+  readonly cwmp: CwmpSide;
   acs: MockAcs;
   clock: FakeClock;
   cr: CrListener | undefined;
@@ -77,7 +80,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   let shardRef: Shard | undefined;
   let crBase = 'http://127.0.0.1:9';
   if (o.cr) {
-    cr = new CrListener(async (cpe, req) => shardRef!.connectionRequest(cpe, req));
+    cr = new CrListener(async (cpe, req) => shardRef!.cr.handle(cpe, req));
     const port = await cr.listen('127.0.0.1', 0);
     crBase = `http://127.0.0.1:${port}`;
   }
@@ -109,6 +112,10 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   shard.start();
   return {
     shard,
+    get cwmp(): CwmpSide {
+      if (!shard.cwmp) throw new Error('this harness runs no CWMP side (cwmp: false)');
+      return shard.cwmp;
+    },
     acs,
     clock,
     cr,

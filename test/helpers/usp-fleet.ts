@@ -49,7 +49,7 @@ export async function startUspBed(kind: BrokerKind, o: HarnessOptions & { uspOve
   const agent = (l = 0): AgentAddress => ({ endpointId: h.shard.env.endpointId(l + (o.lo ?? 0)), topic: h.shard.env.agentTopic(l + (o.lo ?? 0)) });
   h.tick();
   const cpes = o.cpes ?? 1;
-  await until(() => h.shard.usp!.connectionCounts()['connected'] === cpes, 10_000, 'every agent connected');
+  await until(() => h.shard.usp!.connections.countsByState()['connected'] === cpes, 10_000, 'every agent connected');
   let seq = 0;
   const ask = (body: MsgInput['body'], l = 0) => ctl.request(agent(l), body, { msgId: `req-${kind}-${++seq}` });
   return {

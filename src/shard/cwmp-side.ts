@@ -1,0 +1,339 @@
+// The CWMP client side of a shard's CPEs (TR-069 Amendment 6): pending events, the bounded
+// session queue and its pump, when the next periodic Inform, heartbeat and retry are due,
+// and what a SetParameterValues changes at once. One session's state is a CwmpSession;
+// the CPEs' trees, power and lifecycle are the table's (CpeTable).
+import { publishSession, publishTick } from '../cwmp/diagnostics.js';
+import { DISCARD_ON_FAILURE, EV, eventsOf, KEEP_ON_REBOOT } from '../cwmp/events.js';
+import type { SessionOutcome } from '../cwmp/session.js';
+import { ConnectionPool } from '../cwmp/transport.js';
+import type { ShardInit } from '../coordinator/messages.js';
+import { retryDelayMs } from '../scheduler/backoff.js';
+import { CwmpSession } from './cwmp-session.js';
+import { CwmpFlag, CwmpState } from './cwmp-state.js';
+import { EventLog } from './event-log.js';
+import { FailureLog } from './failure-log.js';
+import { FaultHook } from './fault-hook.js';
+import { Notifications } from './notifications.js';
+import { PeriodicPlanner } from './periodic.js';
+import { Life, type CpeTable } from './table.js';
+import { TimerKind, type CwmpTimer } from './timer-kind.js';
+
+/** How often CPEs with active notification are checked for changed values. */
+const NOTIFY_SCAN_MS = 5000;
+
+export interface CwmpSideOptions {
+  acs: ShardInit['acs'];
+  /** Sessions at once in this shard; the rest wait in the queue. */
+  maxSessions: number;
+  /** The tree changed over CWMP (Set/Add/Delete): the USP side looks for subscribed changes. */
+  treeChanged(l: number): void;
+}
+
+export class CwmpSide {
+  private readonly state: CwmpState;
+  readonly notifications: Notifications;
+  readonly eventLog: EventLog;
+  readonly faultHook = new FaultHook();
+  readonly failures: FailureLog;
+  readonly counters = { bootstraps: 0, sessionsOk: 0, sessionsFailed: 0, periodicTicks: 0 };
+  private readonly pool: ConnectionPool;
+  private readonly periodic: PeriodicPlanner;
+  /** The template turns HeartbeatPolicy on: every CPE plans heartbeats. */
+  private readonly heartbeatByDefault: boolean;
+  private readonly ms: string;
+  private queue: number[] = [];
+  private qHead = 0;
+  private active = 0;
+  private stopping = false;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly table: CpeTable,
+    private readonly opts: CwmpSideOptions,
+  ) {
+    this.state = new CwmpState(table.size);
+    this.ms = `${table.template.rootName}.ManagementServer.`;
+    this.pool = new ConnectionPool({ maxIdlePerOrigin: opts.maxSessions, caFile: opts.acs.caFile });
+    this.periodic = new PeriodicPlanner(table.profile.settings.periodicInformInterval, table.random);
+    this.failures = new FailureLog((msg, extra) => table.log('warn', msg, extra));
+    this.eventLog = new EventLog(table.size);
+    this.notifications = new Notifications({
+      now: () => table.clock.now(),
+      view: (l) => table.view(l),
+      raiseValueChange: (l) => this.raise(l, EV.VALUE_CHANGE),
+      wakeAt: (at, l) => table.schedule(at, l, TimerKind.NotifyWake),
+    });
+    // An ACS turning heartbeats on for one CPE is handled in afterSet.
+    this.heartbeatByDefault = table.view(0).get(`${this.ms}HeartbeatPolicy.Enable`) === 'true';
+  }
+
+  start(startAt: number): void {
+    this.table.schedule(startAt + NOTIFY_SCAN_MS, 0, TimerKind.NotifyScan);
+  }
+
+  /** No new sessions; wait for the running ones to end; close the ACS connections. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.queue = [];
+    this.qHead = 0;
+    if (this.active > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
+    await this.pool.close();
+  }
+
+  fire(l: number, kind: CwmpTimer, at: number): void {
+    const s = this.state;
+    switch (kind) {
+      case TimerKind.Periodic:
+        if (s.periodicAt[l] !== at) return; // superseded
+        this.counters.periodicTicks++;
+        publishTick({ kind: 'periodic' });
+        this.raise(l, EV.PERIODIC);
+        this.schedulePeriodic(l);
+        return;
+      case TimerKind.Retry:
+        if (s.retryAt[l] !== at) return;
+        s.retryAt[l] = 0;
+        this.requestSession(l);
+        return;
+      case TimerKind.Heartbeat: {
+        const hb = s.heartbeats.get(l);
+        if (!hb || hb.at !== at) return;
+        hb.pending = true;
+        publishTick({ kind: 'scheduled' });
+        this.scheduleHeartbeat(l);
+        // The heartbeat waits while a failed session is being retried.
+        if (!s.retryAt[l]) this.requestSession(l);
+        return;
+      }
+      case TimerKind.NotifyWake:
+        if (this.table.isPoweredOn(l)) this.notifications.recheck(l);
+        return;
+      case TimerKind.NotifyScan:
+        this.notifications.scan();
+        this.table.schedule(this.table.clock.now() + NOTIFY_SCAN_MS, 0, TimerKind.NotifyScan);
+        return;
+      default: {
+        const never: never = kind;
+        throw new Error(`not a CWMP timer: ${String(never)}`);
+      }
+    }
+  }
+
+  // ---- power ----
+
+  /** Power-on: the boot Inform (0 BOOTSTRAP until an ACS acknowledged one), periodic and heartbeat plans. */
+  powerOn(l: number, newImage: boolean): void {
+    const s = this.state;
+    // TR-069 3.7.1.5: 0 BOOTSTRAP only until the ACS has acknowledged one
+    const boot = s.flags[l]! & CwmpFlag.Bootstrapped ? EV.BOOT : EV.BOOT | EV.BOOTSTRAP;
+    s.events[l]! |= boot;
+    // A new image announces its SoftwareVersion (forced active notification) in the boot Inform.
+    if (newImage) this.notifications.deviceChanged(l, [`${this.table.template.rootName}.DeviceInfo.SoftwareVersion`]);
+    this.raise(l, boot);
+    this.schedulePeriodic(l);
+    // Only CPEs whose HeartbeatPolicy is on pay for a look at it (the profile may turn it on for all).
+    if (s.heartbeats.has(l) || this.heartbeatByDefault) this.scheduleHeartbeat(l);
+    this.table.device.startDueTransfers(l, true);
+  }
+
+  /**
+   * Going dark (TR-069 A.3.2.10 Reboot, A.4.1.2 FactoryReset): no retry or periodic Inform
+   * is pending across the dark window. Events that survive a reboot are kept (KEEP_ON_REBOOT);
+   * a reset forgets everything, 0 BOOTSTRAP included.
+   */
+  powerOff(l: number, factoryReset: boolean): void {
+    const s = this.state;
+    s.retryAt[l] = 0;
+    s.periodicAt[l] = 0;
+    this.notifications.rebooted(l);
+    if (factoryReset) {
+      this.notifications.reset(l);
+      this.faultHook.clear(l);
+      s.flags[l]! &= ~CwmpFlag.Bootstrapped;
+      s.events[l] = 0;
+    } else {
+      s.events[l]! &= KEEP_ON_REBOOT;
+    }
+  }
+
+  // ---- events and the session queue ----
+
+  /** Queue an event and ask for a session. */
+  raise(l: number, eventMask: number): void {
+    const s = this.state;
+    s.events[l]! |= eventMask;
+    if (eventMask & EV.CONNECTION_REQUEST && s.retryAt[l]) {
+      // The ACS asked for this session now: don't sit out the retry window.
+      s.retryAt[l] = 0;
+    }
+    if (s.retryAt[l] && !(s.flags[l]! & CwmpFlag.InSession)) return; // rides along with the retry
+    this.requestSession(l);
+  }
+
+  /** One session at a time per CPE: a trigger during a session is deferred, never dropped. */
+  private requestSession(l: number): void {
+    const flags = this.state.flags;
+    const f = flags[l]!;
+    if (f & CwmpFlag.InSession) {
+      flags[l] = f | CwmpFlag.Again;
+      return;
+    }
+    if (f & CwmpFlag.Queued || !this.table.isPoweredOn(l) || this.stopping) return;
+    flags[l] = f | CwmpFlag.Queued;
+    this.queue.push(l);
+    this.pump();
+  }
+
+  private pump(): void {
+    const flags = this.state.flags;
+    while (this.active < this.opts.maxSessions && this.qHead < this.queue.length) {
+      const l = this.queue[this.qHead++]!;
+      flags[l]! &= ~CwmpFlag.Queued;
+      this.active++;
+      flags[l]! |= CwmpFlag.InSession;
+      this.session(l)
+        .catch((e: unknown) => this.table.log('warn', 'session bookkeeping failed', { cpe: this.table.lo + l, error: (e as Error).message }))
+        .finally(() => this.sessionEnded(l));
+    }
+    if (this.qHead > 1024 && this.qHead * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.qHead);
+      this.qHead = 0;
+    }
+  }
+
+  private sessionEnded(l: number): void {
+    const s = this.state;
+    this.active--;
+    const f = s.flags[l]!;
+    s.flags[l] = f & ~(CwmpFlag.InSession | CwmpFlag.Again);
+    // Go again only for something still to say: a deferred trigger may have been carried already.
+    const device = this.table.device;
+    const hbPending = s.heartbeats.get(l)?.pending === true;
+    const more = s.events[l]! !== 0 || device.requests(l).length > 0 || device.mEvents(l).length > 0 || hbPending;
+    if ((f & CwmpFlag.Again || hbPending) && !s.retryAt[l] && more) this.requestSession(l);
+    if (this.stopping && this.active === 0) for (const w of this.idleWaiters.splice(0)) w();
+    this.pump();
+  }
+
+  private async session(l: number): Promise<void> {
+    const started = performance.now();
+    const session = new CwmpSession(
+      {
+        table: this.table,
+        state: this.state,
+        notifications: this.notifications,
+        eventLog: this.eventLog,
+        faultHook: this.faultHook,
+        pool: this.pool,
+        acs: this.opts.acs,
+        afterSet: (cpe, names, urlBefore) => this.afterSet(cpe, names, urlBefore),
+        treeChanged: (cpe) => this.opts.treeChanged(cpe),
+        bootstrapped: () => this.counters.bootstraps++,
+      },
+      l,
+    );
+    const outcome = await session.run();
+    this.settle(session, outcome);
+    // Deferred to the session's end (TR-069 3.7.2.4): reboot, reset, transfer delays.
+    this.table.device.sessionEnded(l);
+    const events = eventsOf(session.startEvents | session.informEvents);
+    publishSession({ cpe: this.table.lo + l, ok: outcome.ok, events, reason: outcome.ok ? undefined : outcome.reason, seconds: (performance.now() - started) / 1000 });
+  }
+
+  /** A session's outcome: RetryCount back to 0 and ready, or failed with a retry planned. */
+  private settle(session: CwmpSession, outcome: SessionOutcome): void {
+    const s = this.state;
+    const l = session.l;
+    if (outcome.ok) {
+      this.counters.sessionsOk++;
+      this.notifications.sessionCompleted(l, this.table.clock.now());
+      s.retries[l] = 0;
+      this.table.setLife(l, Life.Ready);
+      return;
+    }
+    this.counters.sessionsFailed++;
+    // A failed session drops 6 CONNECTION REQUEST and keeps the rest (also when no Inform
+    // was built at all, or a bad URL plus a CR would loop forever).
+    s.events[l]! &= ~((session.startEvents | session.informEvents) & DISCARD_ON_FAILURE);
+    s.retries[l] = Math.min(255, s.retries[l]! + 1);
+    this.table.setLife(l, Life.Failed);
+    // A connection request that arrived during the failed session is answered now,
+    // with RetryCount stamped; anything else waits out the retry window.
+    if (s.events[l]! & EV.CONNECTION_REQUEST) s.flags[l]! |= CwmpFlag.Again;
+    else this.scheduleRetry(l);
+    this.failures.record(this.table.clock.now(), this.table.lo + l, outcome.reason, outcome.detail);
+  }
+
+  // ---- planning ----
+
+  /**
+   * ManagementServer settings take effect at once: a new periodic interval, time or
+   * enable reschedules the next periodic Inform (TR-069 3.2.1.2); a new ACS URL means
+   * 0 BOOTSTRAP to the new ACS after this session.
+   */
+  afterSet(l: number, names: string[], urlBefore: string): void {
+    const ms = this.ms;
+    if (names.some((n) => n.startsWith(`${ms}PeriodicInform`))) this.schedulePeriodic(l);
+    if (names.some((n) => n.startsWith(`${ms}HeartbeatPolicy.`))) this.scheduleHeartbeat(l);
+    if (names.includes(`${ms}URL`)) {
+      const now = this.table.view(l).get(`${ms}URL`) || this.opts.acs.url;
+      if (now !== urlBefore) {
+        this.state.flags[l]! &= ~CwmpFlag.Bootstrapped;
+        this.raise(l, EV.BOOTSTRAP);
+      }
+    }
+  }
+
+  private schedulePeriodic(l: number): void {
+    const next = this.periodic.next(this.table.view(l), this.table.clock.now());
+    this.state.periodicAt[l] = next ?? 0;
+    if (next !== undefined) this.table.schedule(next, l, TimerKind.Periodic);
+  }
+
+  private scheduleHeartbeat(l: number): void {
+    const heartbeats = this.state.heartbeats;
+    const next = this.periodic.nextHeartbeat(this.table.view(l), this.table.clock.now());
+    if (next === undefined) {
+      heartbeats.delete(l);
+      return;
+    }
+    const hb = heartbeats.get(l);
+    if (hb) hb.at = next;
+    else heartbeats.set(l, { at: next, pending: false });
+    this.table.schedule(next, l, TimerKind.Heartbeat);
+  }
+
+  /** TR-069 3.2.1.1: retry n after a random wait in its window (CWMPRetryMinimumWaitInterval, CWMPRetryIntervalMultiplier). */
+  private scheduleRetry(l: number): void {
+    const v = this.table.view(l);
+    const minWait = Number(v.get(`${this.ms}CWMPRetryMinimumWaitInterval`));
+    const multiplier = Number(v.get(`${this.ms}CWMPRetryIntervalMultiplier`));
+    const at = this.table.clock.now() + retryDelayMs(this.state.retries[l]!, { minWait, multiplier }, this.table.random);
+    this.state.retryAt[l] = at;
+    this.table.schedule(at, l, TimerKind.Retry);
+  }
+
+  // ---- for the admin API and tests ----
+
+  retryCount(l: number): number {
+    return this.state.retries[l]!;
+  }
+
+  /** When the CPE's pending retry is due (0 when none). */
+  retryDueAt(l: number): number {
+    return this.state.retryAt[l]!;
+  }
+
+  /** When its next periodic Inform is due (0 when none). */
+  periodicDueAt(l: number): number {
+    return this.state.periodicAt[l]!;
+  }
+
+  get activeSessions(): number {
+    return this.active;
+  }
+
+  get queuedSessions(): number {
+    return this.queue.length - this.qHead;
+  }
+}

@@ -1,0 +1,39 @@
+// Every kind of timer a shard's scheduler holds, CWMP and USP, in one enum. The table
+// (shard.ts) routes each kind by name to the side that owns it; the scheduler stores the
+// kind in one byte per entry.
+
+export const enum TimerKind {
+  // ---- the device (either protocol) ----
+  /** Power-on along the boot ramp, or the end of a reboot's dark window. */
+  Boot = 1,
+  /** A Download/Upload's DelaySeconds or a ScheduleDownload window opened. */
+  Transfer = 2,
+  /** A ScheduleInform's DelaySeconds ran out. */
+  ScheduledInform = 3,
+
+  // ---- the CWMP side ----
+  /** The next periodic Inform (PeriodicInformInterval / PeriodicInformTime). */
+  Periodic = 4,
+  /** The end of a failed session's retry wait. */
+  Retry = 5,
+  /** The next HeartbeatPolicy session. */
+  Heartbeat = 6,
+  /** A throttled active notification may go out now. */
+  NotifyWake = 7,
+  /** The shard-wide look for changed values under active notification. */
+  NotifyScan = 8,
+
+  // ---- the USP side ----
+  /** An agent's MQTT reconnect after its backoff. */
+  UspConnect = 9,
+  /** A send_resp Notify is due to be sent again. */
+  UspNotifyRetry = 10,
+  /** Device.LocalAgent.Periodic! is due. */
+  UspPeriodic = 11,
+  /** A slice of the shard-wide subscription scan. */
+  UspScan = 12,
+}
+
+export type DeviceTimer = TimerKind.Boot | TimerKind.Transfer | TimerKind.ScheduledInform;
+export type CwmpTimer = TimerKind.Periodic | TimerKind.Retry | TimerKind.Heartbeat | TimerKind.NotifyWake | TimerKind.NotifyScan;
+export type UspTimer = TimerKind.UspConnect | TimerKind.UspNotifyRetry | TimerKind.UspPeriodic | TimerKind.UspScan;

@@ -1,0 +1,167 @@
+// The USP agents' MQTT connections, one per agent (TR-369 MQTT binding): connect along
+// the boot ramp, up, down, reconnect after a backoff in the TR-181
+// Device.MQTT.Client.{i}.ConnectRetry* windows, and the count of agents per state. Per
+// agent it keeps a state byte, a retry count and the due time of its reconnect; the one
+// object an idle agent holds is its connection.
+import type { UspInit } from '../coordinator/messages.js';
+import { retryDelayMs } from '../scheduler/backoff.js';
+import { MQTT_CONNECTION_STATES, MqttMtp, type MqttConnectionState } from '../usp/mtp/mqtt.js';
+import type { CpeTable } from './table.js';
+import { TimerKind } from './timer-kind.js';
+
+const enum Conn {
+  Off = 0,
+  Connecting = 1,
+  Up = 2,
+  Backoff = 3,
+}
+
+/** What the USP side hears of an agent's connection; only its current connection speaks for it. */
+export interface ConnectionEvents {
+  /** Connected and subscribed; replyTopic is the agent's own topic (discovered: from the v5 CONNACK). */
+  up(l: number, replyTopic: string, discovered: boolean): void;
+  /** Lost or failed; a reconnect is planned. */
+  down(l: number, reason: string): void;
+  record(l: number, payload: Uint8Array, replyTo: string | undefined): void;
+  /** The goodbye Record a connection that is up sends before it closes. */
+  goodbye(l: number, reason: string): { topic: string; payload: Uint8Array };
+}
+
+export class UspConnections {
+  private readonly conn: Uint8Array;
+  private readonly retries: Uint8Array;
+  /** Epoch ms of the planned reconnect; 0 when none (a stale timer entry is ignored). */
+  private readonly connectAt: Float64Array;
+  private readonly counts = [0, 0, 0, 0];
+  private readonly mtps = new Map<number, MqttMtp>();
+  private stopping = false;
+
+  constructor(
+    private readonly init: UspInit,
+    private readonly table: CpeTable,
+    private readonly events: ConnectionEvents,
+  ) {
+    this.conn = new Uint8Array(table.size);
+    this.counts[Conn.Off] = table.size;
+    this.retries = new Uint8Array(table.size);
+    this.connectAt = new Float64Array(table.size);
+  }
+
+  isUp(l: number): boolean {
+    return this.conn[l] === Conn.Up;
+  }
+
+  state(l: number): MqttConnectionState {
+    return MQTT_CONNECTION_STATES[this.conn[l]!]!;
+  }
+
+  countsByState(): Record<MqttConnectionState, number> {
+    const [disconnected, connecting, connected, backoff] = this.counts as [number, number, number, number];
+    return { disconnected, connecting, connected, backoff };
+  }
+
+  private setConn(l: number, to: Conn): void {
+    this.counts[this.conn[l]!]!--;
+    this.counts[to]!++;
+    this.conn[l] = to;
+  }
+
+  /** One connection attempt (a fresh power-on starts with retry 0). */
+  connect(l: number, fresh = false): void {
+    if (fresh) this.retries[l] = 0;
+    if (this.stopping) return;
+    const old = this.mtps.get(l);
+    if (old && (old.state === 'connecting' || old.state === 'up')) return;
+    // Each attempt reads the MQTT settings the tree holds now (a controller may have
+    // changed ClientID, KeepAliveTime or ResponseTopicConfigured since the last one).
+    const index = this.table.lo + l;
+    const env = this.table.env;
+    const v = this.table.view(l);
+    const endpointId = env.endpointId(index);
+    const mtp: MqttMtp = new MqttMtp(
+      {
+        url: this.init.brokerUrl,
+        protocolVersion: this.init.protocolVersion,
+        clientId: v.get('Device.MQTT.Client.1.ClientID') || endpointId,
+        endpointId,
+        ...env.mqttCredentials(index),
+        ...(this.init.ca ? { ca: this.init.ca } : {}),
+        keepaliveSec: Number(v.get('Device.MQTT.Client.1.KeepAliveTime')) || 60,
+        subscribeTopic: v.get('Device.LocalAgent.MTP.1.MQTT.ResponseTopicConfigured') || env.agentTopic(index),
+        // mqtt.js's default: a broker busy with a connect storm answers late, not never.
+        connectTimeoutMs: 30_000,
+      },
+      {
+        // Only the current connection of an agent speaks for it.
+        onUp: (info) => this.mtps.get(l) === mtp && this.up(l, info.replyTopic, info.discovered),
+        onDown: (reason) => this.mtps.get(l) === mtp && this.down(l, reason),
+        onRecord: (payload, replyTo) => this.mtps.get(l) === mtp && this.events.record(l, payload, replyTo),
+      },
+    );
+    this.mtps.set(l, mtp);
+    this.setConn(l, Conn.Connecting);
+    mtp.connect();
+  }
+
+  /** Close the agent's connection (saying goodbye when it is up); no reconnect follows. */
+  disconnect(l: number, reason: string): void {
+    this.connectAt[l] = 0;
+    const mtp = this.mtps.get(l);
+    this.mtps.delete(l);
+    if (this.conn[l] !== Conn.Off) this.setConn(l, Conn.Off);
+    if (!mtp) return;
+    const final = mtp.state === 'up' ? this.events.goodbye(l, reason) : undefined;
+    void mtp.close(final).catch(() => undefined);
+  }
+
+  private up(l: number, replyTopic: string, discovered: boolean): void {
+    this.setConn(l, Conn.Up);
+    this.retries[l] = 0;
+    this.events.up(l, replyTopic, discovered);
+  }
+
+  private down(l: number, reason: string): void {
+    if (this.stopping) return;
+    this.events.down(l, reason);
+    // TR-181 MQTT.Client: ConnectRetryTime, ConnectRetryIntervalMultiplier, ConnectRetryMaxInterval.
+    const v = this.table.view(l);
+    const policy = {
+      minWait: Number(v.get('Device.MQTT.Client.1.ConnectRetryTime')),
+      multiplier: Number(v.get('Device.MQTT.Client.1.ConnectRetryIntervalMultiplier')),
+      maxMs: (Number(v.get('Device.MQTT.Client.1.ConnectRetryMaxInterval')) || 30720) * 1000,
+    };
+    this.retries[l] = Math.min(255, this.retries[l]! + 1);
+    const at = this.table.clock.now() + retryDelayMs(this.retries[l]!, policy, this.table.random);
+    this.connectAt[l] = at;
+    this.setConn(l, Conn.Backoff);
+    this.table.schedule(at, l, TimerKind.UspConnect);
+  }
+
+  /** The reconnect timer: a new attempt unless the plan changed (reboot, newer backoff). */
+  reconnectDue(l: number, at: number): void {
+    if (this.stopping || this.connectAt[l] !== at || !this.mtps.has(l)) return;
+    this.connectAt[l] = 0;
+    this.connect(l);
+  }
+
+  /** PUBLISH when the agent is up; otherwise the Record is lost, as on a real device. */
+  publish(l: number, topic: string, bytes: Uint8Array, qos: 0 | 1 | 2): void {
+    const mtp = this.mtps.get(l);
+    if (!mtp || mtp.state !== 'up') return;
+    // A publish that loses its connection is lost like on a real device: the Notify
+    // retry (send_resp) or the controller's own timeout covers it.
+    mtp.publish(topic, bytes, qos).catch(() => undefined);
+  }
+
+  /** Close every connection, with a goodbye from those that are up. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const closing: Array<Promise<void>> = [];
+    for (const [l, mtp] of this.mtps) {
+      const final = mtp.state === 'up' ? this.events.goodbye(l, 'shutdown') : undefined;
+      closing.push(mtp.close(final).catch(() => undefined));
+    }
+    this.mtps.clear();
+    await Promise.all(closing);
+  }
+}

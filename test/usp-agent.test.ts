@@ -163,6 +163,11 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP agent over MQTT (%s)', (k
     expect(bed.h.shard.lifecycle(0)).toBe('ready');
   });
 
+  it('a USP-only fleet refuses a queued CWMP fault as a conflict (the admin API answers 409)', () => {
+    expect(() => bed.h.shard.admin.queueFault(0, 9002)).toThrow(expect.objectContaining({ code: 'CONFLICT', message: expect.stringMatching(/USP-only/) }));
+    expect(bed.h.shard.admin.stats().faultsInjected).toBe(0);
+  });
+
   it('counts requests by type and result, every type present from the start', async () => {
     expect(await metricValue(bed.metrics, 'cpe_sim_usp_requests_total', { msg_type: 'GET', result: 'success' })).toBeGreaterThanOrEqual(3);
     expect(await metricValue(bed.metrics, 'cpe_sim_usp_requests_total', { msg_type: 'SET', result: 'error' })).toBeGreaterThanOrEqual(1);

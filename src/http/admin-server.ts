@@ -4,7 +4,6 @@
 // with the right status. Bind it to localhost or inside a trust boundary.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type uWS from 'uWebSockets.js';
-import type { Coordinator } from '../coordinator/coordinator.js';
 import { LIFECYCLE_STATES, type CpeDetail, type CpeSummary, type LifecycleState } from '../coordinator/messages.js';
 import type { Catalog } from '../metrics/catalog.js';
 import type { MetricsHub } from '../metrics/hub.js';
@@ -35,12 +34,20 @@ const error = (status: number, message: string, headers?: Record<string, string>
 
 export const MAX_PAGE = 1000;
 
+/** What the admin API asks of the fleet (the coordinator answers by asking the owning shard). */
+export interface AdminFleet {
+  detail(cpe: number): Promise<CpeDetail | null>;
+  list(state: LifecycleState | undefined, offset: number, limit: number): Promise<CpeSummary[]>;
+  triggerConnectionRequest(cpe: number): Promise<{ crUrl: string; accepted: boolean; reason?: string }>;
+  injectFault(cpe: number, code: number): Promise<{ queued: number }>;
+}
+
 export class AdminServer {
   private listener: UwsListener | undefined;
   port = 0;
 
   constructor(
-    private readonly coordinator: Coordinator,
+    private readonly fleet: AdminFleet,
     private readonly hub: MetricsHub,
     private readonly catalog: Catalog,
     private readonly token: string | undefined,
@@ -112,12 +119,12 @@ export class AdminServer {
     if (url === '/admin/cpes' || url === '/admin/cpes/') return only('GET', '/admin/cpes', () => this.list(query));
     let m = /^\/admin\/cpes\/([^/]+)$/.exec(url);
     if (m) return only('GET', '/admin/cpes/{id}', () => this.withId(m![1]!, async (id) => {
-      const d = await this.coordinator.detail(id);
+      const d = await this.fleet.detail(id);
       return d ? json(200, toJson(d)) : error(404, `no CPE ${id}`);
     }));
     m = /^\/admin\/cpes\/([^/]+)\/cr$/.exec(url);
     if (m) return only('POST', '/admin/cpes/{id}/cr', () => this.withId(m![1]!, async (id) => {
-      const r = await this.coordinator.triggerConnectionRequest(id);
+      const r = await this.fleet.triggerConnectionRequest(id);
       // The CPE exists but cannot take one now (not powered on, rebooting): a conflict, not "feature off".
       if (!r.accepted) return error(409, `CPE ${id} cannot take a connection request now: ${r.reason}`);
       return json(202, { cr_url: r.crUrl, invoked_at: new Date().toISOString() });
@@ -126,7 +133,7 @@ export class AdminServer {
     if (m) return only('POST', '/admin/cpes/{id}/fault/{code}', () => this.withId(m![1]!, async (id) => {
       const code = Number(m![2]);
       if (!/^\d+$/.test(m![2]!) || code < 9000 || code > 9899) return error(400, `fault code ${JSON.stringify(m![2])} is not a CPE fault: expected an integer from 9000 to 9899 (TR-069 A.5.1)`);
-      const q = await this.coordinator.injectFault(id, code);
+      const q = await this.fleet.injectFault(id, code);
       return json(202, { id, code, queued: q.queued });
     }));
     return error(404, `no route ${url}`);
@@ -156,7 +163,7 @@ export class AdminServer {
     const offset = num('offset', 0, Number.MAX_SAFE_INTEGER);
     if (Number.isNaN(limit)) return error(400, `limit must be an integer from 0 to ${MAX_PAGE}`);
     if (Number.isNaN(offset)) return error(400, 'offset must be a non-negative integer');
-    const items = await this.coordinator.list(state as LifecycleState | undefined, offset, limit);
+    const items = await this.fleet.list(state as LifecycleState | undefined, offset, limit);
     return json(200, { items: items.map(toJson), offset, limit });
   }
 }

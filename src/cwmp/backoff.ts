@@ -1,5 +1,6 @@
-// Session retry windows (TR-069 3.2.1.1, PROTOCOLS A.8): retry n waits a random time in
-// [m·(k/1000)^(n−1), m·(k/1000)^n] seconds; from the 10th retry on, the 10th window.
+// Session retry windows (TR-069 3.2.1.1; docs/cwmp-behaviour.md "Retry windows"): retry n
+// waits a random time in [m·(k/1000)^(n−1), m·(k/1000)^n] seconds; from the 10th retry on,
+// the 10th window.
 
 export const DEFAULT_MIN_WAIT = 5;
 export const DEFAULT_MULTIPLIER = 2000;

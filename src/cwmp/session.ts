@@ -1,4 +1,4 @@
-// One CWMP session from the CPE's side (TR-069 3.7.1, PROTOCOLS A.2) as an explicit
+// One CWMP session from the CPE's side (TR-069 3.7.1; docs/cwmp-behaviour.md "Sessions") as an explicit
 // state machine: named states, a guard on each transition, one bad-state exit.
 import { publishInform, publishMessage } from './diagnostics.js';
 import { parseAcsEnvelope } from './soap-parse.js';

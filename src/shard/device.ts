@@ -1,4 +1,4 @@
-// A CPE's behaviours beyond its data model (issue: reboots, transfers, scheduled
+// A CPE's behaviours beyond its data model (reboots, transfers, scheduled
 // informs): the RPCs' deferred effects, M events with CommandKeys, TransferComplete
 // re-sent until acknowledged, firmware banks. State lives in the sparse ExtraStore.
 import type { Dispatcher } from 'undici';
@@ -15,7 +15,7 @@ import { transfer } from './transfers.js';
 
 export const MAX_QUEUED_TRANSFERS = 16;
 
-/** The M event a transfer reports with (PROTOCOLS A.4). */
+/** The M event a transfer reports with (TR-069 3.7.1.5). */
 const mCodeOf = (t: Transfer): string => (t.windows ? 'M ScheduleDownload' : t.isDownload ? 'M Download' : 'M Upload');
 
 /** The shard operations a device behaviour needs. */

@@ -1,4 +1,4 @@
-// When a CPE's next periodic Inform is due (TR-069 3.2.1.2, PROTOCOLS A.8).
+// When a CPE's next periodic Inform is due (TR-069 3.2.1.2; docs/cwmp-behaviour.md "Periodic Inform").
 import type { CpeView } from '../datamodel/view.js';
 
 const UNKNOWN_TIME = /^0001-01-01T00:00:00/;
@@ -21,8 +21,9 @@ export class PeriodicPlanner {
   }
 
   /**
-   * Next heartbeat (TR-069 Amd 6, PROTOCOLS A.8): HeartbeatPolicy.ReportingInterval with
-   * InitiationTime as the phase, or a random phase when it is unknown.
+   * Next heartbeat (TR-069 Amd 6; docs/cwmp-behaviour.md "Heartbeat"):
+   * HeartbeatPolicy.ReportingInterval with InitiationTime as the phase, or a random phase
+   * when it is unknown.
    */
   nextHeartbeat(view: CpeView, now: number, rand: () => number = Math.random): number | undefined {
     const hp = `${view.template.rootName}.ManagementServer.HeartbeatPolicy.`;

@@ -1,5 +1,5 @@
 // A shard owns CPEs [lo, hi): per-CPE state in typed arrays, overlays only for CPEs
-// an ACS changed, one scheduler, a bounded session queue (DESIGN "Per-CPE state").
+// an ACS changed, one scheduler, a bounded session queue (ARCHITECTURE.md, "A CPE's state").
 import { readFileSync } from 'node:fs';
 import { Agent } from 'undici';
 import { retryDelayMs } from '../cwmp/backoff.js';
@@ -379,7 +379,7 @@ export class Shard {
         hb.pending = true;
         publishTick({ kind: 'scheduled' });
         this.scheduleHeartbeat(l);
-        // The heartbeat waits while a failed session is being retried (PROTOCOLS A.4).
+        // The heartbeat waits while a failed session is retried (docs/cwmp-behaviour.md "Heartbeat").
         if (!this.retryAt[l]) this.requestSession(l);
         return;
       }
@@ -415,8 +415,8 @@ export class Shard {
   }
 
   /**
-   * Reboot (TR-069 A.3.2.10) or factory reset (A.4.1.2): dark for the profile's window,
-   * then a fresh boot. Events follow PROTOCOLS A.4's reboot column; a reset also wipes the
+   * Reboot (TR-069 A.3.2.9) or factory reset (A.4.1.6): dark for the profile's window,
+   * then a fresh boot. Events: docs/cwmp-behaviour.md "Events across reboots"; a reset also wipes the
    * overlay (ACS-set values, rows, attributes, ParameterKey) and starts over at BOOTSTRAP.
    */
   private powerCycle(l: number, factoryReset: boolean, why?: { cause: BootCause; commandKey: string }): void {
@@ -528,7 +528,7 @@ export class Shard {
         const v = this.view(l);
         const now = this.deps.clock.now();
         const hb = this.heartbeats.get(l);
-        // The retry of a failed session goes first; the heartbeat waits for it (PROTOCOLS A.4).
+        // A failed session's retry goes first; the heartbeat waits (docs/cwmp-behaviour.md "Heartbeat").
         if (hb?.pending && this.retries[l] === 0) {
           // 14 HEARTBEAT goes alone in its own session (icwmp); anything else follows after.
           heartbeat = true;
@@ -621,7 +621,7 @@ export class Shard {
       this.setLife(l, Life.Ready);
     } else {
       this.counters.sessionsFailed++;
-      // PROTOCOLS A.4: a failed session drops 6 CONNECTION REQUEST, keeps the rest
+      // A failed session drops 6 CONNECTION REQUEST, keeps the rest (docs/cwmp-behaviour.md)
       // (also when no Inform was built at all, or a bad URL plus a CR would loop forever)
       this.events[l]! &= ~((snapshot | informMask) & DISCARD_ON_FAILURE);
       this.retries[l] = Math.min(255, this.retries[l]! + 1);
@@ -640,7 +640,7 @@ export class Shard {
   /**
    * ManagementServer settings take effect at once: a new periodic interval, time or
    * enable reschedules the next periodic Inform (TR-069 3.2.1.2); a new ACS URL means
-   * 0 BOOTSTRAP to the new ACS after this session (PROTOCOLS A.4).
+   * 0 BOOTSTRAP to the new ACS after this session (TR-069 3.7.1.5).
    */
   private afterSet(l: number, names: string[], urlBefore: string): void {
     const ms = `${this.deps.template.rootName}.ManagementServer.`;

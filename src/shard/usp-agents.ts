@@ -1,5 +1,5 @@
-// Every CPE of a shard as a USP agent (TR-369) over its own MQTT connection (PROTOCOLS
-// B.4): connect along the boot ramp, announce with an MQTTConnect Record, OnBoardRequest
+// Every CPE of a shard as a USP agent (TR-369, docs/usp-behaviour.md) over its own MQTT
+// connection: connect along the boot ramp, announce with an MQTTConnect Record, OnBoardRequest
 // on first start, Boot! on every start, answer requests, notify subscribers, reconnect
 // with the MQTT client's backoff. Per-agent state is typed arrays plus sparse maps for
 // what only some agents have (pending notifies, async commands, subscriptions).
@@ -20,7 +20,7 @@ import type { FleetEnv } from './fleet-env.js';
 /** Scheduler kinds the agents use; the shard routes them here. */
 export const UspKind = { Connect: 9, NotifyRetry: 10, Periodic: 11, Scan: 12 } as const;
 
-/** How often agents with subscriptions are checked for changes (B.6: within 10 s). */
+/** How often agents with subscriptions are checked for changes (TR-369 R-NOT.0a: within 10 s). */
 const SCAN_MS = 5000;
 /** The scan visits the agents with subscriptions in this many slices per SCAN_MS. */
 const SCAN_SLICES = 10;
@@ -194,7 +194,7 @@ export class UspAgents {
     this.disconnect(l, factoryReset ? 'factory reset' : 'reboot');
   }
 
-  /** B.6: only Persistent subscriptions survive a restart. */
+  /** TR-181 Subscription.{i}.Persistent: only persistent subscriptions survive a restart. */
   private dropVolatileSubscriptions(l: number): void {
     const v = this.host.view(l);
     let dropped = false;
@@ -257,7 +257,7 @@ export class UspAgents {
     if (!this.mtps.has(l)) return;
     this.setConn(l, Conn.Up);
     this.retries[l] = 0;
-    // B.4: ResponseTopicDiscovered holds the CONNACK's Response Information, when there is one.
+    // R-MQTT.21: ResponseTopicDiscovered holds the CONNACK's Response Information, when there is one.
     if (discovered) {
       const v = this.host.view(l);
       if (v.deviceSet('Device.LocalAgent.MTP.1.MQTT.ResponseTopicDiscovered', replyTopic)) this.host.keep(l, v);
@@ -267,7 +267,7 @@ export class UspAgents {
     this.publish(l, connectRecord(ends, this.init.protocolVersion === 5 ? 'V5' : 'V3_1_1', replyTopic));
     // Notifies that waited for the connection go out again now.
     this.notifier.resend(l);
-    // B.6: OnBoardRequest until a controller has acknowledged one (first start, after a reset).
+    // TR-369 R-NOT.5: OnBoardRequest until a controller has acknowledged one (first start, after a reset).
     if (!(this.flags[l]! & Flag.Onboarded) && !this.notifier.onBoardPending(l)) this.onBoardRequest(l);
     if (this.flags[l]! & Flag.BootPending) {
       this.flags[l]! &= ~Flag.BootPending;
@@ -335,7 +335,7 @@ export class UspAgents {
     }
   }
 
-  /** Periodic! (B.6): every Controller.PeriodicNotifInterval, phased on PeriodicNotifTime. */
+  /** Device.LocalAgent.Periodic!: every Controller.PeriodicNotifInterval, phased on PeriodicNotifTime. */
   private schedulePeriodic(l: number): void {
     if (this.subs.matching(l, 'Event', 'Device.LocalAgent.Periodic!', this.controllerRef).length === 0) {
       this.periodicAt.delete(l);
@@ -365,7 +365,7 @@ export class UspAgents {
       this.dropped(l, inc.reason, undefined);
       return;
     }
-    // B.3: only the configured controller is answered (its Endpoint ID is in Controller.1).
+    // Only the configured controller is answered (its Endpoint ID is in Controller.1).
     // One view serves the whole request: the checks, the handler and the answer's topic.
     const view = this.host.view(l);
     const controller = this.controllerId(view);
@@ -434,7 +434,7 @@ export class UspAgents {
 
   // ---- notifying ----
 
-  /** B.6 TimeToLive: a subscription row lives that many seconds after its CreationDate. */
+  /** Subscription.{i}.TimeToLive: a subscription row lives that many seconds after its CreationDate. */
   private expire(l: number): void {
     const now = this.host.clock.now();
     const dead = this.subs.subscriptions(l).filter((s) => s.timeToLive > 0 && Number.isFinite(s.created) && s.created + s.timeToLive * 1000 <= now);
@@ -465,7 +465,7 @@ export class UspAgents {
     }
   }
 
-  /** Boot! to Event subscribers of Device.Boot! (B.6). */
+  /** Boot! to Event subscribers of Device.Boot! (TR-181 Device.Boot!; docs/usp-behaviour.md). */
   private sendBoot(l: number): void {
     const info = this.bootInfo.get(l);
     this.bootInfo.delete(l);

@@ -1,5 +1,5 @@
-// Building the Records an agent sends and sorting the ones it receives (PROTOCOLS B.1,
-// B.3, B.4). Pure functions: no sockets, no agent state.
+// Building the Records an agent sends and sorting the ones it receives (TR-369 R-MTP.5,
+// R-MTP.6; docs/usp-behaviour.md). Pure functions: no sockets, no agent state.
 import { decodeMsg, decodeRecord, encodeMsg, encodeRecord, msgTypeOfBody } from './codec.js';
 import type { MsgInput, MQTTVersion, Notify, Request, UspError, UspMsg } from './types.js';
 import type { DeepPartial, Response } from './types.js';
@@ -45,7 +45,7 @@ export function notifyRecord(ends: Ends, msgId: string, notify: DeepPartial<Noti
   return wrap(ends, { header: { msg_id: msgId, msg_type: 'NOTIFY' }, body: { request: { notify } } as MsgInput['body'] });
 }
 
-/** What an incoming Record asks of the agent, after PROTOCOLS B.3's checks. */
+/** What an incoming Record asks of the agent, after TR-369 R-MTP.5's checks. */
 export type Incoming =
   | { kind: 'request'; from: string; msgId: string; msg: UspMsg; request: Request }
   | { kind: 'notify-resp'; from: string; msgId: string }
@@ -58,19 +58,19 @@ export type Incoming =
 /** Sort one received Record for the agent `self` (its Endpoint ID). */
 export function classify(bytes: Uint8Array, self: string): Incoming {
   const rec = decodeRecord(bytes);
-  // B.3: a Record that cannot be read cannot be answered: drop it.
+  // TR-369 R-MTP.5: a Record that cannot be read cannot be answered: drop it.
   if (!rec.ok) return { kind: 'drop', reason: 'bad-record' };
   const r = rec.value;
   if (r.to_id !== self) return { kind: 'drop', reason: 'not-for-me' };
   if (r.from_id === '') return { kind: 'drop', reason: 'bad-record' };
-  // The simulator speaks no_session_context only (PROTOCOLS B.1); connect/disconnect
+  // The simulator speaks no_session_context only (docs/usp-behaviour.md); connect/disconnect
   // Records from a controller carry nothing for an agent.
   if (r.record_type !== 'no_session_context') return { kind: 'drop', reason: 'unexpected' };
   if (r.payload_security !== 'PLAINTEXT') return { kind: 'drop', reason: 'unexpected' };
   const m = decodeMsg(r.no_session_context.payload);
   if (!m.ok) {
     const { msg_id, msg_type } = m.salvaged;
-    // B.3: answer only a Request whose msg_id could be read.
+    // TR-369 R-MTP.5: answer only a Request whose msg_id could be read.
     if (msg_id && msg_type && isRequestType(msg_type)) {
       return { kind: 'bad-request', from: r.from_id, msgId: msg_id, error: { err_code: m.error.err_code, err_msg: m.error.message, param_errs: [] } };
     }

@@ -1,4 +1,4 @@
-// One controller request served against a CPE's data model (PROTOCOLS B.2): the handler,
+// One controller request served against a CPE's data model (TR-369 R-MSG.0): the handler,
 // what it changed (for subscriptions and the device's own reactions) and the answer
 // Record; and the duplicate-msg_id filter every agent applies first (R-MSG.4).
 import { SUBSCRIPTION_TABLE } from './subscriptions.js';

@@ -36,10 +36,10 @@ export interface RpcContext {
   device: DeviceActions;
 }
 
-/** Every RPC handler has this shape (STYLE 1): the request narrowed to its method. */
+/** Every RPC handler has this shape: the request narrowed to its method. */
 export type RpcHandler<M extends AcsRequest['method']> = (req: Extract<AcsRequest, { method: M }>, ctx: RpcContext) => CpeMessage;
 
 export const fault = (code: number, message: string): CpeMessage => ({ method: 'Fault', fault: { code, message } });
 
-/** The unknown time (PROTOCOLS A.1). */
+/** The unknown time (TR-069 A.2.1). */
 export const UNKNOWN_TIME = '0001-01-01T00:00:00Z';

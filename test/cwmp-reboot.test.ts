@@ -50,7 +50,7 @@ describe('Reboot (TR-069 A.3.2.10)', () => {
     await until(() => h!.shard.lifecycle(0) === 'ready');
   });
 
-  it('keeps 2 PERIODIC across a reboot but drops 6 CONNECTION REQUEST and 4 VALUE CHANGE (PROTOCOLS A.4)', async () => {
+  it('keeps 2 PERIODIC across a reboot but drops 6 CONNECTION REQUEST and 4 VALUE CHANGE', async () => {
     let second = false;
     h = await startHarness({
       acs: {

@@ -144,7 +144,7 @@ function envelope(body: string, headers: string, cwmpNamespace: string | undefin
   );
 }
 
-/** TR-069 A.4.2.1: the ID header, mustUnderstand. */
+/** TR-069 3.5: the ID header, mustUnderstand. */
 const idHeader = (id: string | undefined): string =>
   id === undefined ? '' : `<cwmp:ID soap-env:mustUnderstand="1">${escapeXml(id)}</cwmp:ID>`;
 
@@ -343,7 +343,7 @@ export function buildRaw(msg: AcsOut<'Raw'>): string {
 
 export type AcsOutgoingMessage = AcsOutgoingRequest | AcsResponse | { method: 'Fault'; fault: CwmpFault };
 
-/** An ACS message as a full envelope; HoldRequests header (A.4.2.2) when asked. */
+/** An ACS message as a full envelope; HoldRequests header (TR-069 3.5) when asked. */
 export function buildAcsEnvelope(
   msg: AcsOutgoingMessage,
   opts: { id?: string; holdRequests?: boolean; cwmpNamespace?: string },

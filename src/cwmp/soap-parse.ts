@@ -249,8 +249,8 @@ export function parseAcsEnvelope(xml: string): ParsedAcsEnvelope {
     out.cwmpNamespace = env.cwmpNamespace;
     for (const [key, h] of elements(env.header)) {
       const name = localName(key);
-      if (name === 'ID') out.id = text(h).trim(); // TR-069 A.4.2.1: echoed in the answer
-      else if (name === 'HoldRequests') out.holdRequests = orWarn(() => parseBool(text(h), name), false, warnings); // A.4.2.2
+      if (name === 'ID') out.id = text(h).trim(); // TR-069 3.5: echoed in the answer
+      else if (name === 'HoldRequests') out.holdRequests = orWarn(() => parseBool(text(h), name), false, warnings); // TR-069 3.5
       else if (!QUIET_HEADERS.has(name)) warnings.push(`ignored SOAP header ${name}`);
     }
     if (env.rpcName === undefined || env.rpc === undefined) {

@@ -166,7 +166,7 @@ export type AcsMessage =
 export interface ParsedAcsEnvelope {
   /** cwmp:ID header, echoed in the CPE's answer. */
   id: string | undefined;
-  /** cwmp:HoldRequests header (TR-069 A.4.2.2). */
+  /** cwmp:HoldRequests header (TR-069 3.5). */
   holdRequests: boolean;
   /** The cwmp namespace URI the ACS used. */
   cwmpNamespace: string | undefined;

@@ -18,9 +18,9 @@ export interface TransferRequest {
 
 /** What an RPC may do to the device beyond its data model; the shard implements it. */
 export interface DeviceActions {
-  /** Reboot once the session ends (TR-069 A.3.2.10). */
+  /** Reboot once the session ends (TR-069 A.3.2.9). */
   reboot(commandKey: string): void;
-  /** Factory reset once the session ends (TR-069 A.4.1.2). */
+  /** Factory reset once the session ends (TR-069 A.4.1.6). */
   factoryReset(): void;
   scheduleInform(delaySeconds: number, commandKey: string): void;
   /** Queue a Download or Upload; a fault when it cannot be queued. */

@@ -1,4 +1,4 @@
-// npm run bench: Go-bench-style lines for the foundation's cost per CPE.
+// npm run bench: Go-bench-style lines for what one CPE costs.
 //   BenchmarkBootstrapN_<N>-<threads>  1  <ns/op>  <bytes_per_cpe>  <handles_per_cpe>  <fds_open>
 // ns/op is wall time from start to every CPE ready, per CPE. bytes_per_cpe is the heap
 // growth (V8 heap + external memory, after full GC) summed over the main thread and

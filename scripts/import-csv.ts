@@ -139,7 +139,7 @@ function main(argv: string[]): void {
   }
   for (const [sp, o] of schema) for (const n of o.params.keys()) if (n.endsWith('NumberOfEntries')) kept.push(sp + n);
 
-  // ---- forced inform (PROTOCOLS.md A.3) ----
+  // ---- forced inform (TR-069 A.3.3.1; forcedInform in the TR-181 / TR-098 data-model XML) ----
   const forced = new Set((root === 'Device'
     ? ['RootDataModelVersion', 'DeviceInfo.HardwareVersion', 'DeviceInfo.SoftwareVersion', 'DeviceInfo.ProvisioningCode', 'ManagementServer.ParameterKey', 'ManagementServer.ConnectionRequestURL', 'ManagementServer.AliasBasedAddressing']
     : ['DeviceSummary', 'DeviceInfo.SpecVersion', 'DeviceInfo.HardwareVersion', 'DeviceInfo.SoftwareVersion', 'DeviceInfo.ProvisioningCode', 'ManagementServer.ParameterKey', 'ManagementServer.ConnectionRequestURL', 'ManagementServer.AliasBasedAddressing']).map((p) => `${root}.${p}`));

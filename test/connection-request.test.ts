@@ -81,7 +81,7 @@ describe('connection requests (TR-069 3.2.2) over the real listener', () => {
     expect((await MockAcs.connectionRequest(c.url, c.user, c.pass)).status).toBe(200);
     const third = await MockAcs.connectionRequest(c.url, c.user, c.pass);
     expect(third.status).toBe(503);
-    // The same refusal on the wire, with a fresh Digest exchange: 503 and no Retry-After (PROTOCOLS A.10).
+    // The same refusal on the wire, with a fresh Digest exchange: 503 and no Retry-After.
     const challenge = await rawGet(c.url);
     const { digestAuthorization, parseChallenges } = await import('../src/http/digest.js');
     const ch = parseChallenges(String(challenge.headers['www-authenticate']))[0]!;

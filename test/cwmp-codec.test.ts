@@ -432,7 +432,7 @@ describe('parseCpeEnvelope reads transfer messages strictly (the mock ACS checks
 });
 
 describe('faults and escaping', () => {
-  it('Client/Server per PROTOCOLS A.7', () => {
+  it('Client/Server as icwmp splits them (docs/cwmp-behaviour.md "Faults")', () => {
     for (const c of [9003, 9005, 9006, 9007, 9008, 9021, 8003]) expect(faultType(c)).toBe('Client');
     for (const c of [9000, 9001, 9002, 9004, 9009, 9020, 9032, 8005]) expect(faultType(c)).toBe('Server');
     for (let c = 9000; c <= 9032; c++) expect(FAULT_STRINGS[c]).toBeDefined();

@@ -1,4 +1,4 @@
-// The event delivery rules of PROTOCOLS A.4 (issue 3 item 8), one test per rule, over
+// The event delivery rules of docs/cwmp-behaviour.md, one test per rule, over
 // the real mock ACS: single vs multiple (M) codes, what a failed session retries, what
 // survives a reboot, codes tied to a CPE request, and 0 BOOTSTRAP until acknowledged.
 import { afterEach, describe, expect, it } from '@jest/globals';
@@ -47,7 +47,7 @@ async function retryScheduled(h: Harness, informs: number): Promise<number> {
   return h.cwmp.retryDueAt(0) - h.clock.now();
 }
 
-describe('event delivery rules (PROTOCOLS A.4)', () => {
+describe('event delivery rules (TR-069 3.7.1.5, docs/cwmp-behaviour.md)', () => {
   it('single codes are single: 2 PERIODIC raised twice before a session goes out once', async () => {
     let slow = false;
     let fail = false;

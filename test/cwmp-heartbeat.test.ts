@@ -37,7 +37,7 @@ const untilNext = (now: number) => {
   return a + (Math.floor((now - a) / 60_000) + 1) * 60_000 - now;
 };
 
-describe('HeartbeatPolicy (TR-069 Amd 6, PROTOCOLS A.4/A.8)', () => {
+describe('HeartbeatPolicy (TR-069 Amd 6, docs/cwmp-behaviour.md "Heartbeat")', () => {
   it('sends 14 HEARTBEAT alone, on the InitiationTime phase, and other events in a session of their own', async () => {
     h = await withHeartbeat();
     const wait = untilNext(h.clock.now());

@@ -23,7 +23,7 @@ async function provisioned(reqs: AcsOutgoingRequest[], later: () => AcsOutgoingR
   return harness;
 }
 
-describe('value-change notification (TR-069 A.3.2.4, PROTOCOLS A.9)', () => {
+describe('value-change notification (TR-069 A.3.2.4)', () => {
   it('passive (1): no session of its own; the next Inform carries 4 VALUE CHANGE and the changed value', async () => {
     h = await provisioned([spa('Device.DeviceInfo.UpTime', 1)]);
     h.tick(20_000);

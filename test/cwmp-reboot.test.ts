@@ -25,7 +25,7 @@ async function bootstrapWith(reqs: AcsOutgoingRequest[], extra: Parameters<typeo
   return harness;
 }
 
-describe('Reboot (TR-069 A.3.2.10)', () => {
+describe('Reboot (TR-069 A.3.2.9)', () => {
   it('goes dark after the session, refuses CRs, then informs 1 BOOT + M Reboot with the CommandKey and a fresh uptime', async () => {
     h = await bootstrapWith([{ method: 'Reboot', commandKey: 'rb-42' }], { cr: true });
     const s0 = h.acs.sessions[0]!;
@@ -50,7 +50,7 @@ describe('Reboot (TR-069 A.3.2.10)', () => {
     await until(() => h!.shard.lifecycle(0) === 'ready');
   });
 
-  it('keeps 2 PERIODIC across a reboot but drops 6 CONNECTION REQUEST and 4 VALUE CHANGE (PROTOCOLS A.4)', async () => {
+  it('keeps 2 PERIODIC across a reboot but drops 6 CONNECTION REQUEST and 4 VALUE CHANGE', async () => {
     let second = false;
     h = await startHarness({
       acs: {
@@ -74,7 +74,7 @@ describe('Reboot (TR-069 A.3.2.10)', () => {
   });
 });
 
-describe('FactoryReset (TR-069 A.4.1.2)', () => {
+describe('FactoryReset (TR-069 A.4.1.6)', () => {
   it('wipes what the ACS set and informs 0 BOOTSTRAP + 1 BOOT after the dark window', async () => {
     h = await bootstrapWith([
       { method: 'SetParameterValues', params: [{ name: 'Device.WiFi.SSID.1.SSID', value: 'provisioned', type: 'string' }], parameterKey: 'pk-1' },
@@ -97,7 +97,7 @@ describe('FactoryReset (TR-069 A.4.1.2)', () => {
   });
 });
 
-describe('ScheduleInform (TR-069 A.4.1.4)', () => {
+describe('ScheduleInform (TR-069 A.4.1.2)', () => {
   it('informs 3 SCHEDULED + M ScheduleInform after DelaySeconds, one M per CommandKey', async () => {
     h = await bootstrapWith([
       { method: 'Raw', name: 'ScheduleInform', bodyXml: '<DelaySeconds>120</DelaySeconds><CommandKey>s-1</CommandKey>' },

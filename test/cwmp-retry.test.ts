@@ -15,7 +15,7 @@ async function retryScheduled(h: Harness, informs: number): Promise<number> {
   return h.cwmp.retryDueAt(0) - h.clock.now();
 }
 
-describe('session retry (TR-069 3.2.1.1, PROTOCOLS A.8)', () => {
+describe('session retry (TR-069 3.2.1.1)', () => {
   it('waits inside window n before retry n, stamps RetryCount, keeps the events, and resets after success', async () => {
     const failures = 12;
     h = await startHarness({ acs: { failInform: () => (h!.acs.informCount <= failures ? 503 : undefined) } });

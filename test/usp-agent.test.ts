@@ -13,7 +13,7 @@ const err = (m: UspMsg) => {
   return m.body.error;
 };
 
-// One suite, two transports (STYLE 10): the embedded aedes broker speaks MQTT 3.1.1,
+// One suite, two transports: the embedded aedes broker speaks MQTT 3.1.1,
 // mosquitto MQTT 5 (response topic and content type on every PUBLISH).
 describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP agent over MQTT (%s)', (kind) => {
   let bed: UspBed;

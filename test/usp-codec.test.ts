@@ -40,7 +40,7 @@ const roundTrip = (msg: MsgInput): UspMsg => {
 
 describe('schema', () => {
   it('every message, field number, type and oneof matches the reviewed listing', () => {
-    // schema-fields.txt was checked against PROTOCOLS.md B and the BBF usp-*-1-3.proto
+    // schema-fields.txt was checked against TR-369 and the BBF usp-*-1-3.proto
     // files: a change to a field number must change both on purpose.
     const lines: string[] = [];
     const walk = (ns: NamespaceBase): void => {

@@ -117,7 +117,7 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP commands (%s)', (kind) =>
     const g = await bed.ask({ request: { get: { param_paths: ['Device.DeviceInfo.SoftwareVersion', 'Device.LocalAgent.Request.'] } } });
     if (g.body.msg_body !== 'response' || g.body.response.resp_type !== 'get_resp') throw new Error('unreachable');
     expect(g.body.response.get_resp.req_path_results[0]!.resolved_path_results[0]!.result_params).toEqual({ SoftwareVersion: '5.5.0' });
-    // B.2: the Request row is gone once the command completed.
+    // TR-369 R-OPR.0: the Request row is gone once the command completed.
     expect(g.body.response.get_resp.req_path_results[1]!.resolved_path_results).toEqual([]);
     mark = bed.ctl.received.length;
   });

@@ -1,4 +1,4 @@
-// USP path names (src/usp/path.ts, PROTOCOLS.md B.7): the grammar (7008), binding to the
+// USP path names (src/usp/path.ts, TR-369 "Path Names"): the grammar (7008), binding to the
 // supported data model (7026), searches over one CPE's rows, reference matching for
 // subscriptions; plus the supported commands/events table and unique keys.
 import { describe, expect, it } from '@jest/globals';

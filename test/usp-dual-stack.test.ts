@@ -1,4 +1,4 @@
-// One tree, two protocols (DESIGN): a USP Set is what the next CWMP GetParameterValues
+// One tree, two protocols (ARCHITECTURE.md): a USP Set is what the next CWMP GetParameterValues
 // reads, and a CWMP SetParameterValues fires a USP ValueChange subscription.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AcsOutgoingRequest, ParsedCpeEnvelope } from '../src/cwmp/types.js';

@@ -1,4 +1,4 @@
-// The MQTT MTP of a USP agent (src/usp/mtp/mqtt.ts, PROTOCOLS.md B.4) over real sockets.
+// The MQTT MTP of a USP agent (src/usp/mtp/mqtt.ts, TR-369 "MQTT Binding") over real sockets.
 // One suite runs against the embedded aedes broker (MQTT 3.1.1) and mosquitto (MQTT 3.1.1
 // and 5); what no real broker shows (the v5 CONNECT properties, CONNACK Response
 // Information and subscribe-topic, refused subscriptions, a silent broker) is pinned
@@ -82,7 +82,7 @@ function decodedMsgId(payload: Uint8Array): string {
 
 // ---- 3.1.1 reply-to helpers ------------------------------------------------------------------
 
-describe('3.1.1 reply-to in the topic (B.4)', () => {
+describe('3.1.1 reply-to in the topic (TR-369 R-MQTT.24, R-MQTT.25)', () => {
   it('topicWithReplyTo percent-encodes every "/" of the own topic', () => {
     expect(topicWithReplyTo('usp/agents/x', 'usp/controllers/y')).toBe('usp/agents/x/reply-to=usp%2Fcontrollers%2Fy');
     expect(topicWithReplyTo('/usp/controller', '/usp/agent/os::0C5A9E-CS00000001')).toBe(
@@ -104,7 +104,7 @@ describe('3.1.1 reply-to in the topic (B.4)', () => {
   });
 });
 
-// ---- one suite, several brokers (STYLE 10) ---------------------------------------------------
+// ---- one suite, several brokers --------------------------------------------------------------
 
 interface TestBroker {
   url: string;
@@ -433,7 +433,7 @@ describe('MqttMtp CONNECT / CONNACK / SUBSCRIBE details (scripted broker)', () =
       expect(await a.waitUp()).toEqual({ replyTopic: '/usp/discovered/agent-1', discovered: true });
       const [connect] = ofCmd(fb.packets, 'connect');
       expect(connect!.protocolVersion).toBe(5);
-      expect(connect!.clientId).toBe(''); // none configured: the broker assigns one (B.4)
+      expect(connect!.clientId).toBe(''); // none configured: the broker assigns one (TR-369 R-MQTT.8)
       expect(connect!.keepalive).toBe(30);
       expect(connect!.properties?.requestResponseInformation).toBe(true);
       expect(connect!.properties?.userProperties).toEqual({ 'usp-endpoint-id': a.address.endpointId });

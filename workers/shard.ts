@@ -1,4 +1,4 @@
-// Shard worker: one long-lived Piscina task per shard (DESIGN "Process shape"). Thin:
+// Shard worker: one long-lived Piscina task per shard (ARCHITECTURE.md). Thin:
 // it wires a Shard (src/shard) to its MessagePort and lives until told to stop.
 import type { MessagePort } from 'node:worker_threads';
 import type { MainToShard, ShardInit, ShardStats, ShardToMain } from '../src/coordinator/messages.js';
@@ -95,7 +95,7 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
                 if (metrics) send({ type: 'metrics', shardId: init.shardId, snapshot: await metrics.snapshot(shard.stateCountsByName(), uspGauge()) });
                 metrics?.close();
                 reply(stats);
-                // main closes the port: closing it here can overtake the reply (TOOLCHAIN.md)
+                // main closes the port: closing it here can overtake the reply
                 resolve(stats);
               },
               (e: unknown) => {

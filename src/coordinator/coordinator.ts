@@ -88,7 +88,8 @@ export class Coordinator {
       maxThreads: ranges.length,
       idleTimeout: Infinity,
       concurrentTasksPerWorker: 1,
-      // An idle worker blocked in Atomics.wait would stall its port messages (TOOLCHAIN.md).
+      // With Piscina's default atomics an idle worker sleeps in Atomics.wait, and its port
+      // messages stall until it wakes.
       atomics: 'disabled',
     });
     await Promise.all(ranges.map(({ lo, hi }, shardId) => this.startShard(shardId, lo, hi, 0)));
@@ -114,7 +115,7 @@ export class Coordinator {
         }
         link.pending.clear();
       };
-      // A task's result can arrive before its last port messages (TOOLCHAIN.md): when a
+      // A task's result can arrive before its last port messages (separate channels): when a
       // shard stops normally, give its final replies a moment before giving up on them.
       if (this.stopping) setTimeout(fail, 1000).unref();
       else fail();

@@ -1,5 +1,5 @@
-// Every message that crosses a thread boundary, in one place (DESIGN "Process shape",
-// STYLE 2). Requests carry a correlation id; replies echo it.
+// Every message that crosses a thread boundary, in one place, as discriminated unions.
+// Requests carry a correlation id; replies echo it.
 import type { BootRamp } from '../config/options.js';
 import type { WireError } from '../util/errors.js';
 import type { ThreadProbe } from '../util/probe.js';

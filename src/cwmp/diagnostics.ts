@@ -1,4 +1,4 @@
-// Protocol code publishes what happened on named channels (STYLE 8); metrics and logs
+// Protocol code publishes what happened on named channels; metrics and logs
 // subscribe, so nothing here imports either. Publishing costs nothing without subscribers.
 // Channels are per thread: each shard's metrics subscribe in the shard.
 import diagnostics_channel from 'node:diagnostics_channel';

@@ -1,4 +1,4 @@
-// Event codes (TR-069 3.7.1.5, PROTOCOLS A.4). Single codes live in a per-CPE bitmask.
+// Event codes (TR-069 3.7.1.5). Single codes live in a per-CPE bitmask.
 
 export const EVENT_CODES = [
   '0 BOOTSTRAP',
@@ -38,7 +38,8 @@ export const EV = {
   HEARTBEAT: 1 << 14,
 } as const;
 
-// The delivery rules of PROTOCOLS A.4, as masks over the single codes.
+// The delivery rules of docs/cwmp-behaviour.md ("Events across a failed session",
+// "Events across reboots", "Events tied to a CPE request"), as masks over the single codes.
 
 /** Dropped when the session fails; every other code is retried. */
 export const DISCARD_ON_FAILURE = EV.CONNECTION_REQUEST;

@@ -1,4 +1,4 @@
-// The Inform a CPE sends (TR-069 A.3.3.1, PROTOCOLS A.3): DeviceId from its identity,
+// The Inform a CPE sends (TR-069 A.3.3.1): DeviceId from its identity,
 // the events, and ParameterList = forced-inform parameters plus changed notified ones.
 import type { CpeView } from '../datamodel/view.js';
 import { isoSeconds } from '../datamodel/datetime.js';

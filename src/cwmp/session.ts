@@ -1,4 +1,4 @@
-// One CWMP session from the CPE's side (TR-069 3.7.1, PROTOCOLS A.2) as an explicit
+// One CWMP session from the CPE's side (TR-069 3.7.1; docs/cwmp-behaviour.md "Sessions") as an explicit
 // state machine: named states, a guard on each transition, one bad-state exit.
 import { publishInform, publishMessage } from './diagnostics.js';
 import { parseAcsEnvelope } from './soap-parse.js';
@@ -44,7 +44,7 @@ export async function runSession(host: SessionHost, channel: SessionChannel): Pr
   let informDelivered = false;
   let cwmpNamespace: string | undefined;
   let messages = 0;
-  /** HoldRequests of the ACS's last message (TR-069 A.4.2.2). */
+  /** HoldRequests of the ACS's last message (TR-069 3.5). */
   let hold = false;
   /** Requests already tried this session: each goes out at most once per session. */
   const attempted = new Set<CpeRequest>();
@@ -106,7 +106,7 @@ export async function runSession(host: SessionHost, channel: SessionChannel): Pr
         return failed('no-inform-response', `expected InformResponse, got ${m.kind === 'empty' ? 'an empty reply' : m.kind}`);
       }
       case 'cpe-requests': {
-        // TR-069 A.4.2.2: while HoldRequests is true the CPE sends no requests
+        // TR-069 3.5: while HoldRequests is true the CPE sends no requests
         for (let req = hold ? undefined : unattempted()[0]; req; req = hold ? undefined : unattempted()[0]) {
           attempted.add(req);
           const env = await exchange(req);

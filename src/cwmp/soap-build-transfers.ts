@@ -1,6 +1,6 @@
 // CWMP -> SOAP for Reboot, FactoryReset, the file-transfer RPCs and ChangeDUState
-// (PROTOCOLS A.5/A.6), on both sides; dispatched from soap-build.ts. Children in schema
-// order, arrays with soap-enc:arrayType (TR-069 A.3.1).
+// (TR-069 A.3.2.8, A.3.2.9, A.3.3.2, A.4.1, A.4.2.3), on both sides; dispatched from
+// soap-build.ts. Children in schema order, arrays with soap-enc:arrayType (TR-069 A.3.1).
 import { FAULT_STRINGS, escapeXml } from './soap-build.js';
 import type { AcsOutgoingRequest, CpeMessage, DuOperation, TransferFault } from './types.js';
 
@@ -10,7 +10,7 @@ type AcsOut<M extends AcsOutgoingRequest['method']> = Extract<AcsOutgoingRequest
 const bool = (b: boolean): string => (b ? 'true' : 'false');
 const el = (tag: string, value: string): string => `<${tag}>${escapeXml(value)}</${tag}>`;
 
-/** FaultStruct content; code 0 with "" is success (PROTOCOLS A.6), other codes get their meaning if empty. */
+/** FaultStruct content; 0 with "" is success (TR-069 A.3.3.2), other codes get their meaning if empty. */
 const faultStruct = (f: TransferFault): string =>
   `<FaultCode>${f.code}</FaultCode>` + el('FaultString', f.message || (f.code === 0 ? '' : (FAULT_STRINGS[f.code] ?? '')));
 
@@ -48,7 +48,7 @@ export function buildGetAllQueuedTransfersResponse(msg: Cpe<'GetAllQueuedTransfe
   return x + '</TransferList></cwmp:GetAllQueuedTransfersResponse>';
 }
 
-/** PROTOCOLS A.6: CommandKey, FaultStruct, StartTime, CompleteTime. */
+/** TR-069 A.3.3.2: CommandKey, FaultStruct, StartTime, CompleteTime. */
 export function buildTransferComplete(msg: Cpe<'TransferComplete'>): string {
   return (
     `<cwmp:TransferComplete>${el('CommandKey', msg.commandKey)}<FaultStruct>${faultStruct(msg.fault)}</FaultStruct>` +
@@ -56,7 +56,7 @@ export function buildTransferComplete(msg: Cpe<'TransferComplete'>): string {
   );
 }
 
-/** PROTOCOLS A.6: Results of OpResultStruct, then CommandKey. */
+/** TR-069 A.4.2.3: Results of OpResultStruct, then CommandKey. */
 export function buildDUStateChangeComplete(msg: Cpe<'DUStateChangeComplete'>): string {
   let x = `<cwmp:DUStateChangeComplete><Results soap-enc:arrayType="cwmp:OpResultStruct[${msg.results.length}]">`;
   for (const r of msg.results) {
@@ -80,7 +80,7 @@ export function buildCommandKeyRequest(msg: AcsOut<'Reboot'> | AcsOut<'CancelTra
   return `<cwmp:${msg.method}>${el('CommandKey', msg.commandKey)}</cwmp:${msg.method}>`;
 }
 
-/** PROTOCOLS A.5 argument order (GenieACS writes the same). */
+/** TR-069 A.3.2.8 argument order (GenieACS writes the same). */
 export function buildDownload(msg: AcsOut<'Download'>): string {
   return (
     `<cwmp:Download>${el('CommandKey', msg.commandKey)}${el('FileType', msg.fileType)}${el('URL', msg.url)}` +

@@ -44,7 +44,7 @@ export function escapeXml(s: string): string {
   return NEEDS_ESCAPE.test(s) ? s.replace(ESCAPE_ALL, (c) => ESCAPES[c]!) : s;
 }
 
-// ---- faults (PROTOCOLS A.7) ----
+// ---- faults (TR-069 3.5, A.5.1) ----
 
 /** TR-069 A.5.1 fault meanings, plus the ACS faults 8000-8006. */
 export const FAULT_STRINGS: Record<number, string> = {
@@ -90,14 +90,14 @@ export const FAULT_STRINGS: Record<number, string> = {
   9032: 'Invalid Deployment Unit Update: Version already exists',
 };
 
-/** The A.7 table's Type column (icwmp's split): the sender's fault vs the receiver's. */
+/** Client (the sender's fault) or Server, split as icwmp does (docs/cwmp-behaviour.md "Faults"). */
 const CLIENT_FAULTS = new Set([8003, 9003, 9005, 9006, 9007, 9008, 9021]);
 
 export function faultType(code: number): 'Client' | 'Server' {
   return CLIENT_FAULTS.has(code) ? 'Client' : 'Server';
 }
 
-/** PROTOCOLS A.7: soap-env:Fault > faultcode · faultstring · detail > cwmp:Fault. */
+/** TR-069 3.5, A.5.1: soap-env:Fault > faultcode · faultstring · detail > cwmp:Fault. */
 export function buildFault(fault: CwmpFault): string {
   let x =
     `<soap-env:Fault><faultcode>${faultType(fault.code)}</faultcode><faultstring>CWMP fault</faultstring>` +
@@ -123,7 +123,7 @@ function stringArray(tag: string, values: readonly string[]): string {
   return x + `</${tag}>`;
 }
 
-/** ParameterList of ParameterValueStruct; every Value carries xsi:type (PROTOCOLS A.1). */
+/** ParameterList of ParameterValueStruct; every Value carries xsi:type (TR-069 A.2.1). */
 function valueList(params: readonly ParameterValue[]): string {
   let x = `<ParameterList soap-enc:arrayType="cwmp:ParameterValueStruct[${params.length}]">`;
   for (const p of params) {
@@ -144,7 +144,7 @@ function envelope(body: string, headers: string, cwmpNamespace: string | undefin
   );
 }
 
-/** TR-069 A.4.2.1: the ID header, mustUnderstand. */
+/** TR-069 3.5: the ID header, mustUnderstand. */
 const idHeader = (id: string | undefined): string =>
   id === undefined ? '' : `<cwmp:ID soap-env:mustUnderstand="1">${escapeXml(id)}</cwmp:ID>`;
 
@@ -216,8 +216,8 @@ export function buildDeleteObjectResponse(msg: Cpe<'DeleteObjectResponse'>): str
 }
 
 /**
- * A CPE message as a full envelope. `id` echoes the ACS request's cwmp:ID (A.4.2.1);
- * `cwmpNamespace` is the one the ACS used (PROTOCOLS A.1), NS.cwmp otherwise.
+ * A CPE message as a full envelope. `id` echoes the ACS request's cwmp:ID (TR-069 3.5);
+ * `cwmpNamespace` is the one the ACS used, NS.cwmp otherwise (docs/cwmp-behaviour.md).
  */
 export function buildCpeEnvelope(msg: CpeMessage, opts: { id?: string; cwmpNamespace?: string }): string {
   return envelope(cpeBody(msg), idHeader(opts.id), opts.cwmpNamespace);
@@ -343,7 +343,7 @@ export function buildRaw(msg: AcsOut<'Raw'>): string {
 
 export type AcsOutgoingMessage = AcsOutgoingRequest | AcsResponse | { method: 'Fault'; fault: CwmpFault };
 
-/** An ACS message as a full envelope; HoldRequests header (A.4.2.2) when asked. */
+/** An ACS message as a full envelope; HoldRequests header (TR-069 3.5) when asked. */
 export function buildAcsEnvelope(
   msg: AcsOutgoingMessage,
   opts: { id?: string; holdRequests?: boolean; cwmpNamespace?: string },

@@ -1,6 +1,7 @@
 // SOAP -> CWMP for Reboot, FactoryReset, the file-transfer RPCs and ChangeDUState
-// (PROTOCOLS A.5/A.6), on both sides. Same rules as soap-parse.ts, whose element helpers
-// these use: an ArgError thrown here becomes 'Invalid' (CPE side) or 'Unknown' (ACS side).
+// (TR-069 A.3.2.8, A.3.2.9, A.3.3.2, A.4.1, A.4.2.3), on both sides. Same rules as
+// soap-parse.ts, whose element helpers these use: an ArgError thrown here becomes
+// 'Invalid' (CPE side) or 'Unknown' (ACS side).
 //
 // CPE side, what is lenient and what is not: a missing optional string reads as "" (real
 // ACSs drop empty CommandKey, Username, TargetFileName...); FileType and URL have no
@@ -38,7 +39,7 @@ export function parseTransferRequest(name: string, node: XNode, warnings: string
     case 'GetAllQueuedTransfers':
       return { method: name };
     case 'Download':
-      // PROTOCOLS A.5; GenieACS sends every argument, FileSize and DelaySeconds as "0" when unset
+      // TR-069 A.3.2.8; GenieACS sends every argument, FileSize and DelaySeconds as "0" when unset
       return {
         method: 'Download',
         ...fileArgs(node, warnings),
@@ -154,7 +155,7 @@ function duOperation(key: string, node: XNode, i: number, warnings: string[]): D
 
 // ---- CPE -> ACS (mock ACS and tests) ----
 
-/** The arguments Download and ScheduleDownload share (PROTOCOLS A.5). */
+/** The arguments Download and ScheduleDownload share (TR-069 A.3.2.8, A.4.1.8). */
 function fileArgs(node: XNode, warnings: string[]) {
   return {
     commandKey: optText(node, 'CommandKey'),
@@ -188,7 +189,7 @@ export function parseTransferCpeMessage(name: string, node: XNode): CpeMessage |
     case 'GetAllQueuedTransfersResponse':
       return { method: name, transfers: items(req(node, 'TransferList')).map(queuedTransfer) };
     case 'TransferComplete':
-      // PROTOCOLS A.6
+      // TR-069 A.3.3.2
       return {
         method: name,
         commandKey: reqText(node, 'CommandKey'),
@@ -209,7 +210,7 @@ function transferFault(f: XNode): TransferFault {
   return { code: reqUInt(f, 'FaultCode'), message: reqText(f, 'FaultString') };
 }
 
-/** PROTOCOLS A.5: 1 not started, 2 in progress, 3 completed. */
+/** TR-069 A.4.1.1 transfer State: 1 not started, 2 in progress, 3 completed. */
 function transferState(t: XNode): 1 | 2 | 3 {
   const s = reqUInt(t, 'State');
   if (s !== 1 && s !== 2 && s !== 3) throw new ArgError(`State must be 1, 2 or 3, got ${s}`);
@@ -229,7 +230,7 @@ function queuedTransfer(t: XNode): QueuedTransfer {
 
 const DU_STATES: ReadonlySet<string> = new Set<DuOpResult['currentState']>(['Installed', 'Uninstalled', 'Failed']);
 
-/** OpResultStruct of DUStateChangeComplete (PROTOCOLS A.6). */
+/** OpResultStruct of DUStateChangeComplete (TR-069 A.4.2.3). */
 function opResult(r: XNode): DuOpResult {
   const currentState = text(req(r, 'CurrentState')).trim();
   if (!DU_STATES.has(currentState)) throw new ArgError(`CurrentState must be Installed, Uninstalled or Failed, got "${currentState}"`);

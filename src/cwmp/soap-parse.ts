@@ -1,10 +1,10 @@
 // SOAP -> CWMP messages. Pure functions: every oddity we can live with comes back in
 // `warnings`, everything else as a 'malformed' / 'Invalid' / 'Unknown' message; nothing
-// throws and nothing is kept between calls (STYLE 3).
+// throws and nothing is kept between calls.
 //
 // Elements are matched by local name whatever their prefix: real ACSs write soap-env,
 // SOAP-ENV, soapenv, s, env or no prefix at all, and fast-xml-parser keeps prefixes as
-// literal keys (TOOLCHAIN.md).
+// literal keys.
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import {
   XSD_TYPES,
@@ -55,7 +55,7 @@ const parser = new XMLParser({
   jPath: false, // we never look at paths; building the jPath strings costs ~20%
 });
 
-/** The three cwmp namespaces that exist on the wire (PROTOCOLS A.1). */
+/** The three cwmp namespaces that exist on the wire (docs/cwmp-behaviour.md). */
 const KNOWN_CWMP_NS = new Set(['urn:dslforum-org:cwmp-1-0', 'urn:dslforum-org:cwmp-1-1', 'urn:dslforum-org:cwmp-1-2']);
 const CWMP_NS_PREFIX = 'urn:dslforum-org:cwmp-';
 
@@ -170,7 +170,7 @@ function xsdType(raw: string | undefined, name: string, warnings: string[]): Xsd
   return undefined;
 }
 
-/** TR-069 A.5.1 / PROTOCOLS A.7: the CWMP fault sits in detail > cwmp:Fault. */
+/** TR-069 3.5, A.5.1: the CWMP fault sits in detail > cwmp:Fault. */
 function parseFault(node: XNode, warnings: string[]): CwmpFault {
   const f = kid(kid(node, 'detail'), 'Fault');
   if (f === undefined) {
@@ -227,13 +227,13 @@ function readEnvelope(xml: string, warnings: string[]): Envelope {
       .find(([k, v]) => k.startsWith('@_xmlns') && typeof v === 'string' && v.startsWith(CWMP_NS_PREFIX))?.[1] as string | undefined;
   }
   if (ns === undefined) warnings.push('no cwmp namespace declared');
-  else if (!KNOWN_CWMP_NS.has(ns)) warnings.push(`unknown cwmp namespace ${ns}`); // PROTOCOLS A.1
+  else if (!KNOWN_CWMP_NS.has(ns)) warnings.push(`unknown cwmp namespace ${ns}`); // still answered
   return { kind: 'ok', header, rpcName: rpcKey === undefined ? undefined : localName(rpcKey), rpc, cwmpNamespace: ns };
 }
 
 // ---- ACS -> CPE ----
 
-/** Headers a CPE may see and needs no action for (PROTOCOLS A.1). */
+/** Headers a CPE may see and needs no action for (TR-069 3.5). */
 const QUIET_HEADERS = new Set(['NoMoreRequests', 'SessionTimeout', 'SupportedCWMPVersions', 'UseCWMPVersion']);
 
 /** Parse what the ACS sent in an HTTP response body (CPE side). Never throws. */
@@ -249,8 +249,8 @@ export function parseAcsEnvelope(xml: string): ParsedAcsEnvelope {
     out.cwmpNamespace = env.cwmpNamespace;
     for (const [key, h] of elements(env.header)) {
       const name = localName(key);
-      if (name === 'ID') out.id = text(h).trim(); // TR-069 A.4.2.1: echoed in the answer
-      else if (name === 'HoldRequests') out.holdRequests = orWarn(() => parseBool(text(h), name), false, warnings); // A.4.2.2
+      if (name === 'ID') out.id = text(h).trim(); // TR-069 3.5: echoed in the answer
+      else if (name === 'HoldRequests') out.holdRequests = orWarn(() => parseBool(text(h), name), false, warnings); // TR-069 3.5
       else if (!QUIET_HEADERS.has(name)) warnings.push(`ignored SOAP header ${name}`);
     }
     if (env.rpcName === undefined || env.rpc === undefined) {
@@ -345,7 +345,7 @@ export function parseCpeEnvelope(xml: string): ParsedCpeEnvelope {
   const out: ParsedCpeEnvelope = { id: undefined, cwmpNamespace: undefined, message: { method: 'Empty' }, warnings };
   try {
     const env = readEnvelope(xml, warnings);
-    if (env.kind === 'empty') return out; // A.2 step 5: the empty POST
+    if (env.kind === 'empty') return out; // TR-069 3.7: the empty POST
     if (env.kind === 'malformed') {
       warnings.push(env.reason);
       out.message = { method: 'Unknown', name: '<malformed>' };

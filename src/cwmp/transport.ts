@@ -195,7 +195,7 @@ export class AcsHttpSession {
   }
 
   /**
-   * End of session: cookies die with it (PROTOCOLS A.2.8). After a clean end the socket
+   * End of session: cookies die with it (docs/cwmp-behaviour.md). After a clean end the socket
    * goes back to the pool; after a failed session it is closed, since the ACS may still
    * bind it to the broken session (GenieACS keys sessions on the socket).
    */

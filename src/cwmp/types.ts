@@ -69,7 +69,7 @@ export interface SetParameterValuesFault {
   message: string;
 }
 
-/** A CWMP fault as plain data (TR-069 A.5.1 / A.7). Never thrown. */
+/** A CWMP fault as plain data (TR-069 A.5.1). Never thrown. */
 export interface CwmpFault {
   code: number;
   message: string;
@@ -118,7 +118,7 @@ export type DuOperation =
   | { op: 'Update'; uuid: string; version: string; url: string; username: string; password: string }
   | { op: 'Uninstall'; uuid: string; version: string; executionEnvRef: string };
 
-/** FaultStruct of TransferComplete; code 0 and "" on success (PROTOCOLS A.6). */
+/** FaultStruct of TransferComplete; code 0 and "" on success (TR-069 A.3.3.2). */
 export interface TransferFault {
   code: number;
   message: string;
@@ -134,7 +134,7 @@ export interface QueuedTransfer {
   targetFileName: string;
 }
 
-/** OpResultStruct of DUStateChangeComplete (PROTOCOLS A.6). */
+/** OpResultStruct of DUStateChangeComplete (TR-069 A.4.2.3). */
 export interface DuOpResult {
   uuid: string;
   deploymentUnitRef: string;
@@ -166,7 +166,7 @@ export type AcsMessage =
 export interface ParsedAcsEnvelope {
   /** cwmp:ID header, echoed in the CPE's answer. */
   id: string | undefined;
-  /** cwmp:HoldRequests header (TR-069 A.4.2.2). */
+  /** cwmp:HoldRequests header (TR-069 3.5). */
   holdRequests: boolean;
   /** The cwmp namespace URI the ACS used. */
   cwmpNamespace: string | undefined;
@@ -231,7 +231,7 @@ export const NS = {
   soapEnc: 'http://schemas.xmlsoap.org/soap/encoding/',
   xsd: 'http://www.w3.org/2001/XMLSchema',
   xsi: 'http://www.w3.org/2001/XMLSchema-instance',
-  /** cwmp-1-3/1-4 XSDs keep this target namespace; GenieACS accepts it (PROTOCOLS A.1). */
+  /** cwmp-1-3/1-4 XSDs keep this target namespace; GenieACS accepts it (docs/cwmp-behaviour.md). */
   cwmp: 'urn:dslforum-org:cwmp-1-2',
 } as const;
 

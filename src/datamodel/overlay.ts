@@ -1,10 +1,10 @@
-// What one CPE has that differs from the template (DESIGN "pay only for what differs").
+// What one CPE has that differs from the template (ARCHITECTURE.md, "A CPE's state").
 // A CPE nobody has touched has no overlay at all.
 
 export interface TableRows {
   /** Live row numbers, ascending. */
   rows: number[];
-  /** Next row number AddObject hands out; numbers are never reused (TR-369 B.7). */
+  /** Next row number AddObject hands out; numbers are never reused (TR-369 R-ARC.8). */
   next: number;
 }
 

@@ -285,7 +285,7 @@ export class CpeView {
           accessList: s.accessListChange ? [...s.accessList] : cur.accessList,
         };
         if (s.notificationChange) {
-          // TR-069 A.3.2.4 / A.9: canDeny parameters may refuse active notification;
+          // TR-069 A.3.2.4 (docs/cwmp-behaviour.md): canDeny parameters may refuse active notification;
           // forceEnabled ones stay active whatever is asked.
           // Active kinds: 2 active, 5 active lightweight, 6 passive + active lightweight.
           if (node.activeNotify === 'canDeny' && (s.notification === 2 || s.notification === 5 || s.notification === 6)) {

@@ -1,4 +1,4 @@
-// The connection-request listener (PROTOCOLS A.10): one uWS server on the main thread.
+// The connection-request listener (TR-069 3.2.2): one uWS server on the main thread.
 // Paths are /cr/<cpe index>/<token>; the index names the owning shard by arithmetic and
 // the shard checks the token and the CPE's own Digest credentials.
 import type { CrReply, CrRequest } from '../coordinator/messages.js';

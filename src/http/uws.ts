@@ -1,5 +1,5 @@
 // uWebSockets.js, refused unless the native binary loaded: its package silently falls
-// back to a slow pure-JS server when the binary does not match this Node (TOOLCHAIN.md).
+// back to a slow pure-JS server when the binary does not match this Node.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import uWS from 'uWebSockets.js';

@@ -1,4 +1,4 @@
-// Every metric family of cpe-sim, declared once (STYLE 9). Each thread (main and every
+// Every metric family of cpe-sim, declared once. Each thread (main and every
 // shard) builds the same catalog in its own registry; main merges the shards' snapshots
 // with its own (prom-client AggregatorRegistry.aggregate), so buckets are identical
 // everywhere and every gauge says how it aggregates. docs/metrics.md lists the families
@@ -48,10 +48,10 @@ export const USP_MSG_TYPES = [
 export const USP_RESULTS = ['success', 'error'] as const;
 export const USP_DROP_REASONS = ['bad-record', 'bad-msg', 'not-for-me', 'unknown-controller', 'duplicate', 'unexpected', 'notify-backlog'] as const;
 export const USP_MQTT_STATES = ['disconnected', 'connecting', 'connected', 'backoff'] as const;
-/** USP error codes an agent can answer with (PROTOCOLS B.3); others appear when used. */
+/** USP error codes an agent can answer with (TR-369 7000-7031, 7100, 7104); others appear when used. */
 export const USP_ERROR_CODES: readonly string[] = [...Array.from({ length: 32 }, (_, i) => String(7000 + i)), '7100', '7104'];
 export const USP_NOTIFY_KINDS = ['ValueChange', 'ObjectCreation', 'ObjectDeletion', 'Event', 'OperationComplete', 'OnBoardRequest'] as const;
-/** CWMP fault codes a CPE can send (TR-069 A.5.1, PROTOCOLS A.7); vendor codes appear when used. */
+/** CWMP fault codes a CPE can send (TR-069 A.5.1); vendor codes appear when used. */
 export const CWMP_FAULT_CODES: readonly string[] = Array.from({ length: 33 }, (_, i) => String(9000 + i));
 export const ADMIN_ROUTES = ['/metrics', '/admin/cpes', '/admin/cpes/{id}', '/admin/cpes/{id}/cr', '/admin/cpes/{id}/fault/{code}', 'unknown'] as const;
 export const ADMIN_CODES = ['200', '202', '400', '401', '404', '405', '409', '500'] as const;
@@ -76,7 +76,7 @@ export function createCatalog() {
     uspRtt: new Histogram({ name: 'cpe_sim_usp_request_rtt_seconds', help: 'USP request handling time, decode through send.', labelNames: ['msg_type'] as const, buckets: RESPONSE_BUCKETS, registers: r }),
     uspNotifies: new Counter({ name: 'cpe_sim_usp_autonomous_notifies_total', help: 'Autonomous USP Notify messages, by kind and whether a subscription gated them.', labelNames: ['notify_kind', 'gated'] as const, registers: r }),
     uspMqttState: new Gauge({ name: 'cpe_sim_usp_mqtt_connection_state', help: 'USP agents\' MQTT connections in each state, per broker.', labelNames: ['broker', 'state'] as const, registers: r, aggregator: 'sum' }),
-    uspDropped: new Counter({ name: 'cpe_sim_usp_records_dropped_total', help: 'Records and Msgs the agents dropped without answering (PROTOCOLS B.3), by reason.', labelNames: ['reason'] as const, registers: r }),
+    uspDropped: new Counter({ name: 'cpe_sim_usp_records_dropped_total', help: 'Records and Msgs the agents dropped without answering (TR-369 R-MTP.5, R-MSG.4), by reason.', labelNames: ['reason'] as const, registers: r }),
     // ---- faults ----
     rpcFaults: new Counter({ name: 'cpe_sim_rpc_faults_total', help: 'Faults the CPEs answered with (CWMP SOAP faults, USP Error messages), by protocol and code.', labelNames: ['protocol', 'code'] as const, registers: r }),
     // ---- process (each thread reports its own; sums are over all threads) ----

@@ -1,4 +1,4 @@
-// ProfileSpec -> immutable Template tree (DESIGN "Per-CPE state"): done once per shard.
+// ProfileSpec -> immutable Template tree (ARCHITECTURE.md, "A CPE's state"): done once per shard.
 import type { ObjectNode, ParamNode, SchemaNode, Template } from '../datamodel/schema.js';
 import { checkLexical } from '../datamodel/values.js';
 import { ProfileError } from '../util/errors.js';

@@ -33,7 +33,7 @@ export interface EvalContext {
   /** --cr-username / --cr-password for this CPE, when configured. */
   crUsername?: (() => string) | undefined;
   crPassword?: (() => string) | undefined;
-  /** USP identity and topics (--usp-*); defaults follow obuspa (PROTOCOLS B.4, B.5). */
+  /** USP identity and topics (--usp-*); defaults follow obuspa (docs/usp-behaviour.md). */
   usp?: UspIdentity | undefined;
 }
 

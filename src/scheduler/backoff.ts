@@ -2,7 +2,8 @@
 // (TR-069 Amendment 6 3.2.1.1, CWMPRetryMinimumWaitInterval / CWMPRetryIntervalMultiplier),
 // USP Notify retries (TR-369 Controller.USPNotifRetry*) and MQTT reconnects (TR-181
 // Device.MQTT.Client.ConnectRetry*). Retry n waits a random time in
-// [m·(k/1000)^(n−1), m·(k/1000)^n] seconds; from the 10th retry on, the 10th window.
+// [m·(k/1000)^(n−1), m·(k/1000)^n] seconds; from the 10th retry on, the 10th window
+// (docs/cwmp-behaviour.md "Retry windows").
 
 export const DEFAULT_MIN_WAIT = 5;
 export const DEFAULT_MULTIPLIER = 2000;

@@ -1,4 +1,4 @@
-// The clock is injected (STYLE 6): shards use the system clock, tests drive FakeClock.
+// The clock is injected: shards use the system clock, tests drive FakeClock.
 
 export interface Clock {
   now(): number;

@@ -1,4 +1,4 @@
-// One scheduler per shard (DESIGN "one scheduler per shard"): a binary min-heap over
+// One scheduler per shard, never a timer per CPE: a binary min-heap over
 // typed arrays with a single armed timer. Entries are (time, cpe, kind); a CPE waiting
 // for nothing costs no timer, promise or closure. Stale entries are skipped by the
 // owner's validity check rather than removed (lazy deletion).

@@ -1,4 +1,4 @@
-// Connection requests as the owning shard sees them (TR-069 3.2.2, PROTOCOLS A.10):
+// Connection requests as the owning shard sees them (TR-069 3.2.2; docs/cwmp-behaviour.md):
 // Digest with the CPE's own ConnectionRequestUsername/Password read from its tree at
 // the time of the request, 200 then a session carrying 6 CONNECTION REQUEST, 401 on bad
 // credentials, 503 past the per-CPE rate limit. Nonces are stateless (HMAC-bound).

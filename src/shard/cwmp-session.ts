@@ -85,7 +85,7 @@ export class CwmpSession implements SessionHost {
     const hb = state.heartbeats.get(l);
     // The retry of a failed session goes first; the heartbeat waits for it.
     if (hb?.pending && state.retries[l] === 0) {
-      // 14 HEARTBEAT goes alone in its own session (as icwmp does); anything else follows after.
+      // 14 HEARTBEAT goes alone in its own session; anything else follows after (docs/cwmp-behaviour.md "Heartbeat").
       this.heartbeat = true;
       if (state.events[l]) state.flags[l]! |= CwmpFlag.Again;
       return buildInform(v, [{ code: '14 HEARTBEAT', commandKey: '' }], 0, now);

@@ -101,7 +101,7 @@ export class CwmpSide {
         hb.pending = true;
         publishTick({ kind: 'scheduled' });
         this.scheduleHeartbeat(l);
-        // The heartbeat waits while a failed session is being retried.
+        // The heartbeat waits while a failed session is retried (docs/cwmp-behaviour.md "Heartbeat").
         if (!s.retryAt[l]) this.requestSession(l);
         return;
       }
@@ -137,9 +137,9 @@ export class CwmpSide {
   }
 
   /**
-   * Going dark (TR-069 A.3.2.10 Reboot, A.4.1.2 FactoryReset): no retry or periodic Inform
+   * Going dark (TR-069 A.3.2.9 Reboot, A.4.1.6 FactoryReset): no retry or periodic Inform
    * is pending across the dark window. Events that survive a reboot are kept (KEEP_ON_REBOOT);
-   * a reset forgets everything, 0 BOOTSTRAP included.
+   * a reset forgets everything, 0 BOOTSTRAP included (docs/cwmp-behaviour.md "Events across reboots").
    */
   powerOff(l: number, factoryReset: boolean): void {
     const s = this.state;
@@ -253,7 +253,8 @@ export class CwmpSide {
     }
     this.counters.sessionsFailed++;
     // A failed session drops 6 CONNECTION REQUEST and keeps the rest (also when no Inform
-    // was built at all, or a bad URL plus a CR would loop forever).
+    // was built at all, or a bad URL plus a CR would loop forever); docs/cwmp-behaviour.md
+    // "Events across a failed session".
     s.events[l]! &= ~((session.startEvents | session.informEvents) & DISCARD_ON_FAILURE);
     s.retries[l] = Math.min(255, s.retries[l]! + 1);
     this.table.setLife(l, Life.Failed);

@@ -1,4 +1,4 @@
-// A CPE's behaviours beyond its data model (issue: reboots, transfers, scheduled
+// A CPE's behaviours beyond its data model (reboots, transfers, scheduled
 // informs): the RPCs' deferred effects, M events with CommandKeys, TransferComplete
 // re-sent until acknowledged, firmware banks. State lives in the sparse ExtraStore.
 import type { Dispatcher } from 'undici';
@@ -15,7 +15,7 @@ import { transfer } from './transfers.js';
 
 export const MAX_QUEUED_TRANSFERS = 16;
 
-/** The M event a transfer reports with (PROTOCOLS A.4). */
+/** The M event a transfer reports with (TR-069 3.7.1.5). */
 const mCodeOf = (t: Transfer): string => (t.windows ? 'M ScheduleDownload' : t.isDownload ? 'M Download' : 'M Upload');
 
 /** The shard operations a device behaviour needs. */
@@ -97,7 +97,7 @@ export class Device {
       reboot: (commandKey) => {
         const e = this.extras.ensure(l);
         e.deferred = e.deferred === 'factoryReset' ? 'factoryReset' : 'reboot';
-        // TR-069 A.3.2.10: M Reboot carries the CommandKey into the boot Inform
+        // TR-069 A.3.2.9: M Reboot carries the CommandKey into the boot Inform
         e.mEvents.push({ code: 'M Reboot', commandKey });
       },
       factoryReset: () => {
@@ -115,7 +115,7 @@ export class Device {
           return { code: 9004, message: `Resources exceeded: ${MAX_QUEUED_TRANSFERS} transfers already queued` };
         }
         const { windows, ...rest } = t;
-        // Window times count from receipt (TR-069 A.4.1.9).
+        // Window times count from receipt (TR-069 A.4.1.8).
         const now = this.host.clock.now();
         e.transfers.push({ ...rest, state: 1, startAt: 0, ...(windows ? { windows: windows.map((w) => ({ start: now + w.start * 1000, end: now + w.end * 1000, mode: w.mode })) } : {}) });
         return undefined;

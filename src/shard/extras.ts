@@ -1,6 +1,6 @@
 // What a CPE has only while it is doing something: pending M events, transfers,
 // scheduled informs, actions deferred to the session's end, a firmware other than the
-// profile's. A CPE with none of these has no entry (DESIGN "pay only for what differs").
+// profile's. A CPE with none of these has no entry (ARCHITECTURE.md, "A CPE's state").
 import type { TransferRequest } from '../cwmp/rpc/handler.js';
 import type { CpeRequest, DuOperation, EventStruct, TransferFault } from '../cwmp/types.js';
 

@@ -1,4 +1,4 @@
-// The fault hook (issue 3 item 10, the admin API's POST .../fault/{code}): CWMP fault
+// The fault hook (the admin API's POST .../fault/{code}): CWMP fault
 // codes queued per CPE, each answering the CPE's next ACS request. Only CPEs with a
 // queued fault have an entry.
 import type { CpeMessage } from '../cwmp/types.js';

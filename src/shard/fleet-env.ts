@@ -60,7 +60,7 @@ export class FleetEnv {
     return { index, oui: this.profile.identity.oui, serial: this.serial(index), productClass: this.profile.identity.productClass };
   }
 
-  /** USP Endpoint ID (PROTOCOLS B.5), from --usp-endpoint-id; obuspa's os:: form by default. */
+  /** USP Endpoint ID (TR-369 R-ARC.2a), from --usp-endpoint-id; obuspa's os:: form by default. */
   endpointId(index: number): string {
     return endpointIdOf(this.usp?.patterns ?? DEFAULT_USP_PATTERNS, this.facts(index));
   }

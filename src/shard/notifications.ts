@@ -1,4 +1,4 @@
-// Value-change notification (TR-069 3.2.1, A.3.2.4; PROTOCOLS A.9). Only CPEs whose
+// Value-change notification (TR-069 3.2.1, A.3.2.4; docs/cwmp-behaviour.md). Only CPEs whose
 // attributes an ACS set to passive/active, or whose device changed a notified parameter
 // itself (a firmware upgrade), hold anything here: a baseline of last-reported values and
 // the paths pending a report. Changes the ACS makes itself never notify.
@@ -113,7 +113,7 @@ export class Notifications {
     if (!this.detect(l, view, w)) return;
     const attrs = view.overlay?.attrs;
     if (![...w.pending].some((p) => isActive(attrs?.get(p)?.notification ?? 0))) return;
-    // PROTOCOLS A.9: at least DefaultActiveNotificationThrottle seconds since the last session
+    // At least ManagementServer.DefaultActiveNotificationThrottle seconds since the last session
     const throttle = Number(view.get(`${view.template.rootName}.ManagementServer.DefaultActiveNotificationThrottle`)) || 0;
     const at = w.lastSessionEnd + throttle * 1000;
     if (at > this.host.now()) this.host.wakeAt(at, l);
@@ -153,7 +153,7 @@ export class Notifications {
     if (w) w.lastSessionEnd = now;
   }
 
-  /** 4 VALUE CHANGE does not survive a reboot (PROTOCOLS A.4); values the reboot changes are found anew. */
+  /** 4 VALUE CHANGE does not survive a reboot (docs/cwmp-behaviour.md); values it changes are found anew. */
   rebooted(l: number): void {
     this.watches.get(l)?.pending.clear();
     this.prune(l);

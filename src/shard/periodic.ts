@@ -1,5 +1,5 @@
-// When a CPE's next periodic Inform and heartbeat are due (TR-069 Amendment 6 3.2.1.2,
-// HeartbeatPolicy in TR-181 Device.ManagementServer).
+// When a CPE's next periodic Inform and heartbeat are due (TR-069 3.2.1.2, HeartbeatPolicy
+// in TR-181 Device.ManagementServer; docs/cwmp-behaviour.md "Periodic Inform", "Heartbeat").
 import { absoluteTime } from '../datamodel/datetime.js';
 import type { CpeView } from '../datamodel/view.js';
 import type { Random } from '../scheduler/backoff.js';

@@ -258,9 +258,10 @@ export class Shard implements CpeTable, AdminTable {
   }
 
   /**
-   * Reboot (TR-069 A.3.2.10, USP Device.Reboot()) or factory reset (A.4.1.2,
+   * Reboot (TR-069 A.3.2.9, USP Device.Reboot()) or factory reset (A.4.1.6,
    * Device.FactoryReset()): dark for the profile's window, then a fresh boot. A reset
-   * also wipes the overlay (ACS- and controller-set values, rows, attributes).
+   * also wipes the overlay (ACS- and controller-set values, rows, attributes); what each
+   * side keeps is in docs/cwmp-behaviour.md "Events across reboots".
    */
   powerCycle(l: number, factoryReset: boolean, why?: BootReason): void {
     this.flags[l]! |= DARK;

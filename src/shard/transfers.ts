@@ -1,6 +1,6 @@
 // File transfers a CPE performs for Download and Upload (TR-069 A.3.2.8, A.4.1.5): real
 // HTTP(S) GET or PUT with Basic/Digest, failures mapped to the TransferComplete fault
-// codes of PROTOCOLS A.6/A.7. Only a CPE in the middle of a transfer holds a promise.
+// codes of TR-069 A.3.3.2 and A.5.1. Only a CPE in the middle of a transfer holds a promise.
 import { request, type Dispatcher } from 'undici';
 import { basicAuthorization, digestAuthorization, parseChallenges } from '../http/digest.js';
 import type { TransferFault } from '../cwmp/types.js';

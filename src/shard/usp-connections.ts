@@ -1,6 +1,7 @@
 // The USP agents' MQTT connections, one per agent (TR-369 MQTT binding): connect along
 // the boot ramp, up, down, reconnect after a backoff in the TR-181
-// Device.MQTT.Client.{i}.ConnectRetry* windows, and the count of agents per state. Per
+// Device.MQTT.Client.{i}.ConnectRetry* windows (docs/usp-behaviour.md "Reconnecting"), and
+// the count of agents per state. Per
 // agent it keeps a state byte, a retry count and the due time of its reconnect; the one
 // object an idle agent holds is its connection.
 import type { UspInit } from '../coordinator/messages.js';

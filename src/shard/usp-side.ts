@@ -1,6 +1,7 @@
 // The USP side of a shard's CPEs: every CPE is also a TR-369 agent over its own MQTT
 // connection. On each connection: the MQTTConnect Record, Notifies that waited, the
-// OnBoardRequest until a controller acknowledged one, and Boot! once per power-on. Then
+// OnBoardRequest until a controller acknowledged one, and Boot! once per power-on
+// (docs/usp-behaviour.md "Boot sequence of an agent"). Then
 // requests (through src/usp/inbound.ts), subscriptions checked after every write and by a
 // sliced scan, Periodic!, and the effects of a request (ManagementServer settings,
 // deferred reboots). Per-agent state is a flag byte plus sparse maps for agents that
@@ -20,7 +21,7 @@ import type { CpeTable } from './table.js';
 import { TimerKind, type UspTimer } from './timer-kind.js';
 import { UspConnections } from './usp-connections.js';
 
-/** How often agents with subscriptions are checked for changes (TR-369: within 10 s). */
+/** How often agents with subscriptions are checked for changes (TR-369 R-NOT.0a: within 10 s). */
 const SCAN_MS = 5000;
 /** The scan visits the agents with subscriptions in this many slices per SCAN_MS. */
 const SCAN_SLICES = 10;
@@ -176,7 +177,7 @@ export class UspSide {
   // ---- the connection's events ----
 
   private connected(l: number, replyTopic: string, discovered: boolean): void {
-    // ResponseTopicDiscovered holds the CONNACK's Response Information, when there is one.
+    // R-MQTT.21: ResponseTopicDiscovered holds the CONNACK's Response Information, when there is one.
     if (discovered) {
       const v = this.table.view(l);
       if (v.deviceSet('Device.LocalAgent.MTP.1.MQTT.ResponseTopicDiscovered', replyTopic)) this.table.keep(l, v);
@@ -185,7 +186,7 @@ export class UspSide {
     this.publish(l, connectRecord(this.ends(l), this.init.protocolVersion === 5 ? 'V5' : 'V3_1_1', replyTopic));
     // Notifies that waited for the connection go out again now.
     this.notifier.resend(l);
-    // OnBoardRequest until a controller has acknowledged one (first start, after a reset).
+    // TR-369 R-NOT.5: OnBoardRequest until a controller has acknowledged one (first start, after a reset).
     if (!(this.flags[l]! & Flag.Onboarded) && !this.notifier.onBoardPending(l)) this.onBoardRequest(l);
     if (this.flags[l]! & Flag.BootPending) {
       this.flags[l]! &= ~Flag.BootPending;

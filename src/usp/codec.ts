@@ -8,7 +8,7 @@
 // decodeRecord / decodeMsg never throw: malformed input gives { ok: false, error }
 // with the USP error code to use, the field path at fault and whatever identity could
 // still be read (salvaged to_id/from_id, msg_id/msg_type) so the caller can apply
-// PROTOCOLS.md B.3 (answer with an Error only if the request's msg_id is readable...).
+// TR-369 R-MTP.5 (answer with an Error only if the request's msg_id is readable...).
 // encodeRecord / encodeMsg throw a UspEncodeError on input that would put an invalid
 // USP message on the wire (a oneof with no or several members, a missing
 // header/body/oper_status, an unknown enum name, msg_type not matching the body): that
@@ -60,7 +60,7 @@ const MSG_TYPE_LIST: readonly MsgTypeName[] = [
 ];
 
 /**
- * USP MsgType name <-> number (PROTOCOLS.md B.2). `byNumber[n]` is the name of value n;
+ * USP MsgType name <-> number (usp-msg-1-3.proto). `byNumber[n]` is the name of value n;
  * `names` lists all 23 in numeric order (e.g. to pre-create metric label sets).
  */
 export const MSG_TYPES: {
@@ -102,7 +102,7 @@ export function msgTypeOfBody(body: DeepPartial<Body> | undefined): MsgTypeName 
 
 // ---- results ----------------------------------------------------------------------------
 
-/** USP error codes the codec reports (PROTOCOLS.md B.3). */
+/** USP error codes the codec reports (TR-369 "Error Codes", "USP Record Errors"). */
 export const USP_CODEC_ERR = {
   /** Msg bytes are not a valid usp.Msg ("Message failed"). */
   MSG_PARSE: 7000,

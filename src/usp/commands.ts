@@ -1,5 +1,5 @@
-// The commands an agent runs for Operate (PROTOCOLS B.2 "An async command", B.6
-// "Firmware via USP"): Device.Reboot() and Device.FactoryReset() (sync), and
+// The commands an agent runs for Operate (TR-369 "Asynchronous Operations"; TR-181
+// Device.DeviceInfo.FirmwareImage.{i}): Device.Reboot() and Device.FactoryReset() (sync), and
 // DeviceInfo.FirmwareImage.{i}.Download() / Activate() (async: a
 // Device.LocalAgent.Request.{i} row, an OperationComplete notification, TransferComplete!),
 // Request.{i}.Cancel() and Controller.{i}.SendOnBoardRequest(). Only an agent with a
@@ -176,7 +176,7 @@ export class UspCommands {
   private cancel(l: number, row: string): ReturnType<UspCommandHost['run']> {
     const req = this.inFlight.get(l)?.find((r) => r.row === row);
     if (!req) return { kind: 'failure', errCode: 7016, errMsg: `No command in progress at ${row}` };
-    // B.2: a canceled command completes with 7023.
+    // TR-369 7023 Command canceled.
     this.finish(l, req, { err_code: 7023, err_msg: 'Command canceled' });
     return { kind: 'output', outputArgs: {} };
   }
@@ -191,7 +191,7 @@ export class UspCommands {
     this.removeRow(l, req);
   }
 
-  /** B.2: the Request row goes once the command has completed. */
+  /** TR-369 R-OPR.0: the Request row goes once the command has completed. */
   private removeRow(l: number, req: AsyncRequest): void {
     const v = this.host.view(l);
     v.deviceDeleteRow(req.row);

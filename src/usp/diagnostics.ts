@@ -1,4 +1,4 @@
-// USP agents publish what happened on named channels (STYLE 8); the shard's metrics
+// USP agents publish what happened on named channels; the shard's metrics
 // subscribe. One instrumentation point each: the agent's request path, its Notify path.
 import diagnostics_channel from 'node:diagnostics_channel';
 import type { MsgTypeName } from './types.js';
@@ -18,7 +18,7 @@ export interface UspNotifyEvent {
   gated: boolean;
 }
 
-/** A Record or Msg the agent dropped without answering (PROTOCOLS B.3). */
+/** A Record or Msg the agent dropped without answering (docs/usp-behaviour.md). */
 export interface UspDropEvent {
   reason: 'bad-record' | 'bad-msg' | 'not-for-me' | 'unknown-controller' | 'duplicate' | 'unexpected' | 'notify-backlog';
 }

@@ -1,5 +1,5 @@
 // A USP agent's identity and MQTT credentials, derived per CPE from the --usp-* patterns
-// (PROTOCOLS B.5): nothing is stored per agent.
+// (docs/usp-behaviour.md "Endpoint ID and credentials"): nothing is stored per agent.
 import { createHmac } from 'node:crypto';
 
 export interface UspPatterns {
@@ -20,7 +20,7 @@ export interface AgentFacts {
 }
 
 /**
- * TR-369 R-ARC.? instance-id characters: A-Z a-z 0-9 - . _ and %HH (PROTOCOLS B.5). A
+ * TR-369 R-ARC.5 instance-id characters: A-Z a-z 0-9 - . _ and %HH. A
  * character beyond ASCII is escaped as the %HH of each of its UTF-8 bytes (one code point
  * at a time, so a surrogate pair is one character, not two %HHHH).
  */

@@ -1,8 +1,9 @@
 // What an agent does with a Record it receives, in order, as pure functions over the
-// agent's tree: sort the Record (TR-369 R-MTP.5, R-REC.*: unreadable or not addressed to
-// this agent is dropped), gate on the controller (only the one Controller.1 names is
-// answered), filter duplicate msg_ids (R-MSG.4), serve the request with its handler, and
-// say what to answer and where. The caller (src/shard/usp-side.ts) sends what this
+// agent's tree: sort the Record (TR-369 R-MTP.5: unreadable or not addressed to this agent
+// is dropped), gate on the controller (only the one Controller.1 names is answered),
+// filter duplicate msg_ids (R-MSG.4), serve the request with its handler (R-MSG.0), and
+// say what to answer and where. docs/usp-behaviour.md "Records the agent answers, and the
+// ones it drops" and "Duplicate msg_id" describe the same steps for users. The caller (src/shard/usp-side.ts) sends what this
 // decides and runs the effects; nothing here touches a socket or a timer.
 import { decodeMsg, decodeRecord } from './codec.js';
 import type { UspDropEvent } from './diagnostics.js';

@@ -1,4 +1,4 @@
-// An agent's autonomous Notifies (PROTOCOLS B.6): every one goes out behind a matching
+// An agent's autonomous Notifies (docs/usp-behaviour.md): every one goes out behind a matching
 // enabled subscription (counted as gated) or is counted and dropped; send_resp ones
 // (NotifRetry, OnBoardRequest) are resent in the TR-369 retry windows until a
 // NotifyResp, their NotifExpiration, or the per-agent bound. Only agents with an
@@ -60,14 +60,14 @@ export class UspNotifier {
     for (const s of subs) this.toSubscriber(l, s, 'OperationComplete', { oper_complete: oc });
   }
 
-  /** Every subscription-driven Notify goes through here (B.6: NotifRetry, NotifExpiration). */
+  /** Every subscription-driven Notify goes through here (Subscription NotifRetry, NotifExpiration). */
   toSubscriber(l: number, sub: Subscription, kind: UspNotifyEvent['kind'], n: DeepPartial<Notify>): void {
     publishUspNotify({ kind, gated: true });
     const expiry = sub.notifExpiration > 0 ? this.host.clock.now() + sub.notifExpiration * 1000 : Infinity;
     this.send(l, { subscription_id: sub.id, send_resp: sub.notifRetry, ...n } as DeepPartial<Notify>, sub.notifRetry ? expiry : undefined);
   }
 
-  /** OnBoardRequest (B.6): not subscribable, send_resp, retried until a NotifyResp, never expires. */
+  /** OnBoardRequest (R-NOT.6/6a): not subscribable, send_resp, retried until a NotifyResp, never expires. */
   onBoardRequest(l: number, id: { oui: string; productClass: string; serial: string }): void {
     publishUspNotify({ kind: 'OnBoardRequest', gated: true });
     this.send(l, { subscription_id: '', send_resp: true, on_board_req: { oui: id.oui, product_class: id.productClass, serial_number: id.serial, agent_supported_protocol_versions: '1.0,1.1,1.2,1.3' } }, Infinity, true);
@@ -97,7 +97,7 @@ export class UspNotifier {
     this.host.wakeAt(dueAt, l);
   }
 
-  /** B.6 retry windows from Controller.USPNotifRetryMinimumWaitInterval / IntervalMultiplier. */
+  /** TR-369 R-NOT.1 retry windows from Controller.USPNotifRetryMinimumWaitInterval / IntervalMultiplier. */
   private retryDelay(v: CpeView, n: number): number {
     const c = this.host.controllerRef;
     const minWait = Number(v.get(`${c}.USPNotifRetryMinimumWaitInterval`));
@@ -142,7 +142,7 @@ export class UspNotifier {
     return onboard;
   }
 
-  /** Power off: retry counts reset on reboot (B.6). */
+  /** Power off: retry counts reset on reboot (TR-369 R-NOT.4). */
   forget(l: number): void {
     this.pending.delete(l);
   }
@@ -152,7 +152,7 @@ export class UspNotifier {
   }
 }
 
-/** Boot!'s ParameterMap: the enabled Controller.BootParameter values, as a JSON object (B.6). */
+/** Boot!'s ParameterMap: the enabled Controller.BootParameter values, as a JSON object (TR-181). */
 export function bootParameterMap(v: CpeView, controllerRef: string): string {
   const map: StrMap = {};
   const bp = v.resolve(`${controllerRef}.BootParameter.`);

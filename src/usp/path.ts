@@ -1,4 +1,4 @@
-// USP Path Names (TR-369 "Path Names" and its BNF; PROTOCOLS.md B.7) over one CPE's data
+// USP Path Names (TR-369 "Path Names" and its BNF) over one CPE's data
 // model, in three steps: parse (grammar only, 7008), bind to the template (the Supported
 // Data Model, 7026), expand over the rows this CPE has (CpeView).
 //
@@ -343,7 +343,7 @@ export function resolveCommands(view: CpeView, path: string | ParsedPath): PathR
  * Does concrete path `concrete` (instance numbers only: an object, parameter, command or
  * event path) fall under reference path `ref` (a Subscription ReferenceList entry)?
  * `*` matches any instance; an object path matches itself and everything below it
- * (PROTOCOLS.md B.6); a parameter, command or event path matches only itself. A search
+ * (docs/usp-behaviour.md); a parameter, command or event path matches only itself. A search
  * expression needs `view` to read the row's values; without it the answer is false.
  */
 export function matchesReference(ref: string | ParsedPath, concrete: string, view?: CpeView): boolean {

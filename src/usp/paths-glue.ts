@@ -1,4 +1,4 @@
-// What subscriptions need from path resolution (PROTOCOLS B.6): the parameters and
+// What subscriptions need from path resolution (docs/usp-behaviour.md): the parameters and
 // instances a ReferenceList entry covers right now, and a new row's unique keys.
 import type { CpeView } from '../datamodel/view.js';
 import { resolveObjects, resolveParams } from './path.js';
@@ -7,7 +7,7 @@ import { uniqueKeysOf } from './unique-keys.js';
 
 /**
  * Parameters a ValueChange reference covers, with their values. Parameters reported as
- * VALUE_CHANGE_WILL_IGNORE (counters, uptime: activeNotify canDeny) never fire (B.6).
+ * VALUE_CHANGE_WILL_IGNORE (counters, uptime: activeNotify canDeny) never fire (GetSupportedDM).
  */
 export function expandParams(view: CpeView, ref: string): Array<{ path: string; value: string; generated: boolean }> {
   const r = resolveParams(view, ref);

@@ -1,13 +1,13 @@
-// USP subscriptions (PROTOCOLS B.6): the rows of Device.LocalAgent.Subscription.{i} read
+// USP subscriptions (TR-369 R-NOT.0): the rows of Device.LocalAgent.Subscription.{i} read
 // from the CPE's data model, and what each one watches. Only agents with subscription
-// rows hold anything here (DESIGN "pay only for what differs").
+// rows hold anything here.
 //
 // Changes are found by comparison, not by hooks in every writer: a ValueChange
 // subscription keeps the last value of each parameter it covers, an ObjectCreation or
 // ObjectDeletion one the instances it covers. A Set or Add over USP, a CWMP
 // SetParameterValues or AddObject, a generator or the device itself are all seen the
-// same way, by a recheck right after a write and by the shard's periodic scan (B.6:
-// "fire within 10 s of the change"). Reference lists are re-expanded on every check, so
+// same way, by a recheck right after a write and by the shard's periodic scan (TR-369
+// R-NOT.0a: notify within 10 s of the change). Reference lists are re-expanded on every check, so
 // instances created later are covered too.
 import type { CpeView } from '../datamodel/view.js';
 import { matchesReference } from './path.js';

@@ -1,4 +1,4 @@
-// The commands and events this simulator's USP agent supports (PROTOCOLS.md B.6), by the
+// The commands and events this simulator's USP agent supports (docs/usp-behaviour.md "Commands"), by the
 // schema path of the object that carries them. One is offered only when that object is
 // in the profile's template, so a profile without FirmwareImage rows has no Download().
 import type { ObjectNode, Template } from '../datamodel/schema.js';

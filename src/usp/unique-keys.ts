@@ -9,7 +9,7 @@ import type { StrMap } from './types.js';
 
 /** Key sets by schema table path; each inner list is one key (all its params together). */
 const BUILT_IN: ReadonlyMap<string, readonly (readonly string[])[]> = new Map([
-  // PROTOCOLS.md B.6: a subscription is unique per (Recipient, ID).
+  // TR-181 Device.LocalAgent.Subscription.{i}: a subscription is unique per (Recipient, ID).
   ['Device.LocalAgent.Subscription.{i}.', [['Recipient', 'ID'], ['Alias']]],
   ['Device.LocalAgent.Controller.{i}.', [['EndpointID'], ['Alias']]],
   ['Device.LocalAgent.Controller.{i}.MTP.{i}.', [['Protocol'], ['Alias']]],

@@ -1,4 +1,4 @@
-// One error base with stable codes (STYLE 7). Errors cross threads as {code, message}
+// One error base with stable codes. Errors cross threads as {code, message}
 // and are rebuilt on the far side with fromWire().
 
 export type ErrorCode =

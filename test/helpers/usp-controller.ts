@@ -1,4 +1,4 @@
-// A test USP controller speaking Records over real MQTT (PROTOCOLS.md B.4): it subscribes
+// A test USP controller speaking Records over real MQTT (TR-369 "MQTT Binding"): it subscribes
 // to its own topic, decodes every Record it receives and keeps them, and sends requests
 // with the reply-to of its protocol version (v5 Response Topic, 3.1.1 topic suffix).
 import { connectAsync, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
@@ -88,7 +88,7 @@ export class TestController {
     }
     client.on('error', () => undefined);
     const ctl = new TestController(client, endpointId, topic, o.protocolVersion);
-    // 3.1.1 replies carry the reply-to in the topic, so `<topic>/#` as well (B.4).
+    // 3.1.1 replies carry the reply-to in the topic, so `<topic>/#` as well (TR-369 R-MQTT.24).
     const filters = o.protocolVersion === 5 ? [topic] : [topic, `${topic}/#`];
     try {
       await withTimeout(client.subscribeAsync(filters, { qos: 1 }), connectTimeout, `SUBACK for ${filters.join(', ')}`);

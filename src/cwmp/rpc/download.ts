@@ -1,7 +1,7 @@
 import { UNKNOWN_TIME } from '../../datamodel/datetime.js';
 import { fault, type RpcHandler } from './handler.js';
 
-// PROTOCOLS A.5: the FileType values a CPE may be asked to download.
+// TR-069 A.3.2.8: the FileType values a CPE may be asked to download.
 const DOWNLOAD_TYPES = /^([1-5] (Firmware Upgrade Image|Web Content|Vendor Configuration File|Tone File|Ringer File)|X [0-9A-F]{6} .+)$/;
 
 // TR-069 A.3.2.8: accept, answer Status 1 (not yet done), report with TransferComplete

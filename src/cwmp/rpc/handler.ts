@@ -18,9 +18,9 @@ export interface TransferRequest {
 
 /** What an RPC may do to the device beyond its data model; the shard implements it. */
 export interface DeviceActions {
-  /** Reboot once the session ends (TR-069 A.3.2.10). */
+  /** Reboot once the session ends (TR-069 A.3.2.9). */
   reboot(commandKey: string): void;
-  /** Factory reset once the session ends (TR-069 A.4.1.2). */
+  /** Factory reset once the session ends (TR-069 A.4.1.6). */
   factoryReset(): void;
   scheduleInform(delaySeconds: number, commandKey: string): void;
   /** Queue a Download or Upload; a fault when it cannot be queued. */
@@ -36,7 +36,7 @@ export interface RpcContext {
   device: DeviceActions;
 }
 
-/** Every RPC handler has this shape (STYLE 1): the request narrowed to its method. */
+/** Every RPC handler has this shape: the request narrowed to its method. */
 export type RpcHandler<M extends AcsRequest['method']> = (req: Extract<AcsRequest, { method: M }>, ctx: RpcContext) => CpeMessage;
 
 export const fault = (code: number, message: string): CpeMessage => ({ method: 'Fault', fault: { code, message } });

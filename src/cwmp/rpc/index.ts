@@ -1,4 +1,4 @@
-// Dispatch only (STYLE 1): one handler per RPC, an exhaustive switch here.
+// Dispatch only: one handler per RPC, an exhaustive switch here.
 import type { AcsRequest, CpeMessage } from '../types.js';
 import { addObject } from './add-object.js';
 import { deleteObject } from './delete-object.js';

@@ -1,6 +1,6 @@
 import type { RpcHandler } from './handler.js';
 
-// TR-069 A.4.1.6 / A.4.1.8: at most 16 entries
+// TR-069 A.4.1.1 / A.4.1.7: at most 16 entries
 export const getQueuedTransfers: RpcHandler<'GetQueuedTransfers'> = (_req, { device }) => ({
   method: 'GetQueuedTransfersResponse',
   transfers: device

@@ -3,7 +3,7 @@ import { fault, type RpcHandler } from './handler.js';
 const DOWNLOAD_TYPES = /^([1-5] (Firmware Upgrade Image|Web Content|Vendor Configuration File|Tone File|Ringer File)|X [0-9A-F]{6} .+)$/;
 const WINDOW_MODES = /^([1-4] (At Any Time|Immediately|When Idle|Confirmation Needed)|X [0-9A-F]{6} .+)$/;
 
-// TR-069 A.4.1.9: one or two non-overlapping windows, seconds from receipt; a download
+// TR-069 A.4.1.8: one or two non-overlapping windows, seconds from receipt; a download
 // that cannot run in any of them is reported with 9020 in TransferComplete.
 export const scheduleDownload: RpcHandler<'ScheduleDownload'> = (req, { device }) => {
   if (!DOWNLOAD_TYPES.test(req.fileType)) return fault(9003, `Invalid arguments: unsupported FileType "${req.fileType}"`);

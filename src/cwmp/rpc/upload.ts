@@ -1,7 +1,7 @@
 import { UNKNOWN_TIME } from '../../datamodel/datetime.js';
 import { fault, type RpcHandler } from './handler.js';
 
-// PROTOCOLS A.5: Upload FileType values.
+// TR-069 A.4.1.5: Upload FileType values.
 const UPLOAD_TYPES = /^([12] Vendor (Configuration|Log) File|[34] Vendor (Configuration|Log) File \d+|X [0-9A-F]{6} .+)$/;
 
 // TR-069 A.4.1.5: accept, answer Status 1, PUT later, report with TransferComplete

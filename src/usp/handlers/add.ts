@@ -27,7 +27,7 @@ function planRow(ctx: UspContext, c: CreateObject, t: ObjectMatch, next: Map<str
   const n = next.get(t.path) ?? view.peekNextRow(t.path);
   if (n === undefined) return failed(7003, `Internal error: no row counter for ${t.path}`);
   // Each subscription costs the agent a watch: a bound keeps one controller from
-  // growing an agent without limit (B.3 7005 Resources exceeded).
+  // growing an agent without limit (TR-369 7005 Resources exceeded).
   if (t.node.path === SUBSCRIPTION_SCHEMA && view.rows(t.node, t.path, t.inst).length + (planned.get(t.path)?.length ?? 0) >= MAX_SUBSCRIPTIONS) {
     return failed(7005, `Resources exceeded: at most ${MAX_SUBSCRIPTIONS} subscriptions per agent`);
   }
@@ -49,7 +49,7 @@ function planRow(ctx: UspContext, c: CreateObject, t: ObjectMatch, next: Map<str
     errs.push(r.err);
   }
   if (t.node.path === SUBSCRIPTION_SCHEMA) {
-    // The agent fills in who subscribed and when (PROTOCOLS.md B.6); ID, the other half
+    // The agent fills in who subscribed and when (Recipient, CreationDate); ID, the other half
     // of the (Recipient, ID) key, is made up when the Controller left it out (R-ADD.5).
     values.set('Recipient', ctx.controllerRef);
     values.set('CreationDate', isoSeconds(ctx.now));

@@ -19,7 +19,7 @@ function plan(view: CpeView, requested: string): Plan {
   const last = bound.steps[bound.steps.length - 1]!;
   // Delete takes instance paths and searches over a table's rows ("Device.NAT.PortMapping.*.").
   if (bound.target.kind !== 'object' || !last.node.multi || !last.sel) return failed(7018, `Not a table instance: ${requested}`);
-  // obuspa USP_ERR_OBJECT_NOT_DELETABLE: a row of a table that is not writable (B.3 7024 Delete failure).
+  // obuspa USP_ERR_OBJECT_NOT_DELETABLE: a row of a table that is not writable (TR-369 7024 Delete failure).
   if (!last.node.writable) return failed(7024, `Delete failure: rows of ${last.node.path} cannot be deleted`);
   return { requested, ok: true, rows: objects };
 }

@@ -36,7 +36,7 @@ function paramResult(p: ParamNode): SupportedParamResult {
     access: p.writable ? 'PARAM_READ_WRITE' : 'PARAM_READ_ONLY',
     value_type: VALUE_TYPES[p.type],
     // Parameters that may deny active notification (counters, uptimes) are the ones a
-    // ValueChange subscription is ignored for (PROTOCOLS.md B.6).
+    // ValueChange subscription is ignored for (docs/usp-behaviour.md "Subscriptions").
     value_change: p.activeNotify === 'canDeny' ? 'VALUE_CHANGE_WILL_IGNORE' : 'VALUE_CHANGE_ALLOWED',
   };
 }

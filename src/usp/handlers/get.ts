@@ -1,4 +1,4 @@
-// Get (TR-369 "The Get Message"; PROTOCOLS.md B.2): one RequestedPathResult per requested
+// Get (TR-369 "The Get Message"): one RequestedPathResult per requested
 // path, one ResolvedPathResult per object, parameter names relative to it.
 import type { CpeView } from '../../datamodel/view.js';
 import { resolvePath, walkObjects, type ObjectMatch } from '../path.js';

@@ -1,6 +1,6 @@
-// The one handler type every USP request handler shares (STYLE 1): a pure function of
+// The one handler type every USP request handler shares: a pure function of
 // the decoded request and the agent's context, returning the Response body or an Error.
-// Handlers never throw for a controller's bad input: that is a USP error code (B.3).
+// Handlers never throw for a controller's bad input: that is a USP error code (TR-369 "Error Codes").
 import type { CpeView } from '../../datamodel/view.js';
 import type { Request, RequestType, Response, StrMap, UspError } from '../types.js';
 

@@ -1,4 +1,4 @@
-// The USP request dispatcher (STYLE 1, 2): one handler per request type, an exhaustive
+// The USP request dispatcher: one handler per request type, an exhaustive
 // switch with a `never` check, nothing else.
 import { handleAdd } from './add.js';
 import { handleDelete } from './delete.js';

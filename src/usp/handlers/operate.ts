@@ -1,4 +1,4 @@
-// Operate (TR-369 "Operate", PROTOCOLS B.2): the command path may name several objects
+// Operate (TR-369 "Operate", R-OPR.1): the command path may name several objects
 // (wildcard, search); each gets one OperationResult. A failing command is a cmd_failure
 // in its result, never an Error message; only a path that names no supported command
 // at all (7026) or bad syntax (7008) fails the whole message.

@@ -15,7 +15,7 @@ export const SUBSCRIPTION_SCHEMA = 'Device.LocalAgent.Subscription.{i}.';
 
 /**
  * The Error for an Add, Set or Delete with allow_partial=false that failed: nothing was
- * applied, param_errs say what failed and why. The outer code is 7004, which B.3 defines
+ * applied, param_errs say what failed and why. The outer code is 7004, which TR-369 defines
  * as "invalid values in the Request and/or failure to update one or more parameters
  * during an Add or Set" (obuspa ERROR_RESP_CalcOuterErrCode does the same).
  */
@@ -51,9 +51,9 @@ export function checkSetting(view: CpeView, o: ObjectMatch, rel: string, value: 
   if (o.node.path === SUBSCRIPTION_SCHEMA) {
     // TR-181 Subscription.{i}.ID is string(1:64): it identifies the subscription in Notify.
     if (rel === 'ID' && v === '') return err(7012, 'Invalid value: ID must be 1 to 64 characters');
-    // ReferenceList is immutable once set (PROTOCOLS.md B.6). From then on it behaves as a
+    // ReferenceList is immutable once set (TR-181 Subscription.{i}). From then on it behaves as a
     // writeOnceReadOnly parameter (TR-369 "writeOnceReadOnly Parameter Access": the Set is
-    // rejected), and 7013 is B.3's code for updating a parameter that is not writeable.
+    // rejected), and 7013 is TR-369's code for updating a parameter that is not writeable.
     if (rel === 'ReferenceList') {
       const cur = view.rawValue(p, path, o.inst);
       if (cur !== '' && cur !== v) return err(7013, 'Attempt to update a non-writeable parameter: ReferenceList cannot change once set');

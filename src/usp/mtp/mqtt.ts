@@ -1,5 +1,5 @@
-// The MQTT MTP of one simulated USP agent: one MQTT connection, PROTOCOLS.md B.4
-// (TR-369 "MQTT Binding", as obuspa src/core/mqtt.c implements it).
+// The MQTT MTP of one simulated USP agent: one MQTT connection (TR-369 "MQTT Binding",
+// as obuspa src/core/mqtt.c implements it; docs/usp-behaviour.md "The MQTT connection").
 //
 // What this class owns: CONNECT (v5: usp-endpoint-id user property, Request Response
 // Information), CONNACK discovery (Response Information, subscribe-topic), SUBSCRIBE,
@@ -32,7 +32,7 @@ export interface MqttMtpOptions {
   /** mqtt://host:port or mqtts://host:port. */
   url: string;
   protocolVersion: 4 | 5;
-  /** Device.MQTT.Client.{i}.ClientID; '' applies the B.4 default (v5: broker-assigned, 3.1.1: the Endpoint ID). */
+  /** Device.MQTT.Client.{i}.ClientID; '' applies R-MQTT.8 (v5: broker-assigned, 3.1.1: the Endpoint ID). */
   clientId: string;
   endpointId: string;
   username?: string | undefined;
@@ -71,18 +71,18 @@ export class MqttMtpError extends Error {
 
 /** TR-369 MQTT binding: Content Type of a USP Record PUBLISH (v5). */
 export const USP_CONTENT_TYPE = 'usp.msg';
-/** Content types accepted on receipt (B.4: also the registered media type); none at all is accepted too. */
+/** Content types accepted on receipt (R-MQTT.27a: the registered one too); none at all is accepted too. */
 const ACCEPTED_CONTENT_TYPES: ReadonlySet<string> = new Set([USP_CONTENT_TYPE, 'application/vnd.bbf.usp.msg']);
 const REPLY_TO_MARK = '/reply-to=';
 /** SUBACK return codes with the top bit set are failures (3.1.1: 0x80; v5: reason codes >= 0x80). */
 const SUBACK_FAILURE = 0x80;
 
-/** 3.1.1 reply-to: `<dest>/reply-to=<own topic with "/" as "%2F">` (B.4). */
+/** 3.1.1 reply-to: `<dest>/reply-to=<own topic with "/" as "%2F">` (TR-369 R-MQTT.24). */
 export function topicWithReplyTo(dest: string, own: string): string {
   return `${dest}${REPLY_TO_MARK}${own.replaceAll('/', '%2F')}`;
 }
 
-/** 3.1.1 reply-to of a received topic: text after the last "/reply-to=", "%2F" back to "/" (B.4). */
+/** 3.1.1 reply-to of a received topic: text after the last "/reply-to=", "%2F" back to "/" (R-MQTT.25). */
 export function replyToOf(topic: string): string | undefined {
   const at = topic.lastIndexOf(REPLY_TO_MARK);
   if (at < 0) return undefined;
@@ -97,7 +97,7 @@ export class MqttMtp {
   private connectTimer: NodeJS.Timeout | undefined;
   private ownTopic: string;
   private discovered = false;
-  /** v5 Assigned Client Identifier, reused on the next CONNECT when no ClientID is configured (B.4). */
+  /** v5 Assigned Client Identifier, reused on the next CONNECT when no ClientID is configured (R-MQTT.9). */
   private assignedClientId: string | undefined;
   /** Reason of a broker DISCONNECT (v5), reported when the socket then closes. */
   private disconnectReason: string | undefined;
@@ -146,7 +146,7 @@ export class MqttMtp {
   }
 
   /**
-   * PUBLISH a Record to `topic` with this agent's reply-to (B.4). Resolves when written
+   * PUBLISH a Record to `topic` with this agent's reply-to (TR-369 R-MQTT.22). Resolves when written
    * (QoS 0) or acknowledged (QoS 1); rejects when not up or when the connection drops
    * first (the caller catches: onDown reports the loss). The payload is not copied.
    */
@@ -178,7 +178,7 @@ export class MqttMtp {
 
   // ---- client events: called by the module-level listeners below, not by callers ------------
 
-  /** @internal CONNACK accepted: note what the broker told us (B.4 v5 CONNACK), then SUBSCRIBE. */
+  /** @internal CONNACK accepted: note what the broker told us (v5, R-MQTT.15/21), then SUBSCRIBE. */
   handleConnack(client: MqttClient, connack: IConnackPacket): void {
     if (client !== this.client) return;
     const props = this.opts.protocolVersion === 5 ? connack.properties : undefined;
@@ -201,7 +201,7 @@ export class MqttMtp {
       this.fail(client, `mqtt subscribe failed: ${err?.message ?? 'no SUBACK'}`, false);
       return;
     }
-    // B.4: if all subscriptions fail, send DISCONNECT and treat the MTP as down.
+    // TR-369 R-MQTT.17: if all subscriptions fail, send DISCONNECT and treat the MTP as down.
     // (mqtt-packet types `granted` loosely; on the wire it is one code per filter.)
     const codes = suback.granted as number[];
     if (!codes.some((code) => (code & SUBACK_FAILURE) === 0)) {
@@ -284,7 +284,7 @@ export class MqttMtp {
     const url = new URL(o.url);
     const tls = url.protocol === 'mqtts:';
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    // B.4 ClientId: configured, else v5 sends '' (then reuses the assigned one), 3.1.1 the Endpoint ID.
+    // R-MQTT.8 ClientId: configured, else v5 sends '' (then reuses the assigned one), 3.1.1 the Endpoint ID.
     const clientId = o.clientId !== '' ? o.clientId : v5 ? (this.assignedClientId ?? '') : o.endpointId;
     return {
       protocol: tls ? 'mqtts' : 'mqtt',
@@ -301,7 +301,7 @@ export class MqttMtp {
       keepalive: o.keepaliveSec,
       reschedulePings: true,
       connectTimeout: o.connectTimeoutMs,
-      reconnectPeriod: 0, // the caller owns backoff (B.4 Reconnect)
+      reconnectPeriod: 0, // the caller owns backoff (TR-369 R-MQTT.10)
       resubscribe: false,
       subscribeBatchSize: undefined,
       writeCache: true,

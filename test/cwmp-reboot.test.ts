@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { getParameterAttributes } from '../src/cwmp/rpc/params.js';
 import type { AcsOutgoingRequest, Inform } from '../src/cwmp/types.js';
 import { MockAcs } from '../src/mock-acs/mock-acs.js';
 import { eventCodes, isBootstrap, startHarness, until, type Harness } from './helpers/harness.js';
@@ -92,7 +93,7 @@ describe('FactoryReset (TR-069 A.4.1.6)', () => {
     const v = h.shard.view(0);
     expect(v.get('Device.WiFi.SSID.1.SSID')).not.toBe('provisioned');
     expect(v.get('Device.NAT.PortMappingNumberOfEntries')).toBe('1');
-    const attrs = v.getParameterAttributes(['Device.WiFi.SSID.1.SSID']);
+    const attrs = getParameterAttributes(v, ['Device.WiFi.SSID.1.SSID']);
     expect(attrs.ok && attrs.value[0]!.notification).toBe(0);
   });
 });

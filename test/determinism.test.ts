@@ -2,6 +2,7 @@
 // CPE has outside its overlay is a pure function of (seed, index, parameter, time).
 import { describe, expect, it } from '@jest/globals';
 import type { ParameterValue } from '../src/cwmp/types.js';
+import { getParameterNames, getParameterValues } from '../src/cwmp/rpc/params.js';
 import { CpeView } from '../src/datamodel/view.js';
 import { compileProfile } from '../src/profile/compile.js';
 import { loadProfile } from '../src/profile/load.js';
@@ -34,7 +35,7 @@ function freshEnv(seed: number, serialPattern?: string, crSecret = CR_SECRET): F
 const view = (env: FleetEnv, index: number, now = NOW, bootAt = BOOT) => new CpeView(env.template, env.context(index, now, bootAt), undefined);
 
 function all(env: FleetEnv, index: number, now = NOW, bootAt = BOOT): ParameterValue[] {
-  const r = view(env, index, now, bootAt).getParameterValues(['']);
+  const r = getParameterValues(view(env, index, now, bootAt), ['']);
   if (!r.ok) throw new Error(`GetParameterValues failed: ${r.fault.message}`);
   return r.value;
 }
@@ -69,8 +70,8 @@ describe('same seed, same fleet', () => {
 
   it('getParameterNames agree too', () => {
     for (const i of [0, 42]) {
-      const na = view(a, i).getParameterNames('', false);
-      const nb = view(b, i).getParameterNames('', false);
+      const na = getParameterNames(view(a, i), '', false);
+      const nb = getParameterNames(view(b, i), '', false);
       expect(na.ok && nb.ok).toBe(true);
       expect(nb).toEqual(na);
     }

@@ -6,16 +6,16 @@
 // SOAP-ENV, soapenv, s, env or no prefix at all, and fast-xml-parser keeps prefixes as
 // literal keys.
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import {
-  XSD_TYPES,
-  type AcsMessage,
-  type AcsRequest,
-  type CpeMessage,
-  type CwmpFault,
-  type ParameterValue,
-  type ParsedAcsEnvelope,
-  type ParsedCpeEnvelope,
-  type XsdType,
+import { XSD_TYPES } from '../datamodel/values.js';
+import type {
+  AcsMessage,
+  AcsRequest,
+  CpeMessage,
+  CwmpFault,
+  ParameterValue,
+  ParsedAcsEnvelope,
+  ParsedCpeEnvelope,
+  XsdType,
 } from './types.js';
 import { parseTransferCpeMessage, parseTransferRequest } from './soap-parse-transfers.js';
 

@@ -1,29 +1,10 @@
 // CWMP message shapes, as discriminated unions on `method`. The codec (soap-parse.ts,
 // soap-build.ts) turns these into and out of SOAP; nothing else touches XML.
 
-/** xsd types a parameter value may carry on the wire (TR-069 A.3.2.1, TR-106 named types mapped). */
-export type XsdType =
-  | 'string'
-  | 'boolean'
-  | 'int'
-  | 'unsignedInt'
-  | 'long'
-  | 'unsignedLong'
-  | 'dateTime'
-  | 'base64'
-  | 'hexBinary';
+import type { XsdType } from '../datamodel/values.js';
 
-export const XSD_TYPES: readonly XsdType[] = [
-  'string',
-  'boolean',
-  'int',
-  'unsignedInt',
-  'long',
-  'unsignedLong',
-  'dateTime',
-  'base64',
-  'hexBinary',
-];
+/** The data model's xsd types (src/datamodel/values.ts), as CWMP values carry them in xsi:type. */
+export type { XsdType };
 
 export interface ParameterValue {
   name: string;

@@ -1,7 +1,6 @@
 // The compiled, immutable template of a profile: one per shard, shared by every CPE.
-import type { XsdType } from '../cwmp/types.js';
-import type { ValueFn } from '../profile/templates.js';
-import type { Generator } from '../profile/generators.js';
+import type { Generator, ValueFn } from './context.js';
+import type { XsdType } from './values.js';
 
 export type ActiveNotify = 'normal' | 'forceEnabled' | 'forceDefaultEnabled' | 'canDeny';
 

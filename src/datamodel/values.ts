@@ -1,5 +1,29 @@
-// Lexical checks of TR-069 values by xsd type (TR-069 A.3.2.1, TR-106 3.2).
-import type { XsdType } from '../cwmp/types.js';
+// Lexical checks of TR-069 values by xsd type (TR-069 A.3.2.1, TR-106 3.2), and the xsd
+// types themselves: every protocol reads and writes parameter values through these.
+
+/** xsd types a parameter value may carry on the wire (TR-069 A.3.2.1, TR-106 named types mapped). */
+export type XsdType =
+  | 'string'
+  | 'boolean'
+  | 'int'
+  | 'unsignedInt'
+  | 'long'
+  | 'unsignedLong'
+  | 'dateTime'
+  | 'base64'
+  | 'hexBinary';
+
+export const XSD_TYPES: readonly XsdType[] = [
+  'string',
+  'boolean',
+  'int',
+  'unsignedInt',
+  'long',
+  'unsignedLong',
+  'dateTime',
+  'base64',
+  'hexBinary',
+];
 
 const INT32 = [-(2 ** 31), 2 ** 31 - 1] as const;
 const UINT32 = [0, 2 ** 32 - 1] as const;

@@ -1,8 +1,10 @@
 // One CPE's data model: the shared template seen through that CPE's overlay and
 // evaluation context. Created per operation; holds nothing between operations.
-import type { CwmpFault, ParameterAttribute, ParameterInfo, ParameterValue, SetParameterAttributesStruct, SetParameterValuesFault } from '../cwmp/types.js';
-import type { EvalContext } from '../profile/templates.js';
+// Protocol-neutral: it resolves, reads, checks and writes; what a refusal means on the
+// wire (CWMP 9xxx faults in src/cwmp/rpc/params.ts, USP 7xxx errors in src/usp/handlers/)
+// is each protocol's business.
 import { intBetween, mix32 } from '../util/hash.js';
+import type { EvalContext } from './context.js';
 import { emptyOverlay, purgePrefix, type Attr, type Overlay, type TableRows } from './overlay.js';
 import type { ObjectNode, ParamNode, Template } from './schema.js';
 import { canonical, checkLexical } from './values.js';
@@ -13,13 +15,24 @@ export type Resolved =
   | { kind: 'table'; node: ObjectNode; inst: number[]; path: string }
   | { kind: 'row'; node: ObjectNode; inst: number[]; path: string };
 
-export type Result<T> = { ok: true; value: T } | { ok: false; fault: CwmpFault };
+/** One concrete parameter: its node, concrete path and row numbers. */
+export interface ParamRef {
+  node: ParamNode;
+  path: string;
+  inst: number[];
+}
 
-const ok = <T>(value: T): Result<T> => ({ ok: true, value });
-const fail = (code: number, message: string, spv?: SetParameterValuesFault[]): Result<never> => ({
-  ok: false,
-  fault: spv ? { code, message, setParameterValuesFaults: spv } : { code, message },
-});
+/** Why a write is refused, whatever the protocol; each maps these to its own codes. */
+export type Refusal =
+  /** No parameter at that path. */
+  | { kind: 'unknown' }
+  | { kind: 'readOnly' }
+  /** Not a lexical form of the parameter's xsd type. */
+  | { kind: 'type'; reason: string }
+  /** Breaks the parameter's enum, range or maxLength. */
+  | { kind: 'range'; reason: string };
+
+export type WriteCheck = { ok: true; value: string } | { ok: false; refusal: Refusal };
 
 const ROW_NUMBER = /^[1-9]\d{0,9}$/;
 
@@ -140,165 +153,79 @@ export class CpeView {
     }
   }
 
-  private walkNames(obj: ObjectNode, prefix: string, inst: number[], atTable: boolean, out: ParameterInfo[]): void {
-    if (atTable) {
-      for (const n of this.rows(obj, prefix, inst)) {
-        out.push({ name: `${prefix}${n}.`, writable: obj.writable });
-        inst.push(n);
-        this.walkNames(obj, `${prefix}${n}.`, inst, false, out);
-        inst.pop();
-      }
-      return;
-    }
-    for (const child of obj.childList) {
-      if (child.kind === 'param') {
-        out.push({ name: prefix + child.name, writable: child.writable });
-      } else {
-        const p = `${prefix}${child.name}.`;
-        out.push({ name: p, writable: child.multi && child.writable });
-        this.walkNames(child, p, inst, child.multi, out);
-      }
-    }
-  }
-
-  /** Expand a name list (full and partial paths, "" = everything) to parameters. */
-  expand(names: readonly string[]): Result<Array<{ node: ParamNode; path: string; inst: number[] }>> {
-    const out: Array<{ node: ParamNode; path: string; inst: number[] }> = [];
+  /**
+   * Every parameter at or below `under` (the whole tree when undefined; `under` itself when
+   * it is a parameter), in declaration order, appended to `out`.
+   */
+  params(under: Resolved | undefined, out: ParamRef[] = []): ParamRef[] {
     const collect = (p: ParamNode, path: string, inst: number[]) => out.push({ node: p, path, inst: inst.slice() });
-    for (const name of names) {
-      if (name === '') {
-        this.walkParams(this.template.root, `${this.template.root.name}.`, [], false, collect);
-        continue;
+    if (under === undefined) this.walkParams(this.template.root, `${this.template.root.name}.`, [], false, collect);
+    else if (under.kind === 'param') out.push({ node: under.node, path: under.path, inst: under.inst });
+    else this.walkParams(under.node, under.path, under.inst.slice(), under.kind === 'table', collect);
+    return out;
+  }
+
+  /** Concrete paths of every existing instance of a schema object path with `{i}`. */
+  instancesOf(schemaPath: string): Array<{ path: string; inst: number[] }> {
+    const segs = schemaPath.slice(0, -1).split('.');
+    let frontier: Array<{ path: string; inst: number[]; node: ObjectNode }> = [
+      { path: `${segs[0]}.`, inst: [], node: this.template.root },
+    ];
+    for (let k = 1; k < segs.length; k++) {
+      const seg = segs[k]!;
+      const next: typeof frontier = [];
+      for (const f of frontier) {
+        if (seg === '{i}') {
+          for (const n of this.rows(f.node, f.path, f.inst)) next.push({ path: `${f.path}${n}.`, inst: [...f.inst, n], node: f.node });
+        } else {
+          const c = f.node.children.get(seg);
+          if (c && c.kind === 'object') next.push({ path: `${f.path}${seg}.`, inst: f.inst, node: c });
+        }
       }
-      const r = this.resolve(name);
-      if (!r) return fail(9005, `Invalid parameter name: ${name}`);
-      if (r.kind === 'param') out.push({ node: r.node, path: r.path, inst: r.inst });
-      else this.walkParams(r.node, r.path, r.inst.slice(), r.kind === 'table', collect);
+      frontier = next;
     }
-    return ok(out);
+    return frontier;
   }
 
-  // ---- RPC semantics (TR-069 A.3.2) ----
+  // ---- checked writes ----
 
-  getParameterValues(names: readonly string[]): Result<ParameterValue[]> {
-    const ex = this.expand(names);
-    if (!ex.ok) return ex;
-    return ok(ex.value.map(({ node, path, inst }) => ({ name: path, value: this.wireValue(node, path, inst), type: node.type })));
-  }
-
-  getParameterNames(path: string, nextLevel: boolean): Result<ParameterInfo[]> {
-    const root = this.template.root;
-    if (path === '') {
-      const out: ParameterInfo[] = [{ name: `${root.name}.`, writable: false }];
-      if (!nextLevel) this.walkNames(root, `${root.name}.`, [], false, out);
-      return ok(out);
-    }
+  /** Would writing `value` to the parameter at `path` be accepted? The canonical value when so. */
+  checkSet(path: string, value: string): WriteCheck {
     const r = this.resolve(path);
-    if (!r) return fail(9005, `Invalid parameter name: ${path}`);
-    if (r.kind === 'param') {
-      // TR-069 A.3.2.3: NextLevel true with a full parameter name is invalid
-      if (nextLevel) return fail(9003, 'NextLevel is true but ParameterPath names a parameter');
-      return ok([{ name: r.path, writable: r.node.writable }]);
-    }
-    const all: ParameterInfo[] = [];
-    this.walkNames(r.node, r.path, r.inst.slice(), r.kind === 'table', all);
-    if (!nextLevel) {
-      const self: ParameterInfo = { name: r.path, writable: r.kind === 'table' || r.kind === 'row' ? r.node.writable : false };
-      return ok([self, ...all]);
-    }
-    // Immediate children only: names one level below r.path.
-    const depth = r.path.split('.').length;
-    return ok(all.filter((i) => i.name.split('.').length === (i.name.endsWith('.') ? depth + 1 : depth)));
+    if (!r || r.kind !== 'param') return { ok: false, refusal: { kind: 'unknown' } };
+    return checkWrite(r.node, value);
   }
 
-  setParameterValues(params: readonly ParameterValue[], parameterKey: string): Result<0> {
-    const faults: SetParameterValuesFault[] = [];
-    const seen = new Set<string>();
+  /**
+   * Set parameters all or nothing: every write is checked (exists, writable, type, range)
+   * before any is made. The refusals, in order, with the index of the write each refuses;
+   * empty when every value was written.
+   */
+  setValues(writes: ReadonlyArray<{ path: string; value: string }>): Array<{ index: number; refusal: Refusal }> {
+    const refused: Array<{ index: number; refusal: Refusal }> = [];
     const apply: Array<[string, string]> = [];
-    for (const pv of params) {
-      if (seen.has(pv.name)) return fail(9003, `Parameter ${pv.name} appears more than once`);
-      seen.add(pv.name);
-      const r = this.resolve(pv.name);
-      if (!r || r.kind !== 'param') {
-        faults.push({ name: pv.name, code: 9005, message: 'Invalid parameter name' });
-        continue;
-      }
-      const p = r.node;
-      if (!p.writable) {
-        faults.push({ name: pv.name, code: 9008, message: 'Attempt to set a non-writable parameter' });
-        continue;
-      }
-      const bad = checkLexical(p.type, pv.value);
-      if (bad) {
-        faults.push({ name: pv.name, code: 9006, message: `Invalid parameter type: ${bad}` });
-        continue;
-      }
-      const v = canonical(p.type, pv.value);
-      const why = outOfRange(p, v);
-      if (why) {
-        faults.push({ name: pv.name, code: 9007, message: `Invalid parameter value: ${why}` });
-        continue;
-      }
-      apply.push([pv.name, v]);
-    }
-    // TR-069 A.3.2.1: all or nothing; one SetParameterValuesFault per bad parameter
-    if (faults.length > 0) return fail(9003, 'Invalid arguments', faults);
+    writes.forEach((w, index) => {
+      const c = this.checkSet(w.path, w.value);
+      if (c.ok) apply.push([w.path, c.value]);
+      else refused.push({ index, refusal: c.refusal });
+    });
+    if (refused.length > 0) return refused;
     const o = this.writable();
     o.values ??= new Map();
     for (const [name, v] of apply) o.values.set(name, v);
-    this.setParameterKey(parameterKey);
-    return ok(0);
+    return refused;
   }
 
-  private setParameterKey(key: string): void {
-    const path = `${this.template.rootName}.ManagementServer.ParameterKey`;
-    if (!this.template.root.children.get('ManagementServer')) return;
-    const o = this.writable();
-    o.values ??= new Map();
-    o.values.set(path, key);
-  }
+  // ---- attributes ----
 
-  private attrOf(p: ParamNode, path: string): Attr {
+  /** The attributes of a parameter: the overlay's, else the template's defaults. */
+  attribute(p: ParamNode, path: string): Attr {
     return this.overlay?.attrs?.get(path) ?? { notification: p.notify, accessList: [] };
   }
 
-  getParameterAttributes(names: readonly string[]): Result<ParameterAttribute[]> {
-    const ex = this.expand(names);
-    if (!ex.ok) return ex;
-    return ok(ex.value.map(({ node, path }) => {
-      const a = this.attrOf(node, path);
-      return { name: path, notification: a.notification, accessList: a.accessList };
-    }));
-  }
-
-  setParameterAttributes(structs: readonly SetParameterAttributesStruct[]): Result<void> {
-    const changes: Array<[ParamNode, string, Attr]> = [];
-    for (const s of structs) {
-      const ex = this.expand([s.name]);
-      if (!ex.ok) return ex;
-      if (s.notificationChange && !(s.notification >= 0 && s.notification <= 6)) return fail(9003, `Notification ${s.notification} is not 0..6`);
-      if (s.accessListChange && s.accessList.some((a) => a !== 'Subscriber')) return fail(9003, 'AccessList may only hold "Subscriber"');
-      for (const { node, path } of ex.value) {
-        const cur = this.attrOf(node, path);
-        const next: Attr = {
-          notification: s.notificationChange ? s.notification : cur.notification,
-          accessList: s.accessListChange ? [...s.accessList] : cur.accessList,
-        };
-        if (s.notificationChange) {
-          // TR-069 A.3.2.4 (docs/cwmp-behaviour.md): canDeny parameters may refuse active notification;
-          // forceEnabled ones stay active whatever is asked.
-          // Active kinds: 2 active, 5 active lightweight, 6 passive + active lightweight.
-          if (node.activeNotify === 'canDeny' && (s.notification === 2 || s.notification === 5 || s.notification === 6)) {
-            return fail(9009, `Notification request rejected: active notification is not allowed on ${path}`);
-          }
-          if (node.activeNotify === 'forceEnabled' && s.notification !== 2) {
-            return fail(9009, `Notification request rejected: ${path} is always active`);
-          }
-        }
-        changes.push([node, path, next]);
-      }
-    }
-    for (const [node, path, a] of changes) {
+  /** Store attributes; one equal to the template's defaults is dropped from the overlay. */
+  setAttributes(changes: ReadonlyArray<{ node: ParamNode; path: string; attr: Attr }>): void {
+    for (const { node, path, attr: a } of changes) {
       const isDefault = a.notification === node.notify && a.accessList.length === 0;
       if (isDefault) {
         this.overlay?.attrs?.delete(path);
@@ -308,8 +235,9 @@ export class CpeView {
         o.attrs.set(path, a);
       }
     }
-    return ok(undefined);
   }
+
+  // ---- table state ----
 
   private tableState(table: ObjectNode, key: string, inst: readonly number[]): TableRows {
     const o = this.writable();
@@ -323,35 +251,6 @@ export class CpeView {
     return t;
   }
 
-  addObject(objectName: string, parameterKey: string): Result<number> {
-    const r = this.resolve(objectName);
-    if (!r || r.kind !== 'table') return fail(9005, `Invalid parameter name: ${objectName} is not a table`);
-    if (!r.node.writable) return fail(9005, `Invalid parameter name: rows of ${objectName} cannot be added`);
-    const t = this.tableState(r.node, r.path, r.inst);
-    const n = t.next++;
-    t.rows.push(n);
-    // Tables inside a new row start empty; template row counts apply to the rows a CPE boots with.
-    const rowPath = `${r.path}${n}.`;
-    for (const c of r.node.childList) {
-      if (c.kind === 'object' && c.multi) this.overlay!.tables!.set(`${rowPath}${c.name}.`, { rows: [], next: 1 });
-    }
-    this.setParameterKey(parameterKey);
-    return ok(n);
-  }
-
-  deleteObject(objectName: string, parameterKey: string): Result<0> {
-    const r = this.resolve(objectName);
-    if (!r || r.kind !== 'row') return fail(9005, `Invalid parameter name: ${objectName} is not a row`);
-    if (!r.node.writable) return fail(9005, `Invalid parameter name: rows of ${objectName.replace(/\d+\.$/, '')} cannot be deleted`);
-    const n = r.inst[r.inst.length - 1]!;
-    const tableKey = r.path.slice(0, r.path.length - `${n}.`.length);
-    const t = this.tableState(r.node, tableKey, r.inst.slice(0, -1));
-    t.rows = t.rows.filter((x) => x !== n);
-    purgePrefix(this.overlay!, r.path);
-    this.setParameterKey(parameterKey);
-    return ok(0);
-  }
-
   // ---- changes the device itself makes (no access checks, no ParameterKey) ----
 
   /** Add a row to a table the ACS may not write (SoftwareModules...); returns its number. */
@@ -362,6 +261,7 @@ export class CpeView {
     const n = t.next++;
     t.rows.push(n);
     const o = this.overlay!;
+    // Tables inside a new row start empty; template row counts apply to the rows a CPE boots with.
     for (const c of r.node.childList) if (c.kind === 'object' && c.multi) o.tables!.set(`${r.path}${n}.${c.name}.`, { rows: [], next: 1 });
     for (const [k, v] of Object.entries(values)) this.deviceSet(`${r.path}${n}.${k}`, v);
     return n;
@@ -399,46 +299,6 @@ export class CpeView {
     const rows = this.defaultRows(r.node, r.inst);
     return (rows[rows.length - 1] ?? 0) + 1;
   }
-
-  /** Forced-inform parameters (TR-069 A.3.3.1), expanded over existing rows. */
-  forcedInform(): ParameterValue[] {
-    const out: ParameterValue[] = [];
-    for (const p of this.template.forcedInform) {
-      if (!p.path.includes('{i}')) {
-        out.push({ name: p.path, value: this.wireValue(p, p.path, []), type: p.type });
-        continue;
-      }
-      const objPath = p.path.slice(0, p.path.length - p.name.length);
-      const ex = this.expandSchema(objPath);
-      for (const { path, inst } of ex) {
-        const full = path + p.name;
-        out.push({ name: full, value: this.wireValue(p, full, inst), type: p.type });
-      }
-    }
-    return out;
-  }
-
-  /** Concrete paths of every existing instance of a schema object path with `{i}`. */
-  private expandSchema(schemaPath: string): Array<{ path: string; inst: number[] }> {
-    const segs = schemaPath.slice(0, -1).split('.');
-    let frontier: Array<{ path: string; inst: number[]; node: ObjectNode }> = [
-      { path: `${segs[0]}.`, inst: [], node: this.template.root },
-    ];
-    for (let k = 1; k < segs.length; k++) {
-      const seg = segs[k]!;
-      const next: typeof frontier = [];
-      for (const f of frontier) {
-        if (seg === '{i}') {
-          for (const n of this.rows(f.node, f.path, f.inst)) next.push({ path: `${f.path}${n}.`, inst: [...f.inst, n], node: f.node });
-        } else {
-          const c = f.node.children.get(seg);
-          if (c && c.kind === 'object') next.push({ path: `${f.path}${seg}.`, inst: f.inst, node: c });
-        }
-      }
-      frontier = next;
-    }
-    return frontier;
-  }
 }
 
 /** Why canonical value `v` breaks `p`'s enum, range or maxLength; undefined when it fits. */
@@ -450,4 +310,15 @@ export function outOfRange(p: ParamNode, v: string): string | undefined {
   }
   if (p.maxLength !== undefined && v.length > p.maxLength) return `longer than ${p.maxLength} characters`;
   return undefined;
+}
+
+/** Check a write of `value` to `p`, in this order: writable, lexical form of its type, enum/range/maxLength. */
+export function checkWrite(p: ParamNode, value: string): WriteCheck {
+  if (!p.writable) return { ok: false, refusal: { kind: 'readOnly' } };
+  const bad = checkLexical(p.type, value);
+  if (bad) return { ok: false, refusal: { kind: 'type', reason: bad } };
+  const v = canonical(p.type, value);
+  const why = outOfRange(p, v);
+  if (why) return { ok: false, refusal: { kind: 'range', reason: why } };
+  return { ok: true, value: v };
 }

@@ -1,11 +1,9 @@
 // Moving values (docs/profiles.md "Generators"): pure functions of (seed, CPE index,
 // concrete parameter salt, time). Nothing is stored; a value is computed when read.
-import type { XsdType } from '../cwmp/types.js';
+import type { Generator } from '../datamodel/context.js';
 import { isoSeconds } from '../datamodel/datetime.js';
+import type { XsdType } from '../datamodel/values.js';
 import { mix32, unit } from '../util/hash.js';
-import type { EvalContext } from './templates.js';
-
-export type Generator = (ctx: EvalContext, salt: number) => string;
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 

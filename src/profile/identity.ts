@@ -1,7 +1,7 @@
 // Identity derived from (seed, index): serials, MACs and addresses. Nothing is stored
 // per CPE; every value is recomputed on demand.
 import { hexDigits } from '../util/hash.js';
-import type { Ipv4Pool, Ipv6Pool } from './types.js';
+import type { Ipv4Pool, Ipv6Pool } from '../datamodel/context.js';
 
 const SERIAL_SALT = 0x5e41a1;
 

@@ -3,11 +3,12 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import YAML from 'yaml';
-import { XSD_TYPES, type XsdType } from '../cwmp/types.js';
+import type { Ipv4Pool, Ipv6Pool, PoolsSpec } from '../datamodel/context.js';
 import type { ActiveNotify } from '../datamodel/schema.js';
+import { XSD_TYPES, type XsdType } from '../datamodel/values.js';
 import { ProfileError } from '../util/errors.js';
 import { compileSerialPattern, parseIpv4, parseIpv6Prefix, parseMac } from './identity.js';
-import type { IdentitySpec, Ipv4Pool, Ipv6Pool, ObjectSpec, ParamSpec, PoolsSpec, ProfileSpec } from './types.js';
+import type { IdentitySpec, ObjectSpec, ParamSpec, ProfileSpec } from './types.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,52 +1,9 @@
 // `{{...}}` value templates (docs/profiles.md "Templates"), compiled once per shard
 // into closures that are evaluated per CPE and row only when a value is read.
+import type { EvalContext, PoolsSpec, ResolvedIdentity, ValueFn } from '../datamodel/context.js';
 import { isoSeconds } from '../datamodel/datetime.js';
 import { hexDigits, intBetween, mix32 } from '../util/hash.js';
-import type { PoolsSpec } from './types.js';
 import { formatMac, ipv4At, ipv6At } from './identity.js';
-
-export interface ResolvedIdentity {
-  serial: string;
-  oui: string;
-  manufacturer: string;
-  productClass: string;
-  modelName: string;
-  hardwareVersion: string;
-  softwareVersion: string;
-}
-
-/** What a template or generator may read about the CPE it is evaluated for. */
-export interface EvalContext {
-  seed: number;
-  index: number;
-  identity: ResolvedIdentity;
-  pools: PoolsSpec;
-  /** ms since epoch */
-  now: number;
-  /** ms since epoch of the CPE's last boot */
-  bootAt: number;
-  crUrl(): string;
-  /** The ACS this fleet was started against (defaults of ManagementServer.URL/Username/Password). */
-  acs: { url: string; username: string; password: string };
-  /** Firmware banks: the active one and the version in each (DeviceInfo.FirmwareImage). */
-  firmware: { active: 1 | 2; versions: readonly [string, string] };
-  /** --cr-username / --cr-password for this CPE, when configured. */
-  crUsername?: (() => string) | undefined;
-  crPassword?: (() => string) | undefined;
-  /** USP identity and topics (--usp-*); defaults follow obuspa (docs/usp-behaviour.md). */
-  usp?: UspIdentity | undefined;
-}
-
-export interface UspIdentity {
-  endpointId(): string;
-  agentTopic(): string;
-  controllerId: string;
-  controllerTopic: string;
-}
-
-
-/** (ctx, row numbers from the outermost table in, salt of the concrete parameter) */
-export type ValueFn = (ctx: EvalContext, inst: readonly number[], salt: number) => string;
 
 type Part = string | ValueFn;
 

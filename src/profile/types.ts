@@ -1,6 +1,7 @@
 // The profile as read from YAML, validated, before compilation into a Template.
-import type { XsdType } from '../cwmp/types.js';
+import type { PoolsSpec } from '../datamodel/context.js';
 import type { ActiveNotify } from '../datamodel/schema.js';
+import type { XsdType } from '../datamodel/values.js';
 
 export interface IdentitySpec {
   manufacturer: string;
@@ -10,28 +11,6 @@ export interface IdentitySpec {
   serialPattern: string;
   hardwareVersion: string;
   softwareVersion: string;
-}
-
-export interface MacPool {
-  base: number; // 48-bit as a JS number (exact below 2^53)
-  perCpe: number;
-}
-export interface Ipv4Pool {
-  base: number;
-  size: number;
-  perCpe: number;
-}
-export interface Ipv6Pool {
-  /** The prefix's first 64 bits as 4 16-bit groups. */
-  groups: number[];
-  prefixLen: number;
-  perCpe: number;
-}
-
-export interface PoolsSpec {
-  mac: MacPool;
-  ipv4: Record<string, Ipv4Pool>;
-  ipv6: Record<string, Ipv6Pool>;
 }
 
 export interface ParamSpec {

@@ -3,6 +3,8 @@
 // and the shard's counts. Read-only but for the two pokes (CR, fault).
 import type { CpeDetail, CpePage, CpeSummary, LifecycleState, ShardStats, StateCounts } from '../coordinator/messages.js';
 import { EV } from '../cwmp/events.js';
+import { forcedInform } from '../cwmp/inform.js';
+import { getParameterValues } from '../cwmp/rpc/params.js';
 import type { CpeView } from '../datamodel/view.js';
 import { CpeSimError } from '../util/errors.js';
 import type { CwmpSide } from './cwmp-side.js';
@@ -61,8 +63,8 @@ export class ShardAdmin {
     const v = this.t.view(l);
     const root = this.t.env.template.rootName;
     const sample = [`${root}.DeviceInfo.SerialNumber`, `${root}.DeviceInfo.UpTime`, `${root}.ManagementServer.URL`, `${root}.ManagementServer.PeriodicInformInterval`];
-    const extra = v.getParameterValues(sample.filter((n) => v.resolve(n)));
-    const leaves = [...v.forcedInform(), ...(extra.ok ? extra.value : [])].map((p) => ({ name: p.name, value: p.value, type: p.type ?? 'string' }));
+    const extra = getParameterValues(v, sample.filter((n) => v.resolve(n)));
+    const leaves = [...forcedInform(v), ...(extra.ok ? extra.value : [])].map((p) => ({ name: p.name, value: p.value, type: p.type ?? 'string' }));
     const { cwmp, usp } = this.t;
     return {
       ...summary,

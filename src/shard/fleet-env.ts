@@ -3,7 +3,7 @@
 import { hash } from 'node:crypto';
 import type { Template } from '../datamodel/schema.js';
 import { compileSerialPattern } from '../profile/identity.js';
-import type { EvalContext, ResolvedIdentity, UspIdentity } from '../profile/templates.js';
+import type { EvalContext, ResolvedIdentity, UspIdentity } from '../datamodel/context.js';
 import { agentTopicOf, endpointIdOf, mqttCredentialsOf, type AgentFacts, type UspPatterns } from '../usp/identity.js';
 import type { ProfileSpec } from '../profile/types.js';
 

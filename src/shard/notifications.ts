@@ -2,6 +2,7 @@
 // attributes an ACS set to passive/active, or whose device changed a notified parameter
 // itself (a firmware upgrade), hold anything here: a baseline of last-reported values and
 // the paths pending a report. Changes the ACS makes itself never notify.
+import { getParameterAttributes } from '../cwmp/rpc/params.js';
 import type { ParameterValue } from '../cwmp/types.js';
 import type { CpeView } from '../datamodel/view.js';
 
@@ -86,7 +87,7 @@ export class Notifications {
     const view = this.host.view(l);
     const w = this.ensure(l);
     for (const p of paths) w.pending.add(p);
-    const attrs = view.getParameterAttributes(paths);
+    const attrs = getParameterAttributes(view, paths);
     if (attrs.ok && attrs.value.some((a) => a.notification !== 0)) this.host.raiseValueChange(l);
     else for (const p of paths) w.pending.delete(p);
     this.prune(l);

@@ -1,5 +1,6 @@
 // What a CPE uploads for Upload (TR-069 A.4.1.5): a vendor configuration file (its
 // writable parameters, one per line) or a vendor log file (syslog-style lines).
+import { getParameterValues } from '../cwmp/rpc/params.js';
 import type { CpeView } from '../datamodel/view.js';
 import { isoSeconds } from '../datamodel/datetime.js';
 
@@ -15,7 +16,7 @@ export function uploadBody(view: CpeView, fileType: string, now: number): string
       '',
     ].join('\n');
   }
-  const all = view.getParameterValues(['']);
+  const all = getParameterValues(view, ['']);
   const lines = all.ok ? all.value.filter((p) => view.resolve(p.name)?.node.kind === 'param' && (view.resolve(p.name)!.node as { writable: boolean }).writable).map((p) => `${p.name}=${p.value}`) : [];
   return [`# ${id.manufacturer} ${id.productClass} ${id.serial} configuration, firmware ${id.softwareVersion}`, ...lines, ''].join('\n');
 }

@@ -6,10 +6,9 @@
 // (Invalid arguments) with a message saying so, rather than 7008, since it is valid syntax.
 // Unique-key addressing (`[Alias=="wan"]`) is evaluated as the search expression it is
 // written as: a key that matches no row gives an empty result, not an error.
-import type { XsdType } from '../cwmp/types.js';
 import type { ObjectNode, ParamNode, Template } from '../datamodel/schema.js';
 import type { CpeView } from '../datamodel/view.js';
-import { canonical, checkLexical } from '../datamodel/values.js';
+import { canonical, checkLexical, type XsdType } from '../datamodel/values.js';
 import { commandsOf, eventsOf, type CommandDef, type EventDef } from './supported.js';
 
 export interface PathError { code: number; message: string }

@@ -1,7 +1,8 @@
 import type { RpcHandler } from './handler.js';
+import * as params from './params.js';
 
 // TR-069 A.3.2.1: atomic; 9003 with one SetParameterValuesFault per bad parameter
 export const setParameterValues: RpcHandler<'SetParameterValues'> = (req, { view }) => {
-  const r = view.setParameterValues(req.params, req.parameterKey);
+  const r = params.setParameterValues(view, req.params, req.parameterKey);
   return r.ok ? { method: 'SetParameterValuesResponse', status: 0 } : { method: 'Fault', fault: r.fault };
 };

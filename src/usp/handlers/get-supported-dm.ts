@@ -3,8 +3,8 @@
 // Data Model notation ("Device.WiFi.Radio.{i}."), with the final "{i}." left out
 // ("Device.WiFi.Radio."), or as instantiated paths of existing objects ("Device.WiFi.Radio.1.").
 // Parameter, command and event paths are not accepted here (7026).
-import type { XsdType } from '../../cwmp/types.js';
 import type { ObjectNode, ParamNode, Template } from '../../datamodel/schema.js';
+import type { XsdType } from '../../datamodel/values.js';
 import type { CpeView } from '../../datamodel/view.js';
 import { commandsOf, eventsOf } from '../supported.js';
 import type { GetSupportedDM, ParamValueType, RequestedObjectResult, SupportedObjectResult, SupportedParamResult } from '../types.js';

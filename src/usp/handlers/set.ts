@@ -3,8 +3,7 @@
 // untouched. Each obj_path is all-or-nothing across the instances it matches (R-SET.2a).
 // Writes go through CpeView.deviceSet: USP never touches ManagementServer.ParameterKey.
 import type { ParamNode } from '../../datamodel/schema.js';
-import { outOfRange, type CpeView } from '../../datamodel/view.js';
-import { canonical, checkLexical } from '../../datamodel/values.js';
+import { checkWrite, type CpeView } from '../../datamodel/view.js';
 import { bindPath, parsePath, resolvePath, type ObjectMatch } from '../path.js';
 import type { ParamError, ParameterError, StrMap, UpdatedInstanceFailure, UpdatedInstanceResult, UpdatedObjectResult, UpdateObject } from '../types.js';
 import { keyConflict, keyValuesOf, uniqueKeyParams } from '../unique-keys.js';
@@ -41,12 +40,15 @@ export function checkSetting(view: CpeView, o: ObjectMatch, rel: string, value: 
   }
   const p = obj.children.get(names[names.length - 1]!);
   if (p?.kind !== 'param') return err(7010, `Unsupported parameter: ${o.path}${rel}`);
-  if (!p.writable) return err(7013, `Attempt to update a non-writeable parameter: ${o.path}${rel}`);
-  const lexical = checkLexical(p.type, value);
-  if (lexical) return err(7011, `Invalid type: ${lexical}`);
-  const v = canonical(p.type, value);
-  const why = outOfRange(p, v);
-  if (why) return err(7012, `Invalid value: ${why}`);
+  const check = checkWrite(p, value);
+  if (!check.ok) {
+    const r = check.refusal;
+    if (r.kind === 'type') return err(7011, `Invalid type: ${r.reason}`);
+    if (r.kind === 'range') return err(7012, `Invalid value: ${r.reason}`);
+    // readOnly ('unknown' never comes back for a node that exists)
+    return err(7013, `Attempt to update a non-writeable parameter: ${o.path}${rel}`);
+  }
+  const v = check.value;
   const path = o.path + rel;
   if (o.node.path === SUBSCRIPTION_SCHEMA) {
     // TR-181 Subscription.{i}.ID is string(1:64): it identifies the subscription in Notify.

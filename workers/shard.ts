@@ -1,7 +1,7 @@
 // Shard worker: one long-lived Piscina task per shard (ARCHITECTURE.md). Thin:
 // it wires a Shard (src/shard) to its MessagePort and lives until told to stop.
 import type { MessagePort } from 'node:worker_threads';
-import type { MainToShard, ShardInit, ShardStats, ShardToMain } from '../src/coordinator/messages.js';
+import type { MainToShard, ShardInit, ShardStats, ShardToMain } from '../src/threads/messages.js';
 import { compileProfile } from '../src/profile/compile.js';
 import { loadProfile } from '../src/profile/load.js';
 import { createLogger } from '../src/log.js';

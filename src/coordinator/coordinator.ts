@@ -4,8 +4,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { CpeSimError, fromWire } from '../util/errors.js';
 import type { ThreadProbe } from '../util/probe.js';
-import type { MetricsSnapshot } from '../metrics/thread-metrics.js';
-import type { CpeDetail, CpeSummary, CrReply, CrRequest, LifecycleState, MainToShard, ReplyOf, ShardInit, ShardStats, ShardToMain } from './messages.js';
+import type { CpeDetail, CpeSummary, CrReply, CrRequest, LifecycleState, MainToShard, MetricsSnapshot, ReplyOf, ShardInit, ShardStats, ShardToMain } from '../threads/messages.js';
 
 export interface FleetPlan {
   fleetOffset: number;

@@ -12,8 +12,8 @@ import { ThreadMetrics } from '../metrics/thread-metrics.js';
 import type { Logger } from '../log.js';
 import { MockAcs } from '../mock-acs/mock-acs.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embedded.js';
+import type { ShardStats, UspInit } from '../threads/messages.js';
 import { Coordinator } from './coordinator.js';
-import type { ShardStats, UspInit } from './messages.js';
 
 export interface Fleet {
   coordinator: Coordinator;

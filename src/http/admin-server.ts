@@ -4,7 +4,7 @@
 // with the right status. Bind it to localhost or inside a trust boundary.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type uWS from 'uWebSockets.js';
-import { LIFECYCLE_STATES, type CpeDetail, type CpeSummary, type LifecycleState } from '../coordinator/messages.js';
+import { LIFECYCLE_STATES, type CpeDetail, type CpeSummary, type LifecycleState } from '../threads/messages.js';
 import type { Catalog } from '../metrics/catalog.js';
 import type { MetricsHub } from '../metrics/hub.js';
 import { CpeSimError } from '../util/errors.js';

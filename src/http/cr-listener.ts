@@ -1,7 +1,7 @@
 // The connection-request listener (TR-069 3.2.2): one uWS server on the main thread.
 // Paths are /cr/<cpe index>/<token>; the index names the owning shard by arithmetic and
 // the shard checks the token and the CPE's own Digest credentials.
-import type { CrReply, CrRequest } from '../coordinator/messages.js';
+import type { CrReply, CrRequest } from '../threads/messages.js';
 import { listenUws, nativeUws, type UwsListener } from './uws.js';
 
 export type CrRouter = (cpe: number, req: CrRequest) => Promise<CrReply>;

@@ -4,8 +4,8 @@
 // everywhere and every gauge says how it aggregates. docs/metrics.md lists the families
 // and a test keeps the two in step. No family has a per-CPE label; no Summary.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { LIFECYCLE_STATES } from '../coordinator/messages.js';
 import { EVENT_CODES } from '../cwmp/events.js';
+import { LIFECYCLE_STATES } from '../threads/messages.js';
 
 export const SESSION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 export const RESPONSE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];

@@ -3,7 +3,8 @@
 // never go backwards. Nothing here walks CPEs: a scrape costs the same at any fleet size.
 import { readdirSync } from 'node:fs';
 import { AggregatorRegistry } from 'prom-client';
-import type { MetricsSnapshot, ThreadMetrics } from './thread-metrics.js';
+import type { MetricsSnapshot } from '../threads/messages.js';
+import type { ThreadMetrics } from './thread-metrics.js';
 
 export class MetricsHub {
   private readonly shards = new Map<string, MetricsSnapshot>();

@@ -4,14 +4,11 @@
 import type { Channel } from 'node:diagnostics_channel';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
-import type { MetricObjectWithValues, MetricValue } from 'prom-client';
-import type { LifecycleState } from '../coordinator/messages.js';
 import { informChannel, messageChannel, sessionChannel, tickChannel, type InformEvent, type MessageEvent, type SessionEvent, type TickEvent } from '../cwmp/diagnostics.js';
+import type { LifecycleState, MetricsSnapshot } from '../threads/messages.js';
 import { activeHandles } from '../util/probe.js';
 import { uspDropChannel, uspNotifyChannel, uspRequestChannel, type UspDropEvent, type UspNotifyEvent, type UspRequestEvent } from '../usp/diagnostics.js';
 import { CPE_MESSAGES, createCatalog, INFORM_EVENT_CODES, USP_MQTT_STATES, type Catalog } from './catalog.js';
-
-export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
 
 const LAG_RESOLUTION_MS = 20;
 const KNOWN_CODES = new Set(INFORM_EVENT_CODES);

@@ -1,7 +1,7 @@
 // The admin API's questions to a shard, answered over its table of CPEs: one CPE's
 // summary and detail, a page of CPEs, a synthetic connection request, a queued fault,
 // and the shard's counts. Read-only but for the two pokes (CR, fault).
-import type { CpeDetail, CpePage, CpeSummary, LifecycleState, ShardStats, StateCounts } from '../coordinator/messages.js';
+import type { CpeDetail, CpePage, CpeSummary, LifecycleState, ShardStats, StateCounts } from '../threads/messages.js';
 import { EV } from '../cwmp/events.js';
 import { forcedInform } from '../cwmp/inform.js';
 import { getParameterValues } from '../cwmp/rpc/params.js';

@@ -3,7 +3,7 @@
 // the time of the request, 200 then a session carrying 6 CONNECTION REQUEST, 401 on bad
 // credentials, 503 past the per-CPE rate limit. Nonces are stateless (HMAC-bound).
 import { timingSafeEqual } from 'node:crypto';
-import type { CrReply, CrRequest } from '../coordinator/messages.js';
+import type { CrReply, CrRequest } from '../threads/messages.js';
 import type { CpeView } from '../datamodel/view.js';
 import { checkNonce, digestChallenge, makeNonce, parseAuthorization, verifyDigest } from '../http/digest.js';
 import type { Clock } from '../scheduler/clock.js';

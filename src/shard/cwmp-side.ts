@@ -6,7 +6,7 @@ import { publishSession, publishTick } from '../cwmp/diagnostics.js';
 import { DISCARD_ON_FAILURE, EV, eventsOf, KEEP_ON_REBOOT } from '../cwmp/events.js';
 import type { SessionOutcome } from '../cwmp/session.js';
 import { ConnectionPool } from '../cwmp/transport.js';
-import type { ShardInit } from '../coordinator/messages.js';
+import type { ShardInit } from '../threads/messages.js';
 import { retryDelayMs } from '../scheduler/backoff.js';
 import { CwmpSession } from './cwmp-session.js';
 import { CwmpFlag, CwmpState } from './cwmp-state.js';

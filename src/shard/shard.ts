@@ -6,8 +6,8 @@
 // CpeTable; the admin API's questions are admin.ts'.
 import { readFileSync } from 'node:fs';
 import { Agent } from 'undici';
-import type { LifecycleState, ShardInit, ShardStats, StateCounts } from '../coordinator/messages.js';
-import { LIFECYCLE_STATES } from '../coordinator/messages.js';
+import type { LifecycleState, ShardInit, ShardStats, StateCounts } from '../threads/messages.js';
+import { LIFECYCLE_STATES } from '../threads/messages.js';
 import { publishTick } from '../cwmp/diagnostics.js';
 import { EV } from '../cwmp/events.js';
 import type { Overlay } from '../datamodel/overlay.js';

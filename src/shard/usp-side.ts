@@ -6,7 +6,7 @@
 // sliced scan, Periodic!, and the effects of a request (ManagementServer settings,
 // deferred reboots). Per-agent state is a flag byte plus sparse maps for agents that
 // have something; connections are usp-connections.ts'.
-import type { UspInit } from '../coordinator/messages.js';
+import type { UspInit } from '../threads/messages.js';
 import { absoluteTime } from '../datamodel/datetime.js';
 import type { CpeView } from '../datamodel/view.js';
 import { nextOnPhase } from '../scheduler/phase.js';

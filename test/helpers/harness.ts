@@ -2,7 +2,7 @@
 // HTTP and, when asked, the real connection-request listener in front of it.
 import { fileURLToPath } from 'node:url';
 import type { BootRamp } from '../../src/config/options.js';
-import type { ShardInit, UspInit } from '../../src/coordinator/messages.js';
+import type { ShardInit, UspInit } from '../../src/threads/messages.js';
 import type { AcsOutgoingRequest, Inform, XsdType } from '../../src/cwmp/types.js';
 import { CrListener } from '../../src/http/cr-listener.js';
 import { MockAcs, type MockAcsOptions } from '../../src/mock-acs/mock-acs.js';

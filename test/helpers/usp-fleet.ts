@@ -6,7 +6,7 @@ import { ThreadMetrics } from '../../src/metrics/thread-metrics.js';
 import { startHarness, uspInit, until, type Harness, type HarnessOptions } from './harness.js';
 import { startMosquitto } from './mosquitto.js';
 import { TestController, type AgentAddress } from './usp-controller.js';
-import type { UspInit } from '../../src/coordinator/messages.js';
+import type { UspInit } from '../../src/threads/messages.js';
 import type { MsgInput, UspMsg } from '../../src/usp/codec.js';
 
 export type BrokerKind = 'aedes' | 'mosquitto';

@@ -1,12 +1,18 @@
 // Every message that crosses a thread boundary, in one place, as discriminated unions.
-// Requests carry a correlation id; replies echo it.
+// Requests carry a correlation id; replies echo it. With them, the vocabulary those
+// messages carry: CPE lifecycle states and the metrics snapshot a shard pushes.
+// coordinator/, shard/, http/, metrics/ and workers/ import these; this module imports
+// none of them.
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { BootRamp } from '../config/options.js';
 import type { WireError } from '../util/errors.js';
 import type { ThreadProbe } from '../util/probe.js';
-import type { MetricsSnapshot } from '../metrics/thread-metrics.js';
 
 export const LIFECYCLE_STATES = ['new', 'bootstrapping', 'ready', 'failed'] as const;
 export type LifecycleState = (typeof LIFECYCLE_STATES)[number];
+
+/** A thread's metrics registry as JSON (prom-client's getMetricsAsJSON), as shards push it. */
+export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
 
 /** Everything a shard needs to build its CPEs; structured-clone safe. */
 export interface ShardInit {

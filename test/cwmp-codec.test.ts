@@ -3,7 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { parseAcsEnvelope, parseCpeEnvelope } from '../src/cwmp/soap-parse.js';
-import { FAULT_STRINGS, buildAcsEnvelope, buildCpeEnvelope, buildFault, escapeXml, faultType } from '../src/cwmp/soap-build.js';
+import { FAULT_STRINGS, faultType } from '../src/cwmp/faults.js';
+import { buildAcsEnvelope, buildCpeEnvelope, buildFault } from '../src/cwmp/soap-build.js';
+import { escapeXml } from '../src/cwmp/soap-elements.js';
 import { NS, type CpeMessage } from '../src/cwmp/types.js';
 import { ACS_MESSAGES, CPE_MESSAGES } from './fixtures/cwmp/messages.js';
 

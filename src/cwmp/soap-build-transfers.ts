@@ -1,14 +1,12 @@
 // CWMP -> SOAP for Reboot, FactoryReset, the file-transfer RPCs and ChangeDUState
 // (TR-069 A.3.2.8, A.3.2.9, A.3.3.2, A.4.1, A.4.2.3), on both sides; dispatched from
 // soap-build.ts. Children in schema order, arrays with soap-enc:arrayType (TR-069 A.3.1).
-import { FAULT_STRINGS, escapeXml } from './soap-build.js';
+import { FAULT_STRINGS } from './faults.js';
+import { bool, el } from './soap-elements.js';
 import type { AcsOutgoingRequest, CpeMessage, DuOperation, TransferFault } from './types.js';
 
 type Cpe<M extends CpeMessage['method']> = Extract<CpeMessage, { method: M }>;
 type AcsOut<M extends AcsOutgoingRequest['method']> = Extract<AcsOutgoingRequest, { method: M }>;
-
-const bool = (b: boolean): string => (b ? 'true' : 'false');
-const el = (tag: string, value: string): string => `<${tag}>${escapeXml(value)}</${tag}>`;
 
 /** FaultStruct content; 0 with "" is success (TR-069 A.3.3.2), other codes get their meaning if empty. */
 const faultStruct = (f: TransferFault): string =>

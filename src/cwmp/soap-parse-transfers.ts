@@ -1,6 +1,6 @@
 // SOAP -> CWMP for Reboot, FactoryReset, the file-transfer RPCs and ChangeDUState
-// (TR-069 A.3.2.8, A.3.2.9, A.3.3.2, A.4.1, A.4.2.3), on both sides. Same rules as
-// soap-parse.ts, whose element helpers these use: an ArgError thrown here becomes
+// (TR-069 A.3.2.8, A.3.2.9, A.3.3.2, A.4.1, A.4.2.3), on both sides. Same rules and
+// element helpers (soap-elements.ts) as soap-parse.ts: an ArgError thrown here becomes
 // 'Invalid' (CPE side) or 'Unknown' (ACS side).
 //
 // CPE side, what is lenient and what is not: a missing optional string reads as "" (real
@@ -23,7 +23,7 @@ import {
   reqUInt,
   text,
   type XNode,
-} from './soap-parse.js';
+} from './soap-elements.js';
 import type { AcsRequest, CpeMessage, DuOpResult, DuOperation, QueuedTransfer, TimeWindow, TransferFault } from './types.js';
 
 // ---- ACS -> CPE requests ----

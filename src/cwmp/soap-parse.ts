@@ -17,10 +17,28 @@ import type {
   ParsedCpeEnvelope,
   XsdType,
 } from './types.js';
+import {
+  ArgError,
+  attr,
+  elements,
+  items,
+  kid,
+  kids,
+  localName,
+  optText,
+  parseBool,
+  parseStatus,
+  prefixOf,
+  req,
+  reqBool,
+  reqStrings,
+  reqText,
+  reqUInt,
+  resolvePrefix,
+  text,
+  type XNode,
+} from './soap-elements.js';
 import { parseTransferCpeMessage, parseTransferRequest } from './soap-parse-transfers.js';
-
-/** An element as fast-xml-parser gives it: text only, or children/attributes/#text. */
-export type XNode = string | { [key: string]: unknown };
 
 const XML_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 const ENTITY_REF = /&(?:#(\d+)|#x([0-9a-fA-F]+)|(lt|gt|amp|quot|apos));/g;
@@ -58,94 +76,6 @@ const parser = new XMLParser({
 /** The three cwmp namespaces that exist on the wire (docs/cwmp-behaviour.md). */
 const KNOWN_CWMP_NS = new Set(['urn:dslforum-org:cwmp-1-0', 'urn:dslforum-org:cwmp-1-1', 'urn:dslforum-org:cwmp-1-2']);
 const CWMP_NS_PREFIX = 'urn:dslforum-org:cwmp-';
-
-/** A known RPC whose arguments we cannot read; turned into 'Invalid' (9003) or a warning. */
-export class ArgError extends Error {}
-
-// ---- element helpers (exported for soap-parse-transfers.ts, which uses them at call time only) ----
-
-export const localName = (key: string): string => key.slice(key.indexOf(':') + 1);
-const prefixOf = (key: string): string => (key.includes(':') ? key.slice(0, key.indexOf(':')) : '');
-const isElementKey = (key: string): boolean => key !== '#text' && !key.startsWith('@_') && !key.startsWith('?');
-
-/** Child elements named `name` (any prefix), in document order. */
-function kids(node: XNode | undefined, name: string): XNode[] {
-  if (node === undefined || typeof node === 'string') return [];
-  let out: XNode[] = [];
-  for (const key in node) {
-    if (isElementKey(key) && localName(key) === name) out = out.concat(node[key] as XNode[]);
-  }
-  return out;
-}
-
-export const kid = (node: XNode | undefined, name: string): XNode | undefined => kids(node, name)[0];
-
-/** All child elements as [key, node], whatever their names. */
-export function elements(node: XNode | undefined): Array<[string, XNode]> {
-  const out: Array<[string, XNode]> = [];
-  if (node === undefined || typeof node === 'string') return out;
-  for (const key in node) {
-    if (isElementKey(key)) for (const child of node[key] as XNode[]) out.push([key, child]);
-  }
-  return out;
-}
-
-/** Text content exactly as sent; "" for an empty element. */
-export function text(node: XNode): string {
-  if (typeof node === 'string') return node;
-  const t = node['#text'];
-  return typeof t === 'string' ? t : '';
-}
-
-/** Attribute by local name (`xsi:type`, `type`, ...); namespace declarations excluded. */
-export function attr(node: XNode, name: string): string | undefined {
-  if (typeof node === 'string') return undefined;
-  for (const key in node) {
-    if (key.startsWith('@_') && !key.startsWith('@_xmlns') && localName(key.slice(2)) === name) return String(node[key]);
-  }
-  return undefined;
-}
-
-/** The namespace URI a prefix is bound to, looking from the innermost node outwards. */
-function resolvePrefix(prefix: string, scopes: XNode[]): string | undefined {
-  const key = prefix === '' ? '@_xmlns' : `@_xmlns:${prefix}`;
-  for (let i = scopes.length - 1; i >= 0; i--) {
-    const node = scopes[i];
-    if (node !== undefined && typeof node !== 'string' && typeof node[key] === 'string') return node[key];
-  }
-  return undefined;
-}
-
-export function req(node: XNode, name: string): XNode {
-  const child = kid(node, name);
-  if (child === undefined) throw new ArgError(`missing ${name}`);
-  return child;
-}
-export const reqText = (node: XNode, name: string): string => text(req(node, name));
-export const optText = (node: XNode, name: string): string => {
-  const child = kid(node, name);
-  return child === undefined ? '' : text(child);
-};
-
-/** xsd:boolean lexical forms (XML Schema 3.2.2): true, false, 1, 0. */
-export function parseBool(raw: string, what: string): boolean {
-  const t = raw.trim();
-  if (t === 'true' || t === '1') return true;
-  if (t === 'false' || t === '0') return false;
-  throw new ArgError(`${what} is not a boolean: "${raw}"`);
-}
-const reqBool = (node: XNode, name: string): boolean => parseBool(reqText(node, name), name);
-
-export function reqUInt(node: XNode, name: string): number {
-  const t = reqText(node, name).trim();
-  // xsd:unsignedInt is 0..4294967295
-  if (!/^\d+$/.test(t) || Number(t) > 0xffffffff) throw new ArgError(`${name} is not an unsigned integer: "${t}"`);
-  return Number(t);
-}
-
-/** Items of an array-typed element, whatever the item element is called. */
-export const items = (list: XNode): XNode[] => elements(list).map(([, n]) => n);
-const reqStrings = (node: XNode, name: string): string[] => items(req(node, name)).map(text);
 
 function parseValueStructs(list: XNode, warnings: string[]): ParameterValue[] {
   return items(list).map((s) => {
@@ -370,12 +300,6 @@ export function parseCpeEnvelope(xml: string): ParsedCpeEnvelope {
     out.message = { method: 'Unknown', name: '<malformed>' };
   }
   return out;
-}
-
-export function parseStatus(node: XNode): 0 | 1 {
-  const s = reqUInt(node, 'Status');
-  if (s !== 0 && s !== 1) throw new ArgError(`Status must be 0 or 1, got ${s}`);
-  return s;
 }
 
 function cpeBody(name: string, node: XNode, warnings: string[]): CpeMessage | undefined {

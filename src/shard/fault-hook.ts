@@ -2,7 +2,7 @@
 // codes queued per CPE, each answering the CPE's next ACS request. Only CPEs with a
 // queued fault have an entry.
 import type { CpeMessage } from '../cwmp/types.js';
-import { FAULT_STRINGS } from '../cwmp/soap-build.js';
+import { FAULT_STRINGS } from '../cwmp/faults.js';
 import { CpeSimError } from '../util/errors.js';
 
 /** Faults the hook may queue per CPE before it refuses more. */

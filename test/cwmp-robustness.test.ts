@@ -1,8 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { EV } from '../src/cwmp/events.js';
 import { parseCpeEnvelope } from '../src/cwmp/soap-parse.js';
 import { atBootstrap, spv, startHarness, until, type Harness } from './helpers/harness.js';
+import { settle } from './helpers/settle.js';
 
 // A scripted ACS that answers with exactly the bytes a test gives it, to see how the
 // CPE copes with other ACSs' dialects and with garbage.
@@ -139,7 +141,7 @@ describe('other ACS dialects and bad input', () => {
     // The new URL asks for 0 BOOTSTRAP there at once; that session cannot start.
     await until(() => h!.shard.lifecycle(0) === 'failed' && h!.shard.lifecycle(1) === 'ready', 10_000, 'bad URL -> failed');
     expect(h.shard.retryDueAt(0)).toBeGreaterThan(h.clock.now());
-    h.shard.raise(1, 1 << 2);
+    h.shard.raise(1, EV.PERIODIC);
     await h.acs.waitFor(() => h!.acs.sessions.length === 3 && h!.acs.sessions[2]!.ended, 10_000, 'other CPE');
   });
 
@@ -149,8 +151,8 @@ describe('other ACS dialects and bad input', () => {
     });
     h.tick();
     await until(() => h!.shard.lifecycle(0) === 'failed', 10_000, 'failed');
-    h.shard.raise(0, 1 << 6);
-    await new Promise((r) => setTimeout(r, 300));
+    h.shard.raise(0, EV.CONNECTION_REQUEST);
+    await settle(h);
     expect(h.shard.stats().sessionsFailed).toBeLessThanOrEqual(3);
     expect(h.shard.retryDueAt(0)).toBeGreaterThan(h.clock.now());
   });

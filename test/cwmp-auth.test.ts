@@ -84,8 +84,9 @@ describe('session plumbing', () => {
     });
     expect(h.acs.url).toMatch(/^https:/);
     h.tick();
-    await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true, 10_000, 'https session');
-    await until(() => h!.shard.lifecycle(0) === 'ready');
+    await settle(h);
+    expect(h.acs.sessions.map((s) => s.ended)).toEqual([true]); // the https session
+    expect(h.shard.lifecycle(0)).toBe('ready');
   });
 
   it('refuses an HTTPS ACS whose certificate it cannot verify', async () => {
@@ -98,8 +99,9 @@ describe('session plumbing', () => {
   it('ends the session on an empty 200 as on a 204', async () => {
     h = await startHarness({ acs: { sessionEnd: 'empty200' } });
     h.tick();
-    await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true);
-    await until(() => h!.shard.lifecycle(0) === 'ready');
+    await settle(h);
+    expect(h.acs.sessions.map((s) => s.ended)).toEqual([true]);
+    expect(h.shard.lifecycle(0)).toBe('ready');
   });
 
   it('honours HoldRequests: no CPE request while the ACS holds, only the empty POST', async () => {

@@ -84,10 +84,16 @@ describe('other ACS dialects and bad input', () => {
     server = acs.server;
     h = await startHarness({ acsUrl: acs.url });
     h.tick();
-    await until(() => h!.shard.lifecycle(0) === 'failed', 10_000, 'malformed -> failed');
+    await settle(h);
+    expect(h.shard.lifecycle(0)).toBe('failed'); // malformed -> failed
+    expect(h.shard.retryDueAt(0)).toBeGreaterThan(h.clock.now());
     broken = false;
     h.tick(h.shard.retryDueAt(0) - h.clock.now());
-    await until(() => h!.shard.lifecycle(0) === 'ready', 10_000, 'recovery');
+    await settle(h);
+    expect(h.shard.lifecycle(0)).toBe('ready'); // recovery
+    const informs = acs.bodies.filter((b) => b.includes('<cwmp:Inform>'));
+    expect(informs).toHaveLength(2);
+    expect(informs[1]).toContain('<RetryCount>1</RetryCount>');
   });
 
   it('treats an Inform answered with non-SOAP text, HTTP 500 or 503 as a failed session', async () => {

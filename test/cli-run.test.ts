@@ -1,22 +1,10 @@
 // The CLI as a user runs it: a bootstrap run exits by itself with a summary (0 when every
 // CPE bootstrapped, 1 when some failed); with --metrics-bind-addr it stays up until SIGTERM.
-import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MockAcs } from '../src/mock-acs/mock-acs.js';
-import { repoRoot } from './helpers/harness.js';
-
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CPE_SIM_') && k !== 'NODE_OPTIONS'));
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [`${repoRoot}dist/src/cli/main.js`, ...args], { env, cwd: repoRoot });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { runCli as run, spawnCli } from './helpers/cli.js';
+import { until } from './helpers/harness.js';
 
 describe('cpe-sim bootstrap runs', () => {
   let acs: MockAcs;
@@ -46,9 +34,20 @@ describe('cpe-sim bootstrap runs', () => {
 
   it('with --metrics-bind-addr runs as a daemon, serves /metrics, and exits 0 on SIGTERM', async () => {
     const port = 19000 + Math.floor(Math.random() * 500);
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CPE_SIM_') && k !== 'NODE_OPTIONS'));
-    const p = spawn(process.execPath, [`${repoRoot}dist/src/cli/main.js`, '--acs-url', acs.url, '--cpes', '4', '--shards', '1', '--boot-ramp', '0', '--cr-bind-addr', '127.0.0.1:0', '--metrics-bind-addr', `127.0.0.1:${port}`, '--log-level', 'warn'], { env, cwd: repoRoot });
+    const p = spawnCli(['--acs-url', acs.url, '--cpes', '4', '--shards', '1', '--boot-ramp', '0', '--cr-bind-addr', '127.0.0.1:0', '--metrics-bind-addr', `127.0.0.1:${port}`, '--log-level', 'info'], 60_000);
     const exited = new Promise<number | null>((resolve) => p.on('close', resolve));
+    let log = '';
+    p.stderr.on('data', (c: Buffer) => (log += c.toString()));
+    /** The 'progress' log lines (every 5 s) that report all 4 CPEs ready. */
+    const readyProgress = () =>
+      log.split('\n').filter((l) => {
+        try {
+          const r = JSON.parse(l) as { msg?: string; ready?: number };
+          return r.msg === 'progress' && r.ready === 4;
+        } catch {
+          return false;
+        }
+      }).length;
     const get = () =>
       new Promise<string>((resolve) => {
         request({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
@@ -65,8 +64,11 @@ describe('cpe-sim bootstrap runs', () => {
       text = await get();
     }
     expect(text).toContain('cpe_sim_fleet_cpes_by_state{lifecycle_state="ready"} 4');
-    // Still running well after the bootstrap finished.
-    await new Promise((r) => setTimeout(r, 500));
+    // Still running well after the bootstrap finished. A bootstrap run checks every 250 ms and
+    // stops at the first check that sees every CPE ready, and its progress log stops with it:
+    // a second progress line that reports them all ready comes only from a run that did not stop.
+    await until(() => readyProgress() >= 2 || p.exitCode !== null, 15_000, 'two progress lines with every CPE ready').catch(() => undefined);
+    expect(readyProgress()).toBeGreaterThanOrEqual(2);
     expect(p.exitCode).toBeNull();
     p.kill('SIGTERM');
     expect(await exited).toBe(0);

@@ -1,7 +1,9 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { EV } from '../src/cwmp/events.js';
 import { MockAcs } from '../src/mock-acs/mock-acs.js';
-import { atBootstrap, eventCodes, spv, startHarness, until, type Harness } from './helpers/harness.js';
+import { atBootstrap, bootstrapped, eventCodes, spv, startHarness, until, type Harness } from './helpers/harness.js';
+import { settle } from './helpers/settle.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -27,16 +29,10 @@ function rawGet(url: string, opts: { method?: string; authorization?: string } =
   });
 }
 
-async function booted(h: Harness): Promise<void> {
-  h.tick();
-  await h.acs.waitFor(() => h.acs.sessions[0]?.ended === true, 10_000, 'bootstrap');
-  await until(() => h.shard.lifecycle(0) === 'ready');
-}
-
 describe('connection requests (TR-069 3.2.2) over the real listener', () => {
   it('publishes an unguessable per-CPE URL and answers good Digest with 200 then a 6 CONNECTION REQUEST session', async () => {
     h = await startHarness({ cpes: 2, cr: true });
-    await booted(h);
+    await bootstrapped(h);
     await h.acs.waitFor(() => h!.acs.sessions.filter((s) => s.ended).length === 2);
     const c = creds(h);
     expect(c.url).toMatch(new RegExp(`^${h.crBase}/cr/0/[0-9a-f]{24}$`));
@@ -52,7 +48,7 @@ describe('connection requests (TR-069 3.2.2) over the real listener', () => {
 
   it('challenges with Digest (realm, qop, nonce) and refuses wrong credentials, Basic and no credentials with 401', async () => {
     h = await startHarness({ cr: true });
-    await booted(h);
+    await bootstrapped(h);
     const c = creds(h);
     const none = await rawGet(c.url);
     expect(none.status).toBe(401);
@@ -60,12 +56,13 @@ describe('connection requests (TR-069 3.2.2) over the real listener', () => {
     expect((await MockAcs.connectionRequest(c.url, c.user, 'wrong')).status).toBe(401);
     expect((await MockAcs.connectionRequest(c.url, 'someone-else', c.pass)).status).toBe(401);
     expect((await MockAcs.connectionRequest(c.url, c.user, c.pass, { basic: true })).status).toBe(401);
+    await settle(h);
     expect(h.acs.sessions).toHaveLength(1);
   });
 
   it('404s a wrong token or an unknown CPE, 405s a POST', async () => {
     h = await startHarness({ cr: true });
-    await booted(h);
+    await bootstrapped(h);
     const c = creds(h);
     expect((await rawGet(c.url.replace(/[0-9a-f]{24}$/, 'f'.repeat(24)))).status).toBe(404);
     expect((await rawGet(`${h.crBase}/cr/7/abc`)).status).toBe(404);
@@ -75,7 +72,7 @@ describe('connection requests (TR-069 3.2.2) over the real listener', () => {
 
   it('answers 503 past the per-CPE rate limit, without Retry-After', async () => {
     h = await startHarness({ cr: true, crRateLimit: { count: 2, periodSec: 60 } });
-    await booted(h);
+    await bootstrapped(h);
     const c = creds(h);
     expect((await MockAcs.connectionRequest(c.url, c.user, c.pass)).status).toBe(200);
     expect((await MockAcs.connectionRequest(c.url, c.user, c.pass)).status).toBe(200);
@@ -103,7 +100,7 @@ describe('connection requests (TR-069 3.2.2) over the real listener', () => {
       },
     });
     const old = { user: h.shard.view(0).get('Device.ManagementServer.ConnectionRequestUsername')!, pass: h.shard.view(0).get('Device.ManagementServer.ConnectionRequestPassword')! };
-    await booted(h);
+    await bootstrapped(h);
     const url = h.shard.env.crUrl(0);
     expect((await MockAcs.connectionRequest(url, old.user, old.pass)).status).toBe(401);
     expect((await MockAcs.connectionRequest(url, 'acs-chosen', 'n3w-pass')).status).toBe(200);
@@ -119,18 +116,18 @@ describe('connection requests (TR-069 3.2.2) over the real listener', () => {
   it('coalesces connection requests made before the session starts into one session', async () => {
     let slow = false;
     h = await startHarness({ cr: true, maxSessions: 1, cpes: 2, acs: { informDelayMs: (inform) => (slow && inform.deviceId.serialNumber.endsWith('1') ? 500 : 0) } });
-    await booted(h);
+    await bootstrapped(h);
     await h.acs.waitFor(() => h!.acs.sessions.filter((s) => s.ended).length === 2);
     await until(() => h!.shard.lifecycle(1) === 'ready');
     const before = h.acs.sessions.length;
     // CPE 1 holds the only session slot (its ACS is slow), so CPE 0's requests queue up behind it.
     slow = true;
-    h.cwmp.raise(1, 1 << 2);
+    h.cwmp.raise(1, EV.PERIODIC);
     const c = creds(h);
     expect((await MockAcs.connectionRequest(c.url, c.user, c.pass)).status).toBe(200);
     expect((await MockAcs.connectionRequest(c.url, c.user, c.pass)).status).toBe(200);
     await h.acs.waitFor(() => h!.acs.sessions.length >= before + 2 && h!.acs.sessions.slice(before).every((s) => s.ended), 10_000, 'sessions');
-    await new Promise((r) => setTimeout(r, 200));
+    await settle(h);
     const cr = h.acs.sessions.slice(before).filter((s) => s.inform.deviceId.serialNumber === h!.shard.env.serial(0));
     expect(cr).toHaveLength(1);
     expect(eventCodes(cr[0]!)).toEqual(['6 CONNECTION REQUEST']);
@@ -138,7 +135,7 @@ describe('connection requests (TR-069 3.2.2) over the real listener', () => {
 
   it('uses --cr-username/--cr-password patterns when configured', async () => {
     h = await startHarness({ cr: true, cpes: 2, crCreds: { username: 'cr-{serial}', password: 'pw-{index}' } });
-    await booted(h);
+    await bootstrapped(h);
     const url = h.shard.env.crUrl(1);
     await until(() => h!.shard.lifecycle(1) === 'ready');
     expect((await MockAcs.connectionRequest(url, `cr-${h.shard.env.serial(1)}`, 'pw-1')).status).toBe(200);
@@ -147,7 +144,7 @@ describe('connection requests (TR-069 3.2.2) over the real listener', () => {
 
   it('answers 401, not 500, to a Digest response with non-ASCII bytes', async () => {
     h = await startHarness({ cr: true });
-    await booted(h);
+    await bootstrapped(h);
     const c = creds(h);
     const challenge = await rawGet(c.url);
     const nonce = /nonce="([^"]+)"/.exec(String(challenge.headers['www-authenticate']))![1];

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { EV } from '../src/cwmp/events.js';
+import { basicAuthorization } from '../src/http/digest.js';
 import { atBootstrap, fixture, spv, startHarness, until, type Harness } from './helpers/harness.js';
+import { settle } from './helpers/settle.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -42,6 +45,7 @@ describe('authentication to the ACS', () => {
     h = await startHarness({ acs: { auth: { mode: 'digest', ...creds } }, acsCreds: { username: 'acs-user', password: 'wrong' } });
     h.tick();
     await until(() => h!.shard.lifecycle(0) === 'failed', 10_000, 'failed');
+    await settle(h);
     expect(h.acs.sessions).toHaveLength(0);
     expect(h.cwmp.retryDueAt(0)).toBeGreaterThan(h.clock.now());
   });
@@ -57,9 +61,18 @@ describe('authentication to the ACS', () => {
     h.tick();
     await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true);
     await until(() => h!.shard.lifecycle(0) === 'ready');
+    expect(new Set(h.acs.sessions[0]!.authorization)).toEqual(new Set([basicAuthorization(creds.username, creds.password)]));
     // The next session authenticates with the rotated password, which this ACS refuses.
-    h.cwmp.raise(0, 1 << 2);
-    await until(() => h!.shard.lifecycle(0) === 'failed', 10_000, 'failure with rotated password');
+    const refusedBefore = h.acs.refusedAuthorizations.length;
+    h.cwmp.raise(0, EV.PERIODIC);
+    await settle(h);
+    // What went on the wire, refused or not: Basic with the username kept and the rotated password, nothing else.
+    const sent = [...h.acs.refusedAuthorizations.slice(refusedBefore), ...h.acs.sessions.slice(1).flatMap((s) => s.authorization)];
+    expect(sent.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(sent)).toEqual(new Set([basicAuthorization(creds.username, 'rotated')]));
+    expect(Buffer.from(sent[0]!.slice('Basic '.length), 'base64').toString('utf8')).toBe('acs-user:rotated');
+    expect(h.acs.sessions).toHaveLength(1);
+    expect(h.shard.lifecycle(0)).toBe('failed');
   });
 });
 
@@ -71,8 +84,9 @@ describe('session plumbing', () => {
     });
     expect(h.acs.url).toMatch(/^https:/);
     h.tick();
-    await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true, 10_000, 'https session');
-    await until(() => h!.shard.lifecycle(0) === 'ready');
+    await settle(h);
+    expect(h.acs.sessions.map((s) => s.ended)).toEqual([true]); // the https session
+    expect(h.shard.lifecycle(0)).toBe('ready');
   });
 
   it('refuses an HTTPS ACS whose certificate it cannot verify', async () => {
@@ -85,8 +99,9 @@ describe('session plumbing', () => {
   it('ends the session on an empty 200 as on a 204', async () => {
     h = await startHarness({ acs: { sessionEnd: 'empty200' } });
     h.tick();
-    await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true);
-    await until(() => h!.shard.lifecycle(0) === 'ready');
+    await settle(h);
+    expect(h.acs.sessions.map((s) => s.ended)).toEqual([true]);
+    expect(h.shard.lifecycle(0)).toBe('ready');
   });
 
   it('honours HoldRequests: no CPE request while the ACS holds, only the empty POST', async () => {

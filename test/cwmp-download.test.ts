@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import type { AcsOutgoingRequest, Inform } from '../src/cwmp/types.js';
+import { EV } from '../src/cwmp/events.js';
+import type { AcsOutgoingRequest } from '../src/cwmp/types.js';
 import { startFileServer, PASS, USER, type FileServer } from './helpers/file-server.js';
-import { isBootstrap, startHarness, until, type Harness } from './helpers/harness.js';
+import { bootstrapped, events, isBootstrap, rebootMs, startHarness, until, type Harness } from './helpers/harness.js';
+import { settle } from './helpers/settle.js';
 
 let h: Harness | undefined;
 let files: FileServer;
@@ -14,9 +16,6 @@ afterEach(async () => {
   await files.close();
 });
 
-const REBOOT_MS = 30_000;
-const events = (i: Inform) => i.events.map((e) => `${e.code}${e.commandKey ? `:${e.commandKey}` : ''}`);
-
 function dl(url: string, over: Partial<Extract<AcsOutgoingRequest, { method: 'Download' }>> = {}): AcsOutgoingRequest {
   return { method: 'Download', commandKey: 'dl-1', fileType: '3 Vendor Configuration File', url, username: '', password: '', fileSize: 0, targetFileName: '', delaySeconds: 0, successUrl: '', failureUrl: '', ...over };
 }
@@ -28,9 +27,7 @@ async function run(reqs: AcsOutgoingRequest[], extra: Parameters<typeof startHar
     ...extra,
     acs: { ...extra.acs, script: (i) => (!sent && isBootstrap(i) ? ((sent = true), reqs) : undefined) },
   });
-  harness.tick();
-  await harness.acs.waitFor(() => harness.acs.sessions[0]?.ended === true, 10_000, 'session with the Download');
-  await until(() => harness.shard.lifecycle(0) === 'ready');
+  await bootstrapped(harness);
   return harness;
 }
 
@@ -54,7 +51,7 @@ describe('Download (TR-069 A.3.2.8)', () => {
     expect(events(s.inform)).toEqual(['7 TRANSFER COMPLETE', 'M Download:dl-1']);
     // Acknowledged: nothing is re-sent next time.
     await until(() => h!.shard.lifecycle(0) === 'ready');
-    h.cwmp.raise(0, 1 << 2);
+    h.cwmp.raise(0, EV.PERIODIC);
     await h.acs.waitFor(() => h!.acs.sessions.at(-1)!.inform.events.some((e) => e.code === '2 PERIODIC') && h!.acs.sessions.at(-1)!.ended);
     expect(events(h.acs.sessions.at(-1)!.inform)).toEqual(['2 PERIODIC']);
     expect(h.acs.transferCompletes).toHaveLength(1);
@@ -63,7 +60,7 @@ describe('Download (TR-069 A.3.2.8)', () => {
   it('honours DelaySeconds', async () => {
     h = await run([dl(`${files.url}/files/web.tar`, { delaySeconds: 60 })]);
     h.tick(59_000);
-    await new Promise((r) => setTimeout(r, 150));
+    await settle(h);
     expect(files.gets).toEqual([]);
     h.tick(1000);
     await h.acs.waitFor(() => h!.acs.transferCompletes.length === 1, 10_000, 'TransferComplete');
@@ -74,7 +71,7 @@ describe('Download (TR-069 A.3.2.8)', () => {
     h = await run([dl(`${files.url}/fw/HGW-5200-5.5.0.img`, { commandKey: 'fw', fileType: '1 Firmware Upgrade Image', fileSize: 4096 })]);
     h.tick();
     await until(() => !h!.shard.isPoweredOn(0), 10_000, 'reboot into the new image');
-    h.tick(REBOOT_MS);
+    h.tick(rebootMs(h));
     await h.acs.waitFor(() => h!.acs.transferCompletes.length === 1, 10_000, 'TransferComplete after boot');
     const boot = h.acs.sessions.at(-1)!;
     // SoftwareVersion is always actively notified (forceEnabled): the new image announces itself.
@@ -137,7 +134,7 @@ describe('Download (TR-069 A.3.2.8)', () => {
     await transferComplete(h);
     await until(() => h!.shard.lifecycle(0) === 'ready');
     refuse = false;
-    h.cwmp.raise(0, 1 << 2);
+    h.cwmp.raise(0, EV.PERIODIC);
     await h.acs.waitFor(() => h!.acs.transferCompletes.length === 2, 10_000, 'second TransferComplete');
     const s = h.acs.sessions.at(-1)!;
     expect(events(s.inform)).toEqual(['2 PERIODIC', '7 TRANSFER COMPLETE', 'M Download:dl-1']);
@@ -177,7 +174,7 @@ describe('Upload, CancelTransfer and the transfer queue', () => {
     expect(answers[3]).toMatchObject({ method: 'Fault', fault: { code: 9021 } });
     expect(answers[4]).toEqual({ method: 'GetQueuedTransfersResponse', transfers: [] });
     h.tick(3600_000);
-    await new Promise((r) => setTimeout(r, 150));
+    await settle(h);
     expect(files.gets).toEqual([]);
   });
 
@@ -191,7 +188,7 @@ describe('Upload, CancelTransfer and the transfer queue', () => {
     const answers = h.acs.sessions[0]!.messages.slice(2).map((m) => (m.message.method === 'Fault' ? m.message.fault.code : m.message.method));
     expect(answers).toEqual(['ScheduleDownloadResponse', 'ScheduleDownloadResponse', 9003]);
     h.tick(59_000);
-    await new Promise((r) => setTimeout(r, 150));
+    await settle(h);
     expect(files.gets).toEqual([]);
     h.tick(1000);
     await h.acs.waitFor(() => h!.acs.transferCompletes.length === 1, 10_000, 'scheduled download');

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import type { AcsOutgoingRequest, DuOperation, Inform } from '../src/cwmp/types.js';
+import { EV } from '../src/cwmp/events.js';
+import type { AcsOutgoingRequest, DuOperation } from '../src/cwmp/types.js';
 import { startFileServer, type FileServer } from './helpers/file-server.js';
-import { startHarness, until, type Harness } from './helpers/harness.js';
+import { bootstrapped, events, startHarness, until, type Harness } from './helpers/harness.js';
 
 let h: Harness | undefined;
 let files: FileServer;
@@ -16,14 +17,13 @@ afterEach(async () => {
 
 const U1 = '1b4e28ba-2fa1-11d2-883f-0016d3cca427';
 const U2 = '6fa459ea-ee8a-3ca4-894e-db77e160355e';
-const events = (i: Inform) => i.events.map((e) => `${e.code}${e.commandKey ? `:${e.commandKey}` : ''}`);
 const cds = (commandKey: string, ...operations: DuOperation[]): AcsOutgoingRequest => ({ method: 'ChangeDUState', commandKey, operations });
 const install = (uuid: string, file: string, ee = ''): DuOperation => ({ op: 'Install', url: `${files.url}/files/${file}`, uuid, username: '', password: '', executionEnvRef: ee });
 
 /** Run a session carrying `req`, then let the change run and wait for its DUStateChangeComplete. */
 async function change(req: AcsOutgoingRequest, n: number) {
   queue.push(req);
-  h!.cwmp.raise(0, 1 << 2);
+  h!.cwmp.raise(0, EV.PERIODIC);
   // Fire due timers (the change starts once its session has ended) until the report arrives.
   await until(
     () => {
@@ -40,9 +40,7 @@ let queue: AcsOutgoingRequest[] = [];
 beforeEach(async () => {
   queue = [];
   h = await startHarness({ acs: { script: () => queue.splice(0) } });
-  h.tick();
-  await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true);
-  await until(() => h!.shard.lifecycle(0) === 'ready');
+  await bootstrapped(h);
 });
 
 describe('ChangeDUState (TR-069 A.4.1.10)', () => {
@@ -98,7 +96,7 @@ describe('ChangeDUState (TR-069 A.4.1.10)', () => {
 
   it('the ACS cannot add or delete SoftwareModules rows itself', async () => {
     queue.push({ method: 'AddObject', objectName: 'Device.SoftwareModules.DeploymentUnit.', parameterKey: '' });
-    h!.cwmp.raise(0, 1 << 2);
+    h!.cwmp.raise(0, EV.PERIODIC);
     await h!.acs.waitFor(() => h!.acs.sessions[1]?.ended === true);
     expect(h!.acs.sessions[1]!.messages.at(-1)!.message).toMatchObject({ method: 'Fault', fault: { code: 9005 } });
   });

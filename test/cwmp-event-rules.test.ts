@@ -2,10 +2,12 @@
 // the real mock ACS: single vs multiple (M) codes, what a failed session retries, what
 // survives a reboot, codes tied to a CPE request, and 0 BOOTSTRAP until acknowledged.
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { EV } from '../src/cwmp/events.js';
 import type { AcsOutgoingRequest, Inform } from '../src/cwmp/types.js';
 import type { MockAcsOptions } from '../src/mock-acs/mock-acs.js';
 import { startFileServer, type FileServer } from './helpers/file-server.js';
-import { sleep, startHarness, until, type Harness, type HarnessOptions } from './helpers/harness.js';
+import { bootstrapped, events, rebootMs, retryScheduled, startHarness, until, type Harness, type HarnessOptions } from './helpers/harness.js';
+import { settle } from './helpers/settle.js';
 
 let h: Harness | undefined;
 let files: FileServer | undefined;
@@ -16,21 +18,13 @@ afterEach(async () => {
   files = undefined;
 });
 
-const REBOOT_MS = 30_000; // settings.rebootSeconds of the example profile
-const PERIODIC = 1 << 2;
-const VALUE_CHANGE = 1 << 4;
-const CONNECTION_REQUEST = 1 << 6;
-
 const has = (i: Inform, code: string) => i.events.some((e) => e.code === code);
-const events = (i: Inform) => i.events.map((e) => `${e.code}${e.commandKey ? `:${e.commandKey}` : ''}`);
 const sorted = (xs: string[]) => [...xs].sort();
 
 /** Power on, let the bootstrap session finish, wait until the CPE is ready. */
 async function booted(acs: MockAcsOptions, extra: HarnessOptions = {}): Promise<Harness> {
   const harness = await startHarness({ ...extra, acs });
-  harness.tick();
-  await harness.acs.waitFor(() => harness.acs.sessions[0]?.ended === true, 10_000, 'bootstrap session');
-  await until(() => harness.shard.lifecycle(0) === 'ready');
+  await bootstrapped(harness);
   return harness;
 }
 
@@ -40,13 +34,6 @@ async function sessionEnded(h: Harness, n: number, what: string) {
   return h.acs.sessions[n]!;
 }
 
-/** Wait for Inform #informs to have failed and its retry to be scheduled; ms until the retry. */
-async function retryScheduled(h: Harness, informs: number): Promise<number> {
-  await h.acs.waitFor(() => h.acs.informCount >= informs, 10_000, `inform #${informs}`);
-  await until(() => h.cwmp.retryDueAt(0) > 0 && h.shard.lifecycle(0) === 'failed', 10_000, 'retry scheduled');
-  return h.cwmp.retryDueAt(0) - h.clock.now();
-}
-
 describe('event delivery rules (TR-069 3.7.1.5, docs/cwmp-behaviour.md)', () => {
   it('single codes are single: 2 PERIODIC raised twice before a session goes out once', async () => {
     let slow = false;
@@ -54,24 +41,24 @@ describe('event delivery rules (TR-069 3.7.1.5, docs/cwmp-behaviour.md)', () => 
     h = await booted({ informDelayMs: () => (slow ? 300 : 0), failInform: () => (fail ? 503 : undefined) });
     // Twice while another session waits for its InformResponse: deferred, then sent once.
     slow = true;
-    h.cwmp.raise(0, CONNECTION_REQUEST);
+    h.cwmp.raise(0, EV.CONNECTION_REQUEST);
     await h.acs.waitFor(() => h!.acs.informCount === 2, 5000, 'connection request inform');
-    h.cwmp.raise(0, PERIODIC);
-    h.cwmp.raise(0, PERIODIC);
+    h.cwmp.raise(0, EV.PERIODIC);
+    h.cwmp.raise(0, EV.PERIODIC);
     slow = false;
     expect(events((await sessionEnded(h, 1, 'CR session')).inform)).toEqual(['6 CONNECTION REQUEST']);
     expect(events((await sessionEnded(h, 2, 'deferred session')).inform)).toEqual(['2 PERIODIC']);
     await until(() => h!.shard.lifecycle(0) === 'ready');
     // Twice more while a failed 2 PERIODIC waits for its retry: still one.
     fail = true;
-    h.cwmp.raise(0, PERIODIC);
+    h.cwmp.raise(0, EV.PERIODIC);
     const wait = await retryScheduled(h, 4);
-    h.cwmp.raise(0, PERIODIC);
-    h.cwmp.raise(0, PERIODIC);
+    h.cwmp.raise(0, EV.PERIODIC);
+    h.cwmp.raise(0, EV.PERIODIC);
     fail = false;
     h.tick(wait);
     expect(events((await sessionEnded(h, 3, 'retry')).inform)).toEqual(['2 PERIODIC']);
-    await sleep(150);
+    await settle(h);
     expect(h.acs.informCount).toBe(5);
   });
 
@@ -90,7 +77,7 @@ describe('event delivery rules (TR-069 3.7.1.5, docs/cwmp-behaviour.md)', () => 
     expect(events(s.inform)).toEqual(['3 SCHEDULED', 'M ScheduleInform:si-a', 'M ScheduleInform:si-b']);
     // Delivered: neither comes back.
     await until(() => h!.shard.lifecycle(0) === 'ready');
-    h.cwmp.raise(0, PERIODIC);
+    h.cwmp.raise(0, EV.PERIODIC);
     expect(events((await sessionEnded(h, 2, 'next session')).inform)).toEqual(['2 PERIODIC']);
   });
 
@@ -116,10 +103,10 @@ describe('event delivery rules (TR-069 3.7.1.5, docs/cwmp-behaviour.md)', () => 
     // A 2 PERIODIC session fails; while its retry waits the ScheduleInform expires (rides
     // along), then a connection request starts a session at once with everything queued.
     fail = true;
-    h.cwmp.raise(0, PERIODIC);
+    h.cwmp.raise(0, EV.PERIODIC);
     await retryScheduled(h, 3);
     h.tick(1000);
-    h.cwmp.raise(0, VALUE_CHANGE | CONNECTION_REQUEST);
+    h.cwmp.raise(0, EV.VALUE_CHANGE | EV.CONNECTION_REQUEST);
     wait = await retryScheduled(h, 4);
     expect(events(informs[2]!)).toEqual(['2 PERIODIC']);
     expect(sorted(events(informs[3]!))).toEqual(sorted(['2 PERIODIC', '3 SCHEDULED', '4 VALUE CHANGE', '6 CONNECTION REQUEST', 'M ScheduleInform:si']));
@@ -144,21 +131,21 @@ describe('event delivery rules (TR-069 3.7.1.5, docs/cwmp-behaviour.md)', () => 
     });
     // A session that will carry the Reboot RPC; the ACS holds its InformResponse back...
     slow = true;
-    h.cwmp.raise(0, CONNECTION_REQUEST);
+    h.cwmp.raise(0, EV.CONNECTION_REQUEST);
     await h.acs.waitFor(() => h!.acs.informCount === 2, 5000, 'reboot session inform');
     // ...meanwhile the ScheduleInform expires and more events come up, none of them sent yet.
     h.tick(10_000);
-    h.cwmp.raise(0, (1 << 1) | PERIODIC | VALUE_CHANGE | CONNECTION_REQUEST);
+    h.cwmp.raise(0, EV.BOOT | EV.PERIODIC | EV.VALUE_CHANGE | EV.CONNECTION_REQUEST);
     const rs = await sessionEnded(h, 1, 'reboot session');
     expect(events(rs.inform)).toEqual(['6 CONNECTION REQUEST']);
     expect(rs.messages.map((m) => m.message.method)).toContain('RebootResponse');
     await until(() => !h!.shard.isPoweredOn(0), 5000, 'dark');
     slow = false;
-    h.tick(REBOOT_MS);
+    h.tick(rebootMs(h));
     const s = await sessionEnded(h, 2, 'boot session');
     expect(sorted(events(s.inform))).toEqual(sorted(['1 BOOT', '2 PERIODIC', '3 SCHEDULED', 'M ScheduleInform:si', 'M Reboot:rb']));
     expect(s.inform.events.filter((e) => e.code === '1 BOOT')).toHaveLength(1);
-    await sleep(150);
+    await settle(h);
     expect(h.acs.informCount).toBe(3);
   });
 
@@ -178,18 +165,18 @@ describe('event delivery rules (TR-069 3.7.1.5, docs/cwmp-behaviour.md)', () => 
     expect(events(first.inform)).toEqual(['7 TRANSFER COMPLETE', 'M Download:dl-1']);
     expect(sentTc(first)).toBe(1);
     // Refused: both codes and the TransferComplete are in the next session too.
-    h.cwmp.raise(0, PERIODIC);
+    h.cwmp.raise(0, EV.PERIODIC);
     const second = await next(2, 'second session');
     expect(events(second.inform)).toEqual(['2 PERIODIC', '7 TRANSFER COMPLETE', 'M Download:dl-1']);
     expect(sentTc(second)).toBe(1);
     // Acknowledged this time...
     refuse = false;
-    h.cwmp.raise(0, PERIODIC);
+    h.cwmp.raise(0, EV.PERIODIC);
     const third = await next(3, 'third session');
     expect(events(third.inform)).toEqual(['2 PERIODIC', '7 TRANSFER COMPLETE', 'M Download:dl-1']);
     expect(sentTc(third)).toBe(1);
     // ...so gone afterwards.
-    h.cwmp.raise(0, PERIODIC);
+    h.cwmp.raise(0, EV.PERIODIC);
     const fourth = await next(4, 'fourth session');
     expect(events(fourth.inform)).toEqual(['2 PERIODIC']);
     expect(sentTc(fourth)).toBe(0);
@@ -216,7 +203,7 @@ describe('event delivery rules (TR-069 3.7.1.5, docs/cwmp-behaviour.md)', () => 
     ]);
     for (const n of [1, 2]) {
       await until(() => !h!.shard.isPoweredOn(0), 5000, `dark #${n}`);
-      h.tick(REBOOT_MS);
+      h.tick(rebootMs(h));
       expect(events((await sessionEnded(h, n, `boot #${n}`)).inform)).toEqual(['1 BOOT', `M Reboot:rb-${n}`]);
     }
     expect(informs.filter((i) => has(i, '0 BOOTSTRAP'))).toHaveLength(3);

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { EV } from '../src/cwmp/events.js';
 import { CpeSimError } from '../src/util/errors.js';
 import { startHarness, until, type Harness } from './helpers/harness.js';
 
@@ -31,7 +32,7 @@ describe('fault hook', () => {
     expect(answers[0]!.id).toBe(h.acs.sessions[0]!.sentIds[0]);
     await until(() => h!.shard.admin.stats().faultsInjected === 2);
     // Queue drained: the next session is served normally.
-    h.cwmp.raise(0, 1 << 2);
+    h.cwmp.raise(0, EV.PERIODIC);
     await h.acs.waitFor(() => h!.acs.sessions[1]?.ended === true);
     expect(h.acs.sessions[1]!.messages.slice(1).map((m) => m.message.method)).toEqual(['GetParameterValuesResponse', 'GetParameterValuesResponse']);
   });

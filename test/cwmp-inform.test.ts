@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { EV } from '../src/cwmp/events.js';
 import { atBootstrap, eventCodes, spv, startHarness, until, type Harness } from './helpers/harness.js';
+import { settle } from './helpers/settle.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -88,7 +90,7 @@ describe('Inform on the wire', () => {
     h = await startHarness({ cpes: 1 });
     h.tick();
     // Raise PERIODIC while the bootstrap session is in flight.
-    h.cwmp.raise(0, 1 << 2);
+    h.cwmp.raise(0, EV.PERIODIC);
     await h.acs.waitFor(() => h!.acs.sessions.length >= 2 && h!.acs.sessions[1]!.ended, 10_000, 'deferred session');
     expect(eventCodes(h.acs.sessions[0]!)).toEqual(['0 BOOTSTRAP', '1 BOOT']);
     expect(eventCodes(h.acs.sessions[1]!)).toEqual(['2 PERIODIC']);
@@ -103,9 +105,10 @@ describe('Inform on the wire', () => {
     await until(() => h!.shard.lifecycle(0) === 'ready');
     expect(h.cwmp.periodicDueAt(0)).toBe(0);
     h.tick(10 * 86400_000);
+    await settle(h);
     expect(h.acs.sessions).toHaveLength(1);
     next = 'true';
-    h.cwmp.raise(0, 1 << 6);
+    h.cwmp.raise(0, EV.CONNECTION_REQUEST);
     await h.acs.waitFor(() => h!.acs.sessions[1]?.ended === true);
     next = undefined;
     await until(() => h!.cwmp.periodicDueAt(0) > h!.clock.now(), 5000, 'rescheduled');
@@ -125,6 +128,7 @@ describe('Inform on the wire', () => {
       h.tick();
       await second.waitFor(() => second.sessions[0]?.ended === true, 10_000, 'bootstrap at the new ACS');
       expect(eventCodes(second.sessions[0]!)).toEqual(['0 BOOTSTRAP']);
+      await settle(h);
       expect(h.acs.sessions).toHaveLength(1);
     } finally {
       await second.close();

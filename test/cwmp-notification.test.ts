@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import type { AcsOutgoingRequest, Inform } from '../src/cwmp/types.js';
-import { isBootstrap, startHarness, until, type Harness } from './helpers/harness.js';
+import { EV } from '../src/cwmp/events.js';
+import type { AcsOutgoingRequest } from '../src/cwmp/types.js';
+import { bootstrapped, eventCodes, isBootstrap, startHarness, until, type Harness } from './helpers/harness.js';
+import { settle } from './helpers/settle.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -8,7 +10,6 @@ afterEach(async () => {
   h = undefined;
 });
 
-const codes = (i: Inform) => i.events.map((e) => e.code);
 const spa = (name: string, notification: number): AcsOutgoingRequest => ({
   method: 'SetParameterAttributes',
   params: [{ name, notificationChange: true, notification, accessListChange: false, accessList: [] }],
@@ -17,9 +18,7 @@ const LEASE = 'Device.DHCPv4.Client.1.LeaseTimeRemaining';
 
 async function provisioned(reqs: AcsOutgoingRequest[], later: () => AcsOutgoingRequest[] | undefined = () => undefined): Promise<Harness> {
   const harness = await startHarness({ acs: { script: (i) => (isBootstrap(i) ? reqs : later()) } });
-  harness.tick();
-  await harness.acs.waitFor(() => harness.acs.sessions[0]?.ended === true, 10_000, 'bootstrap');
-  await until(() => harness.shard.lifecycle(0) === 'ready');
+  await bootstrapped(harness);
   return harness;
 }
 
@@ -27,24 +26,24 @@ describe('value-change notification (TR-069 A.3.2.4)', () => {
   it('passive (1): no session of its own; the next Inform carries 4 VALUE CHANGE and the changed value', async () => {
     h = await provisioned([spa('Device.DeviceInfo.UpTime', 1)]);
     h.tick(20_000);
-    await new Promise((r) => setTimeout(r, 150));
+    await settle(h);
     expect(h.acs.sessions).toHaveLength(1);
-    h.cwmp.raise(0, 1 << 2);
+    h.cwmp.raise(0, EV.PERIODIC);
     await h.acs.waitFor(() => h!.acs.sessions[1]?.ended === true);
     const inf = h.acs.sessions[1]!.inform;
-    expect(codes(inf)).toEqual(['2 PERIODIC', '4 VALUE CHANGE']);
+    expect(eventCodes(h.acs.sessions[1]!)).toEqual(['2 PERIODIC', '4 VALUE CHANGE']);
     expect(inf.params.find((p) => p.name === 'Device.DeviceInfo.UpTime')?.value).toBe('20');
     // Reported: with no time passing nothing has changed since...
     await until(() => h!.shard.lifecycle(0) === 'ready');
-    h.cwmp.raise(0, 1 << 2);
+    h.cwmp.raise(0, EV.PERIODIC);
     await h.acs.waitFor(() => h!.acs.sessions[2]?.ended === true);
-    expect(codes(h.acs.sessions[2]!.inform)).toEqual(['2 PERIODIC']);
+    expect(eventCodes(h.acs.sessions[2]!)).toEqual(['2 PERIODIC']);
     expect(h.acs.sessions[2]!.inform.params.some((p) => p.name === 'Device.DeviceInfo.UpTime')).toBe(false);
     // ...and once it moves on, it is reported again.
     h.tick(3000);
-    h.cwmp.raise(0, 1 << 2);
+    h.cwmp.raise(0, EV.PERIODIC);
     await h.acs.waitFor(() => h!.acs.sessions[3]?.ended === true);
-    expect(codes(h.acs.sessions[3]!.inform)).toEqual(['2 PERIODIC', '4 VALUE CHANGE']);
+    expect(eventCodes(h.acs.sessions[3]!)).toEqual(['2 PERIODIC', '4 VALUE CHANGE']);
     expect(h.acs.sessions[3]!.inform.params.find((p) => p.name === 'Device.DeviceInfo.UpTime')?.value).toBe('23');
   });
 
@@ -53,7 +52,7 @@ describe('value-change notification (TR-069 A.3.2.4)', () => {
     h.tick(6000); // the shard's scan runs every 5 s
     await h.acs.waitFor(() => h!.acs.sessions[1]?.ended === true, 10_000, 'active notification session');
     const inf = h.acs.sessions[1]!.inform;
-    expect(codes(inf)).toEqual(['4 VALUE CHANGE']);
+    expect(eventCodes(h.acs.sessions[1]!)).toEqual(['4 VALUE CHANGE']);
     expect(Number(inf.params.find((p) => p.name === LEASE)?.value)).toBeGreaterThan(0);
   });
 
@@ -64,11 +63,11 @@ describe('value-change notification (TR-069 A.3.2.4)', () => {
     ]);
     const ended = h.clock.now();
     h.tick(30_000);
-    await new Promise((r) => setTimeout(r, 150));
+    await settle(h);
     expect(h.acs.sessions).toHaveLength(1);
     h.tick(ended + 60_000 - h.clock.now());
     await h.acs.waitFor(() => h!.acs.sessions[1]?.ended === true, 10_000, 'throttled session');
-    expect(codes(h.acs.sessions[1]!.inform)).toEqual(['4 VALUE CHANGE']);
+    expect(eventCodes(h.acs.sessions[1]!)).toEqual(['4 VALUE CHANGE']);
   });
 
   it('changes made by the ACS itself do not notify', async () => {
@@ -76,14 +75,14 @@ describe('value-change notification (TR-069 A.3.2.4)', () => {
     h = await provisioned([spa('Device.WiFi.SSID.1.SSID', 2)], () =>
       ++round === 1 ? [{ method: 'SetParameterValues', params: [{ name: 'Device.WiFi.SSID.1.SSID', value: 'acs-chose-this', type: 'string' }], parameterKey: 'x' }] : undefined,
     );
-    h.cwmp.raise(0, 1 << 2);
+    h.cwmp.raise(0, EV.PERIODIC);
     await h.acs.waitFor(() => h!.acs.sessions[1]?.ended === true);
     h.tick(30_000);
-    await new Promise((r) => setTimeout(r, 200));
+    await settle(h);
     expect(h.acs.sessions).toHaveLength(2);
-    h.cwmp.raise(0, 1 << 2);
+    h.cwmp.raise(0, EV.PERIODIC);
     await h.acs.waitFor(() => h!.acs.sessions[2]?.ended === true);
-    expect(codes(h.acs.sessions[2]!.inform)).toEqual(['2 PERIODIC']);
+    expect(eventCodes(h.acs.sessions[2]!)).toEqual(['2 PERIODIC']);
   });
 
   it('costs nothing for CPEs whose attributes nobody set', async () => {

@@ -1,17 +1,16 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { EV } from '../src/cwmp/events.js';
 import { getParameterAttributes } from '../src/cwmp/rpc/params.js';
 import type { AcsOutgoingRequest, Inform } from '../src/cwmp/types.js';
 import { MockAcs } from '../src/mock-acs/mock-acs.js';
-import { eventCodes, isBootstrap, startHarness, until, type Harness } from './helpers/harness.js';
+import { eventCodes, events, isBootstrap, rebootMs, startHarness, until, type Harness } from './helpers/harness.js';
+import { settle } from './helpers/settle.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
   await h?.stop();
   h = undefined;
 });
-
-const REBOOT_MS = 30_000; // settings.rebootSeconds of the example profile (default)
-const events = (s: { inform: Inform }) => s.inform.events.map((e) => `${e.code}${e.commandKey ? `:${e.commandKey}` : ''}`);
 
 async function bootstrapWith(reqs: AcsOutgoingRequest[], extra: Parameters<typeof startHarness>[0] = {}): Promise<Harness> {
   let sent = false;
@@ -38,14 +37,14 @@ describe('Reboot (TR-069 A.3.2.9)', () => {
     expect((await MockAcs.connectionRequest(h.shard.env.crUrl(0), user, pass)).status).toBe(503);
     expect(h.shard.lifecycle(0)).toBe('bootstrapping');
     // Nothing while dark...
-    h.tick(REBOOT_MS - 1);
-    await new Promise((r) => setTimeout(r, 100));
+    h.tick(rebootMs(h) - 1);
+    await settle(h);
     expect(h.acs.sessions).toHaveLength(1);
     // ...then the boot Inform.
     const rebootAt = h.clock.now() + 1;
     h.tick(1);
     await h.acs.waitFor(() => h!.acs.sessions[1]?.ended === true, 10_000, 'boot session');
-    expect(events(h.acs.sessions[1]!)).toEqual(['1 BOOT', 'M Reboot:rb-42']);
+    expect(events(h.acs.sessions[1]!.inform)).toEqual(['1 BOOT', 'M Reboot:rb-42']);
     const up = Number(h.shard.view(0).get('Device.DeviceInfo.UpTime'));
     expect(up).toBe(Math.floor((h.clock.now() - rebootAt) / 1000));
     await until(() => h!.shard.lifecycle(0) === 'ready');
@@ -63,15 +62,15 @@ describe('Reboot (TR-069 A.3.2.9)', () => {
     await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true);
     await until(() => h!.shard.lifecycle(0) === 'ready');
     second = true;
-    h.cwmp.raise(0, 1 << 6);
+    h.cwmp.raise(0, EV.CONNECTION_REQUEST);
     // While that session waits for its InformResponse, more events come up; the Reboot ends it.
     await h.acs.waitFor(() => h!.acs.informCount === 2, 5000, 'second inform');
-    h.cwmp.raise(0, (1 << 2) | (1 << 4) | (1 << 6));
+    h.cwmp.raise(0, EV.PERIODIC | EV.VALUE_CHANGE | EV.CONNECTION_REQUEST);
     await h.acs.waitFor(() => h!.acs.sessions[1]?.ended === true, 5000, 'reboot session');
     await until(() => !h!.shard.isPoweredOn(0), 5000, 'dark');
-    h.tick(REBOOT_MS);
+    h.tick(rebootMs(h));
     await h.acs.waitFor(() => h!.acs.sessions[2]?.ended === true, 10_000, 'boot');
-    expect(events(h.acs.sessions[2]!)).toEqual(['1 BOOT', '2 PERIODIC', 'M Reboot:k']);
+    expect(events(h.acs.sessions[2]!.inform)).toEqual(['1 BOOT', '2 PERIODIC', 'M Reboot:k']);
   });
 });
 
@@ -85,7 +84,7 @@ describe('FactoryReset (TR-069 A.4.1.6)', () => {
     ]);
     expect(h.acs.sessions[0]!.messages.at(-1)!.message.method).toBe('FactoryResetResponse');
     await until(() => !h!.shard.isPoweredOn(0), 5000, 'dark');
-    h.tick(REBOOT_MS);
+    h.tick(rebootMs(h));
     await h.acs.waitFor(() => h!.acs.sessions[1]?.ended === true, 10_000, 'bootstrap after reset');
     const s = h.acs.sessions[1]!;
     expect(eventCodes(s)).toEqual(['0 BOOTSTRAP', '1 BOOT']);
@@ -109,10 +108,10 @@ describe('ScheduleInform (TR-069 A.4.1.2)', () => {
     expect(answers).toEqual(['ScheduleInformResponse', 'ScheduleInformResponse', 9003]);
     await until(() => h!.shard.lifecycle(0) === 'ready');
     h.tick(119_000);
-    await new Promise((r) => setTimeout(r, 100));
+    await settle(h);
     expect(h.acs.sessions).toHaveLength(1);
     h.tick(1000);
     await h.acs.waitFor(() => h!.acs.sessions[1]?.ended === true, 10_000, 'scheduled session');
-    expect(events(h.acs.sessions[1]!)).toEqual(['3 SCHEDULED', 'M ScheduleInform:s-1', 'M ScheduleInform:s-2']);
+    expect(events(h.acs.sessions[1]!.inform)).toEqual(['3 SCHEDULED', 'M ScheduleInform:s-1', 'M ScheduleInform:s-2']);
   });
 });

@@ -1,19 +1,14 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { retryWindow } from '../src/scheduler/backoff.js';
-import { atBootstrap, eventCodes, spv, startHarness, until, type Harness } from './helpers/harness.js';
+import { EV } from '../src/cwmp/events.js';
+import { atBootstrap, bootstrapped, eventCodes, retryScheduled, spv, startHarness, until, type Harness } from './helpers/harness.js';
+import { settle } from './helpers/settle.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
   await h?.stop();
   h = undefined;
 });
-
-/** Wait for the CPE's n-th failure to be recorded and its retry scheduled. */
-async function retryScheduled(h: Harness, informs: number): Promise<number> {
-  await h.acs.waitFor(() => h.acs.informCount >= informs, 10_000, `inform #${informs}`);
-  await until(() => h.cwmp.retryDueAt(0) > 0 && h.shard.lifecycle(0) === 'failed', 10_000, 'retry scheduled');
-  return h.cwmp.retryDueAt(0) - h.clock.now();
-}
 
 describe('session retry (TR-069 3.2.1.1)', () => {
   it('waits inside window n before retry n, stamps RetryCount, keeps the events, and resets after success', async () => {
@@ -27,6 +22,7 @@ describe('session retry (TR-069 3.2.1.1)', () => {
       expect(wait).toBeLessThanOrEqual(hi * 1000);
       // Nothing happens a moment before the retry is due...
       h.tick(wait - 1);
+      await settle(h);
       expect(h.acs.informCount).toBe(n);
       // ...and the retry goes out when it is.
       h.tick(1);
@@ -41,7 +37,7 @@ describe('session retry (TR-069 3.2.1.1)', () => {
     expect(eventCodes(s).filter((c) => c !== '2 PERIODIC')).toEqual(['0 BOOTSTRAP', '1 BOOT']);
     await until(() => h!.shard.lifecycle(0) === 'ready');
     // After a success the count is back to 0.
-    h.cwmp.raise(0, 1 << 2);
+    h.cwmp.raise(0, EV.PERIODIC);
     await h.acs.waitFor(() => h!.acs.sessions[1]?.ended === true);
     expect(h.acs.sessions[1]!.inform.retryCount).toBe(0);
   });
@@ -56,11 +52,9 @@ describe('session retry (TR-069 3.2.1.1)', () => {
         ),
       },
     });
-    h.tick();
-    await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true);
-    await until(() => h!.shard.lifecycle(0) === 'ready');
+    await bootstrapped(h);
     fail = true;
-    h.cwmp.raise(0, 1 << 2);
+    h.cwmp.raise(0, EV.PERIODIC);
     const w1 = await retryScheduled(h, 2);
     expect(w1).toBeGreaterThanOrEqual(30_000);
     expect(w1).toBeLessThanOrEqual(90_000);
@@ -73,11 +67,9 @@ describe('session retry (TR-069 3.2.1.1)', () => {
   it('drops 6 CONNECTION REQUEST when the session fails but keeps 2 PERIODIC', async () => {
     let fail = false;
     h = await startHarness({ acs: { failInform: () => (fail ? 503 : undefined) } });
-    h.tick();
-    await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true);
-    await until(() => h!.shard.lifecycle(0) === 'ready');
+    await bootstrapped(h);
     fail = true;
-    h.cwmp.raise(0, (1 << 6) | (1 << 2));
+    h.cwmp.raise(0, EV.CONNECTION_REQUEST | EV.PERIODIC);
     const wait = await retryScheduled(h, 2);
     fail = false;
     h.tick(wait);

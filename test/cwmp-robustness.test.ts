@@ -1,8 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { EV } from '../src/cwmp/events.js';
 import { parseCpeEnvelope } from '../src/cwmp/soap-parse.js';
 import { atBootstrap, spv, startHarness, until, type Harness } from './helpers/harness.js';
+import { settle } from './helpers/settle.js';
 
 // A scripted ACS that answers with exactly the bytes a test gives it, to see how the
 // CPE copes with other ACSs' dialects and with garbage.
@@ -82,10 +84,16 @@ describe('other ACS dialects and bad input', () => {
     server = acs.server;
     h = await startHarness({ acsUrl: acs.url });
     h.tick();
-    await until(() => h!.shard.lifecycle(0) === 'failed', 10_000, 'malformed -> failed');
+    await settle(h);
+    expect(h.shard.lifecycle(0)).toBe('failed'); // malformed -> failed
+    expect(h.cwmp.retryDueAt(0)).toBeGreaterThan(h.clock.now());
     broken = false;
     h.tick(h.cwmp.retryDueAt(0) - h.clock.now());
-    await until(() => h!.shard.lifecycle(0) === 'ready', 10_000, 'recovery');
+    await settle(h);
+    expect(h.shard.lifecycle(0)).toBe('ready'); // recovery
+    const informs = acs.bodies.filter((b) => b.includes('<cwmp:Inform>'));
+    expect(informs).toHaveLength(2);
+    expect(informs[1]).toContain('<RetryCount>1</RetryCount>');
   });
 
   it('treats an Inform answered with non-SOAP text, HTTP 500 or 503 as a failed session', async () => {
@@ -139,7 +147,7 @@ describe('other ACS dialects and bad input', () => {
     // The new URL asks for 0 BOOTSTRAP there at once; that session cannot start.
     await until(() => h!.shard.lifecycle(0) === 'failed' && h!.shard.lifecycle(1) === 'ready', 10_000, 'bad URL -> failed');
     expect(h.cwmp.retryDueAt(0)).toBeGreaterThan(h.clock.now());
-    h.cwmp.raise(1, 1 << 2);
+    h.cwmp.raise(1, EV.PERIODIC);
     await h.acs.waitFor(() => h!.acs.sessions.length === 3 && h!.acs.sessions[2]!.ended, 10_000, 'other CPE');
   });
 
@@ -149,8 +157,8 @@ describe('other ACS dialects and bad input', () => {
     });
     h.tick();
     await until(() => h!.shard.lifecycle(0) === 'failed', 10_000, 'failed');
-    h.cwmp.raise(0, 1 << 6);
-    await new Promise((r) => setTimeout(r, 300));
+    h.cwmp.raise(0, EV.CONNECTION_REQUEST);
+    await settle(h);
     expect(h.shard.admin.stats().sessionsFailed).toBeLessThanOrEqual(3);
     expect(h.cwmp.retryDueAt(0)).toBeGreaterThan(h.clock.now());
   });

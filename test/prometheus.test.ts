@@ -2,7 +2,7 @@
 // package prometheus); elsewhere these tests are skipped when it is missing.
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect } from '@jest/globals';
-import { scrape, withPromtool as maybe } from './helpers/scrape.js';
+import { sample, scrapeUntil, withPromtool as maybe } from './helpers/scrape.js';
 import { loadConfig } from '../src/config/load.js';
 import { startFleet, type Fleet } from '../src/coordinator/fleet.js';
 import { createLogger } from '../src/log.js';
@@ -23,9 +23,10 @@ describe('Prometheus for real', () => {
   });
 
   maybe('promtool check metrics passes on a live scrape', async () => {
-    await new Promise((r) => setTimeout(r, 2500)); // a round of shard pushes
-    const text = await scrape(fleet!.admin!.port);
+    // Shard pushes (every 2 s) until every CPE's bootstrap shows.
+    const text = await scrapeUntil(fleet!.admin!.port, (t) => sample(t, 'cpe_sim_fleet_bootstraps_total') === 8);
     expect(text).toContain('cpe_sim_fleet_bootstraps_total');
+    expect(sample(text, 'cpe_sim_fleet_bootstraps_total')).toBe(8);
     const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect({ status: r.status, out: `${r.stdout}${r.stderr}`.trim() }).toEqual({ status: 0, out: '' });
   });

@@ -5,9 +5,9 @@ import { startFleet, type Fleet } from '../src/coordinator/fleet.js';
 import { createLogger } from '../src/log.js';
 import { MockAcs } from '../src/mock-acs/mock-acs.js';
 import { exampleProfile } from './helpers/harness.js';
-import { scrape } from './helpers/scrape.js';
+import { sample, scrape, scrapeUntil } from './helpers/scrape.js';
 
-const value = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}"=]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+const value = (text: string, series: string) => sample(text, series) ?? NaN;
 
 describe('a shard thread that dies', () => {
   const cpes = 10;
@@ -30,11 +30,7 @@ describe('a shard thread that dies', () => {
 
   it('is restarted, its CPEs boot again, and merged counters never go backwards', async () => {
     const port = fleet.admin!.port;
-    let text = '';
-    for (let i = 0; i < 100 && value(text, 'cpe_sim_fleet_bootstraps_total') !== cpes; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      text = await scrape(port);
-    }
+    let text = await scrapeUntil(port, (t) => value(t, 'cpe_sim_fleet_bootstraps_total') === cpes, 10_000);
     expect(value(text, 'cpe_sim_fleet_bootstraps_total')).toBe(cpes);
     // Kill shard 0's thread from outside, as a crash would.
     const pool = (fleet.coordinator as unknown as { pool: { threads: Worker[] } }).pool;

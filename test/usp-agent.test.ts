@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeRecord, encodeMsg, encodeRecord } from '../src/usp/codec.js';
 import type { UspMsg } from '../src/usp/codec.js';
+import { until } from './helpers/harness.js';
 import { TestController } from './helpers/usp-controller.js';
 import { metricValue, startUspBed, type BrokerKind, type UspBed } from './helpers/usp-fleet.js';
 
@@ -51,8 +52,7 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP agent over MQTT (%s)', (k
     await bed.ctl.waitFor((x) => bed.ctl.received.filter((y) => y.msg?.header.msg_id === msgId).length > before && x.msg?.header.msg_id === msgId);
     expect(bed.h.shard.usp!.pendingNotifies(1)).toBe(1);
     await bed.ctl.notifyResp(bed.agent(1), '', msgId);
-    const deadline = Date.now() + 5000;
-    while (bed.h.shard.usp!.pendingNotifies(1) !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await until(() => bed.h.shard.usp!.pendingNotifies(1) === 0, 5000, 'the NotifyResp to clear the OnBoardRequest').catch(() => undefined);
     expect(bed.h.shard.usp!.pendingNotifies(1)).toBe(0);
   });
 

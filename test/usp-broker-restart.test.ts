@@ -27,7 +27,7 @@ describe('USP agents across a broker restart (mosquitto, MQTT 5)', () => {
     expect(counts()['backoff']).toBe(3);
     expect(bed.h.shard.lifecycle(0)).toBe('failed');
     await until(() => bed.ctl.connected, 10_000, 'the controller back on the broker');
-    await new Promise((r) => setTimeout(r, 200)); // its resubscription
+    await bed.ctl.roundTrip(); // its resubscription is in place
     bed.h.tick(10_001); // the first retry window is [5, 10] s
     await until(() => counts()['connected'] === 3, 10_000, 'every agent back');
     // The controller reconnects by itself; each agent announced itself again.

@@ -2,14 +2,14 @@
 // --mock-acs): a bootstrap run ends once every agent is connected (ready) or has lost its
 // connection (failed), prints the JSON summary with the MQTT states and exits 0 or 1.
 // The broker is an embedded aedes the test starts itself on a free loopback port.
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../src/broker/embedded.js';
 import { loadConfig } from '../src/config/load.js';
 import { startFleet } from '../src/coordinator/fleet.js';
 import { createLogger } from '../src/log.js';
-import { repoRoot, tr098Profile, until } from './helpers/harness.js';
+import { runCli as run } from './helpers/cli.js';
+import { tr098Profile, until } from './helpers/harness.js';
 import { TestController } from './helpers/usp-controller.js';
 
 interface Summary {
@@ -18,19 +18,6 @@ interface Summary {
   new: number;
   bootstrapping: number;
   mqtt?: Record<string, number>;
-}
-
-/** Run the real CLI (bounded: killed after timeoutMs); resolves with its exit and output. */
-function run(args: string[], timeoutMs = 40_000): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CPE_SIM_') && k !== 'NODE_OPTIONS'));
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [`${repoRoot}dist/src/cli/main.js`, ...args], { env, cwd: repoRoot, timeout: timeoutMs, killSignal: 'SIGKILL' });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    p.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
 }
 
 const summaryOf = (stdout: string): Summary => (JSON.parse(stdout.trim().split('\n').at(-1)!) as { summary: Summary }).summary;

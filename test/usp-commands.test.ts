@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Notify, OperationResult, UspMsg } from '../src/usp/codec.js';
 import { startFileServer, type FileServer } from './helpers/file-server.js';
-import type { Received } from './helpers/usp-controller.js';
+import { rebootMs } from './helpers/harness.js';
+import { isNotify, notifyOf, type Received } from './helpers/usp-controller.js';
 import { metricValue, startUspBed, type BrokerKind, type UspBed } from './helpers/usp-fleet.js';
-
-const notifyOf = (r: Received | undefined): Notify | undefined =>
-  r?.msg?.body.msg_body === 'request' && r.msg.body.request.req_type === 'notify' ? r.msg.body.request.notify : undefined;
 
 function results(m: UspMsg): OperationResult[] {
   if (m.body.msg_body !== 'response' || m.body.response.resp_type !== 'operate_resp') throw new Error(`expected OperateResp, got ${JSON.stringify(m.body)}`);
@@ -22,10 +20,6 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP commands (%s)', (kind) =>
     const from = mark;
     return (pred: (r: Received) => boolean) => (r: Received) => bed.ctl.received.indexOf(r) >= from && pred(r);
   };
-  const isSub = (id: string, pred: (n: Notify) => boolean = () => true) => (r: Received) => {
-    const n = notifyOf(r);
-    return n !== undefined && n.subscription_id === id && pred(n);
-  };
   const eventNamed = (name: string) => (n: Notify) => n.notification === 'event' && n.event.event_name === name;
 
   const operate = (command: string, args: Record<string, string> = {}, key = '', sendResp = true) =>
@@ -36,7 +30,7 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP commands (%s)', (kind) =>
   /** Power cycle: the reboot window passes, the agent reconnects. */
   async function bootAgain(): Promise<void> {
     const w = since();
-    bed.h.tick(31_000);
+    bed.h.tick(rebootMs(bed.h) + 1000);
     await bed.ctl.waitFor(w((r) => r.record.record_type === 'mqtt_connect'), 5000, 'the MQTTConnect after the reboot');
   }
 
@@ -65,12 +59,13 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP commands (%s)', (kind) =>
     expect(r).toEqual({ executed_command: 'Device.Reboot()', operation_resp: 'req_output_args', req_output_args: { output_args: {} } });
     expect(bed.h.shard.lifecycle(0)).toBe('bootstrapping');
     await bootAgain();
-    const boot = notifyOf(await bed.ctl.waitFor(w(isSub('boot', eventNamed('Boot!')))))!;
+    const boot = notifyOf(await bed.ctl.waitFor(w(isNotify('boot', eventNamed('Boot!')))))!;
     if (boot.notification !== 'event') throw new Error('unreachable');
     expect(boot.event.obj_path).toBe('Device.');
     expect(boot.event.params).toMatchObject({ Cause: 'RemoteReboot', CommandKey: 'rk-1', FirmwareUpdated: 'false' });
     expect(JSON.parse(boot.event.params['ParameterMap']!)).toEqual({ 'Device.DeviceInfo.SoftwareVersion': '5.4.1', 'Device.DeviceInfo.ProvisioningCode': expect.any(String) });
     // Onboarding was acknowledged: a mere reboot does not onboard again.
+    await bed.settle();
     expect(bed.ctl.received.slice(mark).some((x) => notifyOf(x)?.notification === 'on_board_req')).toBe(false);
     mark = bed.ctl.received.length;
   });
@@ -93,7 +88,7 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP commands (%s)', (kind) =>
     const w2 = since();
     results(await bed.ctl.request({ endpointId: bed.agent().endpointId, topic }, { request: { operate: { command: 'Device.Reboot()', command_key: '', send_resp: true, input_args: {} } } }, { msgId: `topic-reboot-${kind}` }));
     await bootAgain();
-    await bed.ctl.waitFor(w2(isSub('boot', eventNamed('Boot!'))));
+    await bed.ctl.waitFor(w2(isNotify('boot', eventNamed('Boot!'))));
     mark = bed.ctl.received.length;
   });
 
@@ -103,15 +98,15 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP commands (%s)', (kind) =>
     expect(r!.operation_resp).toBe('req_obj_path');
     if (r!.operation_resp !== 'req_obj_path') throw new Error('unreachable');
     expect(r!.req_obj_path).toMatch(/^Device\.LocalAgent\.Request\.\d+$/); // no trailing dot, as obuspa answers
-    const oc = notifyOf(await bed.ctl.waitFor(w(isSub('opc'))))!;
+    const oc = notifyOf(await bed.ctl.waitFor(w(isNotify('opc'))))!;
     if (oc.notification !== 'oper_complete') throw new Error('unreachable');
     expect(oc.oper_complete).toMatchObject({ obj_path: 'Device.DeviceInfo.FirmwareImage.2.', command_name: 'Download()', command_key: 'dl-1', operation_resp: 'req_output_args' });
-    const tc = notifyOf(await bed.ctl.waitFor(w(isSub('tc', eventNamed('TransferComplete!')))))!;
+    const tc = notifyOf(await bed.ctl.waitFor(w(isNotify('tc', eventNamed('TransferComplete!')))))!;
     if (tc.notification !== 'event') throw new Error('unreachable');
     expect(tc.event.params).toMatchObject({ Command: 'Device.DeviceInfo.FirmwareImage.2.Download()', CommandKey: 'dl-1', TransferType: 'Download', FaultCode: '0', TransferURL: `${files.url}/HGW-5200-5.5.0.img` });
     expect(files.gets).toContain('/HGW-5200-5.5.0.img');
     await bootAgain();
-    const boot = notifyOf(await bed.ctl.waitFor(w(isSub('boot', eventNamed('Boot!')))))!;
+    const boot = notifyOf(await bed.ctl.waitFor(w(isNotify('boot', eventNamed('Boot!')))))!;
     if (boot.notification !== 'event') throw new Error('unreachable');
     expect(boot.event.params['FirmwareUpdated']).toBe('true');
     const g = await bed.ask({ request: { get: { param_paths: ['Device.DeviceInfo.SoftwareVersion', 'Device.LocalAgent.Request.'] } } });
@@ -125,10 +120,10 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP commands (%s)', (kind) =>
   it('a failed Download completes with cmd_failure 7022 and a TransferComplete! carrying the fault', async () => {
     const w = since();
     results(await operate('Device.DeviceInfo.FirmwareImage.1.Download()', { URL: `${files.url}/missing.img`, AutoActivate: 'false' }, 'dl-404'));
-    const oc = notifyOf(await bed.ctl.waitFor(w(isSub('opc'))))!;
+    const oc = notifyOf(await bed.ctl.waitFor(w(isNotify('opc'))))!;
     if (oc.notification !== 'oper_complete' || oc.oper_complete.operation_resp !== 'cmd_failure') throw new Error(`expected a cmd_failure, got ${JSON.stringify(oc)}`);
     expect(oc.oper_complete.cmd_failure.err_code).toBe(7022);
-    const tc = notifyOf(await bed.ctl.waitFor(w(isSub('tc'))))!;
+    const tc = notifyOf(await bed.ctl.waitFor(w(isNotify('tc'))))!;
     if (tc.notification !== 'event') throw new Error('unreachable');
     expect(tc.event.params['FaultCode']).not.toBe('0');
     mark = bed.ctl.received.length;
@@ -141,7 +136,7 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP commands (%s)', (kind) =>
     const row = `${r!.req_obj_path}.`;
     const [c] = results(await operate(`${row}Cancel()`));
     expect(c!.operation_resp).toBe('req_output_args');
-    const oc = notifyOf(await bed.ctl.waitFor(w(isSub('opc'))))!;
+    const oc = notifyOf(await bed.ctl.waitFor(w(isNotify('opc'))))!;
     if (oc.notification !== 'oper_complete' || oc.oper_complete.operation_resp !== 'cmd_failure') throw new Error(`expected a cmd_failure, got ${JSON.stringify(oc)}`);
     expect(oc.oper_complete.cmd_failure.err_code).toBe(7023);
     const g = await bed.ask({ request: { get: { param_paths: [row] } } });
@@ -155,10 +150,10 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP commands (%s)', (kind) =>
     const [r] = results(await operate('Device.DeviceInfo.FirmwareImage.1.Activate()', {}, 'act-1'));
     expect(r!.operation_resp).toBe('req_obj_path');
     await bootAgain();
-    const oc = notifyOf(await bed.ctl.waitFor(w(isSub('opc-act', (n) => n.notification === 'oper_complete' && n.oper_complete.command_name === 'Activate()'))))!;
+    const oc = notifyOf(await bed.ctl.waitFor(w(isNotify('opc-act', (n) => n.notification === 'oper_complete' && n.oper_complete.command_name === 'Activate()'))))!;
     if (oc.notification !== 'oper_complete') throw new Error('unreachable');
     expect(oc.oper_complete).toMatchObject({ obj_path: 'Device.DeviceInfo.FirmwareImage.1.', command_key: 'act-1', operation_resp: 'req_output_args' });
-    const boot = notifyOf(await bed.ctl.waitFor(w(isSub('boot', eventNamed('Boot!')))))!;
+    const boot = notifyOf(await bed.ctl.waitFor(w(isNotify('boot', eventNamed('Boot!')))))!;
     if (boot.notification !== 'event') throw new Error('unreachable');
     expect(boot.event.params['FirmwareUpdated']).toBe('true');
     mark = bed.ctl.received.length;
@@ -172,7 +167,8 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP commands (%s)', (kind) =>
     const w = since();
     const [u] = results(await operate('Device.LocalAgent.Controller.1.SendOnBoardRequest()', { X_VENDOR_Urgency: 'high' }));
     expect(u!.operation_resp).toBe('req_output_args');
-    await bed.ctl.waitFor(w((x) => notifyOf(x)?.notification === 'on_board_req'), 5000, 'the OnBoardRequest it asked for');
+    await bed.settle();
+    expect(bed.ctl.received.some(w((x) => notifyOf(x)?.notification === 'on_board_req'))).toBe(true); // the OnBoardRequest it asked for
     mark = bed.ctl.received.length;
   });
 
@@ -191,6 +187,8 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP commands (%s)', (kind) =>
     expect(notifyOf(ob)!.send_resp).toBe(true);
     // The subscriptions went with the reset: Boot! is counted, not sent.
     expect(await metricValue(bed.metrics, 'cpe_sim_usp_autonomous_notifies_total', { notify_kind: 'Event', gated: 'false' })).toBeGreaterThanOrEqual(2);
+    await bed.settle();
+    expect(bed.ctl.received.some(w((r) => notifyOf(r)?.notification === 'event'))).toBe(false);
     const g = await bed.ask({ request: { get: { param_paths: ['Device.LocalAgent.Subscription.', 'Device.DeviceInfo.SoftwareVersion'] } } });
     if (g.body.msg_body !== 'response' || g.body.response.resp_type !== 'get_resp') throw new Error('unreachable');
     expect(g.body.response.get_resp.req_path_results[0]!.resolved_path_results).toEqual([]);

@@ -2,13 +2,9 @@
 // reads, and a CWMP SetParameterValues fires a USP ValueChange subscription.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AcsOutgoingRequest, ParsedCpeEnvelope } from '../src/cwmp/types.js';
-import type { Notify } from '../src/usp/codec.js';
 import { until } from './helpers/harness.js';
-import type { Received } from './helpers/usp-controller.js';
+import { notifyOf } from './helpers/usp-controller.js';
 import { startUspBed, type UspBed } from './helpers/usp-fleet.js';
-
-const notifyOf = (r: Received | undefined): Notify | undefined =>
-  r?.msg?.body.msg_body === 'request' && r.msg.body.request.req_type === 'notify' ? r.msg.body.request.notify : undefined;
 
 let bed: UspBed;
 /** What the mock ACS asks in the next connection-request session. */

@@ -4,20 +4,14 @@
 // a Get answered by agent 0 counted once. promtool checks the live scrape (when installed).
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { scrape, withPromtool as maybe } from './helpers/scrape.js';
+import { sample, scrape, scrapeUntil as scrapeUntilOn, withPromtool as maybe } from './helpers/scrape.js';
 import { loadConfig } from '../src/config/load.js';
 import { startFleet, type Fleet } from '../src/coordinator/fleet.js';
 import { createLogger } from '../src/log.js';
 import { USP_MSG_TYPES, USP_RESULTS } from '../src/metrics/catalog.js';
-import { exampleProfile, sleep } from './helpers/harness.js';
+import { exampleProfile } from './helpers/harness.js';
 import { TestController } from './helpers/usp-controller.js';
 
-
-/** The value of one sample line `name{labels} value` (labels in the order rendered), or undefined. */
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 describe('USP metrics on a live scrape (worker threads, embedded broker)', () => {
   const cpes = 10;
@@ -26,16 +20,7 @@ describe('USP metrics on a live scrape (worker threads, embedded broker)', () =>
   let port = 0;
   let brokerLabel = '';
 
-  /** Scrape until pred holds (shards push every 2 s); returns the last scrape. */
-  async function scrapeUntil(pred: (text: string) => boolean, timeoutMs = 15_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    let text = await scrape(port);
-    while (!pred(text) && Date.now() < deadline) {
-      await sleep(200);
-      text = await scrape(port);
-    }
-    return text;
-  }
+  const scrapeUntil = (pred: (text: string) => boolean) => scrapeUntilOn(port, pred);
 
   beforeAll(async () => {
     const cfg = loadConfig({

@@ -6,24 +6,16 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { MqttClient } from 'mqtt';
 import { generate, parser, type IConnackPacket, type Packet } from 'mqtt-packet';
 import { startEmbeddedBroker } from '../src/broker/embedded.js';
 import { decodeMsg, decodeRecord, encodeMsg, encodeRecord, type UspRecord } from '../src/usp/codec.js';
 import { MqttMtp, replyToOf, topicWithReplyTo, type MqttMtpEvents, type MqttMtpOptions, type MqttMtpUpInfo } from '../src/usp/mtp/mqtt.js';
+import { fixture, until } from './helpers/harness.js';
 import { startMosquitto } from './helpers/mosquitto.js';
 import { TestController, type AgentAddress } from './helpers/usp-controller.js';
 
 const HOST = '127.0.0.1';
-const fixture = (p: string): string => new URL(`../../test/fixtures/${p}`, import.meta.url).pathname;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(pred: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 // ---- an MqttMtp with its events recorded ---------------------------------------------------
 
@@ -35,7 +27,22 @@ interface Agent {
   records: { payload: Uint8Array; replyTo: string | undefined }[];
   waitUp(n?: number): Promise<MqttMtpUpInfo>;
   waitDown(n?: number): Promise<string>;
+  /**
+   * Every attempt that is over has wound down: its mqtt.js client closed its socket and
+   * ended (no timer of its own left), so no late event of it can still report anything.
+   */
+  settled(): Promise<void>;
 }
+
+/** One connect() of an agent: its mqtt.js client, and whether that has closed and ended. */
+interface Attempt {
+  client: MqttClient;
+  closed: boolean;
+  ended: boolean;
+}
+
+/** The client of the MTP's current attempt (private to MqttMtp: read here only to watch it wind down). */
+const clientOf = (mtp: MqttMtp): MqttClient | undefined => (mtp as unknown as { client?: MqttClient }).client;
 
 let agentSeq = 0;
 function makeAgent(url: string, protocolVersion: 4 | 5, over: Partial<MqttMtpOptions> = {}): Agent {
@@ -54,17 +61,35 @@ function makeAgent(url: string, protocolVersion: 4 | 5, over: Partial<MqttMtpOpt
     { url, protocolVersion, clientId: '', endpointId, keepaliveSec: 30, subscribeTopic: address.topic, connectTimeoutMs: 3000, ...over },
     events,
   );
+  const attempts: Attempt[] = [];
+  const connect = mtp.connect.bind(mtp);
+  mtp.connect = () => {
+    connect();
+    const attempt: Attempt = { client: clientOf(mtp)!, closed: false, ended: false };
+    attempt.client.once('close', () => (attempt.closed = true));
+    attempt.client.once('end', () => (attempt.ended = true));
+    attempts.push(attempt);
+  };
   return {
     mtp, address, ups, downs, records,
     async waitUp(n = 1) {
       const downsBefore = downs.length;
-      await until(() => ups.length >= n || downs.length > downsBefore, `onUp #${n}`);
+      await until(() => ups.length >= n || downs.length > downsBefore, 5000, `onUp #${n}`);
       if (ups.length < n) throw new Error(`onDown instead of onUp: ${downs.slice(downsBefore).join('; ')}`);
       return ups[n - 1]!;
     },
     async waitDown(n = 1) {
-      await until(() => downs.length >= n, `onDown #${n}`);
+      await until(() => downs.length >= n, 5000, `onDown #${n}`);
       return downs[n - 1]!;
+    },
+    async settled() {
+      const over = (x: Attempt) => x.closed && x.ended;
+      await until(
+        () => mtp.state !== 'connecting' && attempts.every((x, i) => over(x) || (mtp.state === 'up' && i === attempts.length - 1)),
+        5000,
+        'every finished MQTT attempt to close and end',
+      );
+      await new Promise((r) => setImmediate(r));
     },
   };
 }
@@ -172,13 +197,17 @@ describe.each(transports)('MqttMtp over $name', ({ version, start }) => {
     expect(a.mtp.replyTopic).toBe(a.address.topic);
 
     await ctl.sendMsg(a.address, { header: { msg_id: 'get-1' }, body: { request: { get: { param_paths: ['Device.DeviceInfo.'] } } } });
-    await until(() => a.records.length === 1, 'the Record at the agent');
+    await until(() => a.records.length >= 1, 5000, 'the Record at the agent');
     expect(decodedMsgId(a.records[0]!.payload)).toBe('get-1');
     // The controller's reply-to, decoded from the Response Topic (v5) or the topic suffix (3.1.1).
     expect(a.records[0]!.replyTo).toBe(ctl.topic);
-    await sleep(100);
-    expect(a.records).toHaveLength(1); // `<topic>` and `<topic>/#` overlap: still delivered once
+    // A second Record behind it: once that is here, a second copy of the first would be too.
+    await ctl.sendMsg(a.address, { header: { msg_id: 'get-2' }, body: { request: { get: { param_paths: ['Device.DeviceInfo.'] } } } });
+    await until(() => a.records.some((r) => decodedMsgId(r.payload) === 'get-2'), 5000, 'the second Record at the agent');
+    expect(a.records.filter((r) => decodedMsgId(r.payload) === 'get-1')).toHaveLength(1); // `<topic>` and `<topic>/#` overlap: still delivered once
+    expect(a.records.map((r) => decodedMsgId(r.payload))).toEqual(['get-1', 'get-2']);
     await a.mtp.close();
+    await a.settled();
     expect(a.downs).toEqual([]);
   });
 
@@ -209,7 +238,7 @@ describe.each(transports)('MqttMtp over $name', ({ version, start }) => {
     await a.waitUp();
     const seen = a.records.length;
     const pending = ctl.request(a.address, { request: { get: { param_paths: ['Device.'] } } }, { msgId: 'rt-1', timeoutMs: 3000 });
-    await until(() => a.records.length > seen, 'the request at the agent');
+    await until(() => a.records.length > seen, 5000, 'the request at the agent');
     const { payload, replyTo } = a.records[seen]!;
     answered.push(
       a.mtp.publish(replyTo!, recordTo({ endpointId: ctl.endpointId, topic: replyTo! }, a.address.endpointId, { response: { get_resp: { req_path_results: [] } } }, decodedMsgId(payload)), 1),
@@ -230,6 +259,7 @@ describe.each(transports)('MqttMtp over $name', ({ version, start }) => {
     });
     await a.mtp.close({ topic: ctl.topic, payload: disconnect });
     expect(a.mtp.state).toBe('closed');
+    await a.settled();
     const got = await ctl.waitFor((r) => r.record.from_id === a.address.endpointId && r.record.record_type === 'disconnect', 3000, 'the disconnect Record');
     expect((got.record as UspRecord & { record_type: 'disconnect' }).disconnect.reason).toBe('shutdown');
     expect(a.downs).toEqual([]);
@@ -251,7 +281,7 @@ describe.each(transports)('MqttMtp over $name', ({ version, start }) => {
 
     a.mtp.connect(); // the caller's backoff fired while the broker is still away
     expect(await a.waitDown(2)).toMatch(/ECONNREFUSED/);
-    await sleep(200);
+    await a.settled();
     expect(a.downs).toHaveLength(2);
 
     await broker.start();
@@ -260,7 +290,7 @@ describe.each(transports)('MqttMtp over $name', ({ version, start }) => {
     await a.waitUp(2);
     expect(a.downs).toHaveLength(2);
     const req = ctl.request(a.address, { request: { get: { param_paths: ['Device.'] } } }, { msgId: 'after-restart', timeoutMs: 3000 });
-    await until(() => a.records.length > 0, 'a Record after the restart');
+    await until(() => a.records.length > 0, 5000, 'a Record after the restart');
     const { payload, replyTo } = a.records.at(-1)!;
     await a.mtp.publish(replyTo!, recordTo({ endpointId: ctl.endpointId, topic: replyTo! }, a.address.endpointId, { response: { get_resp: {} } }, decodedMsgId(payload)));
     expect((await req).header.msg_id).toBe('after-restart');
@@ -278,7 +308,10 @@ describe.each(transports)('MqttMtp over $name', ({ version, start }) => {
     const reason = await a.waitDown();
     // mosquitto 2.0.11 just closes the socket (no v5 DISCONNECT 0x8E); aedes too.
     expect(reason).toMatch(/closed by broker|DISCONNECT/);
-    await sleep(200);
+    await a.settled();
+    // A Record through b's connection: the broker is done with the takeover once it is delivered.
+    await ctl.sendMsg(b.address, { header: { msg_id: `after-takeover-${version}` }, body: { request: { get: { param_paths: ['Device.'] } } } });
+    await until(() => b.records.some((r) => decodedMsgId(r.payload) === `after-takeover-${version}`), 5000, 'a Record at the second connection');
     expect(a.downs).toHaveLength(1);
     expect(b.downs).toEqual([]);
     await Promise.all([a.mtp.close(), b.mtp.close()]);
@@ -311,9 +344,10 @@ describe('MqttMtp, MQTT 5 Content Type on receipt (mosquitto)', () => {
     await send('ct-bbf', 'application/vnd.bbf.usp.msg');
     await send('ct-json', 'application/json');
     await send('ct-none');
-    await until(() => a.records.length >= 3, 'three Records');
-    await sleep(150);
-    expect(a.records.map((r) => decodedMsgId(r.payload))).toEqual(['ct-usp', 'ct-bbf', 'ct-none']);
+    // A last accepted one behind them: once it is here, ct-json would have been too.
+    await send('ct-last', 'usp.msg');
+    await until(() => a.records.some((r) => decodedMsgId(r.payload) === 'ct-last'), 5000, 'the last Record');
+    expect(a.records.map((r) => decodedMsgId(r.payload))).toEqual(['ct-usp', 'ct-bbf', 'ct-none', 'ct-last']);
     expect(a.records.every((r) => r.replyTo === ctl.topic)).toBe(true);
     await a.mtp.close();
   });
@@ -338,7 +372,7 @@ describe('MqttMtp over TLS (mosquitto, mqtts)', () => {
       a.mtp.connect();
       await a.waitUp();
       await ctl.sendMsg(a.address, { header: { msg_id: 'tls-1' }, body: { request: { get: { param_paths: ['Device.'] } } } });
-      await until(() => a.records.length === 1, 'the Record over TLS');
+      await until(() => a.records.length === 1, 5000, 'the Record over TLS');
       expect(decodedMsgId(a.records[0]!.payload)).toBe('tls-1');
       await a.mtp.close();
     } finally {
@@ -351,7 +385,7 @@ describe('MqttMtp over TLS (mosquitto, mqtts)', () => {
     const a = makeAgent(m.url, 4, { ca: wrongCa });
     a.mtp.connect();
     expect(await a.waitDown()).toMatch(/certificate|self.signed|verify/i);
-    await sleep(150);
+    await a.settled();
     expect(a.downs).toHaveLength(1);
     expect(a.ups).toEqual([]);
     await a.mtp.close();
@@ -484,8 +518,8 @@ describe('MqttMtp CONNECT / CONNACK / SUBSCRIBE details (scripted broker)', () =
       const a = makeAgent(fb.url, version);
       a.mtp.connect();
       expect(await a.waitDown()).toMatch(/subscribe refused/);
-      await until(() => ofCmd(fb.packets, 'disconnect').length === 1, 'DISCONNECT at the broker');
-      await sleep(150);
+      await until(() => ofCmd(fb.packets, 'disconnect').length === 1, 5000, 'DISCONNECT at the broker');
+      await a.settled();
       expect(a.downs).toHaveLength(1);
       expect(a.ups).toEqual([]);
       expect(a.mtp.state).toBe('down');
@@ -501,7 +535,7 @@ describe('MqttMtp CONNECT / CONNACK / SUBSCRIBE details (scripted broker)', () =
       const a = makeAgent(fb.url, 5);
       a.mtp.connect();
       expect(await a.waitDown()).toMatch(/Connection refused/);
-      await sleep(150);
+      await a.settled();
       expect(a.downs).toHaveLength(1);
       await a.mtp.close();
     } finally {
@@ -517,14 +551,14 @@ describe('MqttMtp CONNECT / CONNACK / SUBSCRIBE details (scripted broker)', () =
       a.mtp.connect();
       expect(await a.waitDown()).toMatch(/timeout/);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
-      await sleep(400); // mqtt.js's own CONNACK timer must not report a second time
+      await a.settled(); // mqtt.js's own CONNACK timer must not report a second time
       expect(a.downs).toHaveLength(1);
 
       a.mtp.connect();
-      await until(() => ofCmd(fb.packets, 'connect').length === 2, 'the second CONNECT');
+      await until(() => ofCmd(fb.packets, 'connect').length === 2, 5000, 'the second CONNECT');
       await a.mtp.close();
       expect(a.mtp.state).toBe('closed');
-      await sleep(400);
+      await a.settled();
       expect(a.downs).toHaveLength(1);
     } finally {
       await fb.close();
@@ -535,7 +569,7 @@ describe('MqttMtp CONNECT / CONNACK / SUBSCRIBE details (scripted broker)', () =
     const a = makeAgent('mqtt://127.0.0.1:1', 4);
     a.mtp.connect();
     expect(await a.waitDown()).toMatch(/ECONNREFUSED/);
-    await sleep(100);
+    await a.settled();
     expect(a.downs).toHaveLength(1);
     await a.mtp.close();
   });

@@ -1,15 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Notify } from '../src/usp/codec.js';
-import type { Received } from './helpers/usp-controller.js';
+import { isNotify, notifyOf } from './helpers/usp-controller.js';
 import { addedPath as added, metricValue, startUspBed, type BrokerKind, type UspBed } from './helpers/usp-fleet.js';
-
-const notifyOf = (r: Received | undefined): Notify | undefined =>
-  r?.msg?.body.msg_body === 'request' && r.msg.body.request.req_type === 'notify' ? r.msg.body.request.notify : undefined;
-
-const isNotify = (subId: string, pred: (n: Notify) => boolean = () => true) => (r: Received) => {
-  const n = notifyOf(r);
-  return n !== undefined && n.subscription_id === subId && pred(n);
-};
 
 describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP subscriptions (%s)', (kind) => {
   let bed: UspBed;
@@ -28,6 +19,7 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP subscriptions (%s)', (kin
 
   it('counts the Boot! nobody subscribed to as not gated, and sends nothing for it', async () => {
     expect(await metricValue(bed.metrics, 'cpe_sim_usp_autonomous_notifies_total', { notify_kind: 'Event', gated: 'false' })).toBeGreaterThanOrEqual(1);
+    await bed.settle();
     expect(bed.ctl.received.some((r) => notifyOf(r)?.notification === 'event')).toBe(false);
   });
 
@@ -56,7 +48,7 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP subscriptions (%s)', (kin
     await set('Device.WiFi.Radio.1.', 'Channel', '11');
     await set('Device.LocalAgent.Subscription.1.', 'Enable', 'false');
     await set('Device.WiFi.SSID.1.', 'SSID', 'quiet');
-    await bed.ask({ request: { get: { param_paths: ['Device.DeviceInfo.SerialNumber'] } } });
+    await bed.settle();
     expect(bed.ctl.received.filter(isNotify('vc')).length).toBe(before);
   });
 
@@ -93,10 +85,10 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP subscriptions (%s)', (kin
     bed.h.tick(10_001);
     await bed.ctl.waitFor(() => sent() >= 2, 5000, 'the retry');
     await bed.ctl.notifyResp(bed.agent(), 'retry', msgId);
-    await bed.ask({ request: { get: { param_paths: ['Device.DeviceInfo.SerialNumber'] } } });
+    await bed.settle();
     const after = sent();
     bed.h.tick(60_000);
-    await bed.ask({ request: { get: { param_paths: ['Device.DeviceInfo.SerialNumber'] } } });
+    await bed.settle();
     expect(sent()).toBe(after);
   });
 
@@ -109,7 +101,8 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP subscriptions (%s)', (kin
     expect(n.event).toEqual({ obj_path: 'Device.LocalAgent.', event_name: 'Periodic!', params: {} });
     const count = () => bed.ctl.received.filter(isNotify('per')).length;
     bed.h.tick(60_000);
-    await bed.ctl.waitFor(() => count() >= 2, 5000, 'the second Periodic!');
+    await bed.settle();
+    expect(count()).toBe(2); // the second Periodic!
   });
 
   it('ValueChange: a generator-driven value is found by the periodic scan; a VALUE_CHANGE_WILL_IGNORE one never fires', async () => {
@@ -119,7 +112,7 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP subscriptions (%s)', (kin
     const n = notifyOf(await bed.ctl.waitFor(isNotify('lease')))!;
     if (n.notification !== 'value_change') throw new Error('unreachable');
     expect(n.value_change.param_path).toBe('Device.DHCPv4.Client.1.LeaseTimeRemaining');
-    await bed.ask({ request: { get: { param_paths: ['Device.DeviceInfo.SerialNumber'] } } });
+    await bed.settle();
     expect(bed.ctl.received.some(isNotify('uptime'))).toBe(false);
     await set('Device.LocalAgent.Subscription.[ID=="lease"].', 'Enable', 'false');
   });

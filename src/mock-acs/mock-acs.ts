@@ -86,8 +86,16 @@ export class MockAcs {
   private lastSweep = 0;
   /** Client ports that were sent a 401 challenge, in order. */
   readonly challengedPorts: number[] = [];
+  /** Authorization headers the ACS refused with a 401, in order (record mode only). */
+  readonly refusedAuthorizations: string[] = [];
+  private open = 0;
 
   constructor(private readonly opts: MockAcsOptions = {}) {}
+
+  /** Requests received and not answered yet (0: the ACS is idle). */
+  get requestsInFlight(): number {
+    return this.open;
+  }
 
   get url(): string {
     const a = this.server?.address() as AddressInfo | undefined;
@@ -145,7 +153,7 @@ export class MockAcs {
     const a = parseAuthorization(req.headers.authorization);
     if (auth.mode === 'basic') {
       if (a?.scheme === 'basic' && verifyBasic(a.token, auth.username, auth.password)) return true;
-      this.challengedPorts.push(req.socket.remotePort ?? 0);
+      this.refused(req);
       res.writeHead(401, { 'www-authenticate': 'Basic realm="mock-acs"', 'content-length': '0' }).end();
       return false;
     }
@@ -153,12 +161,19 @@ export class MockAcs {
       const nonceOk = checkNonce(this.secret, 'acs', a.params['nonce'] ?? '', Date.now(), 300_000) === 'ok';
       if (nonceOk && a.params['username'] === auth.username && verifyDigest(a.params, 'POST', auth.password, body)) return true;
     }
-    this.challengedPorts.push(req.socket.remotePort ?? 0);
+    this.refused(req);
     res.writeHead(401, { 'www-authenticate': digestChallenge('mock-acs', makeNonce(this.secret, 'acs', Date.now()), { qop: 'auth,auth-int' }), 'content-length': '0' }).end();
     return false;
   }
 
+  private refused(req: IncomingMessage): void {
+    this.challengedPorts.push(req.socket.remotePort ?? 0);
+    if (req.headers.authorization && this.opts.record !== false) this.refusedAuthorizations.push(req.headers.authorization);
+  }
+
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    this.open++;
+    res.once('close', () => this.open--);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {

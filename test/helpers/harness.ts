@@ -8,6 +8,7 @@ import { CrListener } from '../../src/http/cr-listener.js';
 import { MockAcs, type MockAcsOptions } from '../../src/mock-acs/mock-acs.js';
 import { compileProfile } from '../../src/profile/compile.js';
 import { loadProfile } from '../../src/profile/load.js';
+import type { ProfileSpec } from '../../src/profile/types.js';
 import { FakeClock } from '../../src/scheduler/clock.js';
 import type { CwmpSide } from '../../src/shard/cwmp-side.js';
 import { Shard } from '../../src/shard/shard.js';
@@ -67,6 +68,7 @@ export interface Harness {
   clock: FakeClock;
   cr: CrListener | undefined;
   crBase: string;
+  profile: ProfileSpec;
   /** Fire everything due now (boots, retries, periodic informs). */
   tick(ms?: number): void;
   stop(): Promise<void>;
@@ -120,6 +122,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     clock,
     cr,
     crBase,
+    profile,
     tick: (ms = 0) => clock.advance(ms),
     async stop() {
       cr?.close();
@@ -138,6 +141,12 @@ export function deviceIdOf(h: Harness, index: number): string {
 
 export const eventCodes = (s: { inform: { events: Array<{ code: string }> } }): string[] => s.inform.events.map((e) => e.code);
 
+/** An Inform's events as "code" or "code:CommandKey", in order. */
+export const events = (i: Inform): string[] => i.events.map((e) => `${e.code}${e.commandKey ? `:${e.commandKey}` : ''}`);
+
+/** The profile's reboot dark window (settings.rebootSeconds) in ms: a reboot's boot is due this long after it. */
+export const rebootMs = (h: Harness): number => h.profile.settings.rebootSeconds * 1000;
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Poll until pred() holds (for state that settles just after the ACS's last reply). */
@@ -147,6 +156,20 @@ export async function until(pred: () => boolean, timeoutMs = 10_000, what = 'con
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(10);
   }
+}
+
+/** Power CPE 0 on, let its bootstrap session end and wait until it is ready. */
+export async function bootstrapped(h: Harness): Promise<void> {
+  h.tick();
+  await h.acs.waitFor(() => h.acs.sessions[0]?.ended === true, 10_000, 'bootstrap session');
+  await until(() => h.shard.lifecycle(0) === 'ready');
+}
+
+/** Wait for Inform #informs to have failed and CPE 0's retry to be scheduled; ms until the retry. */
+export async function retryScheduled(h: Harness, informs: number): Promise<number> {
+  await h.acs.waitFor(() => h.acs.informCount >= informs, 10_000, `inform #${informs}`);
+  await until(() => h.cwmp.retryDueAt(0) > 0 && h.shard.lifecycle(0) === 'failed', 10_000, 'retry scheduled');
+  return h.cwmp.retryDueAt(0) - h.clock.now();
 }
 
 export const isBootstrap = (i: Inform): boolean => i.events.some((e) => e.code === '0 BOOTSTRAP');

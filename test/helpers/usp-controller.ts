@@ -3,7 +3,7 @@
 // with the reply-to of its protocol version (v5 Response Topic, 3.1.1 topic suffix).
 import { connectAsync, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import {
-  decodeMsg, decodeRecord, encodeMsg, encodeRecord, type MsgInput, type UspMsg, type UspRecord,
+  decodeMsg, decodeRecord, encodeMsg, encodeRecord, type MsgInput, type Notify, type UspMsg, type UspRecord,
 } from '../../src/usp/codec.js';
 import { USP_CONTENT_TYPE, replyToOf, topicWithReplyTo } from '../../src/usp/mtp/mqtt.js';
 
@@ -38,6 +38,18 @@ export interface Undecodable {
   bytes: Uint8Array;
   error: string;
 }
+
+/** The Notify a received Record carries, if it is one. */
+export const notifyOf = (r: Received | undefined): Notify | undefined =>
+  r?.msg?.body.msg_body === 'request' && r.msg.body.request.req_type === 'notify' ? r.msg.body.request.notify : undefined;
+
+/** Matches a Notify for subscription `subId` (and `pred`, when given). */
+export const isNotify =
+  (subId: string, pred: (n: Notify) => boolean = () => true) =>
+  (r: Received): boolean => {
+    const n = notifyOf(r);
+    return n !== undefined && n.subscription_id === subId && pred(n);
+  };
 
 type Waiter = { pred: (r: Received) => boolean; resolve: (r: Received) => void; reject: (e: Error) => void };
 
@@ -183,6 +195,27 @@ export class TestController {
       );
       this.waiters.add(waiter);
     });
+  }
+
+  /**
+   * A Record to our own topic, back through the broker: once one is here, the broker has
+   * our subscriptions in place (a reconnect's resubscription included). mqtt.js may send
+   * a publish made right after a reconnect ahead of its SUBSCRIBE, so a lost one is sent
+   * again (bounded).
+   */
+  async roundTrip(attempts = 5, eachMs = 1000): Promise<void> {
+    for (let i = 1; ; i++) {
+      const msgId = `self-${++this.nextId}`;
+      const back = this.waitFor((r) => r.record.from_id === this.endpointId && r.msg?.header.msg_id === msgId, eachMs, `our own Record ${msgId} back from the broker`);
+      back.catch(() => undefined);
+      await this.sendMsg({ endpointId: this.endpointId, topic: this.topic }, { header: { msg_id: msgId }, body: { request: { get: { param_paths: ['Device.'] } } } });
+      try {
+        await back;
+        return;
+      } catch (e) {
+        if (i >= attempts) throw e;
+      }
+    }
   }
 
   /** Received items, one per line-ish, for failure messages. */

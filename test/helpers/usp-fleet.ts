@@ -5,6 +5,7 @@ import { startEmbeddedBroker } from '../../src/broker/embedded.js';
 import { ThreadMetrics } from '../../src/metrics/thread-metrics.js';
 import { startHarness, uspInit, until, type Harness, type HarnessOptions } from './harness.js';
 import { startMosquitto } from './mosquitto.js';
+import { settle } from './settle.js';
 import { TestController, type AgentAddress } from './usp-controller.js';
 import type { UspInit } from '../../src/threads/messages.js';
 import type { MsgInput, UspMsg } from '../../src/usp/codec.js';
@@ -36,6 +37,12 @@ export interface UspBed {
   agent(l?: number): AgentAddress;
   /** Request to agent l (default 0); resolves with the answer Msg. */
   ask(body: MsgInput['body'], l?: number): Promise<UspMsg>;
+  /**
+   * Settle: the harness idle (settle()), then a Get round trip to agent l. Its answer
+   * comes after every Record the agent sent before it (one connection, in order), so a
+   * Notify that was going to be sent has arrived by then.
+   */
+  settle(l?: number): Promise<void>;
   /** Add an enabled Device.LocalAgent.Subscription row on agent 0; resolves with its path. */
   subscribe(id: string, notifType: string, referenceList: string, extra?: Record<string, string>): Promise<string>;
   stop(): Promise<void>;
@@ -59,6 +66,10 @@ export async function startUspBed(kind: BrokerKind, o: HarnessOptions & { uspOve
     metrics,
     agent,
     ask,
+    async settle(l = 0) {
+      await settle(h);
+      await ask({ request: { get: { param_paths: ['Device.DeviceInfo.SerialNumber'] } } }, l);
+    },
     async subscribe(id, notifType, referenceList, extra = {}) {
       const settings = Object.entries({ Enable: 'true', ID: id, NotifType: notifType, ReferenceList: referenceList, ...extra });
       const m = await ask({ request: { add: { allow_partial: false, create_objs: [{ obj_path: 'Device.LocalAgent.Subscription.', param_settings: settings.map(([param, value]) => ({ param, value, required: true })) }] } } });

@@ -5,7 +5,7 @@
 // and a test keeps the two in step. No family has a per-CPE label; no Summary.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { EVENT_CODES } from '../cwmp/events.js';
-import { LIFECYCLE_STATES } from '../threads/messages.js';
+import { LIFECYCLE_STATES, MQTT_CONNECTION_STATES } from '../threads/messages.js';
 
 export const SESSION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 export const RESPONSE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -47,7 +47,8 @@ export const USP_MSG_TYPES = [
 ] as const;
 export const USP_RESULTS = ['success', 'error'] as const;
 export const USP_DROP_REASONS = ['bad-record', 'bad-msg', 'not-for-me', 'unknown-controller', 'duplicate', 'unexpected', 'notify-backlog'] as const;
-export const USP_MQTT_STATES = ['disconnected', 'connecting', 'connected', 'backoff'] as const;
+/** Every MQTT connection state, present at 0 from the first scrape. */
+export const USP_MQTT_STATES = MQTT_CONNECTION_STATES;
 /** USP error codes an agent can answer with (TR-369 7000-7031, 7100, 7104); others appear when used. */
 export const USP_ERROR_CODES: readonly string[] = [...Array.from({ length: 32 }, (_, i) => String(7000 + i)), '7100', '7104'];
 export const USP_NOTIFY_KINDS = ['ValueChange', 'ObjectCreation', 'ObjectDeletion', 'Event', 'OperationComplete', 'OnBoardRequest'] as const;

@@ -4,9 +4,9 @@
 // the count of agents per state. Per
 // agent it keeps a state byte, a retry count and the due time of its reconnect; the one
 // object an idle agent holds is its connection.
-import type { UspInit } from '../threads/messages.js';
 import { retryDelayMs } from '../scheduler/backoff.js';
-import { MQTT_CONNECTION_STATES, MqttMtp, type MqttConnectionState } from '../usp/mtp/mqtt.js';
+import { MQTT_CONNECTION_STATES, type MqttConnectionState, type UspInit } from '../threads/messages.js';
+import { MqttMtp } from '../usp/mtp/mqtt.js';
 import type { CpeTable } from './table.js';
 import { TimerKind } from './timer-kind.js';
 

@@ -11,6 +11,10 @@ import type { ThreadProbe } from '../util/probe.js';
 export const LIFECYCLE_STATES = ['new', 'bootstrapping', 'ready', 'failed'] as const;
 export type LifecycleState = (typeof LIFECYCLE_STATES)[number];
 
+/** A USP agent's MQTT connection, as the admin API and cpe_sim_usp_mqtt_connection_state name it. */
+export const MQTT_CONNECTION_STATES = ['disconnected', 'connecting', 'connected', 'backoff'] as const;
+export type MqttConnectionState = (typeof MQTT_CONNECTION_STATES)[number];
+
 /** A thread's metrics registry as JSON (prom-client's getMetricsAsJSON), as shards push it. */
 export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
 
@@ -90,7 +94,7 @@ export interface CpeDetail extends CpeSummary {
   /** A sample of tree leaves: the forced-inform parameters and a few identity ones. */
   leaves: Array<{ name: string; value: string; type: string }>;
   /** USP: the agent's Endpoint ID, MQTT connection state and subscriptions (empty without --usp-broker). */
-  usp?: { endpointId: string; mqtt: string } | undefined;
+  usp?: { endpointId: string; mqtt: MqttConnectionState } | undefined;
   uspSubscriptions: Array<{ path: string; id: string; notifType: string; referenceList: string; enabled: boolean; recipient: string }>;
 }
 

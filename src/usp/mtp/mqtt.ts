@@ -24,10 +24,6 @@ type SubackPacket = NonNullable<Parameters<ClientSubscribeCallback>[2]>;
 
 export type MqttMtpState = 'idle' | 'connecting' | 'up' | 'down' | 'closed';
 
-/** An agent's MQTT connection as the metrics and the admin API name it (cpe_sim_usp_mqtt_connection_state). */
-export const MQTT_CONNECTION_STATES = ['disconnected', 'connecting', 'connected', 'backoff'] as const;
-export type MqttConnectionState = (typeof MQTT_CONNECTION_STATES)[number];
-
 export interface MqttMtpOptions {
   /** mqtt://host:port or mqtts://host:port. */
   url: string;

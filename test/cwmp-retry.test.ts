@@ -11,6 +11,22 @@ afterEach(async () => {
 });
 
 describe('session retry (TR-069 3.2.1.1)', () => {
+  it('takes the point of the window its random source gives: the start at 0, the end near 1', async () => {
+    for (const [u, edge] of [[0, 0], [0.999_999, 1]] as const) {
+      h = await startHarness({ random: () => u, acs: { failInform: () => 503 } });
+      h.tick();
+      for (let n = 1; n <= 3; n++) {
+        const wait = await retryScheduled(h, n);
+        const [lo, hi] = retryWindow(n);
+        expect(wait).toBe(Math.round((lo + u * (hi - lo)) * 1000));
+        expect(Math.abs(wait - (edge ? hi : lo) * 1000)).toBeLessThanOrEqual(1);
+        h.tick(wait);
+      }
+      await h.stop();
+      h = undefined;
+    }
+  });
+
   it('waits inside window n before retry n, stamps RetryCount, keeps the events, and resets after success', async () => {
     const failures = 12;
     h = await startHarness({ acs: { failInform: () => (h!.acs.informCount <= failures ? 503 : undefined) } });

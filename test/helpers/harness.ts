@@ -38,6 +38,8 @@ export interface HarnessOptions {
   crCreds?: { username?: string; password?: string };
   /** Make the CPEs USP agents too (fill in brokerUrl; see uspInit()). */
   usp?: UspInit;
+  /** [0, 1) for retry windows and jitter (Math.random by default): pins where a retry lands. */
+  random?: () => number;
   /** false: a USP-only fleet (no CWMP sessions). */
   cwmp?: boolean;
 }
@@ -109,7 +111,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     logLevel: 'silent',
     logFormat: 'json',
   };
-  const shard = new Shard(init, { clock, profile, template, ...(process.env['HARNESS_LOG'] ? { log: (level, msg, extra) => process.stderr.write(`${level} ${msg} ${JSON.stringify(extra ?? {})}\n`) } : {}) });
+  const shard = new Shard(init, { clock, profile, template, ...(o.random ? { random: o.random } : {}), ...(process.env['HARNESS_LOG'] ? { log: (level, msg, extra) => process.stderr.write(`${level} ${msg} ${JSON.stringify(extra ?? {})}\n`) } : {}) });
   shardRef = shard;
   shard.start();
   return {

@@ -1,5 +1,6 @@
-// The import-cycle check of `npm run check:cycles` (part of `npm test`): dependencies under
-// src/ and workers/ point one way. Every import counts, type-only ones included
+// The dependency check of `npm run check:cycles` (part of `npm test`): dependencies under
+// src/ and workers/ point one way (no cycle; the data model, the two protocols and the
+// thread messages keep to their side, see ARCHITECTURE.md "Which way dependencies point"). Every import counts, type-only ones included
 // (tsPreCompilationDeps), and a failure names the cycle module by module. No cycle is
 // allow-listed.
 
@@ -11,6 +12,41 @@ module.exports = {
       comment: 'This import closes a cycle: one module of it must stop depending on the other (move the shared piece into a leaf module both import).',
       from: {},
       to: { circular: true },
+    },
+    {
+      name: 'datamodel-is-protocol-neutral',
+      severity: 'error',
+      comment: 'The data model serves both protocols: protocol and profile code imports it, never the other way.',
+      from: { path: '^src/datamodel/' },
+      to: { path: '^src/(cwmp|usp|profile|shard|threads)/' },
+    },
+    {
+      name: 'protocols-stay-apart',
+      severity: 'error',
+      comment: 'CWMP and USP meet only in src/shard/ (one tree, two protocols); neither imports the shard, the coordinator, the listeners or metrics (src/http/digest.ts is a shared helper).',
+      from: { path: '^src/(cwmp|usp)/' },
+      to: { path: '^src/(shard|coordinator|metrics)/|^src/http/(admin-server|cr-listener|uws)|^workers/' },
+    },
+    {
+      name: 'usp-not-cwmp',
+      severity: 'error',
+      comment: 'USP code does not import CWMP code (and vice versa, next rule).',
+      from: { path: '^src/usp/' },
+      to: { path: '^src/cwmp/' },
+    },
+    {
+      name: 'cwmp-not-usp',
+      severity: 'error',
+      comment: 'CWMP code does not import USP code.',
+      from: { path: '^src/cwmp/' },
+      to: { path: '^src/usp/' },
+    },
+    {
+      name: 'thread-messages-are-neutral',
+      severity: 'error',
+      comment: 'The thread messages are imported by coordinator, shard, http, metrics and workers, and import none of them.',
+      from: { path: '^src/threads/' },
+      to: { path: '^src/(coordinator|shard|http|metrics|cwmp|usp)/|^workers/' },
     },
     {
       name: 'no-unresolvable-local',

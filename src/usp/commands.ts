@@ -7,9 +7,18 @@
 import { isoSeconds } from '../datamodel/datetime.js';
 import type { CpeView } from '../datamodel/view.js';
 import type { Clock } from '../scheduler/clock.js';
-import type { TransferOutcome, TransferSpec } from '../shard/transfers.js';
 import type { UspCommandHost } from './handlers/handler.js';
 import type { DeepPartial, OperationComplete, StrMap } from './types.js';
+
+/** What FirmwareImage.{i}.Download() asks the device to fetch. */
+export interface ImageFetch {
+  method: 'GET';
+  url: string;
+  username: string;
+  password: string;
+  /** Expected size in bytes (0: unknown). */
+  fileSize?: number;
+}
 
 export type BootCause = 'LocalReboot' | 'RemoteReboot' | 'FactoryReset' | 'LocalFactoryReset' | 'RemoteFactoryReset';
 
@@ -30,8 +39,8 @@ export interface CommandsHost {
     activateBank(l: number, bank: 1 | 2): void;
     versionForUrl(url: string): string;
   };
-  /** A real GET (or an instant success with --transfers skip). */
-  transfer(spec: Omit<TransferSpec, 'timeoutMs' | 'dispatcher'>): Promise<TransferOutcome>;
+  /** A real GET of the image (or an instant success with --transfers skip); never rejects. */
+  transfer(spec: ImageFetch): Promise<{ ok: true; bytes: number } | { ok: false; fault: { code: number; message: string } }>;
 }
 
 interface AsyncRequest {

@@ -38,8 +38,9 @@ export interface ShardDeps {
   log?: LogFn;
 }
 
-/** Rebooting or resetting: no sessions, no connection requests, no agent. */
-const DARK = 1;
+/** A bit of the lifecycle byte: rebooting or resetting (no sessions, no connection requests, no agent). */
+const DARK = 0x80;
+const LIFE = 0x7f;
 
 export class Shard implements CpeTable, AdminTable {
   readonly shardId: number;
@@ -58,8 +59,8 @@ export class Shard implements CpeTable, AdminTable {
   readonly admin: ShardAdmin;
   readonly cr: ConnectionRequests;
   readonly log: LogFn;
+  /** Life in the low bits, DARK on top: one byte a CPE. */
   private readonly life: Uint8Array;
-  private readonly flags: Uint8Array;
   private readonly bootAt: Float64Array;
   private readonly overlays = new Map<number, Overlay>();
   /** CPEs per lifecycle state, indexed like Life (no O(N) walk per scrape). */
@@ -89,7 +90,6 @@ export class Shard implements CpeTable, AdminTable {
     }
     this.life = new Uint8Array(this.size);
     this.stateCounts[Life.New] = this.size;
-    this.flags = new Uint8Array(this.size);
     this.bootAt = new Float64Array(this.size);
     this.scheduler = new Scheduler(
       deps.clock,
@@ -119,7 +119,7 @@ export class Shard implements CpeTable, AdminTable {
           afterWrite: (l, paths) => this.cwmp?.afterSet(l, paths, ''),
           // A USP-only fleet's lifecycle follows the agent's MQTT connection.
           connectionChanged: (l, up) => {
-            if (!this.cwmp && !(this.flags[l]! & DARK)) this.setLife(l, up ? Life.Ready : Life.Failed);
+            if (!this.cwmp && !(this.life[l]! & DARK)) this.setLife(l, up ? Life.Ready : Life.Failed);
           },
           commands: {
             transfer: async (spec) =>
@@ -185,18 +185,20 @@ export class Shard implements CpeTable, AdminTable {
   }
 
   lifecycle(l: number): LifecycleState {
-    return LIFECYCLE_STATES[this.life[l]!]!;
+    return LIFECYCLE_STATES[this.life[l]! & LIFE]!;
   }
 
   isPoweredOn(l: number): boolean {
-    return this.life[l] !== Life.New && !(this.flags[l]! & DARK);
+    const b = this.life[l]!;
+    return b !== Life.New && !(b & DARK);
   }
 
   /** Lifecycle changes go through here so the per-state counts stay current. */
   setLife(l: number, to: Life): void {
-    this.stateCounts[this.life[l]!]!--;
+    const b = this.life[l]!;
+    this.stateCounts[b & LIFE]!--;
     this.stateCounts[to]!++;
-    this.life[l] = to;
+    this.life[l] = (b & DARK) | to;
   }
 
   stateCountsByName(): StateCounts {
@@ -249,7 +251,7 @@ export class Shard implements CpeTable, AdminTable {
   // ---- power ----
 
   private powerOn(l: number): void {
-    this.flags[l]! &= ~DARK;
+    this.life[l]! &= LIFE;
     this.bootAt[l] = this.clock.now();
     this.setLife(l, Life.Bootstrapping);
     const newImage = this.device.takeFirmwareChange(l);
@@ -264,7 +266,7 @@ export class Shard implements CpeTable, AdminTable {
    * side keeps is in docs/cwmp-behaviour.md "Events across reboots".
    */
   powerCycle(l: number, factoryReset: boolean, why?: BootReason): void {
-    this.flags[l]! |= DARK;
+    this.life[l]! |= DARK;
     this.setLife(l, Life.Bootstrapping);
     this.cwmp?.powerOff(l, factoryReset);
     this.usp?.powerOff(l, factoryReset, why?.cause ?? (factoryReset ? 'RemoteFactoryReset' : 'RemoteReboot'), why?.commandKey ?? '');

@@ -233,11 +233,12 @@ export class CwmpSide {
       l,
     );
     const outcome = await session.run();
+    const seconds = (performance.now() - started) / 1000;
     this.settle(session, outcome);
     // Deferred to the session's end (TR-069 3.7.2.4): reboot, reset, transfer delays.
     this.table.device.sessionEnded(l);
     const events = eventsOf(session.startEvents | session.informEvents);
-    publishSession({ cpe: this.table.lo + l, ok: outcome.ok, events, reason: outcome.ok ? undefined : outcome.reason, seconds: (performance.now() - started) / 1000 });
+    publishSession({ cpe: this.table.lo + l, ok: outcome.ok, events, reason: outcome.ok ? undefined : outcome.reason, seconds });
   }
 
   /** A session's outcome: RetryCount back to 0 and ready, or failed with a retry planned. */

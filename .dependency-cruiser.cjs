@@ -28,18 +28,11 @@ module.exports = {
       to: { path: '^src/(shard|coordinator|metrics)/|^src/http/(admin-server|cr-listener|uws)|^workers/' },
     },
     {
-      name: 'usp-not-cwmp',
+      name: 'cwmp-and-usp-apart',
       severity: 'error',
-      comment: 'USP code does not import CWMP code (and vice versa, next rule).',
-      from: { path: '^src/usp/' },
-      to: { path: '^src/cwmp/' },
-    },
-    {
-      name: 'cwmp-not-usp',
-      severity: 'error',
-      comment: 'CWMP code does not import USP code.',
-      from: { path: '^src/cwmp/' },
-      to: { path: '^src/usp/' },
+      comment: 'CWMP code does not import USP code, nor USP code CWMP code.',
+      from: { path: '^src/(cwmp|usp)/' },
+      to: { path: '^src/(cwmp|usp)/', pathNot: '^src/$1/' },
     },
     {
       name: 'thread-messages-are-neutral',

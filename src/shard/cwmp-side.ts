@@ -8,7 +8,7 @@ import type { SessionOutcome } from '../cwmp/session.js';
 import { ConnectionPool } from '../cwmp/transport.js';
 import type { ShardInit } from '../threads/messages.js';
 import { retryDelayMs } from '../scheduler/backoff.js';
-import { CwmpSession } from './cwmp-session.js';
+import { CwmpSession, type SessionDeps } from './cwmp-session.js';
 import { CwmpFlag, CwmpState } from './cwmp-state.js';
 import { EventLog } from './event-log.js';
 import { FailureLog } from './failure-log.js';
@@ -41,6 +41,8 @@ export class CwmpSide {
   /** The template turns HeartbeatPolicy on: every CPE plans heartbeats. */
   private readonly heartbeatByDefault: boolean;
   private readonly ms: string;
+  /** What every session shares (one object for the shard, not one per session). */
+  private readonly sessionDeps: SessionDeps;
   private queue: number[] = [];
   private qHead = 0;
   private active = 0;
@@ -63,6 +65,18 @@ export class CwmpSide {
       raiseValueChange: (l) => this.raise(l, EV.VALUE_CHANGE),
       wakeAt: (at, l) => table.schedule(at, l, TimerKind.NotifyWake),
     });
+    this.sessionDeps = {
+      table,
+      state: this.state,
+      notifications: this.notifications,
+      eventLog: this.eventLog,
+      faultHook: this.faultHook,
+      pool: this.pool,
+      acs: opts.acs,
+      afterSet: (l, names, urlBefore) => this.afterSet(l, names, urlBefore),
+      treeChanged: (l) => opts.treeChanged(l),
+      bootstrapped: () => this.counters.bootstraps++,
+    };
     // An ACS turning heartbeats on for one CPE is handled in afterSet.
     this.heartbeatByDefault = table.view(0).get(`${this.ms}HeartbeatPolicy.Enable`) === 'true';
   }
@@ -217,21 +231,7 @@ export class CwmpSide {
 
   private async session(l: number): Promise<void> {
     const started = performance.now();
-    const session = new CwmpSession(
-      {
-        table: this.table,
-        state: this.state,
-        notifications: this.notifications,
-        eventLog: this.eventLog,
-        faultHook: this.faultHook,
-        pool: this.pool,
-        acs: this.opts.acs,
-        afterSet: (cpe, names, urlBefore) => this.afterSet(cpe, names, urlBefore),
-        treeChanged: (cpe) => this.opts.treeChanged(cpe),
-        bootstrapped: () => this.counters.bootstraps++,
-      },
-      l,
-    );
+    const session = new CwmpSession(this.sessionDeps, l);
     const outcome = await session.run();
     const seconds = (performance.now() - started) / 1000;
     this.settle(session, outcome);

@@ -1,6 +1,5 @@
 // What a CPE uploads for Upload (TR-069 A.4.1.5): a vendor configuration file (its
 // writable parameters, one per line) or a vendor log file (syslog-style lines).
-import { getParameterValues } from '../cwmp/rpc/params.js';
 import type { CpeView } from '../datamodel/view.js';
 import { isoSeconds } from '../datamodel/datetime.js';
 
@@ -16,7 +15,6 @@ export function uploadBody(view: CpeView, fileType: string, now: number): string
       '',
     ].join('\n');
   }
-  const all = getParameterValues(view, ['']);
-  const lines = all.ok ? all.value.filter((p) => view.resolve(p.name)?.node.kind === 'param' && (view.resolve(p.name)!.node as { writable: boolean }).writable).map((p) => `${p.name}=${p.value}`) : [];
+  const lines = view.params(undefined).filter((p) => p.node.writable).map((p) => `${p.path}=${view.wireValue(p.node, p.path, p.inst)}`);
   return [`# ${id.manufacturer} ${id.productClass} ${id.serial} configuration, firmware ${id.softwareVersion}`, ...lines, ''].join('\n');
 }

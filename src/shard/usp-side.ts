@@ -12,7 +12,7 @@ import type { CpeView } from '../datamodel/view.js';
 import { nextOnPhase } from '../scheduler/phase.js';
 import { UspCommands, type BootCause, type CommandsHost } from '../usp/commands.js';
 import { publishUspDrop, publishUspRequest } from '../usp/diagnostics.js';
-import { DuplicateFilter, receive, type InboundAgent } from '../usp/inbound.js';
+import { DuplicateFilter, receive, type InboundAgents } from '../usp/inbound.js';
 import { bootParameterMap, UspNotifier } from '../usp/notifier.js';
 import { uniqueKeysOfRow } from '../usp/paths-glue.js';
 import { connectRecord, disconnectRecord, type Ends } from '../usp/records.js';
@@ -52,6 +52,8 @@ export class UspSide {
   private readonly notifier: UspNotifier;
   private readonly flags: Uint8Array;
   private readonly recent = new DuplicateFilter();
+  /** The agents as the inbound pipeline sees them (one object for the shard). */
+  private readonly inbound: InboundAgents;
   private readonly periodicAt = new Map<number, number>();
   private readonly bootInfo = new Map<number, { cause: BootCause; commandKey: string }>();
   /** Agents whose current boot runs a new firmware image (Boot! FirmwareUpdated). */
@@ -84,6 +86,15 @@ export class UspSide {
       subs: this.subs,
       controllerRef: CONTROLLER_REF,
     });
+    this.inbound = {
+      endpointId: (l) => this.endpointId(l),
+      view: (l) => table.view(l),
+      controllerId: (v) => this.controllerId(v),
+      controllerTopic: (l, v) => this.controllerTopic(l, v),
+      now: () => table.clock.now(),
+      context: (l) => ({ controllerRef: CONTROLLER_REF, commands: this.commands.hostFor(l, CONTROLLER_REF) }),
+      onBug: (l, e, type) => table.log('warn', 'internal error serving a USP request', { cpe: table.lo + l, type, error: e.message }),
+    };
     this.commands = new UspCommands({
       transfer: opts.commands.transfer,
       firmware: table.device,
@@ -270,7 +281,7 @@ export class UspSide {
 
   private received(l: number, payload: Uint8Array, replyTo: string | undefined): void {
     const started = performance.now();
-    const r = receive(payload, replyTo, this.inbound(l), this.recent);
+    const r = receive(l, payload, replyTo, this.inbound, this.recent);
     const seconds = () => (performance.now() - started) / 1000;
     switch (r.kind) {
       case 'dropped':
@@ -306,20 +317,6 @@ export class UspSide {
     } catch (e) {
       this.table.log('warn', 'internal error after a USP request', { cpe: this.table.lo + l, type: msg.header.msg_type, error: (e as Error).message });
     }
-  }
-
-  /** The agent as the inbound pipeline sees it. */
-  private inbound(l: number): InboundAgent {
-    return {
-      l,
-      endpointId: this.endpointId(l),
-      view: () => this.table.view(l),
-      controllerId: (v) => this.controllerId(v),
-      controllerTopic: (v) => this.controllerTopic(l, v),
-      now: this.table.clock.now(),
-      context: { controllerRef: CONTROLLER_REF, commands: this.commands.hostFor(l, CONTROLLER_REF) },
-      onBug: (e, type) => this.table.log('warn', 'internal error serving a USP request', { cpe: this.table.lo + l, type, error: e.message }),
-    };
   }
 
   /** What a served request changes besides its answer; rowsChanged: Request rows may have come or gone. */

@@ -64,21 +64,20 @@ const isRequestType = (t: string): boolean => REQUEST_TYPES.has(t);
 
 // ---- the pipeline ----
 
-/** The agent a Record arrived at, as the pipeline needs it. */
-export interface InboundAgent {
-  l: number;
-  endpointId: string;
+/** The shard's agents as the pipeline needs them; `l` is the agent a Record arrived at. */
+export interface InboundAgents {
+  endpointId(l: number): string;
   /** The agent's tree; one view serves the whole request (gate, handler, answer topic). */
-  view(): CpeView;
+  view(l: number): CpeView;
   /** Controller.1.EndpointID in this view (the configured controller by default). */
   controllerId(view: CpeView): string;
   /** Where an answer goes without a reply-to. */
-  controllerTopic(view: CpeView): string;
-  now: number;
+  controllerTopic(l: number, view: CpeView): string;
+  now(): number;
   /** The rest of the handler context: the controller's row and the Operate commands. */
-  context: Pick<UspContext, 'controllerRef' | 'commands'>;
+  context(l: number): Pick<UspContext, 'controllerRef' | 'commands'>;
   /** A handler threw: logged; the request is answered 7003. */
-  onBug(e: Error, msgType: string): void;
+  onBug(l: number, e: Error, msgType: string): void;
 }
 
 /** What to do with one received Record. */
@@ -92,16 +91,17 @@ export type Inbound =
   | { kind: 'duplicate'; view: CpeView; from: string; to: string; again: Uint8Array | undefined }
   | { kind: 'served'; view: CpeView; to: string; msg: UspMsg; request: Request; served: Served };
 
-/** Take one Record through the pipeline; replyTo is the MTP's reply-to, if it had one. */
-export function receive(payload: Uint8Array, replyTo: string | undefined, agent: InboundAgent, recent: DuplicateFilter): Inbound {
-  const inc = classify(payload, agent.endpointId);
+/** Take one Record for agent l through the pipeline; replyTo is the MTP's reply-to, if it had one. */
+export function receive(l: number, payload: Uint8Array, replyTo: string | undefined, agents: InboundAgents, recent: DuplicateFilter): Inbound {
+  const self = agents.endpointId(l);
+  const inc = classify(payload, self);
   if (inc.kind === 'drop') return { kind: 'dropped', reason: inc.reason };
   // Only the configured controller is answered (its Endpoint ID is in Controller.1).
-  const view = agent.view();
-  const controller = agent.controllerId(view);
+  const view = agents.view(l);
+  const controller = agents.controllerId(view);
   if (inc.from !== controller) return { kind: 'dropped', reason: 'unknown-controller', from: inc.from };
-  const ends: Ends = { agent: agent.endpointId, controller };
-  const to = replyTo ?? agent.controllerTopic(view);
+  const ends: Ends = { agent: self, controller };
+  const to = replyTo ?? agents.controllerTopic(l, view);
   switch (inc.kind) {
     case 'notify-resp':
     case 'notify-error':
@@ -111,13 +111,14 @@ export function receive(payload: Uint8Array, replyTo: string | undefined, agent:
     case 'request':
       break;
   }
-  const dup = recent.seen(agent.l, inc.msgId, agent.now);
+  const now = agents.now();
+  const dup = recent.seen(l, inc.msgId, now);
   // Not run again; the first answer is sent again (a controller that re-sends after
   // losing it, or reuses msg_ids, still gets one). An answer too big to keep is not.
   if (dup) return { kind: 'duplicate', view, from: inc.from, to, again: dup === true ? undefined : dup };
-  const ctx = { ...agent.context, view, controllerId: inc.from, now: agent.now };
-  const served = serveRequest(inc.request, inc.msgId, ends, ctx, (e) => agent.onBug(e, inc.msg.header.msg_type));
-  if (served.bytes) recent.answered(agent.l, inc.msgId, served.bytes);
+  const ctx = { ...agents.context(l), view, controllerId: inc.from, now };
+  const served = serveRequest(inc.request, inc.msgId, ends, ctx, (e) => agents.onBug(l, e, inc.msg.header.msg_type));
+  if (served.bytes) recent.answered(l, inc.msgId, served.bytes);
   return { kind: 'served', view, to, msg: inc.msg, request: inc.request, served };
 }
 

@@ -34,6 +34,5 @@ export const enum TimerKind {
   UspScan = 12,
 }
 
-export type DeviceTimer = TimerKind.Boot | TimerKind.Transfer | TimerKind.ScheduledInform;
 export type CwmpTimer = TimerKind.Periodic | TimerKind.Retry | TimerKind.Heartbeat | TimerKind.NotifyWake | TimerKind.NotifyScan;
 export type UspTimer = TimerKind.UspConnect | TimerKind.UspNotifyRetry | TimerKind.UspPeriodic | TimerKind.UspScan;

@@ -87,6 +87,12 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
           case 'fault':
             reply(shard.admin.queueFault(msg.cpe, msg.code));
             return;
+          case 'event':
+            reply({ affected: shard.applyEvent(msg.event, msg.at) });
+            return;
+          case 'sample':
+            reply(shard.sample());
+            return;
           case 'stop':
             if (pushTimer) clearInterval(pushTimer);
             void shard.stop().then(

@@ -4,7 +4,8 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { CpeSimError, fromWire } from '../util/errors.js';
 import type { ThreadProbe } from '../util/probe.js';
-import type { CpeDetail, CpeSummary, CrReply, CrRequest, LifecycleState, MainToShard, MetricsSnapshot, ReplyOf, ShardInit, ShardStats, ShardToMain } from '../threads/messages.js';
+import type { FleetEvent } from '../scenario/model.js';
+import type { CpeDetail, CpeSummary, CrReply, CrRequest, LifecycleState, MainToShard, MetricsSnapshot, ReplyOf, ShardInit, ShardSample, ShardStats, ShardToMain } from '../threads/messages.js';
 
 export interface FleetPlan {
   fleetOffset: number;
@@ -246,6 +247,18 @@ export class Coordinator {
     const s = shardOf(this.plan, cpe);
     if (s === undefined) throw new CpeSimError('NOT_FOUND', `no CPE ${cpe} in this fleet`);
     return this.request(s, 'fault', { cpe, code });
+  }
+
+  /** A fleet event on every shard, starting at epoch ms `at`; how many CPEs it reached. */
+  async applyEvent(event: FleetEvent, at: number): Promise<number> {
+    const counts = await Promise.all(this.links.map((_, s) => this.request(s, 'event', { event, at })));
+    return counts.reduce((n, c) => n + c.affected, 0);
+  }
+
+  /** Every shard's sample (counters so far, latencies since its last sample); a shard that does not answer is left out. */
+  async samples(): Promise<ShardSample[]> {
+    const all = await Promise.all(this.links.map((_, s) => this.request(s, 'sample', {}).catch(() => undefined)));
+    return all.filter((x): x is ShardSample => x !== undefined);
   }
 
   /** Each shard's stats, undefined for a shard that does not answer (for the metrics merge). */

@@ -24,6 +24,8 @@ export interface SessionEvent {
   ok: boolean;
   events: string[];
   reason?: string;
+  /** The ACS's HTTP status when the session failed on one (reason http-status). */
+  status?: number;
   seconds: number;
 }
 

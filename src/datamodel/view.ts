@@ -42,6 +42,8 @@ export class CpeView {
     readonly ctx: EvalContext,
     /** May be replaced by a fresh overlay on the first write; read it back after writes. */
     public overlay: Overlay | undefined,
+    /** Values fixed for this CPE by a fleet-wide rule (a scenario's new periodic interval): under the overlay, over the template. */
+    private readonly fixed?: ReadonlyMap<string, string>,
   ) {}
 
   private writable(): Overlay {
@@ -114,7 +116,7 @@ export class CpeView {
 
   /** The real value (secrets included), as the CPE itself uses it. */
   rawValue(p: ParamNode, path: string, inst: readonly number[]): string {
-    const set = this.overlay?.values?.get(path);
+    const set = this.overlay?.values?.get(path) ?? this.fixed?.get(path);
     if (set !== undefined) return set;
     if (p.counts) {
       const parent = path.slice(0, path.length - p.name.length);

@@ -136,6 +136,12 @@ export class Device {
     };
   }
 
+  /** A reboot ordered outside a session (a fleet event's wave): M Reboot with an empty CommandKey, dark now. */
+  rebootNow(l: number): void {
+    this.extras.ensure(l).mEvents.push({ code: 'M Reboot', commandKey: '' });
+    this.host.powerCycle(l, false);
+  }
+
   /** After a session: deferred reboot/reset, and transfers asked for in it start their delay now. */
   sessionEnded(l: number): void {
     const e = this.extras.get(l);

@@ -2,6 +2,10 @@
 // that loses its ACS says why without flooding the log.
 export class FailureLog {
   readonly reasons: Record<string, number> = {};
+  /** Failed sessions that got an HTTP answer, by status code. */
+  readonly statuses: Record<string, number> = {};
+  /** Retries moved later by the ACS's Retry-After. */
+  retryAfterHonored = 0;
   private lastWarn = -Infinity;
   private suppressed = 0;
 
@@ -10,8 +14,9 @@ export class FailureLog {
     private readonly periodMs = 5000,
   ) {}
 
-  record(now: number, cpe: number, reason: string, detail: string): void {
+  record(now: number, cpe: number, reason: string, detail: string, status?: number): void {
     this.reasons[reason] = (this.reasons[reason] ?? 0) + 1;
+    if (status !== undefined) this.statuses[status] = (this.statuses[status] ?? 0) + 1;
     if (now - this.lastWarn < this.periodMs) {
       this.suppressed++;
       return;

@@ -6,7 +6,9 @@
 // CpeTable; the admin API's questions are admin.ts'.
 import { readFileSync } from 'node:fs';
 import { Agent } from 'undici';
-import type { LifecycleState, ShardInit, ShardStats, StateCounts } from '../threads/messages.js';
+import type { LifecycleState, ShardInit, ShardSample, ShardStats, StateCounts } from '../threads/messages.js';
+import type { FleetEvent, LinkFaultSpec } from '../scenario/model.js';
+import { basename } from 'node:path';
 import { LIFECYCLE_STATES } from '../threads/messages.js';
 import { publishTick } from '../cwmp/diagnostics.js';
 import { EV } from '../cwmp/events.js';
@@ -23,6 +25,8 @@ import { ConnectionRequests } from './connection-request.js';
 import { CwmpSide } from './cwmp-side.js';
 import { Device } from './device.js';
 import { FleetEnv } from './fleet-env.js';
+import { FleetEvents } from './fleet-events.js';
+import { Recorder } from './recorder.js';
 import { Life, type BootReason, type CpeTable, type LogFn } from './table.js';
 import { TimerKind } from './timer-kind.js';
 import { transfer } from './transfers.js';
@@ -58,6 +62,10 @@ export class Shard implements CpeTable, AdminTable {
   readonly usp: UspSide | undefined;
   readonly admin: ShardAdmin;
   readonly cr: ConnectionRequests;
+  /** Fleet events (scenario stages, POST /admin/events) on this shard's CPEs. */
+  readonly events: FleetEvents;
+  /** Latencies since the last sample (scenario summary, report, live page). */
+  readonly recorder = new Recorder();
   readonly log: LogFn;
   /** Life in the low bits, DARK on top: one byte a CPE. */
   private readonly life: Uint8Array;
@@ -65,6 +73,8 @@ export class Shard implements CpeTable, AdminTable {
   private readonly overlays = new Map<number, Overlay>();
   /** CPEs per lifecycle state, indexed like Life (no O(N) walk per scrape). */
   private readonly stateCounts = [0, 0, 0, 0];
+  /** CPEs with the DARK bit set. */
+  private darkCount = 0;
   private readonly scheduler: Scheduler;
   /** File transfers to https servers signed by --acs-ca-file's CA. */
   private readonly transferAgent: Agent | undefined;
@@ -128,6 +138,22 @@ export class Shard implements CpeTable, AdminTable {
         })
       : undefined;
     this.admin = new ShardAdmin(this);
+    this.events = new FleetEvents(
+      {
+        lo: this.lo,
+        size: this.size,
+        seed: init.seed,
+        fleet: { lo: init.fleetOffset, hi: init.fleetOffset + init.fleetSize },
+        profile: { name: deps.profile.name, dir: basename(init.profileDir) },
+        now: () => this.clock.now(),
+        isPoweredOn: (l) => this.isPoweredOn(l),
+        isNew: (l) => this.life[l] === Life.New,
+        schedule: (at, l, kind) => this.schedule(at, l, kind),
+        powerCut: (l, bootAt) => this.powerCut(l, bootAt),
+        intervalChanged: (l) => this.cwmp?.afterSet(l, [`${deps.template.rootName}.ManagementServer.PeriodicInformInterval`], ''),
+      },
+      `${deps.template.rootName}.ManagementServer.PeriodicInformInterval`,
+    );
     this.cr = new ConnectionRequests(
       {
         local: (cpe) => this.local(cpe),
@@ -146,7 +172,8 @@ export class Shard implements CpeTable, AdminTable {
   /** Schedule every CPE's power-on along the fleet-wide boot ramp. */
   start(): void {
     const { bootRamp, startAt, fleetOffset, fleetSize } = this.init;
-    for (let l = 0; l < this.size; l++) {
+    // Under a scenario the CPEs stay off until a stage powers them on.
+    for (let l = 0; l < this.size && !this.init.holdPower; l++) {
       const pos = this.lo + l - fleetOffset;
       let at = startAt;
       if (bootRamp.mode === 'rate') at += (pos / bootRamp.perSecond) * 1000;
@@ -164,7 +191,40 @@ export class Shard implements CpeTable, AdminTable {
     await this.cwmp?.stop();
     await this.usp?.stop();
     await this.transferAgent?.close();
+    this.recorder.close();
     return this.admin.stats();
+  }
+
+  /** Apply a fleet event from epoch ms `at`; how many of this shard's CPEs it reached. */
+  applyEvent(event: FleetEvent, at: number): number {
+    return this.events.apply(event, at);
+  }
+
+  /** The link fault on CPE `l`'s links now (a fleet event's), if any. */
+  linkFault(l: number): LinkFaultSpec | undefined {
+    return this.events.linkFault(l);
+  }
+
+  /** Counters so far and latencies since the last sample. */
+  sample(): ShardSample {
+    const stats = this.admin.stats();
+    const h = this.recorder.drain();
+    const failures = this.cwmp?.failures;
+    return {
+      states: stats.states,
+      dark: this.darkCount,
+      sessionsOk: stats.sessionsOk,
+      sessionsFailed: stats.sessionsFailed,
+      failReasons: stats.failReasons,
+      failStatuses: { ...failures?.statuses },
+      retryAfterHonored: failures?.retryAfterHonored ?? 0,
+      activeSessions: stats.activeSessions,
+      queuedSessions: stats.queuedSessions,
+      acsResponseMs: h.acsResponseMs,
+      sessionMs: h.sessionMs,
+      readyMs: h.readyMs,
+      usp: this.usp ? { requestsOk: this.recorder.uspOk, requestsError: this.recorder.uspError, rttMs: h.uspRttMs, connections: this.usp.connections.countsByState() } : undefined,
+    };
   }
 
   // ---- the table ----
@@ -177,7 +237,7 @@ export class Shard implements CpeTable, AdminTable {
   view(l: number): CpeView {
     const now = this.clock.now();
     const ctx = this.env.context(this.lo + l, now, this.bootAt[l] || now, this.device.firmware(l));
-    return new CpeView(this.template, ctx, this.overlays.get(l));
+    return new CpeView(this.template, ctx, this.overlays.get(l), this.events.valuesFor(l));
   }
 
   keep(l: number, view: CpeView): void {
@@ -196,6 +256,7 @@ export class Shard implements CpeTable, AdminTable {
   /** Lifecycle changes go through here so the per-state counts stay current. */
   setLife(l: number, to: Life): void {
     const b = this.life[l]!;
+    if ((b & LIFE) === Life.Bootstrapping && to === Life.Ready) this.recorder.readyAfter(this.clock.now() - this.bootAt[l]!);
     this.stateCounts[b & LIFE]!--;
     this.stateCounts[to]!++;
     this.life[l] = (b & DARK) | to;
@@ -228,6 +289,15 @@ export class Shard implements CpeTable, AdminTable {
         publishTick({ kind: 'scheduled' });
         this.device.fireScheduledInforms(l);
         return;
+      case TimerKind.WaveReboot:
+        if (!this.isPoweredOn(l)) return;
+        // M Reboot goes in the boot Inform, as after an ACS's Reboot; a USP-only fleet has no Inform to carry it.
+        if (this.cwmp) this.device.rebootNow(l);
+        else this.powerCycle(l, false);
+        return;
+      case TimerKind.WaveReset:
+        if (this.isPoweredOn(l)) this.powerCycle(l, true);
+        return;
       case TimerKind.Periodic:
       case TimerKind.Retry:
       case TimerKind.Heartbeat:
@@ -251,6 +321,7 @@ export class Shard implements CpeTable, AdminTable {
   // ---- power ----
 
   private powerOn(l: number): void {
+    if (this.life[l]! & DARK) this.darkCount--;
     this.life[l]! &= LIFE;
     this.bootAt[l] = this.clock.now();
     this.setLife(l, Life.Bootstrapping);
@@ -266,8 +337,7 @@ export class Shard implements CpeTable, AdminTable {
    * side keeps is in docs/cwmp-behaviour.md "Events across reboots".
    */
   powerCycle(l: number, factoryReset: boolean, why?: BootReason): void {
-    this.life[l]! |= DARK;
-    this.setLife(l, Life.Bootstrapping);
+    this.goDark(l);
     this.cwmp?.powerOff(l, factoryReset);
     this.usp?.powerOff(l, factoryReset, why?.cause ?? (factoryReset ? 'RemoteFactoryReset' : 'RemoteReboot'), why?.commandKey ?? '');
     if (factoryReset) {
@@ -275,5 +345,22 @@ export class Shard implements CpeTable, AdminTable {
       this.device.reset(l);
     }
     this.schedule(this.clock.now() + this.profile.settings.rebootSeconds * 1000, l, TimerKind.Boot);
+  }
+
+  /**
+   * Mains off (a fleet event's power cut): dark at once, sessions and the MQTT connection
+   * dropped, and back at `bootAt` with 1 BOOT (USP Boot! LocalReboot). Nothing is wiped.
+   */
+  powerCut(l: number, bootAt: number): void {
+    this.goDark(l);
+    this.cwmp?.powerOff(l, false);
+    this.usp?.powerOff(l, false, undefined, '');
+    this.schedule(bootAt, l, TimerKind.Boot);
+  }
+
+  private goDark(l: number): void {
+    if (!(this.life[l]! & DARK)) this.darkCount++;
+    this.life[l]! |= DARK;
+    this.setLife(l, Life.Bootstrapping);
   }
 }

@@ -4,6 +4,7 @@
 import type { Template } from '../datamodel/schema.js';
 import type { CpeView } from '../datamodel/view.js';
 import type { ProfileSpec } from '../profile/types.js';
+import type { LinkFaultSpec } from '../scenario/model.js';
 import type { Random } from '../scheduler/backoff.js';
 import type { Clock } from '../scheduler/clock.js';
 import type { BootCause } from '../usp/commands.js';
@@ -47,6 +48,8 @@ export interface CpeTable {
   isPoweredOn(l: number): boolean;
   setLife(l: number, to: Life): void;
   schedule(at: number, l: number, kind: TimerKind): void;
+  /** The link fault a fleet event put on CPE `l`'s links now, if any (applied at the transport). */
+  linkFault(l: number): LinkFaultSpec | undefined;
   /** Go dark and boot again after the profile's reboot window; a factory reset wipes the overlay. */
   powerCycle(l: number, factoryReset: boolean, why?: BootReason): void;
   log: LogFn;

@@ -10,6 +10,10 @@ export const enum TimerKind {
   Transfer = 2,
   /** A ScheduleInform's DelaySeconds ran out. */
   ScheduledInform = 3,
+  /** A fleet event's reboot wave reached this CPE (M Reboot, as an ACS's Reboot would). */
+  WaveReboot = 13,
+  /** A fleet event's factory-reset wave reached this CPE. */
+  WaveReset = 14,
 
   // ---- the CWMP side ----
   /** The next periodic Inform (PeriodicInformInterval / PeriodicInformTime). */

@@ -159,8 +159,10 @@ export class UspSide {
   }
 
   /** Going dark (reboot, reset, firmware): say goodbye, drop the connection. */
-  powerOff(l: number, factoryReset: boolean, cause: BootCause, commandKey: string): void {
-    this.bootInfo.set(l, { cause, commandKey });
+  powerOff(l: number, factoryReset: boolean, cause: BootCause | undefined, commandKey: string): void {
+    // A power cut has no cause of its own: Boot! says LocalReboot, and nothing is kept per agent.
+    if (cause) this.bootInfo.set(l, { cause, commandKey });
+    else this.bootInfo.delete(l);
     this.notifier.forget(l);
     this.periodicAt.delete(l);
     this.recent.forget(l);

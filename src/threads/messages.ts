@@ -5,6 +5,8 @@
 // none of them.
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { BootRamp } from '../config/options.js';
+import type { FleetEvent } from '../scenario/model.js';
+import type { HistogramWire } from '../util/loghist.js';
 import type { WireError } from '../util/errors.js';
 import type { ThreadProbe } from '../util/probe.js';
 
@@ -46,6 +48,8 @@ export interface ShardInit {
   metrics?: boolean;
   /** Bench: take a heap baseline (after GC) before the CPEs are built. */
   measure?: boolean;
+  /** Leave every CPE off at start: a scenario's stages power them on (no boot ramp). */
+  holdPower?: boolean;
 }
 
 /** The USP agents' settings (--usp-*), patterns unfilled: each agent fills its own. */
@@ -123,6 +127,39 @@ export interface ShardStats {
   uspConnections?: Record<string, number> | undefined;
 }
 
+/**
+ * What a shard saw since its last sample (histograms) and so far (counters), for the
+ * scenario summary, the report and the live page. Latencies are in ms.
+ */
+export interface ShardSample {
+  states: StateCounts;
+  /** CPEs in a dark window (power cut, reboot): counted in their lifecycle state too. */
+  dark: number;
+  sessionsOk: number;
+  sessionsFailed: number;
+  /** Failed sessions by reason, so far. */
+  failReasons: Record<string, number>;
+  /** Failed sessions that got an HTTP answer, by status code, so far. */
+  failStatuses: Record<string, number>;
+  /** Retries moved later by an ACS's Retry-After, so far. */
+  retryAfterHonored: number;
+  activeSessions: number;
+  queuedSessions: number;
+  /** Since the last sample: ACS response time by the CPE message sent (Inform, Empty, ...). */
+  acsResponseMs: Record<string, HistogramWire>;
+  /** Since the last sample: session length, Inform to end. */
+  sessionMs: HistogramWire;
+  /** Since the last sample: power-on to ready (first session done, or USP connected). */
+  readyMs: HistogramWire;
+  usp?: {
+    requestsOk: number;
+    requestsError: number;
+    /** Since the last sample: request handling time, by message type. */
+    rttMs: Record<string, HistogramWire>;
+    connections: Record<string, number>;
+  } | undefined;
+}
+
 // ---- main -> shard ----
 export type MainToShard =
   | { type: 'cr'; id: number; cpe: number; request: CrRequest }
@@ -133,6 +170,9 @@ export type MainToShard =
   | { type: 'stats'; id: number }
   | { type: 'probe'; id: number }
   | { type: 'fault'; id: number; cpe: number; code: number }
+  /** A fleet event (a scenario stage's, or POST /admin/events) starting at epoch ms `at`. */
+  | { type: 'event'; id: number; event: FleetEvent; at: number }
+  | { type: 'sample'; id: number }
   | { type: 'stop'; id: number };
 
 // ---- shard -> main ----
@@ -154,5 +194,8 @@ export interface ReplyOf {
   stats: ShardStats;
   probe: ThreadProbe;
   fault: { queued: number };
+  /** CPEs of this shard the event reached. */
+  event: { affected: number };
+  sample: ShardSample;
   stop: ShardStats;
 }

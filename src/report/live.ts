@@ -39,6 +39,11 @@ export class LiveBuffer implements LiveFeed {
     return [...this.ring];
   }
 
+  /** Subscribers now (one per open /live stream). */
+  get listeners(): number {
+    return this.subscribers.size;
+  }
+
   subscribe(fn: (p: TimelinePoint) => void): () => void {
     this.subscribers.add(fn);
     return () => {

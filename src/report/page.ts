@@ -44,7 +44,7 @@ export function page(opts: { title: string; header: string; body: string; script
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="${esc(csp)}">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
 <title>${esc(opts.title)}</title>
 <style>${css.replace(/<\/(style)/gi, '<\\/$1')}</style>
 <style>${PAGE_CSS}</style>

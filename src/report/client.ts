@@ -113,8 +113,11 @@ export const CLIENT_JS = String.raw`
           if (room < 24 * dpr) return;
           var text = r.name;
           while (text.length > 1 && ctx.measureText(text).width > room) text = text.slice(0, -2) + '\u2026';
-          ctx.fillStyle = 'rgba(255,255,255,0.85)';
-          ctx.fillRect(left - 2 * dpr, b.top + 2 * dpr, ctx.measureText(text).width + 4 * dpr, 14 * dpr);
+          ctx.setLineDash([]);
+          ctx.lineJoin = 'round';
+          ctx.lineWidth = 3 * dpr;
+          ctx.strokeStyle = 'rgba(255,255,255,0.9)';
+          ctx.strokeText(text, left, b.top + 3 * dpr);
           ctx.fillStyle = '#334155';
           ctx.fillText(text, left, b.top + 3 * dpr);
         });
@@ -150,19 +153,25 @@ export const CLIENT_JS = String.raw`
       charts.forEach(function (c) { if (c.plot) c.plot.destroy(); var i = window.cpeSimPlots.indexOf(c.entry); if (i >= 0) window.cpeSimPlots.splice(i, 1); });
       charts = [];
       root.textContent = '';
-      specsFor(pts).forEach(function (spec) {
+      // Lay out every figure first, then size each plot to its own box.
+      var laid = specsFor(pts).map(function (spec) {
         var fig = el('section', 'chart');
         fig.id = 'chart-' + spec.id;
         fig.appendChild(el('h3', null, spec.title));
         var box = el('div', 'plot');
         fig.appendChild(box);
         root.appendChild(fig);
+        return { spec: spec, box: box };
+      });
+      var runs = stageRuns(pts);
+      laid.forEach(function (l) {
+        var spec = l.spec, box = l.box;
         if (!spec.series.length) {
           box.appendChild(el('p', 'empty', spec.empty || 'Nothing measured.'));
           charts.push({ spec: spec, plot: null });
           return;
         }
-        var state = { runs: stageRuns(pts) };
+        var state = { runs: runs };
         var opts = {
           width: width(box), height: 240,
           scales: { x: { time: true } },
@@ -177,7 +186,7 @@ export const CLIENT_JS = String.raw`
           plugins: [stagePlugin(state)],
         };
         var plot = new uPlot(opts, dataFor(spec, pts), box);
-        var entry = { id: spec.id, plot: plot, stages: state.runs.map(function (r) { return r.name; }), state: state };
+        var entry = { id: spec.id, plot: plot, stages: runs.map(function (r) { return r.name; }), state: state };
         window.cpeSimPlots.push(entry);
         charts.push({ spec: spec, plot: plot, box: box, state: state, entry: entry });
       });
@@ -238,7 +247,7 @@ h3 { font-size: 14px; margin: 0 0 6px; font-weight: 600; color: #334155; }
 .meta dt { color: var(--muted); font-size: 12px; }
 .meta dd { margin: 0; font-weight: 500; overflow-wrap: anywhere; }
 .note { background: #fff7ed; border: 1px solid #fed7aa; border-radius: 8px; padding: 10px 14px; margin: 12px 0; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 560px), 1fr)); gap: 16px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 560px), 1fr)); gap: 16px; }
 .chart { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 12px; min-width: 0; }
 .chart .plot { width: 100%; }
 .chart .empty { color: var(--muted); margin: 24px 0; text-align: center; }
@@ -251,6 +260,7 @@ td.num, th.num { text-align: right; }
 tbody tr:nth-child(even) td { background: #fafcff; }
 tr.run td { font-weight: 600; background: #f1f5f9 !important; }
 code { font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; background: #f1f5f9; padding: 1px 4px; border-radius: 4px; white-space: pre-wrap; }
+header.top code { background: #1e293b; color: #e2e8f0; }
 nav.toc { margin: 16px 0 0; display: flex; flex-wrap: wrap; gap: 6px 14px; font-size: 13px; }
 nav.toc a { color: #2563eb; text-decoration: none; }
 footer { color: var(--muted); font-size: 12px; margin-top: 40px; }

@@ -14,8 +14,9 @@ import { repoRoot } from './helpers/harness.js';
 
 const F = 'storm.yaml';
 
-/** A scenario whose stages are the YAML given (indented as list items). */
-const withStages = (stages: string, extra = ''): string => `name: t\nstages:\n${stages}\n${extra}`;
+/** A scenario whose stages are the YAML given (indented as list items), then a stage powering the fleet on. */
+const withStages = (stages: string, extra = ''): string => `name: t\nstages:\n${stages}\n${ON}\n${extra}`;
+const ON = '  - { name: on, powerOn: { ramp: 0 } }';
 
 function refused(fn: () => unknown): string {
   try {
@@ -97,6 +98,7 @@ stages:
 thresholds:
   session_success: ['rate >= 0.99']
   'acs_response_ms{message:Inform,stage:cut}': [{ threshold: 'p(99) < 2s', abortOnFail: true }]
+  'session_success{stage:find-the-limit}': ['rate > 0.9']
 `;
     const s: Scenario = parseScenario(text, F);
     expect(s).toMatchObject({ file: F, name: 'boot storm after a regional power cut', description: 'a whole example', options: { cpes: 5000 } });
@@ -123,6 +125,7 @@ thresholds:
     expect(s.thresholds).toEqual([
       { source: 'session_success: rate >= 0.99', metric: 'session_success', tags: {}, stat: 'rate', op: '>=', value: 0.99, abortOnFail: false },
       { source: 'acs_response_ms{message:Inform,stage:cut}: p(99) < 2s', metric: 'acs_response_ms', tags: { message: 'Inform', stage: 'cut' }, stat: 'p(99)', op: '<', value: 2000, abortOnFail: true },
+      { source: 'session_success{stage:find-the-limit}: rate > 0.9', metric: 'session_success', tags: { stage: 'find-the-limit' }, stat: 'rate', op: '>', value: 0.9, abortOnFail: false },
     ]);
   });
 
@@ -146,7 +149,7 @@ thresholds:
       durationSeconds: 10,
       fault: { latencyMs: 0, jitterMs: 0, resetProbability: 0, stallProbability: 0, down: true },
     });
-    const bp = stageOf('  - { name: a, breakpoint: { from: 5, to: 50/s, duration: 60s, step: 10s } }').action;
+    const bp = parseScenario(withStages('  - { name: a, breakpoint: { from: 5, to: 50/s, duration: 60s, step: 10s } }', "thresholds: { 'session_success{stage:a}': ['rate > 0.9'] }"), F).stages[0]!.action;
     expect(bp).toEqual({ kind: 'breakpoint', breakpoint: { target: {}, fromRate: 5, toRate: 50, durationSeconds: 60, stepSeconds: 10, by: 'interval' } });
   });
 });
@@ -165,7 +168,7 @@ describe('bad input: the file, the key path and the form expected', () => {
     ['a missing ramp', withStages('  - { name: a, reboot: { target: {} } }'), 'scenario storm.yaml: stages[0].reboot.ramp: missing; expected a ramp: "<n>/s" (a rate), "<n>s" or "<n>m" (a window), or 0 (all at once)'],
     ['an unknown key, with a did-you-mean', withStages('  - { name: a, powerCut: { duraton: 30s } }'), 'scenario storm.yaml: stages[0].powerCut.duraton: unknown key (did you mean "duration"?); the keys here are target, duration, restore'],
     ['an unknown stage key', withStages('  - { name: a, powerof: { ramp: 0 } }'), 'scenario storm.yaml: stages[0].powerof: unknown key (did you mean "powerOn"?); the keys here are name, duration, events, hold, powerOn, powerCut, reboot, factoryReset, setInterval, linkFault, breakpoint'],
-    ['an unknown top key', 'name: t\nstage:\n  - { name: a, hold: 1s }\n', 'scenario storm.yaml: stage: unknown key (did you mean "stages"?); the keys here are name, description, options, stages, thresholds'],
+    ['an unknown top key', 'name: t\nstage:\n  - { name: a, powerOn: { ramp: 0 } }\n', 'scenario storm.yaml: stage: unknown key (did you mean "stages"?); the keys here are name, description, options, stages, thresholds'],
     ['two actions', withStages('  - { name: a, hold: 1s, reboot: { ramp: 0 } }'), 'scenario storm.yaml: stages[0]: expected exactly one action (hold, powerOn, powerCut, reboot, factoryReset, setInterval, linkFault, breakpoint), got hold and reboot'],
     ['no action', withStages('  - { name: a, duration: 1s }'), 'scenario storm.yaml: stages[0]: expected exactly one action (hold, powerOn, powerCut, reboot, factoryReset, setInterval, linkFault, breakpoint), got none'],
     ['a stage without a name', withStages('  - { hold: 1s }'), 'scenario storm.yaml: stages[0].name: missing; expected a non-empty stage name'],
@@ -173,7 +176,7 @@ describe('bad input: the file, the key path and the form expected', () => {
     ['a repeated stage name', withStages('  - { name: a, hold: 1s }\n  - { name: a, hold: 2s }'), 'scenario storm.yaml: stages[1].name: "a" already names stages[0]; stage names must be unique'],
     ['no stages', 'name: t\n', 'scenario storm.yaml: stages: missing; expected a non-empty list of stages'],
     ['an empty stage list', 'name: t\nstages: []\n', 'scenario storm.yaml: stages: expected a non-empty list of stages, got []'],
-    ['no name', 'stages:\n  - { name: a, hold: 1s }\n', 'scenario storm.yaml: name: missing; expected a non-empty name for the scenario'],
+    ['no name', 'stages:\n  - { name: a, powerOn: { ramp: 0 } }\n', 'scenario storm.yaml: name: missing; expected a non-empty name for the scenario'],
     ['not a map', '- a\n- b\n', 'scenario storm.yaml: expected a map with name, stages and optionally description, options and thresholds, got ["a","b"]'],
     ['a hold with a duration', withStages('  - { name: a, hold: 10s, duration: 20s }'), 'scenario storm.yaml: stages[0].duration: a hold stage lasts its hold time (10s); give the time once, as hold'],
     ['an event after its stage ends', withStages('  - name: a\n    hold: 60s\n    events:\n      - { at: 90s, reboot: { ramp: 0 } }'), 'scenario storm.yaml: stages[0].events[0].at: expected a time within the stage (under 60s), got "90s"'],
@@ -192,6 +195,8 @@ describe('bad input: the file, the key path and the form expected', () => {
     ['a breakpoint step longer than it', withStages('  - { name: a, breakpoint: { from: 1/s, to: 10/s, duration: 1m, step: 2m } }'), 'scenario storm.yaml: stages[0].breakpoint.step: expected a step no longer than duration (60s), got "2m"'],
     ['a breakpoint by something else', withStages('  - { name: a, breakpoint: { from: 1/s, to: 10/s, duration: 1m, step: 10s, by: reboot } }'), 'scenario storm.yaml: stages[0].breakpoint.by: expected one of interval, powerOn, both, got "reboot"'],
     ['a breakpoint with a stage duration', withStages('  - { name: a, duration: 5m, breakpoint: { from: 1/s, to: 10/s, duration: 1m, step: 10s } }'), 'scenario storm.yaml: stages[0].duration: a breakpoint stage lasts its steps (breakpoint.duration, less when a threshold breaks); remove this duration'],
+    ['a breakpoint no threshold is scoped to', withStages('  - { name: bp, breakpoint: { from: 1/s, to: 10/s, duration: 1m, step: 10s } }', "thresholds: { session_success: ['rate > 0.9'] }"), "scenario storm.yaml: stages[0].breakpoint: a breakpoint stage needs a threshold scoped to it to know where the ACS breaks, e.g. thresholds: { 'session_success{stage:bp}': ['rate >= 0.99'] }"],
+    ['nothing powering the fleet on', 'name: t\nstages:\n  - { name: a, hold: 1s }\n', 'scenario storm.yaml: stages: no stage or event powers the fleet on, and every CPE starts off under cpe-sim run; begin with a stage like { name: power-on, powerOn: { target: {}, ramp: 200/s } }'],
     ['a target that is not a map', withStages('  - { name: a, reboot: { target: all, ramp: 0 } }'), 'scenario storm.yaml: stages[0].reboot.target: expected a target: a map of fraction, from, to and profile ({} for the whole fleet), got "all"'],
     ['an empty profile', withStages('  - { name: a, reboot: { target: { profile: "" }, ramp: 0 } }'), 'scenario storm.yaml: stages[0].reboot.target.profile: expected a profile\'s name or folder, got ""'],
   ];
@@ -213,15 +218,15 @@ describe('options: checked as --config checks them, the scenario named as the so
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
   it('a bad value names the key, the scenario and the form expected', () => {
-    expect(bad('name: t\noptions: { cpes: x }\nstages: [{ name: a, hold: 1s }]\n')).toBe('config: cpes (scenario storm.yaml options.cpes): expected an integer from 1 to 10000000, got "x"');
-    expect(bad('name: t\noptions: { bootRamp: quick }\nstages: [{ name: a, hold: 1s }]\n')).toBe('config: bootRamp (scenario storm.yaml options.bootRamp): expected "<n>/s", "<n>s", "<n>m" or 0, got "quick"');
+    expect(bad('name: t\noptions: { cpes: x }\nstages: [{ name: a, powerOn: { ramp: 0 } }]\n')).toBe('config: cpes (scenario storm.yaml options.cpes): expected an integer from 1 to 10000000, got "x"');
+    expect(bad('name: t\noptions: { bootRamp: quick }\nstages: [{ name: a, powerOn: { ramp: 0 } }]\n')).toBe('config: bootRamp (scenario storm.yaml options.bootRamp): expected "<n>/s", "<n>s", "<n>m" or 0, got "quick"');
   });
 
   it('an unknown key gets a did-you-mean; duration and config are refused', () => {
-    expect(bad('name: t\noptions: { maxSesions: 5 }\nstages: [{ name: a, hold: 1s }]\n')).toBe('config: scenario storm.yaml options: unknown key "maxSesions" (did you mean "maxSessions"?)');
-    expect(bad('name: t\noptions: { duration: 60 }\nstages: [{ name: a, hold: 1s }]\n')).toBe('config: scenario storm.yaml options: "duration" cannot be set in a scenario (its stages decide how long the run lasts)');
-    expect(bad('name: t\noptions: { config: x.yaml }\nstages: [{ name: a, hold: 1s }]\n')).toBe('config: scenario storm.yaml options: "config" cannot be set inside the config file');
-    expect(bad('name: t\noptions: [cpes]\nstages: [{ name: a, hold: 1s }]\n')).toBe('scenario storm.yaml: options: expected a map of cpe-sim options with camelCase keys, as in a --config file, got ["cpes"]');
+    expect(bad('name: t\noptions: { maxSesions: 5 }\nstages: [{ name: a, powerOn: { ramp: 0 } }]\n')).toBe('config: scenario storm.yaml options: unknown key "maxSesions" (did you mean "maxSessions"?)');
+    expect(bad('name: t\noptions: { duration: 60 }\nstages: [{ name: a, powerOn: { ramp: 0 } }]\n')).toBe('config: scenario storm.yaml options: "duration" cannot be set in a scenario (its stages decide how long the run lasts)');
+    expect(bad('name: t\noptions: { config: x.yaml }\nstages: [{ name: a, powerOn: { ramp: 0 } }]\n')).toBe('config: scenario storm.yaml options: "config" cannot be set inside the config file');
+    expect(bad('name: t\noptions: [cpes]\nstages: [{ name: a, powerOn: { ramp: 0 } }]\n')).toBe('scenario storm.yaml: options: expected a map of cpe-sim options with camelCase keys, as in a --config file, got ["cpes"]');
   });
 
   it('precedence: flag > env > scenario > --config file > default', () => {

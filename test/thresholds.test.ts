@@ -13,7 +13,7 @@ const F = 'th.yaml';
 
 /** Thresholds of a scenario with stages `a` and `cut`. */
 function parse(thresholds: string): Threshold[] {
-  return parseScenario(`name: t\nstages:\n  - { name: a, hold: 1s }\n  - { name: cut, hold: 1s }\nthresholds:\n${thresholds}\n`, F).thresholds;
+  return parseScenario(`name: t\nstages:\n  - { name: a, hold: 1s }\n  - { name: cut, hold: 1s }\n  - { name: on, powerOn: { ramp: 0 } }\nthresholds:\n${thresholds}\n`, F).thresholds;
 }
 const one = (key: string, cond: string): Threshold => {
   const ths = parse(`  '${key}': ['${cond}']`);
@@ -93,7 +93,7 @@ describe('parsing', () => {
   const cases: Array<[string, string, string]> = [
     ['an unknown metric', "  latency: ['p(95) < 5']", `scenario th.yaml: thresholds.latency: unknown metric "latency"; expected one of ${METRICS.map((m) => m.name).join(', ')}`],
     ['a tag the metric lacks', "  'session_ms{message:Inform}': ['p(95) < 5']", 'scenario th.yaml: thresholds["session_ms{message:Inform}"]: session_ms has no tag "message"; its tags are stage'],
-    ['a stage that does not exist', "  'session_ms{stage:nope}': ['p(95) < 5']", 'scenario th.yaml: thresholds["session_ms{stage:nope}"]: stage:nope names no stage of the scenario; its stages are a, cut'],
+    ['a stage that does not exist', "  'session_ms{stage:nope}': ['p(95) < 5']", 'scenario th.yaml: thresholds["session_ms{stage:nope}"]: stage:nope names no stage of the scenario; its stages are a, cut, on'],
     ['a malformed tag', "  'session_ms{stage}': ['p(95) < 5']", 'scenario th.yaml: thresholds["session_ms{stage}"]: expected tags as "tag:value" pairs separated by commas, got "stage"'],
     ['a tag twice', "  'session_ms{stage:a,stage:cut}': ['p(95) < 5']", 'scenario th.yaml: thresholds["session_ms{stage:a,stage:cut}"]: tag "stage" given twice'],
     ['a stat the kind lacks', "  session_success: ['p(95) < 5']", 'scenario th.yaml: thresholds.session_success[0]: session_success has no stat "p(95)"; expected rate'],

@@ -255,6 +255,21 @@ export function parseScenario(text: string, file: string): Scenario {
     stages.push(st);
   });
   const thresholds = parseThresholds(top['thresholds'], stages.map((s) => s.name), 'thresholds', fail);
+  // Under `cpe-sim run` every CPE starts off: something must power the fleet on.
+  const powersOn = (ev: FleetEvent) => ev.kind === 'powerOn';
+  const on = stages.some(
+    (st) =>
+      (st.action.kind === 'event' && powersOn(st.action.event)) ||
+      (st.action.kind === 'breakpoint' && st.action.breakpoint.by !== 'interval') ||
+      st.events.some((e) => powersOn(e.event)),
+  );
+  if (!on) fail('stages', 'no stage or event powers the fleet on, and every CPE starts off under cpe-sim run; begin with a stage like { name: power-on, powerOn: { target: {}, ramp: 200/s } }');
+  // A breakpoint search stops at the first step where a threshold scoped to it breaks.
+  stages.forEach((st, i) => {
+    if (st.action.kind === 'breakpoint' && !thresholds.some((t) => t.tags['stage'] === st.name)) {
+      fail(`stages[${i}].breakpoint`, `a breakpoint stage needs a threshold scoped to it to know where the ACS breaks, e.g. thresholds: { 'session_success{stage:${st.name}}': ['rate >= 0.99'] }`);
+    }
+  });
   return { file, name: name.trim(), description: description.trim(), options, stages, thresholds };
 }
 

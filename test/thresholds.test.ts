@@ -1,13 +1,16 @@
 // k6-style thresholds (src/scenario/thresholds.ts, docs/scenarios.md "Thresholds"): parsed
 // against the metric table with the precise refusal, and evaluated on a MetricSource built
 // here over LogHistograms and counts with known values.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import type { Threshold } from '../src/scenario/model.js';
-import { parseScenario } from '../src/scenario/parse.js';
+import { parseScenario, STAGE_ACTIONS } from '../src/scenario/parse.js';
 import type { MetricSource } from '../src/scenario/summary.js';
 import { evaluate, kindOf, METRICS, sourceTags, stageOf, STATS } from '../src/scenario/thresholds.js';
 import { ScenarioError } from '../src/util/errors.js';
 import { LogHistogram } from '../src/util/loghist.js';
+import { repoRoot } from './helpers/harness.js';
 
 const F = 'th.yaml';
 
@@ -189,5 +192,44 @@ describe('evaluation on a MetricSource', () => {
     const s = new TestSource({ 'acs_response_ms{message:Inform}': hist([700, 800]) });
     expect(evaluate(th, s)).toEqual({ value: 800, ok: false });
     expect(s.asked).toEqual([['acs_response_ms', { message: 'Inform' }]]);
+  });
+});
+
+describe('docs/scenarios.md matches the code', () => {
+  const doc = readFileSync(join(repoRoot, 'docs', 'scenarios.md'), 'utf8');
+
+  it('its metric table lists every metric with its kinds and tags, and nothing else', () => {
+    const rows = doc.split('\n').filter((l) => /^\| `[a-z_]+` \| (trend|rate|count|series)/.test(l));
+    const cells = rows.map((r) => r.split('|').map((c) => c.trim()));
+    expect(cells.map((c) => c[1]!.replace(/`/g, ''))).toEqual(METRICS.map((m) => m.name));
+    for (const m of METRICS) {
+      const c = cells.find((x) => x[1] === `\`${m.name}\``)!;
+      expect(c[2]).toBe(m.kinds.join(', '));
+      expect(c[3]).toBe(m.tags.map((t) => `\`${t}\``).join(', '));
+    }
+  });
+
+  it('its stats table gives each kind the stats the code allows', () => {
+    for (const [kind, stats] of Object.entries(STATS)) {
+      const row = doc.split('\n').find((l) => l.startsWith(`| ${kind} | `))!;
+      expect(row).toBeDefined();
+      const listed = [...row.split('|')[2]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+      expect(listed).toEqual(stats);
+    }
+  });
+
+  it('has a section for every stage action, and its YAML examples that are whole scenarios parse', () => {
+    for (const a of STAGE_ACTIONS.filter((x) => x !== 'hold')) expect(doc).toMatch(new RegExp(`^### ${a}( and |$)|^### \\w+ and ${a}$`, 'm'));
+    const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    const whole = blocks.filter((b) => /^name:/m.test(b) && /^stages:/m.test(b));
+    expect(whole.length).toBeGreaterThan(0);
+    for (const b of whole) expect(() => parseScenario(b, 'docs')).not.toThrow();
+    // the stage examples parse as stages of a scenario
+    for (const b of blocks.filter((x) => /^- name:/.test(x))) {
+      const stagesOnly = b.split('\nthresholds:')[0]!;
+      const th = b.includes('\nthresholds:') ? `thresholds:${b.split('\nthresholds:')[1]}` : '';
+      const text = `name: t\nstages:\n${stagesOnly.replace(/^/gm, '  ')}\n  - { name: zz-on, powerOn: { ramp: 0 } }\n${th}`;
+      expect(() => parseScenario(text, 'docs')).not.toThrow();
+    }
   });
 });

@@ -10,6 +10,13 @@ import { createLogger } from '../log.js';
 import { compileProfile } from '../profile/compile.js';
 import { loadProfile } from '../profile/load.js';
 import { ConfigError, CpeSimError } from '../util/errors.js';
+import type { Config } from '../config/options.js';
+import { writeReport } from '../report/html.js';
+import type { Scenario, Target } from '../scenario/model.js';
+import { parseScenario } from '../scenario/parse.js';
+import { ScenarioRunner } from '../scenario/runner.js';
+import { formatEnd } from '../scenario/end-summary.js';
+import { outsideFleet } from '../scenario/target.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -17,9 +24,14 @@ function version(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let parser = yargs(argv)
+  const scenarioRun = argv[0] === 'run';
+  let parser = yargs(scenarioRun ? argv.slice(1) : argv)
     .scriptName('cpe-sim')
-    .usage('$0 --profile DIR --acs-url URL --cpes N [options]\n\nEvery option is also an environment variable CPE_SIM_<NAME> and a camelCase key of the --config YAML file; a flag beats the environment, which beats the file.')
+    .usage(
+      scenarioRun
+        ? '$0 run SCENARIO.yaml [--report DIR] [options]\n\nRun a load test written as a file (docs/scenarios.md). Options as for a plain run; the scenario\'s options: map sits between the environment and --config.'
+        : '$0 --profile DIR --acs-url URL --cpes N [options]\n$0 run SCENARIO.yaml [--report DIR] [options]\n\nEvery option is also an environment variable CPE_SIM_<NAME> and a camelCase key of the --config YAML file; a flag beats the environment, which beats the file.',
+    )
     .version(false)
     .help('help')
     .alias('h', 'help')
@@ -33,6 +45,11 @@ export async function main(argv: string[]): Promise<number> {
       defaultDescription: o.defaultText ?? (o.default !== undefined ? String(o.default) : undefined),
     });
   }
+  if (scenarioRun) {
+    parser = parser
+      .option('report', { type: 'string', describe: 'Write summary.json and report.html into this folder at the end of the run (created if missing)' })
+      .demandCommand(1, 1, 'give the scenario file: cpe-sim run SCENARIO.yaml', 'one scenario file at a time: cpe-sim run SCENARIO.yaml');
+  }
   let parsed: Record<string, unknown>;
   try {
     parsed = await parser.fail((msg, err) => {
@@ -44,6 +61,15 @@ export async function main(argv: string[]): Promise<number> {
   }
   const flags: Record<string, unknown> = {};
   for (const o of OPTIONS) if (parsed[toKebab(o.key)] !== undefined) flags[o.key] = parsed[toKebab(o.key)];
+  if (scenarioRun) {
+    const file = String((parsed['_'] as unknown[])[0]);
+    const report = parsed['report'] as string | undefined;
+    if (report === '') {
+      process.stderr.write('config: --report: expected a folder to write summary.json and report.html into\n');
+      return 2;
+    }
+    return runScenario(file, flags, report);
+  }
 
   let cfg;
   try {
@@ -125,6 +151,95 @@ export async function main(argv: string[]): Promise<number> {
   if (!daemon) process.stdout.write(`${JSON.stringify({ summary })}\n`);
   if (!daemon && !interrupted && stats.states.failed > 0) return 1;
   return 0;
+}
+
+/** Load the scenario and its options, refusing anything bad before a thread starts (exit 2). */
+function prepareScenario(file: string, flags: Record<string, unknown>): { scenario: Scenario; cfg: Config } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`scenario ${file}: cannot read it: ${(e as Error).message}`);
+  }
+  const scenario = parseScenario(text, file);
+  const cfg = loadConfig({ flags, env: process.env, scenario: { file, options: scenario.options } });
+  const profile = loadProfile(cfg.profile);
+  const template = compileProfile(profile);
+  if (cfg.uspBroker && template.rootName !== 'Device') {
+    throw new ConfigError(`config: uspBroker: USP needs a TR-181 Device:2 profile (root "Device"); profile ${profile.name} has root "${template.rootName}"`);
+  }
+  const fleet = { lo: cfg.fleetOffset, hi: cfg.fleetOffset + cfg.cpes };
+  const check = (target: Target, path: string) => {
+    const outside = outsideFleet(target, fleet);
+    if (outside) throw new ConfigError(`scenario ${file}: ${path}.target: ${outside} (--cpes ${cfg.cpes}, --fleet-offset ${cfg.fleetOffset})`);
+  };
+  scenario.stages.forEach((st, i) => {
+    const a = st.action;
+    if (a.kind === 'event') check(a.event.target, `stages[${i}].${a.event.kind}`);
+    if (a.kind === 'breakpoint') check(a.breakpoint.target, `stages[${i}].breakpoint`);
+    st.events.forEach((te, j) => check(te.event.target, `stages[${i}].events[${j}].${te.event.kind}`));
+  });
+  return { scenario, cfg };
+}
+
+/** `cpe-sim run SCENARIO.yaml`: the fleet, the stages, the thresholds, the report; the exit code says how it went. */
+async function runScenario(file: string, flags: Record<string, unknown>, reportDir: string | undefined): Promise<number> {
+  let scenario: Scenario;
+  let cfg: Config;
+  try {
+    ({ scenario, cfg } = prepareScenario(file, flags));
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    return 2;
+  }
+  const log = createLogger(cfg.logLevel, cfg.logFormat);
+  log.info({ scenario: scenario.name, file, stages: scenario.stages.length, thresholds: scenario.thresholds.length, cpes: cfg.cpes }, 'starting scenario');
+  let fleet;
+  try {
+    fleet = await startFleet(cfg, log, { holdPower: true, sample: true });
+  } catch (e) {
+    log.error({ err: (e as Error).message }, 'fleet failed to start');
+    process.stderr.write(`cpe-sim: the fleet failed to start: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const coordinator = fleet.coordinator;
+  const runner = new ScenarioRunner(scenario, {
+    fleet: coordinator,
+    sampler: fleet.sampler!,
+    range: coordinator.range,
+    about: { cpes: cfg.cpes, shards: coordinator.shardCount, acsUrl: fleet.acsUrl, usp: fleet.uspBrokerUrl, seed: cfg.seed },
+    log: (level, msg, extra) => log[level](extra ?? {}, msg),
+  });
+  let interrupts = 0;
+  const interrupt = (signal: string) => {
+    if (++interrupts > 1) {
+      process.stderr.write(`cpe-sim: ${signal} again: exiting without a report\n`);
+      process.exit(130);
+    }
+    log.warn({ signal }, 'ending the run early (again to exit without a report)');
+    runner.stop(`interrupted (${signal})`);
+  };
+  process.on('SIGINT', () => interrupt('SIGINT'));
+  process.on('SIGTERM', () => interrupt('SIGTERM'));
+  const cap = cfg.duration > 0 ? setTimeout(() => runner.stop(`--duration ${cfg.duration}s reached`), cfg.duration * 1000) : undefined;
+  const progress = setInterval(() => {
+    void coordinator.stats().then((s) => log.info({ stage: fleet.sampler?.stage, ...s.states, sessionsOk: s.sessionsOk, sessionsFailed: s.sessionsFailed, active: s.activeSessions, queued: s.queuedSessions }, 'progress'), () => undefined);
+  }, 5000);
+  const summary = await runner.run();
+  clearInterval(progress);
+  if (cap) clearTimeout(cap);
+  await fleet.stop();
+  process.stdout.write(formatEnd(summary));
+  if (reportDir) {
+    try {
+      await writeReport(reportDir, summary);
+      process.stdout.write(`report: ${reportDir}/report.html, ${reportDir}/summary.json\n`);
+    } catch (e) {
+      process.stderr.write(`cpe-sim: cannot write the report into ${reportDir}: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
+  return summary.exitCode;
 }
 
 main(hideBin(process.argv)).then(

@@ -249,16 +249,27 @@ export class Coordinator {
     return this.request(s, 'fault', { cpe, code });
   }
 
+  /** The fleet's global CPE indices [lo, hi). */
+  get range(): { lo: number; hi: number } {
+    return { lo: this.plan.fleetOffset, hi: this.plan.fleetOffset + this.plan.cpes };
+  }
+
+  /** CPE `cpe`'s PeriodicInformInterval in seconds, read from its tree (undefined when it cannot be read). */
+  async intervalOf(cpe: number): Promise<number | undefined> {
+    const d = await this.detail(cpe);
+    const v = Number(d?.leaves.find((l) => l.name.endsWith('.ManagementServer.PeriodicInformInterval'))?.value);
+    return Number.isFinite(v) && v >= 1 ? v : undefined;
+  }
+
   /** A fleet event on every shard, starting at epoch ms `at`; how many CPEs it reached. */
   async applyEvent(event: FleetEvent, at: number): Promise<number> {
     const counts = await Promise.all(this.links.map((_, s) => this.request(s, 'event', { event, at })));
     return counts.reduce((n, c) => n + c.affected, 0);
   }
 
-  /** Every shard's sample (counters so far, latencies since its last sample); a shard that does not answer is left out. */
-  async samples(): Promise<ShardSample[]> {
-    const all = await Promise.all(this.links.map((_, s) => this.request(s, 'sample', {}).catch(() => undefined)));
-    return all.filter((x): x is ShardSample => x !== undefined);
+  /** Every shard's sample (counters so far, latencies since its last sample), by shard; undefined for one that does not answer. */
+  async samples(): Promise<Array<ShardSample | undefined>> {
+    return Promise.all(this.links.map((_, s) => this.request(s, 'sample', {}).catch(() => undefined)));
   }
 
   /** Each shard's stats, undefined for a shard that does not answer (for the metrics merge). */

@@ -12,6 +12,8 @@ import { ThreadMetrics } from '../metrics/thread-metrics.js';
 import type { Logger } from '../log.js';
 import { MockAcs } from '../mock-acs/mock-acs.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embedded.js';
+import { LiveBuffer } from '../report/live.js';
+import { Sampler } from '../scenario/sampler.js';
 import type { ShardStats, UspInit } from '../threads/messages.js';
 import { Coordinator } from './coordinator.js';
 
@@ -26,7 +28,16 @@ export interface Fleet {
   /** The MQTT broker the agents use, when USP is on (credentials hidden). */
   uspBrokerUrl: string | undefined;
   crBaseUrl: string;
+  /** The shards' samples once a second (the live page's feed, a scenario's measurements); with --metrics-bind-addr or a scenario. */
+  sampler: Sampler | undefined;
   stop(): Promise<ShardStats>;
+}
+
+export interface FleetOptions {
+  /** Leave every CPE off at start: a scenario's stages power them on. */
+  holdPower?: boolean;
+  /** Sample the shards even without --metrics-bind-addr (a scenario measures). */
+  sample?: boolean;
 }
 
 function advertiseHost(bindHost: string): string {
@@ -39,7 +50,7 @@ function advertiseHost(bindHost: string): string {
 
 const urlHost = (h: string) => (h.includes(':') ? `[${h}]` : h);
 
-export async function startFleet(cfg: Config, log: Logger): Promise<Fleet> {
+export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = {}): Promise<Fleet> {
   let mockAcs: MockAcs | undefined;
   if (cfg.mockAcs) {
     mockAcs = new MockAcs({ record: false });
@@ -87,6 +98,7 @@ export async function startFleet(cfg: Config, log: Logger): Promise<Fleet> {
       logLevel: cfg.logLevel,
       logFormat: cfg.logFormat,
       metrics: hub !== undefined,
+      ...(opts.holdPower ? { holdPower: true } : {}),
     },
     cfg.shards,
     (shardId, reason) => log.error({ shard: shardId, reason }, 'shard thread died; restarting it (its CPEs boot again)'),
@@ -94,15 +106,18 @@ export async function startFleet(cfg: Config, log: Logger): Promise<Fleet> {
     (shardId, gen) => hub?.retire(`${shardId}:${gen}`),
   );
   const c = coordinator;
+  const live = cfg.metricsBindAddr ? new LiveBuffer() : undefined;
+  const sampler = live || opts.sample ? new Sampler(c, (p) => live?.push(p)) : undefined;
   let admin: AdminServer | undefined;
   try {
     // Bind before any CPE powers on: a taken port fails the run before it informs anyone.
     if (cfg.metricsBindAddr && hub && mainMetrics) {
-      admin = new AdminServer(c, hub, mainMetrics.catalog, cfg.adminToken);
+      admin = new AdminServer(c, hub, mainMetrics.catalog, cfg.adminToken, live);
       const port = await admin.listen(cfg.metricsBindAddr.host, cfg.metricsBindAddr.port);
       log.info({ bind: `${cfg.metricsBindAddr.host}:${port}`, token: cfg.adminToken ? 'required' : 'none' }, 'metrics and admin listener up');
     }
     await coordinator.start();
+    sampler?.start();
   } catch (e) {
     admin?.close();
     mainMetrics?.close();
@@ -121,7 +136,9 @@ export async function startFleet(cfg: Config, log: Logger): Promise<Fleet> {
     acsUrl,
     uspBrokerUrl: usp?.brokerLabel,
     crBaseUrl,
+    sampler,
     async stop() {
+      sampler?.stop();
       admin?.close();
       mainMetrics?.close();
       cr.close();

@@ -9,7 +9,10 @@ import { LIFECYCLE_STATES, type CpeDetail, type CpeSummary, type LifecycleState 
 import type { Catalog } from '../metrics/catalog.js';
 import type { MetricsHub } from '../metrics/hub.js';
 import { recentWindow, renderLivePage, sseEvent, type LiveFeed } from '../report/live.js';
-import { CpeSimError } from '../util/errors.js';
+import type { FleetEvent } from '../scenario/model.js';
+import { parseEvent } from '../scenario/parse.js';
+import { outsideFleet } from '../scenario/target.js';
+import { ConfigError, CpeSimError } from '../util/errors.js';
 import { listenUws, nativeUws, type UwsListener } from './uws.js';
 
 interface Reply {
@@ -42,7 +45,14 @@ export interface AdminFleet {
   list(state: LifecycleState | undefined, offset: number, limit: number): Promise<CpeSummary[]>;
   triggerConnectionRequest(cpe: number): Promise<{ crUrl: string; accepted: boolean; reason?: string }>;
   injectFault(cpe: number, code: number): Promise<{ queued: number }>;
+  /** A fleet event now on every shard (POST /admin/events); how many CPEs it reached. */
+  applyEvent(event: FleetEvent, at: number): Promise<number>;
+  /** The fleet's global CPE indices [lo, hi), for checking an event's range. */
+  readonly range: { lo: number; hi: number };
 }
+
+/** Largest request body the admin API reads (an event is a few hundred bytes). */
+const MAX_BODY = 64 * 1024;
 
 /** How long an idle /live stream goes before a comment line keeps proxies from closing it. */
 const LIVE_KEEPALIVE_MS = 15_000;
@@ -82,7 +92,10 @@ export class AdminServer {
       const query = new URLSearchParams(req.getQuery() ?? '');
       const auth = req.getHeader('authorization');
       let route = 'unknown';
-      void this.route(method, url, query, auth, (r) => (route = r))
+      // uWS hands the body over in chunks, and only to a handler that asked before returning.
+      const body = method === 'POST' ? readBody(res) : Promise.resolve(Buffer.alloc(0));
+      void body
+        .then((b) => this.route(method, url, query, auth, (r) => (route = r), b), (e: Error) => error(413, e.message))
         .then(
           (reply) => this.send(res, route, reply, () => aborted),
           (e: unknown) => this.send(res, route, error(500, (e as Error).message), () => aborted),
@@ -175,7 +188,7 @@ export class AdminServer {
     return timingSafeEqual(digest(m[1]!), digest(this.token));
   }
 
-  private async route(method: string, url: string, query: URLSearchParams, auth: string, setRoute: (r: string) => void): Promise<Reply> {
+  private async route(method: string, url: string, query: URLSearchParams, auth: string, setRoute: (r: string) => void, body: Buffer): Promise<Reply> {
     const only = async (allowed: string, route: string, run: () => Promise<Reply>): Promise<Reply> => {
       setRoute(route);
       if (method !== allowed) return error(405, `${route} takes ${allowed}`, { allow: allowed });
@@ -190,6 +203,7 @@ export class AdminServer {
       return only('GET', '/metrics', async () => ({ status: 200, body: await this.hub.render(), contentType: this.hub.contentType }));
     }
     if (url === '/admin/cpes' || url === '/admin/cpes/') return only('GET', '/admin/cpes', () => this.list(query));
+    if (url === '/admin/events') return only('POST', '/admin/events', () => this.event(body));
     let m = /^\/admin\/cpes\/([^/]+)$/.exec(url);
     if (m) return only('GET', '/admin/cpes/{id}', () => this.withId(m![1]!, async (id) => {
       const d = await this.fleet.detail(id);
@@ -210,6 +224,27 @@ export class AdminServer {
       return json(202, { id, code, queued: q.queued });
     }));
     return error(404, `no route ${url}`);
+  }
+
+  /** POST /admin/events: one fleet event, as a scenario stage writes it (docs/scenarios.md). */
+  private async event(body: Buffer): Promise<Reply> {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(body.toString('utf8'));
+    } catch (e) {
+      return error(400, `the body is not JSON: ${(e as Error).message}`);
+    }
+    let ev: FleetEvent;
+    try {
+      ev = parseEvent(doc);
+    } catch (e) {
+      if (e instanceof ConfigError) return error(400, e.message);
+      throw e;
+    }
+    const outside = outsideFleet(ev.target, this.fleet.range);
+    if (outside) return error(400, `${ev.kind}.target: ${outside}`);
+    const reached = await this.fleet.applyEvent(ev, Date.now());
+    return json(202, { kind: ev.kind, reached });
   }
 
   private async withId(raw: string, run: (id: number) => Promise<Reply>): Promise<Reply> {
@@ -239,6 +274,24 @@ export class AdminServer {
     const items = await this.fleet.list(state as LifecycleState | undefined, offset, limit);
     return json(200, { items: items.map(toJson), offset, limit });
   }
+}
+
+/** A request body, whole, or an error past MAX_BODY. */
+function readBody(res: uWS.HttpResponse): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.onData((chunk, last) => {
+      size += chunk.byteLength;
+      if (size > MAX_BODY) {
+        reject(new Error(`request body over ${MAX_BODY} bytes`));
+        return;
+      }
+      // uWS reuses the chunk's memory after the callback: copy it.
+      chunks.push(Buffer.from(chunk.slice(0)));
+      if (last) resolve(Buffer.concat(chunks));
+    });
+  });
 }
 
 /** snake_case on the wire, as the admin API documents. */

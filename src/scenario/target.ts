@@ -42,3 +42,11 @@ export function rampSeconds(ramp: Ramp, t: Target, fleet: { lo: number; hi: numb
   const { from, to } = rangeOf(t, fleet.lo, fleet.hi);
   return (Math.max(0, to - from) * (t.fraction ?? 1)) / ramp.perSecond;
 }
+
+/** Why a target's index range falls outside the fleet [lo, hi), or undefined when it fits. */
+export function outsideFleet(t: Target, fleet: { lo: number; hi: number }): string | undefined {
+  const from = t.from ?? fleet.lo;
+  const to = t.to ?? fleet.hi;
+  if (from < fleet.lo || to > fleet.hi || from >= to) return `the range [${from}, ${to}) is outside the fleet's CPEs [${fleet.lo}, ${fleet.hi})`;
+  return undefined;
+}

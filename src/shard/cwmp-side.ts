@@ -286,8 +286,13 @@ export class CwmpSide {
     }
   }
 
-  private schedulePeriodic(l: number): void {
-    const next = this.periodic.next(this.table.view(l), this.table.clock.now());
+  /** A fleet event changed the CPE's periodic interval: a fresh random phase in the new one (docs/scenarios.md "setInterval"). */
+  intervalChanged(l: number): void {
+    this.schedulePeriodic(l, true);
+  }
+
+  private schedulePeriodic(l: number, spread = false): void {
+    const next = this.periodic.next(this.table.view(l), this.table.clock.now(), spread);
     this.state.periodicAt[l] = next ?? 0;
     if (next !== undefined) this.table.schedule(next, l, TimerKind.Periodic);
   }

@@ -14,8 +14,12 @@ export class PeriodicPlanner {
     private readonly random: Random = Math.random,
   ) {}
 
-  /** Epoch ms of the next periodic Inform after `now`, or undefined when disabled. */
-  next(view: CpeView, now: number): number | undefined {
+  /**
+   * Epoch ms of the next periodic Inform after `now`, or undefined when disabled. `spread`:
+   * a fleet-wide interval change, where each CPE picks a fresh random phase in the new
+   * interval, so N CPEs inform at N / interval a second from the change on.
+   */
+  next(view: CpeView, now: number, spread = false): number | undefined {
     const root = view.template.rootName;
     const enable = view.get(`${root}.ManagementServer.PeriodicInformEnable`);
     if (enable === 'false' || enable === '0') return undefined;
@@ -23,6 +27,7 @@ export class PeriodicPlanner {
     const interval = (Number.isFinite(raw) && raw >= 1 ? raw : this.settingsInterval ?? FALLBACK_INTERVAL) * 1000;
     const anchor = absoluteTime(view.get(`${root}.ManagementServer.PeriodicInformTime`));
     if (anchor !== undefined) return nextOnPhase(anchor, interval, now);
+    if (spread) return now + interval * this.random();
     // No phase given: the CPE picks one; ±10% jitter keeps a fleet from informing in lockstep.
     return now + interval * (0.9 + 0.2 * this.random());
   }

@@ -119,7 +119,7 @@ export class Shard implements CpeTable, AdminTable {
         isNew: (l) => this.life[l] === Life.New,
         schedule: (at, l, kind) => this.schedule(at, l, kind),
         powerCut: (l, bootAt) => this.powerCut(l, bootAt),
-        intervalChanged: (l) => this.cwmp?.afterSet(l, [`${deps.template.rootName}.ManagementServer.PeriodicInformInterval`], ''),
+        intervalChanged: (l) => this.cwmp?.intervalChanged(l),
       },
       `${deps.template.rootName}.ManagementServer.PeriodicInformInterval`,
     );

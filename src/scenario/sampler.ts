@@ -1,0 +1,61 @@
+// One sampler a process: once a second it asks every shard for its sample, merges them into
+// a Tick and hands it on (the scenario runner's periods, the live page's feed). Shards
+// drain their latency histograms on each sample, so nothing else may ask them.
+import type { ShardSample } from '../threads/messages.js';
+import { Ticker, timelinePoint, type Tick } from './measure.js';
+import type { TimelinePoint } from './summary.js';
+
+export interface SampleSource {
+  samples(): Promise<Array<ShardSample | undefined>>;
+}
+
+export const SAMPLE_MS = 1000;
+
+export class Sampler {
+  private readonly ticker: Ticker;
+  private timer: NodeJS.Timeout | undefined;
+  /** The sample in progress: samples never overlap, and `now()` waits for it. */
+  private running: Promise<Tick | undefined> = Promise.resolve(undefined);
+  private readonly tickListeners = new Set<(k: Tick) => void>();
+  /** The stage label of the next ticks ('' outside a scenario's stages). */
+  stage = '';
+
+  constructor(
+    private readonly source: SampleSource,
+    /** Each tick as a timeline point (the live page's feed). */
+    private readonly onPoint: (p: TimelinePoint) => void = () => undefined,
+    private readonly clock: () => number = Date.now,
+    private readonly periodMs = SAMPLE_MS,
+  ) {
+    this.ticker = new Ticker(clock());
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.now(), this.periodMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Take a sample now (after any in progress); resolves with its tick, undefined when no shard answered. */
+  now(): Promise<Tick | undefined> {
+    const next = this.running.then(async () => {
+      const samples = await this.source.samples().catch(() => []);
+      if (samples.every((s) => s === undefined)) return undefined;
+      const tick = this.ticker.tick(this.clock(), this.stage, samples);
+      this.onPoint(timelinePoint(tick));
+      for (const fn of [...this.tickListeners]) fn(tick);
+      return tick;
+    });
+    this.running = next.catch(() => undefined);
+    return next;
+  }
+
+  onTick(fn: (k: Tick) => void): () => void {
+    this.tickListeners.add(fn);
+    return () => this.tickListeners.delete(fn);
+  }
+}

@@ -7,7 +7,7 @@ import { createLogger } from '../src/log.js';
 import { MockAcs } from '../src/mock-acs/mock-acs.js';
 import { exampleProfile } from './helpers/harness.js';
 
-function http(port: number, method: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; type: string }> {
+function http(port: number, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; body: string; type: string }> {
   return new Promise((resolve, reject) => {
     const r = request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
       let body = '';
@@ -15,7 +15,7 @@ function http(port: number, method: string, path: string, headers: Record<string
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body, type: String(res.headers['content-type']) }));
     });
     r.on('error', reject);
-    r.end();
+    r.end(body);
   });
 }
 
@@ -41,6 +41,38 @@ beforeAll(async () => {
 afterAll(async () => {
   await fleet?.stop();
   await acs.close();
+});
+
+describe('POST /admin/events', () => {
+  const post = (body: string) => http(port, 'POST', '/admin/events', { 'content-type': 'application/json' }, body);
+
+  it('applies a power cut to the subset now (202 with how many it reached); the CPEs go dark and boot back with 1 BOOT', async () => {
+    const before = acs.sessions.length;
+    const r = await post(JSON.stringify({ powerCut: { target: { from: offset, to: offset + 2 }, duration: '1s' } }));
+    expect(r.status).toBe(202);
+    expect(JSON.parse(r.body)).toEqual({ kind: 'powerCut', reached: 2 });
+    const d = JSON.parse((await http(port, 'GET', `/admin/cpes/${offset}`)).body) as { lifecycle_state: string };
+    expect(d.lifecycle_state).toBe('bootstrapping');
+    expect((await http(port, 'POST', `/admin/cpes/${offset}/cr`)).status).toBe(409);
+    await acs.waitFor(() => acs.sessions.slice(before).filter((s) => s.ended).length >= 2, 15_000, 'two boots after the cut');
+    const back = acs.sessions.slice(before).map((s) => ({ serial: s.inform.deviceId.serialNumber, events: s.inform.events.map((e) => e.code) }));
+    expect(back.map((b) => b.events)).toEqual([['1 BOOT'], ['1 BOOT']]);
+  });
+
+  it('answers 400 naming the bad field, a body that is not JSON and a range outside the fleet, and applies nothing', async () => {
+    const bad = async (body: string, msg: string | RegExp) => {
+      const r = await post(body);
+      expect(r.status).toBe(400);
+      expect(r.type).toContain('application/json');
+      expect((JSON.parse(r.body) as { error: string }).error).toMatch(msg);
+    };
+    await bad(JSON.stringify({ powerCut: { target: {}, duration: 'abc' } }), /^powerCut\.duration: expected a duration/);
+    await bad(JSON.stringify({ powerCutt: { duration: '1s' } }), /powerCutt/);
+    await bad(JSON.stringify({ linkFault: { target: { fraction: 2 }, duration: '5s', down: true } }), /^linkFault\.target\.fraction: /);
+    await bad('{"reboot": ', /not JSON/);
+    await bad(JSON.stringify({ reboot: { target: { from: 0, to: 5 }, ramp: 0 } }), /reboot\.target: the range \[0, 5\) is outside the fleet's CPEs \[100, 106\)/);
+    expect((await http(port, 'GET', '/admin/events')).status).toBe(405);
+  });
 });
 
 describe('admin API over real HTTP', () => {

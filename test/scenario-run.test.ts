@@ -1,0 +1,196 @@
+// `cpe-sim run SCENARIO.yaml` as a user runs it: the real CLI in a child process against a
+// mock ACS over real HTTP in this process; the summary's numbers against what the ACS saw.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { MockAcs } from '../src/mock-acs/mock-acs.js';
+import type { Summary } from '../src/scenario/summary.js';
+import { runCli, spawnCli } from './helpers/cli.js';
+import { exampleProfile } from './helpers/harness.js';
+
+let acs: MockAcs | undefined;
+afterEach(async () => {
+  await acs?.close();
+  acs = undefined;
+});
+
+function scenarioFile(yaml: string): { file: string; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'cpe-sim-scenario-'));
+  const file = join(dir, 'test.yaml');
+  writeFileSync(file, yaml);
+  return { file, dir };
+}
+
+const common = (acsUrl: string) => ['--acs-url', acsUrl, '--profile', exampleProfile, '--cr-bind-addr', '127.0.0.1:0', '--shards', '2', '--log-level', 'warn'];
+const codes = (i: { events: Array<{ code: string }> }) => i.events.map((e) => e.code).join('+');
+
+describe('cpe-sim run', () => {
+  it('plays the stages in order, and the summary counts what the ACS saw: boots, a power cut, a reboot wave', async () => {
+    acs = new MockAcs();
+    await acs.listen();
+    const { file, dir } = scenarioFile(`
+name: wire check
+options: { cpes: 40, seed: 5 }
+stages:
+  - name: power-on
+    powerOn: { target: {}, ramp: 0 }
+  - name: cut
+    powerCut: { target: { from: 0, to: 10 }, duration: 1s, restore: { ramp: 10s } }
+  - name: reboots
+    reboot: { target: { from: 10, to: 15 }, ramp: 0 }
+thresholds:
+  session_success: ['rate >= 0.99']
+  'sessions{stage:cut}': ['count == 10']
+  'acs_response_ms{message:Inform}': ['p(99) < 1ms']
+`);
+    const r = await runCli(['run', file, ...common(acs.url), '--report', dir], 120_000);
+    // One threshold cannot hold (an Inform answered within 1 ms over HTTP): exit 99.
+    expect(r.stderr).not.toMatch(/Error/);
+    expect(r.code).toBe(99);
+    const s = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Summary;
+    const ended = acs.sessions.filter((x) => x.ended);
+    expect(s.stages.map((st) => [st.name, st.kind])).toEqual([['power-on', 'powerOn'], ['cut', 'powerCut'], ['reboots', 'reboot']]);
+    // Every session the ACS ended is one the summary counts ok, and none failed.
+    expect(s.run.sessions.ok).toBe(ended.length);
+    expect(s.run.sessions.failed).toBe(0);
+    const byStage = (name: string) => s.stages.find((st) => st.name === name)!;
+    expect(byStage('power-on').sessions.ok).toBe(ended.filter((x) => codes(x.inform) === '0 BOOTSTRAP+1 BOOT').length);
+    expect(byStage('power-on').sessions.ok).toBe(40);
+    expect(byStage('cut').sessions.ok).toBe(10);
+    expect(ended.filter((x) => codes(x.inform) === '1 BOOT')).toHaveLength(10);
+    expect(byStage('reboots').sessions.ok).toBe(5);
+    expect(ended.filter((x) => codes(x.inform) === '1 BOOT+M Reboot')).toHaveLength(5);
+    expect(byStage('cut').powerOnToReadyMs.count).toBe(10);
+    expect(s.run.acsResponseMs['Inform']!.count).toBe(acs.informCount);
+    expect(s.thresholds.map((t) => [t.source, t.ok])).toEqual([
+      ['session_success: rate >= 0.99', true],
+      ['sessions{stage:cut}: count == 10', true],
+      ['acs_response_ms{message:Inform}: p(99) < 1ms', false],
+    ]);
+    expect(s.result).toBe('thresholds-failed');
+    expect(s.exitCode).toBe(99);
+    // The end-of-run text: each threshold with its value, pass or fail.
+    expect(r.stdout).toMatch(/✓ session_success: rate >= 0.99\s+value 1/);
+    expect(r.stdout).toMatch(/✗ acs_response_ms\{message:Inform\}: p\(99\) < 1ms\s+value [\d.]+/);
+    expect(r.stdout).toContain('exit code 99');
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('wire check');
+  }, 150_000);
+
+  it('finds the breakpoint: the highest step rate at which every threshold scoped to it held', async () => {
+    acs = new MockAcs();
+    await acs.listen();
+    // 200 CPEs; 3 s steps at 10, 40, 70 sessions/s: about 30, 120, 200 sessions a step.
+    const { file, dir } = scenarioFile(`
+name: limit
+options: { cpes: 200 }
+stages:
+  - name: on
+    powerOn: { target: {}, ramp: 0 }
+  - name: find
+    breakpoint: { target: {}, from: 10/s, to: 70/s, duration: 9s, step: 3s, by: interval }
+thresholds:
+  'sessions{stage:find}': ['count < 75']
+`);
+    const r = await runCli(['run', file, ...common(acs.url), '--report', dir], 120_000);
+    expect(r.code).toBe(99);
+    const s = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Summary;
+    const b = s.stages.find((st) => st.name === 'find')!.breakpoint!;
+    expect(b.steps.map((st) => [st.rate, st.held])).toEqual([[10, true], [40, false]]);
+    expect(b.highestRateHeld).toBe(10);
+    expect(b.brokeAtRate).toBe(40);
+    expect(b.steps[1]!.achieved).toBeGreaterThan(b.steps[0]!.achieved);
+    expect(r.stdout).toContain('highest rate at which every threshold held: 10 sessions/s');
+  }, 150_000);
+
+  it('aborts at a failed abortOnFail threshold, and still writes the report', async () => {
+    acs = new MockAcs({ failInform: () => 503 });
+    await acs.listen();
+    const { file, dir } = scenarioFile(`
+name: doomed
+options: { cpes: 10 }
+stages:
+  - name: on
+    powerOn: { target: {}, ramp: 0 }
+  - name: wait
+    hold: 10m
+thresholds:
+  session_success: [{ threshold: 'rate >= 0.5', abortOnFail: true }]
+`);
+    const r = await runCli(['run', file, ...common(acs.url), '--report', dir], 120_000);
+    expect(r.code).toBe(99);
+    const s = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Summary;
+    expect(s.result).toBe('aborted');
+    expect(s.abortReason).toMatch(/session_success: rate >= 0.5/);
+    expect(s.run.sessions.ok).toBe(0);
+    expect(s.run.failures.byReason['http-status']).toBe(s.run.sessions.failed);
+  }, 150_000);
+
+  it('ends early on SIGINT with the report written', async () => {
+    acs = new MockAcs();
+    await acs.listen();
+    const { file, dir } = scenarioFile(`
+name: interrupted
+options: { cpes: 5 }
+stages:
+  - name: on
+    powerOn: { target: {}, ramp: 0 }
+  - name: long
+    hold: 1h
+`);
+    const p = spawnCli(['run', file, ...common(acs.url), '--report', dir], 120_000);
+    let out = '';
+    p.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    p.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    await acs.waitFor(() => acs!.sessions.filter((x) => x.ended).length >= 5, 60_000, 'five boots');
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (out.includes('"stage":"long"') || out.includes('stage started')) {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 50);
+    });
+    p.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => p.on('close', (c) => resolve(c)));
+    expect(code).toBe(0);
+    const s = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Summary;
+    expect(s.result).toBe('aborted');
+    expect(s.abortReason).toBe('interrupted (SIGINT)');
+    expect(s.stages.map((st) => st.name)).toEqual(['on', 'long']);
+    expect(s.run.sessions.ok).toBe(5);
+  }, 150_000);
+
+  it('refuses a bad scenario before anything starts (exit 2), naming the file, the key path and the form', async () => {
+    acs = new MockAcs();
+    await acs.listen();
+    const bad = scenarioFile(`
+name: bad
+stages:
+  - name: on
+    powerOn: { target: {}, ramp: 0 }
+  - name: cut
+    powerCut: { target: {}, duration: soon }
+`);
+    let r = await runCli(['run', bad.file, ...common(acs.url)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`scenario ${bad.file}: stages[1].powerCut.duration: expected a duration`);
+    const outside = scenarioFile(`
+name: outside
+options: { cpes: 10 }
+stages:
+  - name: on
+    powerOn: { target: { from: 5, to: 20 }, ramp: 0 }
+`);
+    r = await runCli(['run', outside.file, ...common(acs.url)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`scenario ${outside.file}: stages[0].powerOn.target: the range [5, 20) is outside the fleet's CPEs [0, 10)`);
+    r = await runCli(['run', join(bad.dir, 'missing.yaml'), ...common(acs.url)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('missing.yaml: cannot read it');
+    r = await runCli(['run', ...common(acs.url)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('cpe-sim run SCENARIO.yaml');
+    expect(acs.informCount).toBe(0);
+  }, 150_000);
+});

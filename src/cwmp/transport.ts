@@ -222,6 +222,7 @@ export class AcsHttpSession {
     if (reset) {
       // The request reached the ACS; the link dies before its answer is read.
       this.broken = true;
+      res.body.on('error', () => undefined);
       res.body.destroy();
       this.pool.reset(this.client);
       throw new TransportError('reset', 'link reset: connection cut before the ACS reply was read');

@@ -278,8 +278,14 @@ export class CwmpSide {
     let honored = false;
     // A connection request that arrived during the failed session is answered now,
     // with RetryCount stamped; anything else waits out the retry window.
-    if (s.events[l]! & EV.CONNECTION_REQUEST && notBefore === undefined) s.flags[l]! |= CwmpFlag.Again;
-    else honored = this.scheduleRetry(l, notBefore);
+    if (s.events[l]! & EV.CONNECTION_REQUEST) {
+      // ...and if the ACS asked for time, at the time it asked.
+      if (notBefore === undefined || notBefore <= now) s.flags[l]! |= CwmpFlag.Again;
+      else {
+        this.retryAt(l, notBefore);
+        honored = true;
+      }
+    } else honored = this.scheduleRetry(l, notBefore);
     if (honored) this.failures.retryAfterHonored++;
     this.failures.record(now, this.table.lo + l, outcome.reason, outcome.detail, outcome.status);
     return honored;
@@ -335,10 +341,13 @@ export class CwmpSide {
     const multiplier = Number(v.get(`${this.ms}CWMPRetryIntervalMultiplier`));
     const windowAt = this.table.clock.now() + retryDelayMs(this.state.retries[l]!, { minWait, multiplier }, this.table.random);
     const later = notBefore !== undefined && notBefore > windowAt;
-    const at = later ? notBefore : windowAt;
+    this.retryAt(l, later ? notBefore : windowAt);
+    return later;
+  }
+
+  private retryAt(l: number, at: number): void {
     this.state.retryAt[l] = at;
     this.table.schedule(at, l, TimerKind.Retry);
-    return later;
   }
 
   // ---- for the admin API and tests ----

@@ -133,6 +133,8 @@ export class Shard implements CpeTable, AdminTable {
         scheduleInformAt: (at, l) => this.schedule(at, l, TimerKind.ScheduledInform),
         powerCycle: (l, factoryReset) => this.powerCycle(l, factoryReset),
         uploadBody: (l, fileType) => uploadBody(this.view(l), fileType, this.clock.now()),
+        linkFault: (l) => this.events.linkFault(l),
+        random: this.random,
         view: (l) => this.view(l),
         keep: (l, v) => this.keep(l, v),
         log: (level, msg, extra) => this.log(level, msg, { ...extra, cpe: init.lo + (extra['cpe'] as number) }),

@@ -119,6 +119,10 @@ export class Shard implements CpeTable, AdminTable {
         isNew: (l) => this.life[l] === Life.New,
         schedule: (at, l, kind) => this.schedule(at, l, kind),
         powerCut: (l, bootAt) => this.powerCut(l, bootAt),
+        // A link that goes down drops the agent's MQTT connection now; connects then fail until it ends.
+        linkFaultApplied: (l, fault) => {
+          if (fault.down) this.usp?.connections.cut(l, 'link down');
+        },
         intervalChanged: (l) => this.cwmp?.afterSet(l, [`${deps.template.rootName}.ManagementServer.PeriodicInformInterval`], ''),
       },
       `${deps.template.rootName}.ManagementServer.PeriodicInformInterval`,
@@ -357,7 +361,8 @@ export class Shard implements CpeTable, AdminTable {
   powerCut(l: number, bootAt: number): void {
     this.goDark(l);
     this.cwmp?.powerOff(l, false);
-    this.usp?.powerOff(l, false, undefined, '');
+    // No goodbye: the broker sees the socket die (and would publish a Will).
+    this.usp?.powerOff(l, false, undefined, '', true);
     this.schedule(bootAt, l, TimerKind.Boot);
   }
 

@@ -309,6 +309,8 @@ export function sumStats(list: ShardStats[]): ShardStats {
     faultsInjected: 0,
     injectedFaults: {},
     failReasons: {},
+    failStatuses: {},
+    retryAfterHonored: 0,
     activeSessions: 0,
     queuedSessions: 0,
   };
@@ -321,6 +323,8 @@ export function sumStats(list: ShardStats[]): ShardStats {
     out.faultsInjected += s.faultsInjected;
     for (const [k, v] of Object.entries(s.injectedFaults)) out.injectedFaults[k] = (out.injectedFaults[k] ?? 0) + v;
     for (const [k, v] of Object.entries(s.failReasons)) out.failReasons[k] = (out.failReasons[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(s.failStatuses ?? {})) out.failStatuses![k] = (out.failStatuses![k] ?? 0) + v;
+    out.retryAfterHonored! += s.retryAfterHonored ?? 0;
     out.activeSessions += s.activeSessions;
     out.queuedSessions += s.queuedSessions;
     if (s.uspConnections) {

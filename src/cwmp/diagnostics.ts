@@ -24,8 +24,10 @@ export interface SessionEvent {
   ok: boolean;
   events: string[];
   reason?: string;
-  /** The ACS's HTTP status when the session failed on one (reason http-status). */
+  /** The ACS's HTTP status when the session failed on one (reason http-status, or auth on a 401). */
   status?: number;
+  /** The ACS's Retry-After moved this CPE's retry later (docs/cwmp-behaviour.md "Retry-After"). */
+  retryAfterHonored?: boolean;
   seconds: number;
 }
 

@@ -26,9 +26,24 @@ export interface SessionChannel {
 
 export type SessionOutcome =
   | { ok: true; messages: number }
-  | { ok: false; reason: FailReason; detail: string; informDelivered: boolean };
+  | {
+      ok: false;
+      reason: FailReason;
+      detail: string;
+      informDelivered: boolean;
+      /** The HTTP status of the ACS's answer the session failed on (absent when none came). */
+      status?: number;
+      /** The Retry-After header of that answer, as sent (RFC 9110 10.2.3), on a 503 or 429. */
+      retryAfter?: string;
+    };
 
-export type FailReason = 'connect' | 'timeout' | 'auth' | 'http-status' | 'no-inform-response' | 'acs-fault' | 'malformed' | 'protocol' | 'io' | 'redirect' | 'too-long';
+/** Every reason a session fails for, fixed (metrics label values). */
+export const FAIL_REASONS = [
+  'connect', 'timeout', 'auth', 'http-status', 'no-inform-response', 'acs-fault', 'malformed', 'protocol', 'io', 'redirect', 'too-long',
+  // a fleet event's link fault (docs/cwmp-behaviour.md "Link faults")
+  'reset', 'stall', 'link-down',
+] as const;
+export type FailReason = (typeof FAIL_REASONS)[number];
 
 type State =
   | { name: 'inform' }
@@ -49,7 +64,14 @@ export async function runSession(host: SessionHost, channel: SessionChannel): Pr
   /** Requests already tried this session: each goes out at most once per session. */
   const attempted = new Set<CpeRequest>();
   const unattempted = () => host.cpeRequests().filter((r) => !attempted.has(r));
-  const failed = (reason: FailReason, detail: string): SessionOutcome => ({ ok: false, reason, detail, informDelivered });
+  const failed = (reason: FailReason, detail: string, status?: number, retryAfter?: string): SessionOutcome => ({
+    ok: false,
+    reason,
+    detail,
+    informDelivered,
+    ...(status !== undefined ? { status } : {}),
+    ...(retryAfter !== undefined ? { retryAfter } : {}),
+  });
 
   const exchange = async (msg: CpeMessage | undefined, id?: string): Promise<ParsedAcsEnvelope | SessionOutcome> => {
     if (++messages > MAX_MESSAGES) return failed('too-long', `more than ${MAX_MESSAGES} messages in one session`);
@@ -69,7 +91,7 @@ export async function runSession(host: SessionHost, channel: SessionChannel): Pr
       reply = await channel.post(body);
     } catch (e) {
       publish(0);
-      if (e instanceof TransportError) return failed(e.reason, e.message);
+      if (e instanceof TransportError) return failed(e.reason, e.message, e.status);
       return failed('io', (e as Error).message);
     }
     publish(reply.status);
@@ -78,7 +100,11 @@ export async function runSession(host: SessionHost, channel: SessionChannel): Pr
       hold = false;
       return parseAcsEnvelope('');
     }
-    if (reply.status !== 200) return failed('http-status', `ACS answered HTTP ${reply.status}`);
+    if (reply.status !== 200) {
+      // A 503 or 429 may say when to come back (docs/cwmp-behaviour.md "Retry-After").
+      const ra = reply.status === 503 || reply.status === 429 ? reply.headers['retry-after'] : undefined;
+      return failed('http-status', `ACS answered HTTP ${reply.status}`, reply.status, Array.isArray(ra) ? ra[0] : ra);
+    }
     const env = parseAcsEnvelope(reply.body);
     if (env.cwmpNamespace) cwmpNamespace = env.cwmpNamespace;
     hold = env.holdRequests;

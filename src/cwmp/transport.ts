@@ -3,8 +3,11 @@
 // socket), the ACS's cookies kept for the session only, Basic/Digest on 401, redirects
 // followed for the session only.
 import { readFileSync } from 'node:fs';
-import { Client } from 'undici';
+import type { Socket } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { buildConnector, Client } from 'undici';
 import { basicAuthorization, digestAuthorization, parseChallenges, type DigestClientState } from '../http/digest.js';
+import type { LinkFaultSpec } from '../scenario/model.js';
 
 export interface HttpReply {
   status: number;
@@ -17,13 +20,23 @@ export interface AcsEndpoint {
   username: string;
   password: string;
   timeoutMs: number;
+  /**
+   * The trouble on this CPE's link now (a fleet event's link fault), asked before each
+   * POST so a fault that starts or ends mid-session takes effect at the next message.
+   * Absent: a clean link. docs/cwmp-behaviour.md "Link faults".
+   */
+  link?: () => LinkFaultSpec | undefined;
+  /** [0, 1) for the jitter and the reset/stall draws (Math.random by default). */
+  random?: () => number;
 }
 
 /** Why a POST failed below the CWMP layer. */
 export class TransportError extends Error {
   constructor(
-    readonly reason: 'connect' | 'timeout' | 'auth' | 'redirect' | 'io',
+    readonly reason: 'connect' | 'timeout' | 'auth' | 'redirect' | 'io' | 'reset' | 'stall' | 'link-down',
     message: string,
+    /** The ACS's last HTTP status when it answered (a refused 401, a redirect loop). */
+    readonly status?: number,
   ) {
     super(message);
   }
@@ -36,6 +49,8 @@ export class TransportError extends Error {
 export class ConnectionPool {
   private idle = new Map<string, Client[]>();
   private readonly ca: string | undefined;
+  /** The socket under each live connection, so a link fault can reset it (RST, not FIN). */
+  private readonly sockets = new WeakMap<Client, Socket>();
   constructor(
     private readonly opts: { maxIdlePerOrigin: number; caFile?: string | undefined; keepAliveMs?: number },
   ) {
@@ -46,15 +61,27 @@ export class ConnectionPool {
     const list = this.idle.get(origin);
     const c = list?.pop();
     if (c && !c.closed && !c.destroyed) return c;
-    return new Client(origin, {
+    const connector = buildConnector({ timeout: timeoutMs, ...(this.ca ? { ca: this.ca } : {}) });
+    const client: Client = new Client(origin, {
       pipelining: 1,
       keepAliveTimeout: this.opts.keepAliveMs ?? 4000,
       keepAliveMaxTimeout: this.opts.keepAliveMs ?? 4000,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
-      connectTimeout: timeoutMs,
-      connect: this.ca ? { ca: this.ca } : {},
+      connect: (o, cb) =>
+        connector(o, (err, socket) => {
+          if (socket) this.sockets.set(client, socket as Socket);
+          (cb as (e: Error | null, s: typeof socket) => void)(err, socket);
+        }),
     });
+    return client;
+  }
+
+  /** Cut the connection the way a broken link does: a TCP reset, no orderly close. */
+  reset(c: Client): void {
+    const socket = this.sockets.get(c);
+    if (socket && !socket.destroyed) socket.resetAndDestroy();
+    void c.destroy().catch(() => undefined);
   }
 
   release(origin: string, c: Client, reusable: boolean): void {
@@ -101,12 +128,12 @@ export class AcsHttpSession {
       if (reply.status === 401) {
         // TR-069 3.4.4: answer the challenge on the same connection
         if (authTries++ >= 2 || !this.answerChallenge(reply)) {
-          throw new TransportError('auth', `ACS refused authentication (401${this.endpoint.username ? '' : ', no acsUsername configured'})`);
+          throw new TransportError('auth', `ACS refused authentication (401${this.endpoint.username ? '' : ', no acsUsername configured'})`, 401);
         }
         continue;
       }
       if ((reply.status === 301 || reply.status === 302 || reply.status === 303 || reply.status === 307 || reply.status === 308) && reply.headers['location']) {
-        if (redirects++ >= MAX_REDIRECTS) throw new TransportError('redirect', 'too many redirects');
+        if (redirects++ >= MAX_REDIRECTS) throw new TransportError('redirect', 'too many redirects', reply.status);
         this.redirect(String(reply.headers['location']));
         continue;
       }
@@ -149,7 +176,33 @@ export class AcsHttpSession {
     return undefined;
   }
 
+  /**
+   * A fleet event's link fault, applied before one request goes out (docs/cwmp-behaviour.md
+   * "Link faults"): a down link fails at once; latency (plus jitter) delays the request; a
+   * stall swallows it, so the CPE waits out --acs-timeout; a reset lets the request reach
+   * the ACS and cuts the connection before the reply is read. Returns whether to reset.
+   */
+  private async linkBefore(): Promise<boolean> {
+    const fault = this.endpoint.link?.();
+    if (!fault) return false;
+    const random = this.endpoint.random ?? Math.random;
+    if (fault.down) {
+      this.broken = true;
+      throw new TransportError('link-down', 'link down: no connection to the ACS');
+    }
+    const wait = fault.latencyMs + (fault.jitterMs > 0 ? random() * fault.jitterMs : 0);
+    if (wait > 0) await delay(wait);
+    if (fault.stallProbability > 0 && random() < fault.stallProbability) {
+      // The request goes nowhere and no answer comes: the real --acs-timeout runs out.
+      this.broken = true;
+      await delay(this.endpoint.timeoutMs);
+      throw new TransportError('stall', `link stalled: no answer within the ACS timeout (${this.endpoint.timeoutMs} ms)`);
+    }
+    return fault.resetProbability > 0 && random() < fault.resetProbability;
+  }
+
   private async send(body: string): Promise<HttpReply> {
+    const reset = await this.linkBefore();
     const headers: Record<string, string> = { 'content-length': String(Buffer.byteLength(body)) };
     if (body !== '') headers['content-type'] = 'text/xml; charset="utf-8"';
     // TR-069 3.4.5: echo the ACS's cookies for the rest of the session
@@ -165,6 +218,14 @@ export class AcsHttpSession {
       const timeout = err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT' || err.code === 'UND_ERR_CONNECT_TIMEOUT';
       const connect = err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH' || err.code === 'ECONNRESET';
       throw new TransportError(timeout ? 'timeout' : connect ? 'connect' : 'io', `${err.code ?? 'error'}: ${err.message ?? String(e)}`);
+    }
+    if (reset) {
+      // The request reached the ACS; the link dies before its answer is read.
+      this.broken = true;
+      res.body.on('error', () => undefined);
+      res.body.destroy();
+      this.pool.reset(this.client);
+      throw new TransportError('reset', 'link reset: connection cut before the ACS reply was read');
     }
     let text: string;
     try {

@@ -5,6 +5,7 @@
 // and a test keeps the two in step. No family has a per-CPE label; no Summary.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { EVENT_CODES } from '../cwmp/events.js';
+import { FAIL_REASONS } from '../cwmp/session.js';
 import { LIFECYCLE_STATES, MQTT_CONNECTION_STATES } from '../threads/messages.js';
 
 export const SESSION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -54,6 +55,34 @@ export const USP_ERROR_CODES: readonly string[] = [...Array.from({ length: 32 },
 export const USP_NOTIFY_KINDS = ['ValueChange', 'ObjectCreation', 'ObjectDeletion', 'Event', 'OperationComplete', 'OnBoardRequest'] as const;
 /** CWMP fault codes a CPE can send (TR-069 A.5.1); vendor codes appear when used. */
 export const CWMP_FAULT_CODES: readonly string[] = Array.from({ length: 33 }, (_, i) => String(9000 + i));
+/** Why CWMP sessions fail (docs/cwmp-behaviour.md "Sessions", "Link faults"), every one at 0 from the start. */
+export const SESSION_FAIL_REASONS: readonly string[] = FAIL_REASONS;
+/** HTTP statuses a failed session is labelled with as themselves; any other is "other", no answer "none". */
+export const FAIL_HTTP_STATUSES = ['400', '401', '403', '404', '405', '408', '429', '500', '502', '503', '504'] as const;
+const KNOWN_FAIL_STATUSES = new Set<string>(FAIL_HTTP_STATUSES);
+
+/** The bounded `http_status` label of a failed session: a common code, "other", or "none" when no HTTP answer came. */
+export function failStatusLabel(status: number | undefined): string {
+  if (status === undefined || status === 0) return 'none';
+  const s = String(status);
+  return KNOWN_FAIL_STATUSES.has(s) ? s : 'other';
+}
+
+/**
+ * The (reason, http_status) pairs a failed session can carry, present at 0 from the first
+ * scrape: an HTTP status with every code, a refused authentication with 401, too many
+ * redirects with a 3xx (other), every other reason without an HTTP answer.
+ */
+export function sessionFailureLabels(): Array<{ reason: string; http_status: string }> {
+  const out: Array<{ reason: string; http_status: string }> = [];
+  for (const reason of SESSION_FAIL_REASONS) {
+    if (reason === 'http-status') for (const code of [...FAIL_HTTP_STATUSES, 'other']) out.push({ reason, http_status: code });
+    else if (reason === 'auth') out.push({ reason, http_status: '401' }, { reason, http_status: 'none' });
+    else if (reason === 'redirect') out.push({ reason, http_status: 'other' });
+    else out.push({ reason, http_status: 'none' });
+  }
+  return out;
+}
 export const ADMIN_ROUTES = ['/', '/live', '/metrics', '/admin/cpes', '/admin/cpes/{id}', '/admin/cpes/{id}/cr', '/admin/cpes/{id}/fault/{code}', '/admin/events', 'unknown'] as const;
 export const ADMIN_CODES = ['200', '202', '400', '401', '404', '405', '409', '413', '500'] as const;
 
@@ -71,6 +100,8 @@ export function createCatalog() {
     // ---- CWMP ----
     cwmpInforms: new Counter({ name: 'cpe_sim_cwmp_informs_total', help: 'Event codes sent in Informs, by whether the ACS accepted the Inform.', labelNames: ['event_code', 'result'] as const, registers: r }),
     cwmpSessionDuration: new Histogram({ name: 'cpe_sim_cwmp_session_duration_seconds', help: 'CWMP session length, Inform to session end, as the CPEs see it.', buckets: SESSION_BUCKETS, registers: r }),
+    cwmpSessionFailures: new Counter({ name: 'cpe_sim_cwmp_session_failures_total', help: 'Failed CWMP sessions by reason (connect, timeout, auth, http-status, ..., and the link faults reset, stall, link-down) and the HTTP status they failed on (common codes, other, none).', labelNames: ['reason', 'http_status'] as const, registers: r }),
+    cwmpRetryAfterHonored: new Counter({ name: 'cpe_sim_cwmp_retry_after_honored_total', help: 'Session retries the ACS\'s Retry-After on a 503 or 429 moved later than the TR-069 3.2.1.1 retry window.', registers: r }),
     cwmpAcsResponse: new Histogram({ name: 'cpe_sim_cwmp_acs_response_seconds', help: 'Time from each POST to the ACS\'s reply, by the CPE message sent.', labelNames: ['message'] as const, buckets: RESPONSE_BUCKETS, registers: r }),
     // ---- USP ----
     uspRequests: new Counter({ name: 'cpe_sim_usp_requests_total', help: 'USP messages handled by the agents, by type and result.', labelNames: ['msg_type', 'result'] as const, registers: r }),
@@ -94,6 +125,7 @@ export function createCatalog() {
   for (const s of LIFECYCLE_STATES) c.fleetCpesByState.set({ lifecycle_state: s }, 0);
   for (const e of INFORM_EVENT_CODES) for (const res of INFORM_RESULTS) c.cwmpInforms.inc({ event_code: e, result: res }, 0);
   for (const m of CPE_MESSAGES) c.cwmpAcsResponse.zero({ message: m });
+  for (const labels of sessionFailureLabels()) c.cwmpSessionFailures.inc(labels, 0);
   for (const t of USP_MSG_TYPES) {
     for (const res of USP_RESULTS) c.uspRequests.inc({ msg_type: t, result: res }, 0);
     c.uspRtt.zero({ msg_type: t });

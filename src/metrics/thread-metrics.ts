@@ -8,11 +8,12 @@ import { informChannel, messageChannel, sessionChannel, tickChannel, type Inform
 import type { LifecycleState, MetricsSnapshot } from '../threads/messages.js';
 import { activeHandles } from '../util/probe.js';
 import { uspDropChannel, uspNotifyChannel, uspRequestChannel, type UspDropEvent, type UspNotifyEvent, type UspRequestEvent } from '../usp/diagnostics.js';
-import { CPE_MESSAGES, createCatalog, INFORM_EVENT_CODES, USP_MQTT_STATES, type Catalog } from './catalog.js';
+import { CPE_MESSAGES, createCatalog, failStatusLabel, INFORM_EVENT_CODES, SESSION_FAIL_REASONS, USP_MQTT_STATES, type Catalog } from './catalog.js';
 
 const LAG_RESOLUTION_MS = 20;
 const KNOWN_CODES = new Set(INFORM_EVENT_CODES);
 const KNOWN_MESSAGES = new Set(CPE_MESSAGES);
+const KNOWN_REASONS = new Set(SESSION_FAIL_REASONS);
 
 export class ThreadMetrics {
   readonly catalog: Catalog = createCatalog();
@@ -37,7 +38,11 @@ export class ThreadMetrics {
     });
     on<SessionEvent>(sessionChannel, (e) => {
       c.cwmpSessionDuration.observe(e.seconds);
-      if (!e.ok) c.fleetFailedSessions.inc();
+      if (!e.ok) {
+        c.fleetFailedSessions.inc();
+        c.cwmpSessionFailures.inc({ reason: e.reason !== undefined && KNOWN_REASONS.has(e.reason) ? e.reason : 'protocol', http_status: failStatusLabel(e.status) });
+      }
+      if (e.retryAfterHonored) c.cwmpRetryAfterHonored.inc();
     });
     on<UspRequestEvent>(uspRequestChannel, (e) => {
       c.uspRequests.inc({ msg_type: e.msgType, result: e.result });

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { buildAcsEnvelope } from '../cwmp/soap-build.js';
 import { parseCpeEnvelope } from '../cwmp/soap-parse.js';
 import type { AcsOutgoingRequest, CpeMessage, Inform, ParsedCpeEnvelope } from '../cwmp/types.js';
@@ -18,6 +18,8 @@ export interface MockAcsOptions {
   script?: (inform: Inform, deviceId: string) => AcsOutgoingRequest[] | undefined;
   /** Answer an Inform with this HTTP status instead (e.g. 503 for retry tests). */
   failInform?: (inform: Inform, deviceId: string) => number | undefined;
+  /** The Retry-After header (RFC 9110 10.2.3) sent with a failInform 503 or 429; none when absent or undefined. */
+  retryAfter?: (inform: Inform, deviceId: string) => string | undefined;
   /** Send HoldRequests=true with the InformResponse. */
   holdRequests?: boolean;
   /** End sessions with 204 (default) or an empty 200. */
@@ -49,6 +51,8 @@ export interface RecordedSession {
   cookieSeen: boolean;
   /** Client port of every request of the session: one socket means one value. */
   ports: number[];
+  /** The connection closed while the session was still open. */
+  cut?: boolean;
 }
 
 interface Live {
@@ -89,6 +93,12 @@ export class MockAcs {
   /** Authorization headers the ACS refused with a 401, in order (record mode only). */
   readonly refusedAuthorizations: string[] = [];
   private open = 0;
+  /** TCP connections accepted so far. */
+  connections = 0;
+  /** Connections that closed while the session on them was still open (a CPE's link cut mid-session). */
+  sessionsCut = 0;
+  /** The session (cookie) each socket last carried. */
+  private socketSession = new WeakMap<Socket, string>();
 
   constructor(private readonly opts: MockAcsOptions = {}) {}
 
@@ -108,6 +118,19 @@ export class MockAcs {
     const handler = (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res);
     this.server = this.opts.tls ? createTlsServer(this.opts.tls, handler) : createServer(handler);
     this.server.keepAliveTimeout = 5000;
+    this.server.on('connection', (socket: Socket) => {
+      this.connections++;
+      socket.once('close', () => {
+        const sid = this.socketSession.get(socket);
+        const live = sid === undefined ? undefined : this.live.get(sid);
+        if (live && !live.rec.ended) {
+          this.sessionsCut++;
+          live.rec.cut = true;
+        }
+        this.changed();
+      });
+      this.changed();
+    });
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(port, host, () => resolve());
@@ -202,7 +225,8 @@ export class MockAcs {
       if (this.opts.record !== false) this.devices.set(deviceId, inform);
       const status = this.opts.failInform?.(inform, deviceId);
       if (status) {
-        res.writeHead(status, status === 503 ? { 'retry-after': '60', 'content-length': '0' } : { 'content-length': '0' }).end();
+        const retryAfter = status === 503 || status === 429 ? this.opts.retryAfter?.(inform, deviceId) : undefined;
+        res.writeHead(status, retryAfter !== undefined ? { 'retry-after': retryAfter, 'content-length': '0' } : { 'content-length': '0' }).end();
         return;
       }
       const rec: RecordedSession = { deviceId, inform, messages: [], sentIds: [], ended: false, raw: [body], authorization: [], cookieSeen: false, ports: [req.socket.remotePort ?? 0] };
@@ -212,6 +236,7 @@ export class MockAcs {
       this.queued.delete(deviceId);
       const sid = randomBytes(8).toString('hex');
       this.live.set(sid, { rec, pending, startedAt: Date.now() });
+      this.socketSession.set(req.socket, sid);
       const send = () =>
         this.reply(res, buildAcsEnvelope({ method: 'InformResponse', maxEnvelopes: 1 }, { id: env.id, holdRequests: this.opts.holdRequests, cwmpNamespace: env.cwmpNamespace }), { 'set-cookie': `session=${sid}; Path=/` });
       const delay = this.opts.informDelayMs?.(inform, deviceId) ?? 0;
@@ -226,6 +251,7 @@ export class MockAcs {
       return;
     }
     live.rec.cookieSeen = true;
+    this.socketSession.set(req.socket, cookie!);
     if (this.opts.record !== false) {
       live.rec.ports.push(req.socket.remotePort ?? 0);
       if (req.headers.authorization) live.rec.authorization.push(req.headers.authorization);

@@ -88,7 +88,10 @@ export function loadProfile(dir: string): ProfileSpec {
   const identity = readIdentity(r, r.obj(top['identity'], 'identity'));
   const pools = readPools(r, top['pools'] === undefined ? {} : r.obj(top['pools'], 'pools'));
   const settingsRaw = top['settings'] === undefined ? {} : r.obj(top['settings'], 'settings');
-  r.onlyKeys(settingsRaw, ['periodicInformInterval', 'rebootSeconds', 'previousSoftwareVersion', 'firmwareVersions'], 'settings');
+  r.onlyKeys(settingsRaw, ['periodicInformInterval', 'rebootSeconds', 'previousSoftwareVersion', 'firmwareVersions', 'honorRetryAfter'], 'settings');
+  const honorRaw = settingsRaw['honorRetryAfter'];
+  if (honorRaw !== undefined && typeof honorRaw !== 'boolean') r.fail('settings.honorRetryAfter', `expected true or false, got ${describe(honorRaw)}`);
+  const honorRetryAfter = honorRaw !== false;
   const pii = settingsRaw['periodicInformInterval'] === undefined ? undefined : r.int(settingsRaw, 'periodicInformInterval', 'settings', undefined, 1);
   const rebootSeconds = r.int(settingsRaw, 'rebootSeconds', 'settings', 30, 0);
   const previousSoftwareVersion = settingsRaw['previousSoftwareVersion'] === undefined ? undefined : r.str(settingsRaw, 'previousSoftwareVersion', 'settings');
@@ -137,7 +140,7 @@ export function loadProfile(dir: string): ProfileSpec {
     root: root as ProfileSpec['root'],
     identity,
     pools,
-    settings: { periodicInformInterval: pii, rebootSeconds, previousSoftwareVersion, firmwareVersions },
+    settings: { periodicInformInterval: pii, rebootSeconds, previousSoftwareVersion, firmwareVersions, honorRetryAfter },
     objects,
   };
 }

@@ -52,6 +52,11 @@ export interface ProfileSpec {
     previousSoftwareVersion: string | undefined;
     /** Which version a downloaded firmware image installs: first `match` (regex on URL or file name) wins. */
     firmwareVersions: Array<{ match: string; version: string }>;
+    /**
+     * Wait out an ACS's Retry-After on a 503 or 429 before the next session (default
+     * true); false models firmware that retries on the TR-069 windows alone.
+     */
+    honorRetryAfter: boolean;
   };
   objects: ObjectSpec[];
 }

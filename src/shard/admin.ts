@@ -116,6 +116,8 @@ export class ShardAdmin {
       ...(cwmp?.counters ?? { bootstraps: 0, sessionsOk: 0, sessionsFailed: 0, periodicTicks: 0 }),
       faultsInjected: cwmp?.faultHook.total ?? 0,
       failReasons: { ...cwmp?.failures.reasons },
+      failStatuses: { ...cwmp?.failures.statuses },
+      retryAfterHonored: cwmp?.failures.retryAfterHonored ?? 0,
       injectedFaults: { ...cwmp?.faultHook.answered },
       activeSessions: cwmp?.activeSessions ?? 0,
       queuedSessions: cwmp?.queuedSessions ?? 0,

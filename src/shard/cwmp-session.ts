@@ -66,7 +66,17 @@ export class CwmpSession implements SessionHost {
     let outcome: SessionOutcome;
     let http: AcsHttpSession | undefined;
     try {
-      http = new AcsHttpSession(this.deps.pool, { url: this.url, username: this.username, password: this.password, timeoutMs: this.deps.acs.timeoutMs });
+      const { table } = this.deps;
+      const l = this.l;
+      http = new AcsHttpSession(this.deps.pool, {
+        url: this.url,
+        username: this.username,
+        password: this.password,
+        timeoutMs: this.deps.acs.timeoutMs,
+        // A fleet event's link fault, looked up before each POST (no per-CPE state).
+        link: () => table.linkFault(l),
+        random: table.random,
+      });
       outcome = await runSession(this, http);
     } catch (e) {
       // An unusable ManagementServer.URL lands here as well as bugs: a failed session, retried.

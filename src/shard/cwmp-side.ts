@@ -4,6 +4,7 @@
 // the CPEs' trees, power and lifecycle are the table's (CpeTable).
 import { publishSession, publishTick } from '../cwmp/diagnostics.js';
 import { DISCARD_ON_FAILURE, EV, eventsOf, KEEP_ON_REBOOT } from '../cwmp/events.js';
+import { retryAfterAt } from '../cwmp/retry-after.js';
 import type { SessionOutcome } from '../cwmp/session.js';
 import { ConnectionPool } from '../cwmp/transport.js';
 import type { ShardInit } from '../threads/messages.js';
@@ -234,23 +235,35 @@ export class CwmpSide {
     const session = new CwmpSession(this.sessionDeps, l);
     const outcome = await session.run();
     const seconds = (performance.now() - started) / 1000;
-    this.settle(session, outcome);
+    const honored = this.settle(session, outcome);
     // Deferred to the session's end (TR-069 3.7.2.4): reboot, reset, transfer delays.
     this.table.device.sessionEnded(l);
     const events = eventsOf(session.startEvents | session.informEvents);
-    publishSession({ cpe: this.table.lo + l, ok: outcome.ok, events, reason: outcome.ok ? undefined : outcome.reason, seconds });
+    publishSession({
+      cpe: this.table.lo + l,
+      ok: outcome.ok,
+      events,
+      reason: outcome.ok ? undefined : outcome.reason,
+      ...(!outcome.ok && outcome.status !== undefined ? { status: outcome.status } : {}),
+      ...(honored ? { retryAfterHonored: true } : {}),
+      seconds,
+    });
   }
 
-  /** A session's outcome: RetryCount back to 0 and ready, or failed with a retry planned. */
-  private settle(session: CwmpSession, outcome: SessionOutcome): void {
+  /**
+   * A session's outcome: RetryCount back to 0 and ready, or failed with a retry planned.
+   * Returns whether the ACS's Retry-After moved the retry later.
+   */
+  private settle(session: CwmpSession, outcome: SessionOutcome): boolean {
     const s = this.state;
     const l = session.l;
+    const now = this.table.clock.now();
     if (outcome.ok) {
       this.counters.sessionsOk++;
-      this.notifications.sessionCompleted(l, this.table.clock.now());
+      this.notifications.sessionCompleted(l, now);
       s.retries[l] = 0;
       this.table.setLife(l, Life.Ready);
-      return;
+      return false;
     }
     this.counters.sessionsFailed++;
     // A failed session drops 6 CONNECTION REQUEST and keeps the rest (also when no Inform
@@ -259,11 +272,23 @@ export class CwmpSide {
     s.events[l]! &= ~((session.startEvents | session.informEvents) & DISCARD_ON_FAILURE);
     s.retries[l] = Math.min(255, s.retries[l]! + 1);
     this.table.setLife(l, Life.Failed);
+    // docs/cwmp-behaviour.md "Retry-After": a 503 or 429 that says when to come back holds
+    // the next attempt until then, unless the profile models firmware that ignores it.
+    const notBefore = this.table.profile.settings.honorRetryAfter ? retryAfterAt(outcome.retryAfter, now) : undefined;
+    let honored = false;
     // A connection request that arrived during the failed session is answered now,
     // with RetryCount stamped; anything else waits out the retry window.
-    if (s.events[l]! & EV.CONNECTION_REQUEST) s.flags[l]! |= CwmpFlag.Again;
-    else this.scheduleRetry(l);
-    this.failures.record(this.table.clock.now(), this.table.lo + l, outcome.reason, outcome.detail);
+    if (s.events[l]! & EV.CONNECTION_REQUEST) {
+      // ...and if the ACS asked for time, at the time it asked.
+      if (notBefore === undefined || notBefore <= now) s.flags[l]! |= CwmpFlag.Again;
+      else {
+        this.retryAt(l, notBefore);
+        honored = true;
+      }
+    } else honored = this.scheduleRetry(l, notBefore);
+    if (honored) this.failures.retryAfterHonored++;
+    this.failures.record(now, this.table.lo + l, outcome.reason, outcome.detail, outcome.status);
+    return honored;
   }
 
   // ---- planning ----
@@ -310,12 +335,22 @@ export class CwmpSide {
     this.table.schedule(next, l, TimerKind.Heartbeat);
   }
 
-  /** TR-069 3.2.1.1: retry n after a random wait in its window (CWMPRetryMinimumWaitInterval, CWMPRetryIntervalMultiplier). */
-  private scheduleRetry(l: number): void {
+  /**
+   * TR-069 3.2.1.1: retry n after a random wait in its window (CWMPRetryMinimumWaitInterval,
+   * CWMPRetryIntervalMultiplier), and no sooner than `notBefore` (an ACS's Retry-After).
+   * Returns whether `notBefore` moved the retry later.
+   */
+  private scheduleRetry(l: number, notBefore?: number): boolean {
     const v = this.table.view(l);
     const minWait = Number(v.get(`${this.ms}CWMPRetryMinimumWaitInterval`));
     const multiplier = Number(v.get(`${this.ms}CWMPRetryIntervalMultiplier`));
-    const at = this.table.clock.now() + retryDelayMs(this.state.retries[l]!, { minWait, multiplier }, this.table.random);
+    const windowAt = this.table.clock.now() + retryDelayMs(this.state.retries[l]!, { minWait, multiplier }, this.table.random);
+    const later = notBefore !== undefined && notBefore > windowAt;
+    this.retryAt(l, later ? notBefore : windowAt);
+    return later;
+  }
+
+  private retryAt(l: number, at: number): void {
     this.state.retryAt[l] = at;
     this.table.schedule(at, l, TimerKind.Retry);
   }

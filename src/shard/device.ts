@@ -1,6 +1,7 @@
 // A CPE's behaviours beyond its data model (reboots, transfers, scheduled
 // informs): the RPCs' deferred effects, M events with CommandKeys, TransferComplete
 // re-sent until acknowledged, firmware banks. State lives in the sparse ExtraStore.
+import type { LinkFaultSpec } from '../scenario/model.js';
 import type { Dispatcher } from 'undici';
 import type { DeviceActions } from '../cwmp/rpc/handler.js';
 import { EV, TIED_M_CODES } from '../cwmp/events.js';
@@ -30,6 +31,10 @@ export interface DeviceHost {
   keep(l: number, view: CpeView): void;
   /** Text of a vendor configuration or log file for an Upload. */
   uploadBody(l: number, fileType: string): string;
+  /** A fleet event's link fault on the CPE's link now, if any (docs/cwmp-behaviour.md "Link faults"). */
+  linkFault?(l: number): LinkFaultSpec | undefined;
+  /** [0, 1) for the link fault's draws. */
+  random?: () => number;
   log(level: 'warn' | 'debug', msg: string, extra: Record<string, unknown>): void;
 }
 
@@ -230,6 +235,8 @@ export class Device {
         fileSize: t.fileSize,
         body: t.isDownload ? undefined : this.host.uploadBody(l, t.fileType),
         dispatcher: this.opts.dispatcher,
+        link: this.host.linkFault?.(l),
+        random: this.host.random,
       });
       if (!out.ok) fault = out.fault;
     }

@@ -24,6 +24,8 @@ export interface EventTable {
   powerCut(l: number, bootAt: number): void;
   /** The periodic Inform interval of these CPEs changed (a rule, not an overlay): plan again. */
   intervalChanged(l: number): void;
+  /** A link fault starts now on CPE `l` (a down link drops what is connected). */
+  linkFaultApplied?(l: number, fault: LinkFaultSpec): void;
 }
 
 /** Salt of the power-cut boot delay draws (one series per cut, so cuts differ). */
@@ -101,7 +103,10 @@ export class FleetEvents {
         break;
       case 'linkFault':
         this.links.unshift({ target: ev.target, from: at, until: at + ev.durationSeconds * 1000, fault: ev.fault });
-        each(() => undefined);
+        // In effect now: connections the fault breaks are told (later starts take effect at the next connect).
+        each((l) => {
+          if (at <= t.now()) t.linkFaultApplied?.(l, ev.fault);
+        });
         break;
       default: {
         const never: never = ev;

@@ -106,7 +106,7 @@ export class Shard implements CpeTable, AdminTable {
       (l, kind, at) => this.fire(l, kind, at),
       (e, l, kind) => this.log('warn', 'scheduled work failed', { cpe: init.lo + l, kind, error: (e as Error).message }),
     );
-    // Before either side: they read CPE views (which see the events' values) as they start.
+    // Before the sides: their constructors read CPE views, which consult the events' value rules.
     this.events = new FleetEvents(
       {
         lo: this.lo,
@@ -119,6 +119,10 @@ export class Shard implements CpeTable, AdminTable {
         isNew: (l) => this.life[l] === Life.New,
         schedule: (at, l, kind) => this.schedule(at, l, kind),
         powerCut: (l, bootAt) => this.powerCut(l, bootAt),
+        // A link that goes down drops the agent's MQTT connection now; connects then fail until it ends.
+        linkFaultApplied: (l, fault) => {
+          if (fault.down) this.usp?.connections.cut(l, 'link down');
+        },
         intervalChanged: (l) => this.cwmp?.intervalChanged(l),
       },
       `${deps.template.rootName}.ManagementServer.PeriodicInformInterval`,
@@ -133,6 +137,8 @@ export class Shard implements CpeTable, AdminTable {
         scheduleInformAt: (at, l) => this.schedule(at, l, TimerKind.ScheduledInform),
         powerCycle: (l, factoryReset) => this.powerCycle(l, factoryReset),
         uploadBody: (l, fileType) => uploadBody(this.view(l), fileType, this.clock.now()),
+        linkFault: (l) => this.events.linkFault(l),
+        random: this.random,
         view: (l) => this.view(l),
         keep: (l, v) => this.keep(l, v),
         log: (level, msg, extra) => this.log(level, msg, { ...extra, cpe: init.lo + (extra['cpe'] as number) }),
@@ -355,7 +361,8 @@ export class Shard implements CpeTable, AdminTable {
   powerCut(l: number, bootAt: number): void {
     this.goDark(l);
     this.cwmp?.powerOff(l, false);
-    this.usp?.powerOff(l, false, undefined, '');
+    // No goodbye: the broker sees the socket die (and would publish a Will).
+    this.usp?.powerOff(l, false, undefined, '', true);
     this.schedule(bootAt, l, TimerKind.Boot);
   }
 

@@ -1,9 +1,11 @@
 // File transfers a CPE performs for Download and Upload (TR-069 A.3.2.8, A.4.1.5): real
 // HTTP(S) GET or PUT with Basic/Digest, failures mapped to the TransferComplete fault
 // codes of TR-069 A.3.3.2 and A.5.1. Only a CPE in the middle of a transfer holds a promise.
+import { setTimeout as delay } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
 import { basicAuthorization, digestAuthorization, parseChallenges } from '../http/digest.js';
 import type { TransferFault } from '../cwmp/types.js';
+import type { LinkFaultSpec } from '../scenario/model.js';
 
 export interface TransferSpec {
   method: 'GET' | 'PUT';
@@ -16,7 +18,11 @@ export interface TransferSpec {
   /** Download: expected size in bytes (0: unknown). */
   fileSize?: number;
   /** Carries the CA trusted for https file servers (the same --acs-ca-file as the ACS). */
-  dispatcher?: Dispatcher;
+  dispatcher?: Dispatcher | undefined;
+  /** A fleet event's link fault on the CPE's link when the transfer starts (docs/cwmp-behaviour.md "Link faults"). */
+  link?: LinkFaultSpec | undefined;
+  /** [0, 1) for the link fault's jitter and draws. */
+  random?: (() => number) | undefined;
 }
 
 export type TransferOutcome = { ok: true; bytes: number } | { ok: false; fault: TransferFault };
@@ -35,6 +41,24 @@ export async function transfer(spec: TransferSpec): Promise<TransferOutcome> {
   // TR-069 A.4.1.5: 9013 Unsupported protocol for file transfer
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return fail(9013, `unsupported protocol ${u.protocol}`);
   const path = u.pathname + u.search;
+  // A fleet event's link fault: a down link cannot reach the file server (9015, as a
+  // refused connection); a stalled one never answers (the transfer's timeout runs out);
+  // latency comes before the request; a reset cuts the transfer in the middle.
+  const link = spec.link;
+  const random = spec.random ?? Math.random;
+  let reset = false;
+  if (link) {
+    if (link.down) return fail(9015, 'link down: cannot reach the file server');
+    const wait = link.latencyMs + (link.jitterMs > 0 ? random() * link.jitterMs : 0);
+    if (wait > 0) await delay(wait);
+    if (link.stallProbability > 0 && random() < link.stallProbability) {
+      await delay(spec.timeoutMs);
+      return fail(isDownload ? 9017 : 9011, `link stalled: no answer from the file server within ${spec.timeoutMs} ms`);
+    }
+    reset = link.resetProbability > 0 && random() < link.resetProbability;
+  }
+  // A reset aborts the request mid-body: undici then destroys the connection under it.
+  const cutter = reset ? new AbortController() : undefined;
   let authorization: string | undefined;
   for (let attempt = 0; attempt < 2; attempt++) {
     let res;
@@ -48,6 +72,7 @@ export async function transfer(spec: TransferSpec): Promise<TransferOutcome> {
         body: spec.method === 'PUT' ? spec.body ?? '' : undefined,
         headersTimeout: spec.timeoutMs,
         bodyTimeout: spec.timeoutMs,
+        ...(cutter ? { signal: cutter.signal } : {}),
         ...(spec.dispatcher ? { dispatcher: spec.dispatcher } : {}),
       });
     } catch (e) {
@@ -78,12 +103,26 @@ export async function transfer(spec: TransferSpec): Promise<TransferOutcome> {
       return fail(isDownload ? 9016 : 9011, `file server answered HTTP ${res.statusCode}`);
     }
     if (!isDownload) {
+      if (cutter) {
+        // The body went up; the link died before the server's answer was read.
+        res.body.on('error', () => undefined);
+        cutter.abort();
+        return fail(9011, 'link reset: connection cut before the file server answered the upload');
+      }
       await res.body.dump();
       return { ok: true, bytes: Buffer.byteLength(spec.body ?? '') };
     }
     let bytes = 0;
     try {
-      for await (const chunk of res.body) bytes += (chunk as Buffer).length;
+      for await (const chunk of res.body) {
+        bytes += (chunk as Buffer).length;
+        // A reset link: the connection dies after the first bytes of the body.
+        if (cutter) {
+          cutter.abort();
+          throw new Error('link reset: connection cut mid-body');
+        }
+      }
+      if (cutter) throw new Error('link reset: connection cut mid-body');
     } catch (e) {
       // Connection cut or stalled mid-body: 9017 unable to complete the download
       return fail(9017, `download broke off after ${bytes} bytes: ${(e as Error).message}`);

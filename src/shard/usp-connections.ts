@@ -10,6 +10,9 @@ import { MqttMtp } from '../usp/mtp/mqtt.js';
 import type { CpeTable } from './table.js';
 import { TimerKind } from './timer-kind.js';
 
+/** How long a connection a reset link fault picked stays up before it is cut. */
+const CUT_AFTER_UP_MS = 100;
+
 const enum Conn {
   Off = 0,
   Connecting = 1,
@@ -79,6 +82,7 @@ export class UspConnections {
     const env = this.table.env;
     const v = this.table.view(l);
     const endpointId = env.endpointId(index);
+    let cutAfterUp = false;
     const mtp: MqttMtp = new MqttMtp(
       {
         url: this.init.brokerUrl,
@@ -94,23 +98,50 @@ export class UspConnections {
       },
       {
         // Only the current connection of an agent speaks for it.
-        onUp: (info) => this.mtps.get(l) === mtp && this.up(l, info.replyTopic, info.discovered),
+        onUp: (info) => {
+          if (this.mtps.get(l) !== mtp) return;
+          this.up(l, info.replyTopic, info.discovered);
+          if (cutAfterUp) setTimeout(() => mtp.cut('link reset'), CUT_AFTER_UP_MS);
+        },
         onDown: (reason) => this.mtps.get(l) === mtp && this.down(l, reason),
         onRecord: (payload, replyTo) => this.mtps.get(l) === mtp && this.events.record(l, payload, replyTo),
       },
     );
     this.mtps.set(l, mtp);
     this.setConn(l, Conn.Connecting);
-    mtp.connect();
+    // A fleet event's link fault (docs/usp-behaviour.md "Link faults"): a down link fails the
+    // attempt at once (the reconnect backoff applies); latency delays the CONNECT; a reset
+    // picks this connection to be cut shortly after it comes up.
+    const fault = this.table.linkFault(l);
+    if (fault?.down) {
+      this.down(l, 'link down');
+      return;
+    }
+    if (fault && fault.resetProbability > 0 && this.table.random() < fault.resetProbability) cutAfterUp = true;
+    const wait = fault ? fault.latencyMs + (fault.jitterMs > 0 ? this.table.random() * fault.jitterMs : 0) : 0;
+    if (wait > 0) setTimeout(() => this.mtps.get(l) === mtp && mtp.state === 'idle' && mtp.connect(), wait);
+    else mtp.connect();
   }
 
-  /** Close the agent's connection (saying goodbye when it is up); no reconnect follows. */
-  disconnect(l: number, reason: string): void {
+  /** The agent's link is cut now (a link fault's down): the connection dies without a DISCONNECT and backs off. */
+  cut(l: number, reason: string): void {
+    this.mtps.get(l)?.cut(reason);
+  }
+
+  /**
+   * Close the agent's connection (saying goodbye when it is up); no reconnect follows.
+   * `abrupt` (a power cut): no goodbye, no DISCONNECT, the socket just dies.
+   */
+  disconnect(l: number, reason: string, abrupt = false): void {
     this.connectAt[l] = 0;
     const mtp = this.mtps.get(l);
     this.mtps.delete(l);
     if (this.conn[l] !== Conn.Off) this.setConn(l, Conn.Off);
     if (!mtp) return;
+    if (abrupt) {
+      mtp.abort();
+      return;
+    }
     const final = mtp.state === 'up' ? this.events.goodbye(l, reason) : undefined;
     void mtp.close(final).catch(() => undefined);
   }
@@ -151,7 +182,10 @@ export class UspConnections {
     if (!mtp || mtp.state !== 'up') return;
     // A publish that loses its connection is lost like on a real device: the Notify
     // retry (send_resp) or the controller's own timeout covers it.
-    mtp.publish(topic, bytes, qos).catch(() => undefined);
+    const fault = this.table.linkFault(l);
+    const wait = fault ? fault.latencyMs + (fault.jitterMs > 0 ? this.table.random() * fault.jitterMs : 0) : 0;
+    if (wait > 0) setTimeout(() => mtp.state === 'up' && mtp.publish(topic, bytes, qos).catch(() => undefined), wait);
+    else mtp.publish(topic, bytes, qos).catch(() => undefined);
   }
 
   /** Close every connection, with a goodbye from those that are up. */

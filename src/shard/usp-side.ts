@@ -159,7 +159,8 @@ export class UspSide {
   }
 
   /** Going dark (reboot, reset, firmware): say goodbye, drop the connection. */
-  powerOff(l: number, factoryReset: boolean, cause: BootCause | undefined, commandKey: string): void {
+  /** `abrupt`: the mains went (a power cut): the MQTT connection dies without a goodbye or DISCONNECT. */
+  powerOff(l: number, factoryReset: boolean, cause: BootCause | undefined, commandKey: string, abrupt = false): void {
     // A power cut has no cause of its own: Boot! says LocalReboot, and nothing is kept per agent.
     if (cause) this.bootInfo.set(l, { cause, commandKey });
     else this.bootInfo.delete(l);
@@ -173,7 +174,7 @@ export class UspSide {
     } else {
       this.dropVolatileSubscriptions(l);
     }
-    this.connections.disconnect(l, factoryReset ? 'factory reset' : 'reboot');
+    this.connections.disconnect(l, abrupt ? 'power cut' : factoryReset ? 'factory reset' : 'reboot', abrupt);
   }
 
   /** Only Persistent subscriptions survive a restart (TR-181 LocalAgent.Subscription.{i}.Persistent). */

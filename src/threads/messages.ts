@@ -121,6 +121,10 @@ export interface ShardStats {
   injectedFaults: Record<string, number>;
   /** Failed sessions by reason (connect, timeout, auth, http-status, ...). */
   failReasons: Record<string, number>;
+  /** Failed sessions that got an HTTP answer, by status code. */
+  failStatuses?: Record<string, number>;
+  /** Retries moved later by an ACS's Retry-After. */
+  retryAfterHonored?: number;
   activeSessions: number;
   queuedSessions: number;
   /** USP agents by MQTT connection state (absent without --usp-broker). */

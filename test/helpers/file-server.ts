@@ -8,6 +8,8 @@ import { checkNonce, digestChallenge, makeNonce, parseAuthorization, verifyBasic
 export interface FileServer {
   url: string;
   gets: string[];
+  /** GETs whose connection was reset while the file was being sent (a client's link cut mid-body). */
+  cut: string[];
   puts: Array<{ path: string; body: string; authorization: string | undefined }>;
   close(): Promise<void>;
 }
@@ -18,6 +20,7 @@ const SECRET = 'file-server';
 
 export async function startFileServer(files: Record<string, number>, tls?: { key: string; cert: string }): Promise<FileServer> {
   const gets: string[] = [];
+  const cut: string[] = [];
   const puts: FileServer['puts'] = [];
   const stalled: ServerResponse[] = [];
   const handle = (req: IncomingMessage, res: ServerResponse, body: string) => {
@@ -58,6 +61,12 @@ export async function startFileServer(files: Record<string, number>, tls?: { key
       res.writeHead(404).end();
       return;
     }
+    // A client that cuts its link mid-body leaves the server's writes to a reset connection.
+    const sent = res.socket;
+    const onClose = (hadError: boolean) => {
+      if (hadError) cut.push(path);
+    };
+    sent?.once('close', onClose);
     res.writeHead(200, { 'content-length': String(size), 'content-type': 'application/octet-stream' }).end(Buffer.alloc(size, 7));
   };
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -70,6 +79,7 @@ export async function startFileServer(files: Record<string, number>, tls?: { key
   return {
     url: `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`,
     gets,
+    cut,
     puts,
     async close() {
       for (const s of stalled) s.destroy();

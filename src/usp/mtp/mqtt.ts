@@ -172,6 +172,33 @@ export class MqttMtp {
     await endClient(client, !wasUp, this.opts.connectTimeoutMs);
   }
 
+  /**
+   * The link is cut (a fleet event's link fault): the socket is reset under the connection,
+   * no DISCONNECT, so the broker sees it die (and publishes a Will if one was set). The
+   * attempt ends through the usual socket close: onDown(reason), and the caller's backoff.
+   */
+  cut(reason: string): void {
+    const client = this.client;
+    if (client === undefined || (this.st !== 'up' && this.st !== 'connecting')) return;
+    this.disconnectReason = reason;
+    destroyStream(client);
+  }
+
+  /**
+   * Terminal, like close(), but the way a power cut ends it: no goodbye Record, no
+   * DISCONNECT, the socket just goes away. No onDown follows.
+   */
+  abort(): void {
+    if (this.st === 'closed') return;
+    const client = this.client;
+    this.st = 'closed';
+    this.client = undefined;
+    this.clearConnectTimer();
+    if (client === undefined) return;
+    destroyStream(client);
+    client.end(true);
+  }
+
   // ---- client events: called by the module-level listeners below, not by callers ------------
 
   /** @internal CONNACK accepted: note what the broker told us (v5, R-MQTT.15/21), then SUBSCRIBE. */
@@ -347,6 +374,14 @@ function onClientClose(this: MqttClient): void {
 }
 function onConnectTimeout(mtp: MqttMtp, client: MqttClient): void {
   mtp.fail(client, 'mqtt connect timeout (no CONNACK/SUBACK in time)', false);
+}
+
+/** Reset the client's socket (TCP RST where the platform allows), as a dead link does. */
+function destroyStream(client: MqttClient): void {
+  const stream = client.stream as { resetAndDestroy?: () => void; destroy: () => void; destroyed?: boolean } | undefined;
+  if (!stream || stream.destroyed) return;
+  if (stream.resetAndDestroy) stream.resetAndDestroy();
+  else stream.destroy();
 }
 
 /** end() the client (DISCONNECT first unless forced); resolve when its socket is closed, bounded by boundMs. */

@@ -343,10 +343,11 @@ export class MockAcs {
       write();
       return;
     }
+    // unref: a pending answer does not keep a process alive (the server does, while it listens).
     setTimeout(() => {
       if (res.destroyed || res.writableEnded) return;
       write();
-    }, delay);
+    }, delay).unref();
   }
 
   private refuse(res: ServerResponse, status: number): void {

@@ -1,18 +1,29 @@
-// Merge options with precedence flag > env > YAML file > default, refusing unknown keys
-// and bad values with a message that names the key, where it came from and the form expected.
+// Merge options with precedence flag > env > scenario file > YAML --config file > default,
+// refusing unknown keys and bad values with a message that names the key, where it came
+// from and the form expected.
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { ConfigError } from '../util/errors.js';
+import { didYouMean } from '../util/suggest.js';
 import { OPTIONS, computedDefault, toEnv, toKebab, type Config, type Kind, type OptionDef } from './options.js';
 
-export type Source = 'flag' | 'env' | 'file' | 'default';
+export type Source = 'flag' | 'env' | 'scenario' | 'file' | 'default';
 
-function where(def: OptionDef, source: Source, file?: string): string {
+/** A scenario file's `options:` map (docs/scenarios.md), a source between env and --config. */
+export interface ScenarioOptions {
+  /** The scenario file, as named in messages. */
+  file: string;
+  options: Record<string, unknown>;
+}
+
+function where(def: OptionDef, source: Source, file?: string, scenario?: string): string {
   switch (source) {
     case 'flag':
       return `flag --${toKebab(def.key)}`;
     case 'env':
       return `env ${toEnv(def.key)}`;
+    case 'scenario':
+      return `scenario ${scenario} options.${def.key}`;
     case 'file':
       return `file ${file}`;
     case 'default':
@@ -124,18 +135,62 @@ export function parseValue(kind: Kind, raw: unknown): { ok: true; value: unknown
   }
 }
 
-function flagOrEnvOrFile(flags: Record<string, unknown>, env: NodeJS.ProcessEnv, file: Record<string, unknown>, key: string): boolean {
-  return flags[key] !== undefined || env[toEnv(key)] !== undefined || (file[key] !== undefined && file[key] !== null);
+const given = (map: Record<string, unknown>, key: string): boolean => map[key] !== undefined && map[key] !== null;
+
+function flagOrEnvOrFile(flags: Record<string, unknown>, env: NodeJS.ProcessEnv, files: Array<Record<string, unknown>>, key: string): boolean {
+  return flags[key] !== undefined || env[toEnv(key)] !== undefined || files.some((f) => given(f, key));
+}
+
+const FILE_KEYS = OPTIONS.filter((o) => !o.notInFile).map((o) => o.key);
+
+/** Options a scenario cannot set, and why. */
+const NOT_IN_SCENARIO: Readonly<Record<string, string>> = {
+  duration: 'its stages decide how long the run lasts',
+};
+
+/** Refuse keys of a YAML options map that are no option or cannot be set there; `label` names the map. */
+function checkKeys(map: Record<string, unknown>, label: string, refused: Readonly<Record<string, string>> = {}): void {
+  const byKey = new Map(OPTIONS.map((o) => [o.key, o]));
+  for (const k of Object.keys(map)) {
+    const def = byKey.get(k);
+    if (def?.notInFile) throw new ConfigError(`config: ${label}: "${k}" cannot be set inside the config file`);
+    if (refused[k] !== undefined) throw new ConfigError(`config: ${label}: "${k}" cannot be set in a scenario (${refused[k]})`);
+    if (!def) throw new ConfigError(`config: ${label}: unknown key "${k}"${didYouMean(k, FILE_KEYS)}`);
+  }
+}
+
+/** One raw value parsed, or a ConfigError naming the key, where it came from and the form expected. */
+function parseOption(def: OptionDef, raw: unknown, whereText: string): unknown {
+  const parsed = parseValue(def.kind, raw);
+  if (!parsed.ok) {
+    const shown = def.kind.t === 'secret' ? '(hidden)' : JSON.stringify(typeof raw === 'string' ? raw.replace(/\/\/[^/@\s]*@/, '//(credentials hidden)@') : raw);
+    throw new ConfigError(`config: ${def.key} (${whereText}): expected ${expected(def.kind)}, got ${shown}`);
+  }
+  return parsed.value;
+}
+
+/**
+ * Check a scenario's `options:` map on its own, before anything starts: every key an option
+ * allowed in a file (not `duration`), every value of its option's form. The same checks and
+ * messages as loadConfig's for that source.
+ */
+export function checkScenarioOptions(s: ScenarioOptions): void {
+  checkKeys(s.options, `scenario ${s.file} options`, NOT_IN_SCENARIO);
+  for (const def of OPTIONS) {
+    if (given(s.options, def.key)) parseOption(def, s.options[def.key], where(def, 'scenario', undefined, s.file));
+  }
 }
 
 export interface RawSources {
   /** Flags as given on the command line (camelCase keys; absent when not given). */
   flags: Record<string, unknown>;
   env: NodeJS.ProcessEnv;
+  /** The options of the scenario being run (`cpe-sim run`), between env and the --config file. */
+  scenario?: ScenarioOptions;
 }
 
 /** Build the Config. Throws ConfigError naming the key. */
-export function loadConfig({ flags, env }: RawSources): Config {
+export function loadConfig({ flags, env, scenario }: RawSources): Config {
   const byKey = new Map(OPTIONS.map((o) => [o.key, o]));
   for (const k of Object.keys(flags)) {
     if (!byKey.has(k)) throw new ConfigError(`config: unknown flag --${toKebab(k)}`);
@@ -165,15 +220,10 @@ export function loadConfig({ flags, env }: RawSources): Config {
       if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`config: ${configPath} must be a map of camelCase keys`);
       file = doc as Record<string, unknown>;
     }
-    for (const k of Object.keys(file)) {
-      const def = byKey.get(k);
-      if (def?.notInFile) throw new ConfigError(`config: ${configPath}: "${k}" cannot be set inside the config file`);
-      if (!def) {
-        const hint = OPTIONS.find((o) => !o.notInFile && o.key.toLowerCase() === k.replace(/[-_]/g, '').toLowerCase());
-        throw new ConfigError(`config: ${configPath}: unknown key "${k}"${hint ? ` (did you mean "${hint.key}"?)` : ''}`);
-      }
-    }
+    checkKeys(file, configPath);
   }
+  const scen = scenario?.options ?? {};
+  if (scenario) checkKeys(scen, `scenario ${scenario.file} options`, NOT_IN_SCENARIO);
   const out: Record<string, unknown> = {};
   for (const def of OPTIONS) {
     let source: Source = 'default';
@@ -184,7 +234,10 @@ export function loadConfig({ flags, env }: RawSources): Config {
     } else if (env[toEnv(def.key)] !== undefined) {
       source = 'env';
       raw = env[toEnv(def.key)];
-    } else if (file[def.key] !== undefined && file[def.key] !== null) {
+    } else if (given(scen, def.key)) {
+      source = 'scenario';
+      raw = scen[def.key];
+    } else if (given(file, def.key)) {
       source = 'file';
       raw = file[def.key];
     } else {
@@ -194,12 +247,7 @@ export function loadConfig({ flags, env }: RawSources): Config {
       out[def.key] = undefined;
       continue;
     }
-    const parsed = parseValue(def.kind, raw);
-    if (!parsed.ok) {
-      const shown = def.kind.t === 'secret' ? '(hidden)' : JSON.stringify(typeof raw === 'string' ? raw.replace(/\/\/[^/@\s]*@/, '//(credentials hidden)@') : raw);
-      throw new ConfigError(`config: ${def.key} (${where(def, source, configPath)}): expected ${expected(def.kind)}, got ${shown}`);
-    }
-    out[def.key] = parsed.value;
+    out[def.key] = parseOption(def, raw, where(def, source, configPath, scenario?.file));
   }
   const cfg = out as unknown as Config;
   if (cfg.acsCaFile !== undefined) {
@@ -218,7 +266,7 @@ export function loadConfig({ flags, env }: RawSources): Config {
   }
   if (cfg.uspBroker?.mode === 'embedded' && cfg.uspMqttVersion === '5') {
     // aedes speaks MQTT 3.1.1 only: say so rather than fail every CONNECT at run time.
-    if (flagOrEnvOrFile(flags, env, file, 'uspMqttVersion')) {
+    if (flagOrEnvOrFile(flags, env, [scen, file], 'uspMqttVersion')) {
       throw new ConfigError('config: uspMqttVersion: the embedded broker (--usp-broker embedded) speaks MQTT 3.1.1 only; use --usp-mqtt-version 3.1.1 or an external MQTT 5 broker');
     }
     cfg.uspMqttVersion = '3.1.1';

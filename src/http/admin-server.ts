@@ -1,12 +1,14 @@
 // The metrics and admin listener (--metrics-bind-addr): one uWS app on the main thread.
 // GET /metrics; GET /admin/cpes[?state=&limit=&offset=]; GET /admin/cpes/{id};
-// POST /admin/cpes/{id}/cr; POST /admin/cpes/{id}/fault/{code}. Errors are JSON bodies
-// with the right status. Bind it to localhost or inside a trust boundary.
+// POST /admin/cpes/{id}/cr; POST /admin/cpes/{id}/fault/{code}; GET / (the live page) and
+// GET /live (its server-sent events). Errors are JSON bodies with the right status. Bind
+// it to localhost or inside a trust boundary.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type uWS from 'uWebSockets.js';
 import { LIFECYCLE_STATES, type CpeDetail, type CpeSummary, type LifecycleState } from '../threads/messages.js';
 import type { Catalog } from '../metrics/catalog.js';
 import type { MetricsHub } from '../metrics/hub.js';
+import { recentWindow, renderLivePage, sseEvent, type LiveFeed } from '../report/live.js';
 import { CpeSimError } from '../util/errors.js';
 import { listenUws, nativeUws, type UwsListener } from './uws.js';
 
@@ -42,15 +44,25 @@ export interface AdminFleet {
   injectFault(cpe: number, code: number): Promise<{ queued: number }>;
 }
 
+/** How long an idle /live stream goes before a comment line keeps proxies from closing it. */
+const LIVE_KEEPALIVE_MS = 15_000;
+
 export class AdminServer {
   private listener: UwsListener | undefined;
   port = 0;
+  /** Open /live streams, ended on close(). */
+  private readonly streams = new Set<() => void>();
 
+  /**
+   * `live`: where GET /live gets its points; without one the stream opens and stays
+   * open with nothing but keep-alive comments, and GET / still serves the page.
+   */
   constructor(
     private readonly fleet: AdminFleet,
     private readonly hub: MetricsHub,
     private readonly catalog: Catalog,
     private readonly token: string | undefined,
+    private readonly live?: LiveFeed,
   ) {}
 
   async listen(host: string, port: number): Promise<number> {
@@ -63,6 +75,10 @@ export class AdminServer {
       });
       const method = req.getMethod().toUpperCase();
       const url = req.getUrl();
+      if (url === '/live' && method === 'GET') {
+        this.stream(res);
+        return;
+      }
       const query = new URLSearchParams(req.getQuery() ?? '');
       const auth = req.getHeader('authorization');
       let route = 'unknown';
@@ -84,6 +100,59 @@ export class AdminServer {
   close(): void {
     this.listener?.close();
     this.listener = undefined;
+    for (const end of [...this.streams]) end();
+  }
+
+  /**
+   * GET /live: a text/event-stream of TimelinePoints, the last 10 minutes at once and
+   * then each new one. A client that cannot keep up misses points (uWS buffers what one
+   * write could not send; further points wait until it drained) rather than growing
+   * the buffer without bound.
+   */
+  private stream(res: uWS.HttpResponse): void {
+    this.catalog.adminRequests.inc({ route: '/live', code: '200' });
+    let open = true;
+    let gone = false;
+    let congested = false;
+    const write = (chunk: string) => {
+      if (!open || congested) return;
+      res.cork(() => {
+        if (!res.write(chunk)) congested = true;
+      });
+    };
+    const stop = () => {
+      if (!open) return;
+      open = false;
+      unsubscribe();
+      clearInterval(keepalive);
+      this.streams.delete(end);
+    };
+    const end = () => {
+      if (!open) return;
+      stop();
+      if (!gone) res.cork(() => res.end());
+    };
+    // Replaces the handler's onAborted: from here on this stream is what tracks the client.
+    res.onAborted(() => {
+      gone = true;
+      stop();
+    });
+    res.onWritable(() => {
+      congested = false;
+      return true;
+    });
+    res.cork(() => {
+      res.writeStatus('200 OK');
+      res.writeHeader('content-type', 'text/event-stream; charset=utf-8');
+      res.writeHeader('cache-control', 'no-store');
+      res.writeHeader('x-accel-buffering', 'no');
+      res.write(`retry: 2000\n: cpe-sim live${this.live ? '' : ' (no feed: nothing will be sent)'}\n\n`);
+    });
+    for (const p of recentWindow(this.live?.recent() ?? [])) write(sseEvent(p));
+    const unsubscribe = this.live?.subscribe((p) => write(sseEvent(p))) ?? (() => undefined);
+    const keepalive = setInterval(() => write(': keep-alive\n\n'), LIVE_KEEPALIVE_MS);
+    keepalive.unref();
+    this.streams.add(end);
   }
 
   private send(res: uWS.HttpResponse, route: string, r: Reply, aborted: () => boolean): void {
@@ -110,9 +179,13 @@ export class AdminServer {
     const only = async (allowed: string, route: string, run: () => Promise<Reply>): Promise<Reply> => {
       setRoute(route);
       if (method !== allowed) return error(405, `${route} takes ${allowed}`, { allow: allowed });
-      if (route !== '/metrics' && !this.authorized(auth)) return error(401, 'admin requires Authorization: Bearer <token>', { 'www-authenticate': 'Bearer' });
+      if (route.startsWith('/admin/') && !this.authorized(auth)) return error(401, 'admin requires Authorization: Bearer <token>', { 'www-authenticate': 'Bearer' });
       return run();
     };
+    if (url === '/') {
+      return only('GET', '/', async () => ({ status: 200, body: renderLivePage(), contentType: 'text/html; charset=utf-8', headers: { 'cache-control': 'no-store' } }));
+    }
+    if (url === '/live') return only('GET', '/live', async () => error(500, 'unreachable: GET /live streams'));
     if (url === '/metrics') {
       return only('GET', '/metrics', async () => ({ status: 200, body: await this.hub.render(), contentType: this.hub.contentType }));
     }

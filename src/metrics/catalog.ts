@@ -54,7 +54,7 @@ export const USP_ERROR_CODES: readonly string[] = [...Array.from({ length: 32 },
 export const USP_NOTIFY_KINDS = ['ValueChange', 'ObjectCreation', 'ObjectDeletion', 'Event', 'OperationComplete', 'OnBoardRequest'] as const;
 /** CWMP fault codes a CPE can send (TR-069 A.5.1); vendor codes appear when used. */
 export const CWMP_FAULT_CODES: readonly string[] = Array.from({ length: 33 }, (_, i) => String(9000 + i));
-export const ADMIN_ROUTES = ['/metrics', '/admin/cpes', '/admin/cpes/{id}', '/admin/cpes/{id}/cr', '/admin/cpes/{id}/fault/{code}', 'unknown'] as const;
+export const ADMIN_ROUTES = ['/', '/live', '/metrics', '/admin/cpes', '/admin/cpes/{id}', '/admin/cpes/{id}/cr', '/admin/cpes/{id}/fault/{code}', 'unknown'] as const;
 export const ADMIN_CODES = ['200', '202', '400', '401', '404', '405', '409', '500'] as const;
 
 export function createCatalog() {

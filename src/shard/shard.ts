@@ -106,6 +106,23 @@ export class Shard implements CpeTable, AdminTable {
       (l, kind, at) => this.fire(l, kind, at),
       (e, l, kind) => this.log('warn', 'scheduled work failed', { cpe: init.lo + l, kind, error: (e as Error).message }),
     );
+    // Before either side: they read CPE views (which see the events' values) as they start.
+    this.events = new FleetEvents(
+      {
+        lo: this.lo,
+        size: this.size,
+        seed: init.seed,
+        fleet: { lo: init.fleetOffset, hi: init.fleetOffset + init.fleetSize },
+        profile: { name: deps.profile.name, dir: basename(init.profileDir) },
+        now: () => this.clock.now(),
+        isPoweredOn: (l) => this.isPoweredOn(l),
+        isNew: (l) => this.life[l] === Life.New,
+        schedule: (at, l, kind) => this.schedule(at, l, kind),
+        powerCut: (l, bootAt) => this.powerCut(l, bootAt),
+        intervalChanged: (l) => this.cwmp?.afterSet(l, [`${deps.template.rootName}.ManagementServer.PeriodicInformInterval`], ''),
+      },
+      `${deps.template.rootName}.ManagementServer.PeriodicInformInterval`,
+    );
     this.transferAgent = init.acs.caFile ? new Agent({ connect: { ca: readFileSync(init.acs.caFile, 'utf8') } }) : undefined;
     const transfers = init.transfers ?? 'fetch';
     this.device = new Device(
@@ -138,22 +155,6 @@ export class Shard implements CpeTable, AdminTable {
         })
       : undefined;
     this.admin = new ShardAdmin(this);
-    this.events = new FleetEvents(
-      {
-        lo: this.lo,
-        size: this.size,
-        seed: init.seed,
-        fleet: { lo: init.fleetOffset, hi: init.fleetOffset + init.fleetSize },
-        profile: { name: deps.profile.name, dir: basename(init.profileDir) },
-        now: () => this.clock.now(),
-        isPoweredOn: (l) => this.isPoweredOn(l),
-        isNew: (l) => this.life[l] === Life.New,
-        schedule: (at, l, kind) => this.schedule(at, l, kind),
-        powerCut: (l, bootAt) => this.powerCut(l, bootAt),
-        intervalChanged: (l) => this.cwmp?.afterSet(l, [`${deps.template.rootName}.ManagementServer.PeriodicInformInterval`], ''),
-      },
-      `${deps.template.rootName}.ManagementServer.PeriodicInformInterval`,
-    );
     this.cr = new ConnectionRequests(
       {
         local: (cpe) => this.local(cpe),

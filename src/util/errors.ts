@@ -30,6 +30,14 @@ export class ConfigError extends CpeSimError {
   }
 }
 
+/** A scenario file or an admin event refused: the message names the file (if any), the key path and the form expected. */
+export class ScenarioError extends ConfigError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScenarioError';
+  }
+}
+
 export class ProfileError extends CpeSimError {
   constructor(message: string) {
     super('PROFILE_INVALID', message);

@@ -42,6 +42,8 @@ export interface HarnessOptions {
   random?: () => number;
   /** false: a USP-only fleet (no CWMP sessions). */
   cwmp?: boolean;
+  /** Leave every CPE off at start (a scenario powers them on with fleet events). */
+  holdPower?: boolean;
 }
 
 /** USP settings as the CLI's defaults would give them, on the given broker. */
@@ -110,6 +112,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     cr: { baseUrl: crBase, secret: o.crSecret ?? 'test-secret', rateLimit: o.crRateLimit ?? { count: 10, periodSec: 60 }, ...o.crCreds },
     logLevel: 'silent',
     logFormat: 'json',
+    ...(o.holdPower ? { holdPower: true } : {}),
   };
   const shard = new Shard(init, { clock, profile, template, ...(o.random ? { random: o.random } : {}), ...(process.env['HARNESS_LOG'] ? { log: (level, msg, extra) => process.stderr.write(`${level} ${msg} ${JSON.stringify(extra ?? {})}\n`) } : {}) });
   shardRef = shard;

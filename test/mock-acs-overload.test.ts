@@ -112,7 +112,6 @@ describe('overload mode: a cap on open sessions', () => {
     expect(sample.sessionsOk).toBe(cap);
     expect(sample.sessionsFailed).toBe(cpes - cap);
     expect(sample.failReasons['http-status']).toBe(cpes - cap);
-    expect(sample.failStatuses['503']).toBe(cpes - cap);
     expect(h.shard.admin.stats().states).toMatchObject({ ready: cap, failed: cpes - cap });
   });
 });
@@ -179,7 +178,7 @@ describe('resets: a CPE that cuts its session', () => {
     const pending = c.request({ path: '/', method: 'POST', body: inform('X'), signal: ctl.signal }).catch((e: Error) => e);
     await acs.waitFor(() => acs!.counts().sessionsOpen === 1, 5000, 'the session to open');
     ctl.abort();
-    expect(await pending).toBeInstanceOf(Error);
+    expect(((await pending) as Error).name).toBe('AbortError');
     await acs.waitFor(() => acs!.counts().resets === 1, 5000, 'the reset');
     expect(acs.counts()).toMatchObject({ sessionsStarted: 1, sessionsOpen: 0, resets: 1 });
   });

@@ -273,7 +273,7 @@ export function loadConfig({ flags, env, scenario }: RawSources): Config {
   }
   if (cfg.mockAcs === undefined) {
     for (const key of ['mockAcsMaxSessions', 'mockAcsRetryAfter', 'mockAcsLatency']) {
-      if (flagOrEnvOrFile(flags, env, file, key)) throw new ConfigError(`config: ${key}: applies to the embedded mock ACS only; give --mock-acs host:port too (or drop --${toKebab(key)})`);
+      if (flagOrEnvOrFile(flags, env, [scen, file], key)) throw new ConfigError(`config: ${key}: applies to the embedded mock ACS only; give --mock-acs host:port too (or drop --${toKebab(key)})`);
     }
   }
   if (!cfg.version && cfg.acsUrl === undefined && cfg.mockAcs === undefined && cfg.uspBroker === undefined) {

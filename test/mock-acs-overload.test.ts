@@ -10,7 +10,7 @@ import { loadConfig } from '../src/config/load.js';
 import { buildCpeEnvelope } from '../src/cwmp/soap-build.js';
 import type { Inform } from '../src/cwmp/types.js';
 import { MockAcs, type MockAcsCounts } from '../src/mock-acs/mock-acs.js';
-import { cliEnv } from './helpers/cli.js';
+import { cliEnv, spawnCli } from './helpers/cli.js';
 import { repoRoot, startHarness, until, type Harness } from './helpers/harness.js';
 import { settle } from './helpers/settle.js';
 
@@ -253,5 +253,40 @@ describe('npm run mock-acs (the standalone mock)', () => {
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
     expect(await new Promise<number | null>((r) => p.on('close', r))).toBe(2);
     expect(err).toContain('mock-acs: --latency: expected milliseconds "<ms>" or "<ms>±<jitter>"');
+  });
+});
+
+describe('cpe-sim --mock-acs with the overload settings', () => {
+  it('wires the cap, Retry-After and latency into the embedded mock, serves /stats, and logs the counts on SIGTERM', async () => {
+    const p = spawnCli(
+      ['--mock-acs', '127.0.0.1:0', '--mock-acs-max-sessions', '2', '--mock-acs-retry-after', '3600', '--mock-acs-latency', '400±100', '--cpes', '6', '--shards', '1', '--boot-ramp', '0', '--cr-bind-addr', '127.0.0.1:0', '--log-level', 'info'],
+      60_000,
+    );
+    let log = '';
+    p.stderr.on('data', (c: Buffer) => (log += c.toString()));
+    p.stdout.on('data', (c: Buffer) => (log += c.toString()));
+    const exited = new Promise<number | null>((r) => p.on('close', r));
+    const urlOf = () => /"msg":"embedded mock ACS listening"/.test(log) ? /"url":"(http:[^"]+)"/.exec(log)?.[1] : undefined;
+    await until(() => urlOf() !== undefined, 20_000, 'the embedded mock ACS to listen');
+    const url = urlOf()!;
+    // Every CPE informs once at boot: with 300-500 ms per answer, the first two sessions are still
+    // open when the others arrive, and a refused CPE's retry is an hour away (Retry-After).
+    let s = await stats(url);
+    const deadline = Date.now() + 20_000;
+    while (s.informs < 6 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      s = await stats(url);
+    }
+    expect(s.informs).toBeGreaterThanOrEqual(6);
+    expect(s.sessionsOpenPeak).toBeLessThanOrEqual(2);
+    expect(s.refused503).toBeGreaterThanOrEqual(1);
+    expect(s.sessionsStarted + s.refused503 + s.refusedOther).toBe(s.informs);
+    p.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const line = log.split('\n').find((l) => l.includes('"msg":"embedded mock ACS counts"'));
+    expect(line).toBeDefined();
+    const counts = (JSON.parse(line!) as { mockAcs: MockAcsCounts }).mockAcs;
+    expect(counts.refused503).toBeGreaterThanOrEqual(s.refused503);
+    expect(counts.informsByEvent['0 BOOTSTRAP']).toBeGreaterThanOrEqual(6);
   });
 });

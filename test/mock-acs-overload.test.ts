@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Client } from 'undici';
-import { loadConfig } from '../src/config/load.js';
+import { checkScenarioOptions, loadConfig } from '../src/config/load.js';
 import { buildCpeEnvelope } from '../src/cwmp/soap-build.js';
 import type { Inform } from '../src/cwmp/types.js';
 import { MockAcs, type MockAcsCounts } from '../src/mock-acs/mock-acs.js';
@@ -224,6 +224,12 @@ describe('options', () => {
     );
     expect(() => loadConfig({ flags: { mockAcs: '127.0.0.1:0', mockAcsMaxSessions: '-1' }, env })).toThrow('config: mockAcsMaxSessions (flag --mock-acs-max-sessions): expected an integer from 0 to 10000000, got "-1"');
     expect(() => loadConfig({ flags: { acsUrl: 'http://127.0.0.1:9/', mockAcsMaxSessions: '5' }, env })).toThrow('config: mockAcsMaxSessions: applies to the embedded mock ACS only; give --mock-acs host:port too');
+  });
+
+  it('a scenario file\'s options can set them (YAML numbers too), with the same checks', () => {
+    const cfg = loadConfig({ flags: {}, env, scenario: { file: 'storm.yaml', options: { mockAcs: '127.0.0.1:0', mockAcsMaxSessions: 200, mockAcsLatency: 150 } } });
+    expect([cfg.mockAcsMaxSessions, cfg.mockAcsLatency]).toEqual([200, { ms: 150, jitterMs: 0 }]);
+    expect(() => checkScenarioOptions({ file: 'storm.yaml', options: { mockAcsRetryAfter: 'soon' } })).toThrow('config: mockAcsRetryAfter (scenario storm.yaml options.mockAcsRetryAfter): expected an integer from 0 to 86400, got "soon"');
   });
 });
 

@@ -56,6 +56,8 @@ function expected(kind: Kind): string {
       return '"embedded" or a URL (mqtt://host:port or mqtts://host:port)';
     case 'pattern':
       return kind.must ? `a non-empty pattern containing ${kind.must}` : 'a non-empty pattern';
+    case 'latency':
+      return 'milliseconds "<ms>" or "<ms>±<jitter>" (or "<ms>+-<jitter>"), e.g. 200 or 200±50';
   }
 }
 
@@ -120,6 +122,11 @@ export function parseValue(kind: Kind, raw: unknown): { ok: true; value: unknown
     }
     case 'pattern':
       return s !== '' && s.includes(kind.must) ? { ok: true, value: s } : { ok: false };
+    case 'latency': {
+      const m = /^(\d+(?:\.\d+)?)(?:\s*(?:±|\+-)\s*(\d+(?:\.\d+)?))?$/.exec(s);
+      if (!m) return { ok: false };
+      return { ok: true, value: { ms: Number(m[1]), jitterMs: m[2] !== undefined ? Number(m[2]) : 0 } };
+    }
     case 'rateLimit': {
       const m = /^(\d+)\/(\d+(?:\.\d+)?)s$/.exec(s);
       if (!m || Number(m[1]) < 1 || Number(m[2]) <= 0) return { ok: false };
@@ -263,6 +270,11 @@ export function loadConfig({ flags, env, scenario }: RawSources): Config {
       throw new ConfigError('config: uspMqttVersion: the embedded broker (--usp-broker embedded) speaks MQTT 3.1.1 only; use --usp-mqtt-version 3.1.1 or an external MQTT 5 broker');
     }
     cfg.uspMqttVersion = '3.1.1';
+  }
+  if (cfg.mockAcs === undefined) {
+    for (const key of ['mockAcsMaxSessions', 'mockAcsRetryAfter', 'mockAcsLatency']) {
+      if (flagOrEnvOrFile(flags, env, [scen, file], key)) throw new ConfigError(`config: ${key}: applies to the embedded mock ACS only; give --mock-acs host:port too (or drop --${toKebab(key)})`);
+    }
   }
   if (!cfg.version && cfg.acsUrl === undefined && cfg.mockAcs === undefined && cfg.uspBroker === undefined) {
     throw new ConfigError(`config: acsUrl: missing (give --acs-url http://host:port/ or ${toEnv('acsUrl')}, --mock-acs host:port for the embedded mock ACS, or --usp-broker for a USP-only fleet)`);

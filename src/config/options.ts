@@ -14,7 +14,8 @@ export type Kind =
   | { t: 'ramp' }
   | { t: 'rateLimit' }
   | { t: 'broker' }
-  | { t: 'pattern'; must: string };
+  | { t: 'pattern'; must: string }
+  | { t: 'latency' };
 
 export interface OptionDef {
   key: string;
@@ -49,6 +50,9 @@ export const OPTIONS: readonly OptionDef[] = [
   { key: 'crPassword', kind: { t: 'secret' }, describe: 'ConnectionRequestPassword of every CPE, with {serial}, {index} and {oui} filled in per CPE (overrides the profile default, which an ACS cannot read back)', defaultText: 'the profile\'s default' },
   { key: 'crRateLimit', kind: { t: 'rateLimit' }, describe: 'Connection requests one CPE accepts per period, "<n>/<seconds>s"; more get 503', default: '10/60s' },
   { key: 'mockAcs', kind: { t: 'hostport' }, describe: 'Start the embedded mock ACS on host:port (and inform it unless --acs-url is set)' },
+  { key: 'mockAcsMaxSessions', kind: { t: 'int', min: 0, max: 10_000_000 }, describe: 'Overload mode of the embedded mock ACS: sessions it keeps open at once; an Inform past them gets 503 and the connection closed (0: no limit; docs/mock-acs.md)', default: 0 },
+  { key: 'mockAcsRetryAfter', kind: { t: 'int', min: 0, max: 86400 }, describe: 'Retry-After seconds on the embedded mock ACS\'s 503 (0: send no Retry-After)', default: 60 },
+  { key: 'mockAcsLatency', kind: { t: 'latency' }, describe: 'Delay the embedded mock ACS adds before every answer: "<ms>" or "<ms>±<jitter>" (also "<ms>+-<jitter>"), jitter drawn uniformly', default: '0' },
   { key: 'metricsBindAddr', kind: { t: 'hostport' }, describe: 'host:port of the metrics and admin listener (GET /metrics, /admin/...); off when unset. Bind it to localhost or inside a trust boundary' },
   { key: 'adminToken', kind: { t: 'secret' }, describe: 'When set, /admin/* requires Authorization: Bearer <token>' },
   { key: 'uspBroker', kind: { t: 'broker' }, describe: 'Make every CPE a USP agent on this MQTT broker: mqtt://host:port, mqtts://host:port, or "embedded" (an in-process aedes broker on --usp-embedded-bind, MQTT 3.1.1 only). Without --acs-url and --mock-acs the fleet is USP-only' },
@@ -90,6 +94,9 @@ export interface Config {
   crPassword: string | undefined;
   crRateLimit: { count: number; periodSec: number };
   mockAcs: HostPort | undefined;
+  mockAcsMaxSessions: number;
+  mockAcsRetryAfter: number;
+  mockAcsLatency: { ms: number; jitterMs: number };
   metricsBindAddr: HostPort | undefined;
   adminToken: string | undefined;
   uspBroker: UspBroker | undefined;

@@ -53,9 +53,9 @@ const urlHost = (h: string) => (h.includes(':') ? `[${h}]` : h);
 export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = {}): Promise<Fleet> {
   let mockAcs: MockAcs | undefined;
   if (cfg.mockAcs) {
-    mockAcs = new MockAcs({ record: false });
+    mockAcs = new MockAcs({ record: false, maxSessions: cfg.mockAcsMaxSessions, retryAfterSeconds: cfg.mockAcsRetryAfter, latency: cfg.mockAcsLatency });
     await mockAcs.listen(cfg.mockAcs.host, cfg.mockAcs.port);
-    log.info({ url: mockAcs.url }, 'embedded mock ACS listening');
+    log.info({ url: mockAcs.url, stats: `${mockAcs.url}stats`, maxSessions: cfg.mockAcsMaxSessions || 'unlimited', latencyMs: cfg.mockAcsLatency }, 'embedded mock ACS listening');
   }
   const acsUrl = cfg.acsUrl ?? mockAcs?.url ?? '';
   let broker: EmbeddedBroker | undefined;
@@ -143,6 +143,7 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
       mainMetrics?.close();
       cr.close();
       const stats = await c.stop();
+      if (mockAcs) log.info({ mockAcs: mockAcs.counts() }, 'embedded mock ACS counts');
       await mockAcs?.close();
       await broker?.close();
       return stats;

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { MockAcs } from '../src/mock-acs/mock-acs.js';
 import type { Summary } from '../src/scenario/summary.js';
 import { runCli, spawnCli } from './helpers/cli.js';
-import { exampleProfile } from './helpers/harness.js';
+import { exampleProfile, until } from './helpers/harness.js';
 
 let acs: MockAcs | undefined;
 afterEach(async () => {
@@ -22,7 +22,7 @@ function scenarioFile(yaml: string): { file: string; dir: string } {
   return { file, dir };
 }
 
-const common = (acsUrl: string) => ['--acs-url', acsUrl, '--profile', exampleProfile, '--cr-bind-addr', '127.0.0.1:0', '--shards', '2', '--log-level', 'warn'];
+const common = (acsUrl: string, logLevel = 'warn') => ['--acs-url', acsUrl, '--profile', exampleProfile, '--cr-bind-addr', '127.0.0.1:0', '--shards', '2', '--log-level', logLevel];
 const codes = (i: { events: Array<{ code: string }> }) => i.events.map((e) => e.code).join('+');
 
 describe('cpe-sim run', () => {
@@ -138,19 +138,12 @@ stages:
   - name: long
     hold: 1h
 `);
-    const p = spawnCli(['run', file, ...common(acs.url), '--report', dir], 120_000);
+    const p = spawnCli(['run', file, ...common(acs.url, 'info'), '--report', dir], 120_000);
     let out = '';
     p.stdout.on('data', (c: Buffer) => (out += c.toString()));
     p.stderr.on('data', (c: Buffer) => (out += c.toString()));
     await acs.waitFor(() => acs!.sessions.filter((x) => x.ended).length >= 5, 60_000, 'five boots');
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        if (out.includes('"stage":"long"') || out.includes('stage started')) {
-          clearInterval(poll);
-          resolve();
-        }
-      }, 50);
-    });
+    await until(() => out.includes('"stage":"long"'), 60_000, 'the long stage to start');
     p.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => p.on('close', (c) => resolve(c)));
     expect(code).toBe(0);

@@ -28,6 +28,8 @@ export interface Tick {
   states: Record<string, number>;
   active: number;
   queued: number;
+  /** Fleet-event wave timers still to fire. */
+  pendingEvents: number;
   mqtt: Record<string, number> | undefined;
 }
 
@@ -76,6 +78,7 @@ export class Ticker {
       states: { new: 0, bootstrapping: 0, ready: 0, failed: 0, dark: 0 },
       active: 0,
       queued: 0,
+      pendingEvents: 0,
       mqtt: undefined,
     };
     this.lastAt = at;
@@ -106,6 +109,7 @@ export class Ticker {
       tick.states['dark']! += s.dark;
       tick.active += s.activeSessions;
       tick.queued += s.queuedSessions;
+      tick.pendingEvents += s.pendingEvents;
     });
     for (const m of [tick.byReason, tick.byStatus]) for (const k of Object.keys(m)) if (m[k]! <= 0) delete m[k];
     return tick;

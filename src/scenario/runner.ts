@@ -199,13 +199,13 @@ export class ScenarioRunner {
     });
   }
 
-  /** Until no CPE is dark or bootstrapping and no session waits, checked at each tick; bounded. */
+  /** Until every wave timer fired, no CPE is dark or bootstrapping and no session waits, checked at each tick; bounded. */
   private async settle(stage: string): Promise<void> {
     const limit = this.o.settleLimitMs ?? SETTLE_LIMIT_MS;
     const deadline = Date.now() + limit;
     while (!this.stopped) {
       const k = await this.o.sampler.now();
-      if (k && k.states['dark'] === 0 && k.states['bootstrapping'] === 0 && k.queued === 0) return;
+      if (k && k.pendingEvents === 0 && k.states['dark'] === 0 && k.states['bootstrapping'] === 0 && k.queued === 0) return;
       if (Date.now() >= deadline) {
         this.o.log('warn', 'stage ended before the fleet settled', { stage, waitedSeconds: limit / 1000, states: k?.states, queued: k?.queued });
         return;

@@ -47,6 +47,8 @@ export class FleetEvents {
   private links: LinkRule[] = [];
   private values: ValueRule[] = [];
   private cuts = 0;
+  /** Wave timers scheduled and not fired yet: a stage has not done its work while any is left. */
+  pending = 0;
 
   constructor(
     private readonly t: EventTable,
@@ -69,7 +71,9 @@ export class FleetEvents {
     switch (ev.kind) {
       case 'powerOn':
         each((l, index) => {
-          if (t.isNew(l)) t.schedule(at + rampOffsetMs(ev.ramp, ev.target, index, t.fleet), l, TimerKind.Boot);
+          if (!t.isNew(l)) return;
+          this.pending++;
+          t.schedule(at + rampOffsetMs(ev.ramp, ev.target, index, t.fleet), l, TimerKind.WavePowerOn);
         });
         break;
       case 'powerCut': {
@@ -91,7 +95,10 @@ export class FleetEvents {
       case 'reboot':
       case 'factoryReset': {
         const kind = ev.kind === 'reboot' ? TimerKind.WaveReboot : TimerKind.WaveReset;
-        each((l, index) => t.schedule(at + rampOffsetMs(ev.ramp, ev.target, index, t.fleet), l, kind));
+        each((l, index) => {
+          this.pending++;
+          t.schedule(at + rampOffsetMs(ev.ramp, ev.target, index, t.fleet), l, kind);
+        });
         break;
       }
       case 'setInterval':
@@ -114,6 +121,11 @@ export class FleetEvents {
       }
     }
     return affected;
+  }
+
+  /** A wave timer fired (power on, reboot, reset). */
+  fired(): void {
+    if (this.pending > 0) this.pending--;
   }
 
   /** The link fault on CPE `l`'s links now, if any (the newest active one). */

@@ -220,6 +220,7 @@ export class Shard implements CpeTable, AdminTable {
     return {
       states: stats.states,
       dark: this.darkCount,
+      pendingEvents: this.events.pending,
       sessionsOk: stats.sessionsOk,
       sessionsFailed: stats.sessionsFailed,
       failReasons: stats.failReasons,
@@ -296,13 +297,19 @@ export class Shard implements CpeTable, AdminTable {
         publishTick({ kind: 'scheduled' });
         this.device.fireScheduledInforms(l);
         return;
+      case TimerKind.WavePowerOn:
+        this.events.fired();
+        if (!this.isPoweredOn(l)) this.powerOn(l);
+        return;
       case TimerKind.WaveReboot:
+        this.events.fired();
         if (!this.isPoweredOn(l)) return;
         // M Reboot goes in the boot Inform, as after an ACS's Reboot; a USP-only fleet has no Inform to carry it.
         if (this.cwmp) this.device.rebootNow(l);
         else this.powerCycle(l, false);
         return;
       case TimerKind.WaveReset:
+        this.events.fired();
         if (this.isPoweredOn(l)) this.powerCycle(l, true);
         return;
       case TimerKind.Periodic:

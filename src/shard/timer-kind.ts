@@ -14,6 +14,8 @@ export const enum TimerKind {
   WaveReboot = 13,
   /** A fleet event's factory-reset wave reached this CPE. */
   WaveReset = 14,
+  /** A fleet event's power-on ramp reached this CPE. */
+  WavePowerOn = 15,
 
   // ---- the CWMP side ----
   /** The next periodic Inform (PeriodicInformInterval / PeriodicInformTime). */

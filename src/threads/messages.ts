@@ -139,6 +139,8 @@ export interface ShardSample {
   states: StateCounts;
   /** CPEs in a dark window (power cut, reboot): counted in their lifecycle state too. */
   dark: number;
+  /** Fleet-event wave timers (power on, reboot, reset) not fired yet. */
+  pendingEvents: number;
   sessionsOk: number;
   sessionsFailed: number;
   /** Failed sessions by reason, so far. */

@@ -162,7 +162,13 @@ function prepareScenario(file: string, flags: Record<string, unknown>): { scenar
     throw new ConfigError(`scenario ${file}: cannot read it: ${(e as Error).message}`);
   }
   const scenario = parseScenario(text, file);
-  const cfg = loadConfig({ flags, env: process.env, scenario: { file, options: scenario.options } });
+  // A scenario's own mock ACS is its default target: an ACS named on the command line (or
+  // in the environment) replaces it rather than running beside it.
+  const options = { ...scenario.options };
+  const acsGiven = flags['acsUrl'] !== undefined || process.env[toEnv('acsUrl')] !== undefined;
+  const mockGiven = flags['mockAcs'] !== undefined || process.env[toEnv('mockAcs')] !== undefined;
+  if (acsGiven && !mockGiven) for (const k of Object.keys(options)) if (k.startsWith('mockAcs')) delete options[k];
+  const cfg = loadConfig({ flags, env: process.env, scenario: { file, options } });
   const profile = loadProfile(cfg.profile);
   const template = compileProfile(profile);
   if (cfg.uspBroker && template.rootName !== 'Device') {

@@ -1,0 +1,142 @@
+// Runs a scenario against a real ACS process and checks cpe-sim's summary against what
+// that ACS counted on its own side. The ACS is the standalone mock (npm run mock-acs) in
+// overload mode: at most --max-sessions open sessions, 503 + Retry-After beyond, an added
+// latency. It must agree with the summary on:
+//   - 503s: every refusal the ACS sent is a session cpe-sim counted failed with HTTP 503;
+//   - Informs: every Inform the ACS received is one cpe-sim timed;
+//   - sessions and resets: a session the ACS completed is one cpe-sim completed, or one
+//     whose last reply a link reset cut on the CPE's side after the ACS had ended it
+//     (so cpe-sim's resets = the ACS's resets + those), and no session is left open.
+// Usage: node dist/scripts/prove-acs-load.js SCENARIO.yaml [--report DIR] [--max-sessions N]
+//          [--retry-after S] [--latency MS±J] [-- cpe-sim options...]
+// Exits 0 when every check holds, 1 otherwise; prints a JSON line with both sides' numbers.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { MockAcsCounts } from '../src/mock-acs/mock-acs.js';
+import type { Summary } from '../src/scenario/summary.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+interface Args {
+  scenario: string;
+  report: string;
+  maxSessions: string;
+  retryAfter: string;
+  latency: string;
+  rest: string[];
+}
+
+function parseArgs(argv: string[]): Args {
+  const dash = argv.indexOf('--');
+  const own = dash >= 0 ? argv.slice(0, dash) : argv;
+  const rest = dash >= 0 ? argv.slice(dash + 1) : [];
+  const a: Args = { scenario: '', report: '', maxSessions: '40', retryAfter: '8', latency: '30±10', rest };
+  for (let i = 0; i < own.length; i++) {
+    const k = own[i]!;
+    const v = own[i + 1];
+    const take = () => {
+      if (v === undefined) throw new Error(`${k} needs a value`);
+      i++;
+      return v;
+    };
+    if (k === '--report') a.report = take();
+    else if (k === '--max-sessions') a.maxSessions = take();
+    else if (k === '--retry-after') a.retryAfter = take();
+    else if (k === '--latency') a.latency = take();
+    else if (k.startsWith('--')) throw new Error(`unknown option ${k}`);
+    else if (!a.scenario) a.scenario = k;
+    else throw new Error(`one scenario at a time (got ${a.scenario} and ${k})`);
+  }
+  if (!a.scenario) throw new Error('give the scenario file');
+  a.report ||= mkdtempSync(join(tmpdir(), 'cpe-sim-proof-'));
+  return a;
+}
+
+/** Start the standalone mock ACS; resolves with its URL once it listens. */
+function startAcs(a: Args): Promise<{ url: string; stop: () => Promise<MockAcsCounts> }> {
+  const p = spawn(process.execPath, [join(root, 'dist/scripts/mock-acs.js'), '--bind', '127.0.0.1:0', '--max-sessions', a.maxSessions, '--retry-after', a.retryAfter, '--latency', a.latency, '--quiet'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  let listening = false;
+  return new Promise((resolve, reject) => {
+    const early = (code: number | null) => reject(new Error(`the mock ACS exited (${code}) before it listened`));
+    p.once('exit', early);
+    p.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /listening on (http:\/\/\S+?\/)\s/.exec(out);
+      if (!m || listening) return;
+      listening = true;
+      p.off('exit', early);
+      resolve({
+        url: m[1]!,
+        stop: () =>
+          new Promise((done, fail) => {
+            p.once('exit', () => {
+              const line = out.split('\n').find((l) => l.startsWith('{"mockAcsCounts"'));
+              if (line) done((JSON.parse(line) as { mockAcsCounts: MockAcsCounts }).mockAcsCounts);
+              else fail(new Error('the mock ACS printed no counts'));
+            });
+            p.kill('SIGTERM');
+          }),
+      });
+    });
+  });
+}
+
+function runScenario(a: Args, acsUrl: string): Promise<number | null> {
+  const args = [join(root, 'dist/src/cli/main.js'), 'run', a.scenario, '--acs-url', acsUrl, '--report', a.report, ...a.rest];
+  const p = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  return new Promise((resolve) => p.once('exit', (code) => resolve(code)));
+}
+
+export interface ProofCheck {
+  what: string;
+  cpeSim: number;
+  acs: number;
+  ok: boolean;
+}
+
+/** The checks, from both sides' numbers. */
+export function checks(s: Summary, acs: MockAcsCounts): ProofCheck[] {
+  const run = s.run;
+  const cpeResets = run.failures.byReason['reset'] ?? 0;
+  const cutAfterEnd = cpeResets - acs.resets;
+  return [
+    { what: '503 refusals', cpeSim: run.failures.byStatus['503'] ?? 0, acs: acs.refused503, ok: (run.failures.byStatus['503'] ?? 0) === acs.refused503 },
+    { what: 'Informs', cpeSim: run.acsResponseMs['Inform']?.count ?? 0, acs: acs.informs, ok: (run.acsResponseMs['Inform']?.count ?? 0) === acs.informs },
+    { what: 'sessions completed (cpe-sim: ok + cut after the ACS ended them)', cpeSim: run.sessions.ok + cutAfterEnd, acs: acs.sessionsCompleted, ok: run.sessions.ok + cutAfterEnd === acs.sessionsCompleted && cutAfterEnd >= 0 },
+    { what: 'resets the ACS saw (at most those cpe-sim made)', cpeSim: cpeResets, acs: acs.resets, ok: acs.resets <= cpeResets },
+    { what: 'sessions started = completed + reset + expired', cpeSim: acs.sessionsCompleted + acs.resets + acs.expired, acs: acs.sessionsStarted, ok: acs.sessionsStarted === acs.sessionsCompleted + acs.resets + acs.expired && acs.sessionsOpen === 0 },
+  ];
+}
+
+async function main(): Promise<number> {
+  let a: Args;
+  try {
+    a = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`prove-acs-load: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const acs = await startAcs(a);
+  const code = await runScenario(a, acs.url);
+  const counts = await acs.stop();
+  if (code !== 0 && code !== 99) {
+    process.stderr.write(`prove-acs-load: cpe-sim run exited ${code}\n`);
+    return 1;
+  }
+  const summary = JSON.parse(readFileSync(join(a.report, 'summary.json'), 'utf8')) as Summary;
+  const list = checks(summary, counts);
+  for (const c of list) process.stdout.write(`${c.ok ? 'agree   ' : 'DISAGREE'}  ${c.what}: cpe-sim ${c.cpeSim}, ACS ${c.acs}\n`);
+  process.stdout.write(`${JSON.stringify({ proof: { report: a.report, cpeSimExit: code, checks: list, acs: counts } })}\n`);
+  return list.every((c) => c.ok) ? 0 : 1;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().then((c) => process.exit(c), (e: unknown) => {
+    process.stderr.write(`prove-acs-load: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  });
+}

@@ -42,6 +42,20 @@ module.exports = {
       to: { path: '^src/(coordinator|shard|http|metrics|cwmp|usp)/|^workers/' },
     },
     {
+      name: 'scenario-talks-through-messages',
+      severity: 'error',
+      comment: 'The scenario engine drives shards through the typed thread messages (coordinator, sampler), never by importing them; the protocols, listeners and metrics do not reach into it.',
+      from: { path: '^src/scenario/' },
+      to: { path: '^src/(shard|coordinator|http|metrics|cwmp|usp|report)/|^workers/' },
+    },
+    {
+      name: 'only-the-event-model-reaches-the-shard',
+      severity: 'error',
+      comment: 'Shards, protocols and thread messages see the fleet-event model and the subset arithmetic, not the runner, parser or measuring code.',
+      from: { path: '^src/(shard|cwmp|usp|threads)/' },
+      to: { path: '^src/scenario/', pathNot: '^src/scenario/(model|target)[.]ts$' },
+    },
+    {
       name: 'no-unresolvable-local',
       severity: 'error',
       comment: 'A relative import that does not resolve would hide its edges from the cycle check.',

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The system packages the tests need besides Node (npm test runs this first, as pretest):
+#   prometheus (promtool: checks a live scrape and the alert recipes),
+#   mosquitto (the MQTT 5 broker of the USP tests; tests start their own on free ports),
+#   chromium (headless, for the report and live page tests).
+# Installs what is missing with apt-get when it can (root, or sudo without a password);
+# otherwise names the command to run and fails.
+set -euo pipefail
+missing=()
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+{ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ]; } || missing+=(mosquitto)
+{ [ -x /usr/bin/chromium ] || command -v chromium >/dev/null 2>&1; } || missing+=(chromium)
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "system-deps: installing ${missing[*]} (Debian packages) for the tests" >&2
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    as_root=(sudo -n)
+  else
+    echo "system-deps: the tests need the Debian packages: ${missing[*]}; run: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "system-deps: no apt-get here; install ${missing[*]} with your package manager" >&2
+  exit 1
+fi
+"${as_root[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -113,6 +113,29 @@ describe('power cut', () => {
   });
 });
 
+describe('power-on to ready', () => {
+  it('is measured once a boot, also for a CPE whose first sessions failed', async () => {
+    let refuse = 2;
+    h = await startHarness({ cpes: 1, random: () => 0, acs: { failInform: () => (refuse-- > 0 ? 503 : undefined) } });
+    h.tick();
+    await settle(h);
+    expect(h.shard.lifecycle(0)).toBe('failed');
+    for (let i = 0; i < 10 && h.shard.lifecycle(0) !== 'ready'; i++) {
+      h.tick(Math.max(0, h.cwmp.retryDueAt(0) - h.clock.now()));
+      await settle(h);
+    }
+    expect(h.shard.lifecycle(0)).toBe('ready');
+    const { readyMs } = h.shard.sample();
+    expect(readyMs.count).toBe(1);
+    // Two failed sessions and their retry windows (5 s, then 10 s at the window's low end).
+    expect(readyMs.min).toBeGreaterThanOrEqual(15_000);
+    // A later periodic session is not a new power-on.
+    h.tick(h.cwmp.periodicDueAt(0) - h.clock.now());
+    await settle(h);
+    expect(h.shard.sample().readyMs.count).toBe(0);
+  });
+});
+
 describe('reboot and factory-reset waves', () => {
   it('reboots the subset along the ramp with 1 BOOT + M Reboot, and resets with 0 BOOTSTRAP', async () => {
     h = await startHarness({ cpes: 3 });

@@ -44,7 +44,9 @@ export interface ShardDeps {
 
 /** A bit of the lifecycle byte: rebooting or resetting (no sessions, no connection requests, no agent). */
 const DARK = 0x80;
-const LIFE = 0x7f;
+/** A bit of the lifecycle byte: ready at least once since this power-on (power-on-to-ready is measured once a boot, failed sessions first or not). */
+const REACHED = 0x40;
+const LIFE = 0x3f;
 
 export class Shard implements CpeTable, AdminTable {
   readonly shardId: number;
@@ -67,7 +69,7 @@ export class Shard implements CpeTable, AdminTable {
   /** Latencies since the last sample (scenario summary, report, live page). */
   readonly recorder = new Recorder();
   readonly log: LogFn;
-  /** Life in the low bits, DARK on top: one byte a CPE. */
+  /** Life in the low bits, REACHED and DARK on top: one byte a CPE. */
   private readonly life: Uint8Array;
   private readonly bootAt: Float64Array;
   private readonly overlays = new Map<number, Overlay>();
@@ -264,10 +266,14 @@ export class Shard implements CpeTable, AdminTable {
   /** Lifecycle changes go through here so the per-state counts stay current. */
   setLife(l: number, to: Life): void {
     const b = this.life[l]!;
-    if ((b & LIFE) === Life.Bootstrapping && to === Life.Ready) this.recorder.readyAfter(this.clock.now() - this.bootAt[l]!);
+    let keep = b & (DARK | REACHED);
+    if (to === Life.Ready && !(b & (REACHED | DARK))) {
+      this.recorder.readyAfter(this.clock.now() - this.bootAt[l]!);
+      keep |= REACHED;
+    }
     this.stateCounts[b & LIFE]!--;
     this.stateCounts[to]!++;
-    this.life[l] = (b & DARK) | to;
+    this.life[l] = keep | to;
   }
 
   stateCountsByName(): StateCounts {
@@ -375,7 +381,7 @@ export class Shard implements CpeTable, AdminTable {
 
   private goDark(l: number): void {
     if (!(this.life[l]! & DARK)) this.darkCount++;
-    this.life[l]! |= DARK;
+    this.life[l] = (this.life[l]! | DARK) & ~REACHED;
     this.setLife(l, Life.Bootstrapping);
   }
 }

@@ -179,10 +179,14 @@ describe('a new periodic interval', () => {
     await until(() => h!.acs.sessions.length === from + 1);
     await settle(h);
     expect(events(h.acs.sessions[from]!.inform)).toEqual(['2 PERIODIC']);
-    // The ACS's own write (an overlay) beats the fleet rule.
+    // The ACS's own later write (an overlay) beats the fleet rule...
     const v = h.shard.view(0);
     expect(v.setValues([{ path, value: '120' }])).toEqual([]);
     h.shard.keep(0, v);
     expect(h.shard.view(0).get(path)).toBe('120');
+    // ...and the fleet's next change beats that write: the newest wins.
+    apply({ kind: 'setInterval', target: { from: 0, to: 2 }, seconds: 30 });
+    expect(h.shard.view(0).get(path)).toBe('30');
+    expect(h.shard.view(1).get(path)).toBe('30');
   });
 });

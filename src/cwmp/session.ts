@@ -42,6 +42,8 @@ export const FAIL_REASONS = [
   'connect', 'timeout', 'auth', 'http-status', 'no-inform-response', 'acs-fault', 'malformed', 'protocol', 'io', 'redirect', 'too-long',
   // a fleet event's link fault (docs/cwmp-behaviour.md "Link faults")
   'reset', 'stall', 'link-down',
+  // the CPE lost power mid-session (a fleet event's power cut, reboot or reset wave)
+  'power-off',
 ] as const;
 export type FailReason = (typeof FAIL_REASONS)[number];
 

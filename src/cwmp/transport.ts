@@ -33,7 +33,7 @@ export interface AcsEndpoint {
 /** Why a POST failed below the CWMP layer. */
 export class TransportError extends Error {
   constructor(
-    readonly reason: 'connect' | 'timeout' | 'auth' | 'redirect' | 'io' | 'reset' | 'stall' | 'link-down',
+    readonly reason: 'connect' | 'timeout' | 'auth' | 'redirect' | 'io' | 'reset' | 'stall' | 'link-down' | 'power-off',
     message: string,
     /** The ACS's last HTTP status when it answered (a refused 401, a redirect loop). */
     readonly status?: number,
@@ -110,6 +110,8 @@ export class AcsHttpSession {
   private basic = false;
   private digest: DigestClientState | undefined;
   private broken = false;
+  /** The CPE lost power: the connection is gone and nothing more is sent. */
+  private aborted = false;
 
   constructor(
     private readonly pool: ConnectionPool,
@@ -201,8 +203,21 @@ export class AcsHttpSession {
     return fault.resetProbability > 0 && random() < fault.resetProbability;
   }
 
+  /** The CPE lost power mid-session: the connection dies as a power loss kills it (a reset), and the session's next or pending request fails. */
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.broken = true;
+    this.pool.reset(this.client);
+  }
+
+  private powerLost(): TransportError {
+    return new TransportError('power-off', 'the CPE lost power mid-session');
+  }
+
   private async send(body: string): Promise<HttpReply> {
     const reset = await this.linkBefore();
+    if (this.aborted) throw this.powerLost();
     const headers: Record<string, string> = { 'content-length': String(Buffer.byteLength(body)) };
     if (body !== '') headers['content-type'] = 'text/xml; charset="utf-8"';
     // TR-069 3.4.5: echo the ACS's cookies for the rest of the session
@@ -214,6 +229,7 @@ export class AcsHttpSession {
       res = await this.client.request({ path: this.url.pathname + this.url.search, method: 'POST', headers, body });
     } catch (e) {
       this.broken = true;
+      if (this.aborted) throw this.powerLost();
       const err = e as { code?: string; message?: string };
       const timeout = err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT' || err.code === 'UND_ERR_CONNECT_TIMEOUT';
       const connect = err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH' || err.code === 'ECONNRESET';
@@ -232,6 +248,7 @@ export class AcsHttpSession {
       text = await res.body.text();
     } catch (e) {
       this.broken = true;
+      if (this.aborted) throw this.powerLost();
       throw new TransportError('io', `reading the ACS reply failed: ${(e as Error).message}`);
     }
     this.keepCookies(res.headers['set-cookie']);

@@ -61,6 +61,15 @@ export class CwmpSession implements SessionHost {
     this.password = view.get(`${ms}Password`) ?? deps.acs.password;
   }
 
+  private http: AcsHttpSession | undefined;
+  private poweredOff = false;
+
+  /** The CPE lost power: cut the connection now; the session ends failed ('power-off'). */
+  powerOff(): void {
+    this.poweredOff = true;
+    this.http?.abort();
+  }
+
   /** Run the session over one pooled connection. Never throws: an unusable URL is a failed session. */
   async run(): Promise<SessionOutcome> {
     let outcome: SessionOutcome;
@@ -77,6 +86,8 @@ export class CwmpSession implements SessionHost {
         link: () => table.linkFault(l),
         random: table.random,
       });
+      this.http = http;
+      if (this.poweredOff) http.abort();
       outcome = await runSession(this, http);
     } catch (e) {
       // An unusable ManagementServer.URL lands here as well as bugs: a failed session, retried.

@@ -44,6 +44,8 @@ export class CwmpSide {
   private readonly ms: string;
   /** What every session shares (one object for the shard, not one per session). */
   private readonly sessionDeps: SessionDeps;
+  /** Sessions running now, by CPE (at most maxSessions): a power loss cuts its CPE's. */
+  private readonly running = new Map<number, CwmpSession>();
   private queue: number[] = [];
   private qHead = 0;
   private active = 0;
@@ -158,6 +160,8 @@ export class CwmpSide {
    */
   powerOff(l: number, factoryReset: boolean): void {
     const s = this.state;
+    // A session in flight dies with the power (docs/cwmp-behaviour.md "Events across reboots").
+    this.running.get(l)?.powerOff();
     s.retryAt[l] = 0;
     s.periodicAt[l] = 0;
     this.notifications.rebooted(l);
@@ -204,6 +208,8 @@ export class CwmpSide {
     while (this.active < this.opts.maxSessions && this.qHead < this.queue.length) {
       const l = this.queue[this.qHead++]!;
       flags[l]! &= ~CwmpFlag.Queued;
+      // Went dark while it waited: its boot asks for a session again.
+      if (!this.table.isPoweredOn(l)) continue;
       this.active++;
       flags[l]! |= CwmpFlag.InSession;
       this.session(l)

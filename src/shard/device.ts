@@ -147,6 +147,14 @@ export class Device {
     this.host.powerCycle(l, false);
   }
 
+  /** The power went during a session: what it deferred (a reboot, a reset) is moot. */
+  powerLost(l: number): void {
+    const e = this.extras.get(l);
+    if (!e) return;
+    e.deferred = undefined;
+    this.extras.prune(l);
+  }
+
   /** After a session: deferred reboot/reset, and transfers asked for in it start their delay now. */
   sessionEnded(l: number): void {
     const e = this.extras.get(l);

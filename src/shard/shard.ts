@@ -125,7 +125,11 @@ export class Shard implements CpeTable, AdminTable {
         linkFaultApplied: (l, fault) => {
           if (fault.down) this.usp?.connections.cut(l, 'link down');
         },
-        intervalChanged: (l) => this.cwmp?.intervalChanged(l),
+        // The fleet's new interval is the newest write: it replaces one the ACS made before (a later ACS write wins again).
+        intervalChanged: (l) => {
+          this.overlays.get(l)?.values?.delete(`${deps.template.rootName}.ManagementServer.PeriodicInformInterval`);
+          this.cwmp?.intervalChanged(l);
+        },
       },
       `${deps.template.rootName}.ManagementServer.PeriodicInformInterval`,
     );

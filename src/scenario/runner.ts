@@ -3,9 +3,9 @@
 // judged. It talks to the shards only through the fleet's typed thread messages
 // (RunnerFleet), and measures through the process's one Sampler.
 import type { FleetEvent, Scenario, Stage, Target, Threshold } from './model.js';
-import { Period, timelinePoint, type Tick } from './measure.js';
+import { Period, type Tick } from './measure.js';
 import type { Sampler } from './sampler.js';
-import type { BreakpointResult, BreakpointStep, PeriodSummary, RunResult, Summary, ThresholdResult } from './summary.js';
+import type { BreakpointResult, BreakpointStep, PeriodSummary, RunResult, Summary, ThresholdResult, TimelinePoint } from './summary.js';
 import { rampSeconds, rangeOf } from './target.js';
 import { evaluate, stageOf } from './thresholds.js';
 
@@ -88,7 +88,7 @@ export class ScenarioRunner {
     private readonly o: RunnerOptions,
   ) {
     this.runPeriod = new Period(scenario.name, 'run', this.startedAt);
-    this.unsubscribe = o.sampler.onTick((k) => this.onTick(k));
+    this.unsubscribe = o.sampler.onTick((k, p) => this.onTick(k, p));
   }
 
   /** End the run early (Ctrl-C, --duration): the current stage stops, the rest are skipped. */
@@ -112,8 +112,8 @@ export class ScenarioRunner {
 
   // ---- measuring ----
 
-  private onTick(k: Tick): void {
-    this.timeline.push(timelinePoint(k));
+  private onTick(k: Tick, p: TimelinePoint): void {
+    this.timeline.push(p);
     this.runPeriod.add(k);
     this.current?.period.add(k);
     this.step?.add(k);
@@ -141,8 +141,8 @@ export class ScenarioRunner {
   private async runStage(stage: Stage): Promise<void> {
     const a = stage.action;
     const kind = a.kind === 'event' ? a.event.kind : a.kind;
-    // A clean boundary: what happened before the stage is measured before it starts.
-    await this.o.sampler.now();
+    // Stages start on the sampler's grid: what happened before is measured before it starts.
+    await this.o.sampler.next();
     const start = Date.now();
     const period = new Period(stage.name, kind, start);
     const run: StageRun = { stage, period, judged: period };
@@ -169,7 +169,7 @@ export class ScenarioRunner {
     } else {
       run.breakpoint = await this.breakpoint(run);
     }
-    await this.o.sampler.now();
+    await this.o.sampler.next();
     this.current = undefined;
     this.o.log('info', 'stage ended', { stage: stage.name, seconds: Math.round((Date.now() - start) / 100) / 10 });
     run.endedAt = Date.now();
@@ -204,13 +204,12 @@ export class ScenarioRunner {
     const limit = this.o.settleLimitMs ?? SETTLE_LIMIT_MS;
     const deadline = Date.now() + limit;
     while (!this.stopped) {
-      const k = await this.o.sampler.now();
+      const k = await this.o.sampler.next();
       if (k && k.pendingEvents === 0 && k.states['dark'] === 0 && k.states['bootstrapping'] === 0 && k.queued === 0) return;
       if (Date.now() >= deadline) {
         this.o.log('warn', 'stage ended before the fleet settled', { stage, waitedSeconds: limit / 1000, states: k?.states, queued: k?.queued });
         return;
       }
-      await this.sleep(1000);
     }
   }
 
@@ -228,13 +227,13 @@ export class ScenarioRunner {
     let on = 0;
     for (const rate of breakpointRates(b.fromRate, b.toRate, b.durationSeconds, b.stepSeconds)) {
       if (this.stopped) break;
+      // A step is a whole number of ticks on the grid.
+      await this.o.sampler.next();
       const startedAt = Date.now();
-      await this.o.sampler.now();
       const step = new Period(`${run.stage.name}@${rate}`, 'breakpoint-step', startedAt);
       this.step = step;
       on = await this.raise(b.target, b.by, rate, n, interval, on, b.stepSeconds);
-      await this.sleep(b.stepSeconds * 1000 - (Date.now() - startedAt));
-      await this.o.sampler.now();
+      for (let t = 1; t < b.stepSeconds && !this.stopped; t++) await this.o.sampler.next();
       this.step = undefined;
       if (this.stopped && step.seconds < b.stepSeconds / 2) break; // cut short: not a judged step
       const broke = scoped.filter((th) => !evaluate(th, step).ok).map((th) => th.source);

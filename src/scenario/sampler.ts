@@ -1,6 +1,8 @@
 // One sampler a process: once a second it asks every shard for its sample, merges them into
 // a Tick and hands it on (the scenario runner's periods, the live page's feed). Shards
-// drain their latency histograms on each sample, so nothing else may ask them.
+// drain their latency histograms on each sample, so nothing else may ask them. Samples
+// are taken on the one-second grid only, never in between: every tick is one interval
+// long, so a rate per tick is a rate per second (a scenario's stages start on the grid).
 import type { ShardSample } from '../threads/messages.js';
 import { Ticker, timelinePoint, type Tick } from './measure.js';
 import type { TimelinePoint } from './summary.js';
@@ -16,7 +18,7 @@ export class Sampler {
   private timer: NodeJS.Timeout | undefined;
   /** The sample in progress: samples never overlap, and `now()` waits for it. */
   private running: Promise<Tick | undefined> = Promise.resolve(undefined);
-  private readonly tickListeners = new Set<(k: Tick) => void>();
+  private readonly tickListeners = new Set<(k: Tick, p: TimelinePoint) => void>();
   /** The stage label of the next ticks ('' outside a scenario's stages). */
   stage = '';
 
@@ -31,7 +33,7 @@ export class Sampler {
   }
 
   start(): void {
-    this.timer ??= setInterval(() => void this.now(), this.periodMs);
+    this.timer ??= setInterval(() => void this.take(), this.periodMs);
     this.timer.unref();
   }
 
@@ -40,21 +42,34 @@ export class Sampler {
     this.timer = undefined;
   }
 
-  /** Take a sample now (after any in progress); resolves with its tick, undefined when no shard answered. */
-  now(): Promise<Tick | undefined> {
+  /** The next tick on the grid (undefined when no shard answered it). */
+  next(): Promise<Tick | undefined> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private waiters: Array<(k: Tick | undefined) => void> = [];
+
+  /** Take a sample (after any in progress); resolves with its tick, undefined when no shard answered. */
+  private take(): Promise<Tick | undefined> {
     const next = this.running.then(async () => {
       const samples = await this.source.samples().catch(() => []);
-      if (samples.every((s) => s === undefined)) return undefined;
+      const waiting = this.waiters.splice(0);
+      if (samples.every((s) => s === undefined)) {
+        for (const w of waiting) w(undefined);
+        return undefined;
+      }
       const tick = this.ticker.tick(this.clock(), this.stage, samples);
-      this.onPoint(timelinePoint(tick));
-      for (const fn of [...this.tickListeners]) fn(tick);
+      const point = timelinePoint(tick);
+      this.onPoint(point);
+      for (const fn of [...this.tickListeners]) fn(tick, point);
+      for (const w of waiting) w(tick);
       return tick;
     });
     this.running = next.catch(() => undefined);
     return next;
   }
 
-  onTick(fn: (k: Tick) => void): () => void {
+  onTick(fn: (k: Tick, p: TimelinePoint) => void): () => void {
     this.tickListeners.add(fn);
     return () => this.tickListeners.delete(fn);
   }

@@ -4,12 +4,34 @@
 // growth (V8 heap + external memory, after full GC) summed over the main thread and
 // every shard thread, divided by N, measured once the fleet has bootstrapped and gone
 // idle. handles_per_cpe is active libuv handles over all threads / N.
+//
+// SCENARIO_BENCH=1 adds two lines per size, each on a fleet of its own bootstrapped as above:
+//   BenchmarkScenarioPowerCut_<N>-<threads>  1  <ns/op>  <bytes_per_cpe>  <handles_per_cpe>  <fds_open>
+//     <boot_bytes_per_cpe>  <cut_cpes>  <restore_s>
+// A powerCut event on 30% of the fleet (dark 2 s, back along a ramp of
+// SCENARIO_BENCH_RESTORE_RATE, 2,000/s), then every CPE ready again (1 BOOT). ns/op is the
+// wall time from the cut to all ready, per cut CPE (dark time and ramp included);
+// restore_s is that wall time. bytes_per_cpe, handles_per_cpe and fds_open are measured as
+// above once the fleet is idle after the restore; boot_bytes_per_cpe is the same fleet's
+// bytes_per_cpe before the cut (the BootstrapN figure): the scenario engine keeps nothing
+// per CPE, so the two should stay within a few per cent.
+//   BenchmarkLinkFaultSessions_<N>-<threads>  <sessions>  <ns/op>  <sessions_per_s>
+//     <fault_sessions_per_s>  <fault_failed>  <clean_failed>  <interval_s>  <asked_per_s>  <fault_fail_reasons>
+// A setInterval event gives every CPE a periodic interval of N / SCENARIO_BENCH_RATE
+// seconds (2,000 sessions/s asked, at least 1 s); asked_per_s is N / interval_s. sessions_per_s
+// is sessions ended (ok and failed, from the shards' samples) per second over
+// SCENARIO_BENCH_WINDOW (10 s) without a fault: below asked_per_s, the machine set the rate.
+// Then a linkFault on every CPE (latency 20 ms, jitter 10 ms, resetProbability 0.05) and
+// the same over the next window: fault_sessions_per_s, fault_failed (sessions failed in it)
+// and fault_fail_reasons (reason=count). <sessions> and ns/op are the sessions ended under
+// the fault and the wall time per session (1 / fault_sessions_per_s). clean_failed is the
+// failed sessions of the window without a fault (0 expected).
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Coordinator } from '../src/coordinator/coordinator.js';
 import { CrListener } from '../src/http/cr-listener.js';
-import { openFds, probeThread } from '../src/util/probe.js';
+import { openFds, probeThread, type ThreadProbe } from '../src/util/probe.js';
 import { MetricsHub } from '../src/metrics/hub.js';
 import { ThreadMetrics } from '../src/metrics/thread-metrics.js';
 import { MinimalAcs } from './minimal-acs.js';
@@ -22,8 +44,40 @@ const shards = Number(process.env['BENCH_SHARDS'] ?? availableParallelism());
 /** BENCH_METRICS=1: shards count and push metrics, and each line adds the cost of a scrape. */
 const withMetrics = process.env['BENCH_METRICS'] === '1';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** SCENARIO_BENCH=1: the power-cut and link-fault lines after each size's BootstrapN line. */
+const withScenarios = process.env['SCENARIO_BENCH'] === '1';
+const cutFraction = 0.3;
+const cutDarkSeconds = 2;
+/** The power cut's restore ramp (CPEs/s): 30,000 cut CPEs of 100,000 are back within 15 s. */
+const restoreRate = Number(process.env['SCENARIO_BENCH_RESTORE_RATE'] ?? 2000);
+/** Periodic sessions/s the link-fault line asks of the fleet (via its interval). */
+const sessionRate = Number(process.env['SCENARIO_BENCH_RATE'] ?? 2000);
+/** Each measuring window of the link-fault line, seconds. */
+const windowSeconds = Number(process.env['SCENARIO_BENCH_WINDOW'] ?? 10);
 
-async function bootstrapN(n: number): Promise<string> {
+/** One bench fleet: the minimal ACS, the CR listener, the coordinator and what the measuring needs. */
+interface BenchFleet {
+  n: number;
+  acs: MinimalAcs;
+  cr: CrListener;
+  coordinator: Coordinator;
+  hub: MetricsHub | undefined;
+  mainMetrics: ThreadMetrics | undefined;
+  mainBefore: ThreadProbe;
+  pushBytes: number;
+}
+
+/** What one CPE costs, read once the fleet is idle (see the header). */
+interface Footprint {
+  bytesPerCpe: number;
+  handlesPerCpe: number;
+  fds: number;
+  /** The BENCH_METRICS columns, or ''. */
+  scrape: string;
+}
+
+/** Start N CPEs at once against a fresh minimal ACS; resolves with the wall time (ns) until every CPE is ready. */
+async function bootFleet(n: number, logLevel = 'warn'): Promise<{ fleet: BenchFleet; elapsedNs: number }> {
   const acs = new MinimalAcs();
   const acsUrl = await acs.listen();
   let coordinator: Coordinator | undefined;
@@ -31,8 +85,8 @@ async function bootstrapN(n: number): Promise<string> {
   const crPort = await cr.listen('127.0.0.1', 0);
   const mainMetrics = withMetrics ? new ThreadMetrics() : undefined;
   const hub = mainMetrics ? new MetricsHub(mainMetrics, () => shards) : undefined;
-  let pushBytes = 0;
   const mainBefore = probeThread();
+  const fleet = { n, acs, cr, hub, mainMetrics, mainBefore, pushBytes: 0 } as BenchFleet;
   coordinator = new Coordinator(
     {
       fleetOffset: 0,
@@ -45,7 +99,7 @@ async function bootstrapN(n: number): Promise<string> {
       bootRamp: { mode: 'none' },
       startAt: Date.now(),
       cr: { baseUrl: `http://127.0.0.1:${crPort}`, secret: 'bench', rateLimit: { count: 10, periodSec: 60 } },
-      logLevel: 'warn',
+      logLevel,
       logFormat: 'json',
       measure: true,
       metrics: withMetrics,
@@ -53,55 +107,157 @@ async function bootstrapN(n: number): Promise<string> {
     shards,
     () => undefined,
     (shardId, snapshot) => {
-      pushBytes = Math.max(pushBytes, JSON.stringify(snapshot).length);
+      fleet.pushBytes = Math.max(fleet.pushBytes, JSON.stringify(snapshot).length);
       hub?.update(String(shardId), snapshot);
     },
   );
+  fleet.coordinator = coordinator;
   const t0 = process.hrtime.bigint();
   await coordinator.start();
-  let last = -1;
+  await allReady(coordinator, n, 'bootstrap');
+  const elapsedNs = Number(process.hrtime.bigint() - t0);
+  if (acs.bootstraps !== n) throw new Error(`bench: ACS saw ${acs.bootstraps} bootstraps, expected ${n}`);
+  return { fleet, elapsedNs };
+}
+
+/** Poll the shards' state counts until all N CPEs are ready; any failed CPE fails the bench. */
+async function allReady(coordinator: Coordinator, n: number, what: string): Promise<void> {
   for (;;) {
     const s = await coordinator.stats();
-    if (s.states.ready === n) break;
-    if (s.states.failed > 0) throw new Error(`bench: ${s.states.failed} CPEs failed to bootstrap`);
-    if (s.states.ready !== last) last = s.states.ready;
+    if (s.states.ready === n) return;
+    if (s.states.failed > 0) throw new Error(`bench: ${s.states.failed} CPEs failed during ${what}`);
     await sleep(20);
   }
-  const elapsed = process.hrtime.bigint() - t0;
-  if (acs.bootstraps !== n) throw new Error(`bench: ACS saw ${acs.bootstraps} bootstraps, expected ${n}`);
+}
+
+/** Heap growth over every thread / N, handles / N and open fds, with the fleet idle. */
+async function footprint(fleet: BenchFleet): Promise<Footprint> {
   // Let the last sessions' sockets close (the ACS sends Connection: close) before reading.
   await sleep(500);
+  const { coordinator, n } = fleet;
   const shardNow = await coordinator.probe();
   const mainNow = probeThread();
-  const growth = shardNow.reduce((sum, p, i) => sum + p.heapBytes - (coordinator!.baselines[i]?.heapBytes ?? p.heapBytes), 0) + (mainNow.heapBytes - mainBefore.heapBytes);
+  const growth = shardNow.reduce((sum, p, i) => sum + p.heapBytes - (coordinator.baselines[i]?.heapBytes ?? p.heapBytes), 0) + (mainNow.heapBytes - fleet.mainBefore.heapBytes);
   const handles = shardNow.reduce((sum, p) => sum + p.handles, 0) + mainNow.handles;
   const fds = openFds();
   let scrape = '';
-  if (hub) {
+  if (fleet.hub) {
     const t = process.hrtime.bigint();
-    const text = await hub.render();
-    scrape = `\t${(Number(process.hrtime.bigint() - t) / 1e6).toFixed(2).padStart(8)} scrape_ms\t${String(text.length).padStart(7)} scrape_bytes\t${String(pushBytes).padStart(7)} push_bytes`;
+    const text = await fleet.hub.render();
+    scrape = `\t${(Number(process.hrtime.bigint() - t) / 1e6).toFixed(2).padStart(8)} scrape_ms\t${String(text.length).padStart(7)} scrape_bytes\t${String(fleet.pushBytes).padStart(7)} push_bytes`;
   }
-  await coordinator.stop();
-  mainMetrics?.close();
-  cr.close();
-  await acs.close();
-  const name = `BenchmarkBootstrapN_${n}-${coordinator.shardCount}`;
+  return { bytesPerCpe: growth / n, handlesPerCpe: handles / n, fds, scrape };
+}
+
+async function closeFleet(fleet: BenchFleet): Promise<void> {
+  await fleet.coordinator.stop();
+  fleet.mainMetrics?.close();
+  fleet.cr.close();
+  await fleet.acs.close();
+}
+
+const benchName = (what: string, fleet: BenchFleet) => `Benchmark${what}_${fleet.n}-${fleet.coordinator.shardCount}`.padEnd(32);
+const nsCol = (ns: number) => `${ns.toFixed(0).padStart(12)} ns/op`;
+const bytesCol = (bytes: number, unit = 'bytes_per_cpe') => `${bytes.toFixed(0).padStart(10)} ${unit}`;
+const fpCols = (fp: Footprint) => [bytesCol(fp.bytesPerCpe), `${fp.handlesPerCpe.toFixed(4).padStart(10)} handles_per_cpe`, `${String(fp.fds).padStart(6)} fds_open`];
+
+async function bootstrapN(n: number): Promise<string> {
+  const { fleet, elapsedNs } = await bootFleet(n);
+  const fp = await footprint(fleet);
+  await closeFleet(fleet);
+  return [benchName('BootstrapN', fleet), '1'.padStart(4), nsCol(elapsedNs / n), ...fpCols(fp)].join('\t') + fp.scrape;
+}
+
+/** Summed over the shards: sessions ended (ok and failed) and failures by reason, so far. */
+async function sessionCounts(coordinator: Coordinator): Promise<{ sessions: number; failed: number; reasons: Record<string, number> }> {
+  const all = await coordinator.samples();
+  const out = { sessions: 0, failed: 0, reasons: {} as Record<string, number> };
+  all.forEach((s, i) => {
+    if (!s) throw new Error(`bench: shard ${i} did not answer its sample`);
+    out.sessions += s.sessionsOk + s.sessionsFailed;
+    out.failed += s.sessionsFailed;
+    for (const [k, v] of Object.entries(s.failReasons)) out.reasons[k] = (out.reasons[k] ?? 0) + v;
+  });
+  return out;
+}
+
+async function scenarioPowerCut(n: number): Promise<string> {
+  const { fleet } = await bootFleet(n);
+  const { coordinator, acs } = fleet;
+  // The same fleet's footprint before the cut: the BootstrapN figure to compare with.
+  const before = await footprint(fleet);
+  const informs = acs.informs;
+  const t0 = process.hrtime.bigint();
+  const cut = await coordinator.applyEvent(
+    { kind: 'powerCut', target: { fraction: cutFraction }, durationSeconds: cutDarkSeconds, restore: { ramp: { mode: 'rate', perSecond: restoreRate } } },
+    Date.now(),
+  );
+  if (cut === 0) throw new Error('bench: the power cut reached no CPE');
+  await allReady(coordinator, n, 'the power cut restore');
+  const elapsedNs = Number(process.hrtime.bigint() - t0);
+  if (acs.informs - informs < cut) throw new Error(`bench: ACS saw ${acs.informs - informs} Informs after the cut, expected at least ${cut}`);
+  if (acs.bootstraps !== n) throw new Error(`bench: ACS saw ${acs.bootstraps} bootstraps after the cut, expected ${n} (a cut is 1 BOOT, not 0 BOOTSTRAP)`);
+  const after = await footprint(fleet);
+  await closeFleet(fleet);
   return [
-    name.padEnd(32),
+    benchName('ScenarioPowerCut', fleet),
     '1'.padStart(4),
-    `${(Number(elapsed) / n).toFixed(0).padStart(12)} ns/op`,
-    `${(growth / n).toFixed(0).padStart(10)} bytes_per_cpe`,
-    `${(handles / n).toFixed(4).padStart(10)} handles_per_cpe`,
-    `${String(fds).padStart(6)} fds_open`,
-  ].join('\t') + scrape;
+    nsCol(elapsedNs / cut),
+    ...fpCols(after),
+    bytesCol(before.bytesPerCpe, 'boot_bytes_per_cpe'),
+    `${String(cut).padStart(7)} cut_cpes`,
+    `${(elapsedNs / 1e9).toFixed(1).padStart(6)} restore_s`,
+  ].join('\t') + after.scrape;
+}
+
+async function scenarioLinkFault(n: number): Promise<string> {
+  // 'error': the fault's failed sessions would log a warning per shard every 5 s among the lines.
+  const { fleet } = await bootFleet(n, 'error');
+  const { coordinator } = fleet;
+  // N / interval sessions a second once every CPE has its new random phase in the interval.
+  const interval = Math.max(1, Math.round(n / sessionRate));
+  await coordinator.applyEvent({ kind: 'setInterval', target: {}, seconds: interval }, Date.now());
+  const window = async () => {
+    const a = await sessionCounts(coordinator);
+    const t = process.hrtime.bigint();
+    await sleep(windowSeconds * 1000);
+    const b = await sessionCounts(coordinator);
+    const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+    const reasons = Object.entries(b.reasons)
+      .map(([k, v]) => [k, v - (a.reasons[k] ?? 0)] as const)
+      .filter(([, v]) => v > 0);
+    return { perSecond: (b.sessions - a.sessions) / seconds, sessions: b.sessions - a.sessions, failed: b.failed - a.failed, reasons, seconds };
+  };
+  const clean = await window();
+  // The fault lasts a little longer than the window, so the whole window is under it.
+  const fault = { latencyMs: 20, jitterMs: 10, resetProbability: 0.05, stallProbability: 0, down: false };
+  await coordinator.applyEvent({ kind: 'linkFault', target: {}, durationSeconds: windowSeconds + 1, fault }, Date.now());
+  const faulty = await window();
+  await closeFleet(fleet);
+  const reasons = faulty.reasons.length ? faulty.reasons.map(([k, v]) => `${k}=${v}`).join(',') : '-';
+  return [
+    benchName('LinkFaultSessions', fleet),
+    String(faulty.sessions).padStart(6),
+    nsCol(1e9 / Math.max(faulty.perSecond, 1e-9)),
+    `${clean.perSecond.toFixed(0).padStart(7)} sessions_per_s`,
+    `${faulty.perSecond.toFixed(0).padStart(7)} fault_sessions_per_s`,
+    `${String(faulty.failed).padStart(6)} fault_failed`,
+    `${String(clean.failed).padStart(4)} clean_failed`,
+    `${String(interval).padStart(4)} interval_s`,
+    `${(n / interval).toFixed(0).padStart(6)} asked_per_s`,
+    `${reasons} fault_fail_reasons`,
+  ].join('\t');
 }
 
 async function main(): Promise<void> {
-  process.stdout.write(`goos: ${process.platform}\ngoarch: ${process.arch}\npkg: cpe-sim\nnode: ${process.version}\nprofile: ${profile}\nshards: ${shards}\nmetrics: ${withMetrics ? 'on' : 'off'}\n`);
+  process.stdout.write(`goos: ${process.platform}\ngoarch: ${process.arch}\npkg: cpe-sim\nnode: ${process.version}\nprofile: ${profile}\nshards: ${shards}\nmetrics: ${withMetrics ? 'on' : 'off'}\nscenarios: ${withScenarios ? 'on' : 'off'}\n`);
   if (process.env['USP_ONLY'] !== '1') {
     for (const n of sizes) {
       process.stdout.write(`${await bootstrapN(n)}\n`);
+      if (withScenarios) {
+        process.stdout.write(`${await scenarioPowerCut(n)}\n`);
+        process.stdout.write(`${await scenarioLinkFault(n)}\n`);
+      }
     }
   }
   // USP_BENCH=1: request/response RTT over an aedes broker in a child process.

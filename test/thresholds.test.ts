@@ -233,3 +233,16 @@ describe('docs/scenarios.md matches the code', () => {
     }
   });
 });
+
+describe('session failure reasons', () => {
+  it('are the reasons the CPEs count, and a typo in a reason or status tag is refused', async () => {
+    const { FAIL_REASONS } = await import('../src/cwmp/session.js');
+    const { SESSION_FAIL_REASONS } = await import('../src/scenario/thresholds.js');
+    expect([...SESSION_FAIL_REASONS]).toEqual([...FAIL_REASONS]);
+    const { parseScenario } = await import('../src/scenario/parse.js');
+    const text = (key: string) => `name: t\nstages:\n  - name: on\n    powerOn: { target: {}, ramp: 0 }\nthresholds:\n  '${key}': ['count == 0']\n`;
+    expect(() => parseScenario(text('session_failed{reason:timout}'), 't.yaml')).toThrow(/session_failed\{reason:timout\}.*reason:timout is not a reason; expected one of connect, timeout/);
+    expect(() => parseScenario(text('session_failed{status:5O3}'), 't.yaml')).toThrow(/status:5O3 is not a status; expected an HTTP status code/);
+    expect(parseScenario(text('session_failed{reason:power-off}'), 't.yaml').thresholds[0]!.tags).toEqual({ reason: 'power-off' });
+  });
+});

@@ -78,6 +78,8 @@ export class ScenarioRunner {
   private readonly timeline: Summary['timeline'] = [];
   private stopped = false;
   private abortReason: string | undefined;
+  /** The abortOnFail threshold that stopped the run, with its value then. */
+  private abortedBy: { th: Threshold; value: number } | undefined;
   private wake: (() => void) | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly startedAt = Date.now();
@@ -129,7 +131,8 @@ export class ScenarioRunner {
       if (name !== undefined && (!run || run.stage.action.kind === 'breakpoint')) continue;
       const { value, ok } = evaluate(th, run ? run.period : this.runPeriod);
       if (value !== null && !ok) {
-        this.abortReason = `threshold ${th.source} failed with ${value}`;
+        this.abortedBy = { th, value };
+        this.abortReason = `threshold ${th.source} failed with ${round2(value)}`;
         this.o.log('warn', 'threshold failed: aborting the run', { threshold: th.source, value });
         this.stop(this.abortReason);
       }
@@ -150,12 +153,15 @@ export class ScenarioRunner {
     this.current = run;
     this.o.sampler.stage = stage.name;
     this.o.log('info', 'stage started', { stage: stage.name, kind });
+    const pending = new Map<NodeJS.Timeout, string>();
     for (const te of stage.events) {
       const timer = setTimeout(() => {
         this.timers.delete(timer);
+        pending.delete(timer);
         if (!this.stopped) void this.apply(te.event, `${stage.name} event`);
       }, te.atSeconds * 1000);
       this.timers.add(timer);
+      pending.set(timer, `${te.event.kind} at ${te.atSeconds}s`);
     }
     if (a.kind === 'hold') {
       await this.sleep(stage.durationSeconds! * 1000);
@@ -168,6 +174,12 @@ export class ScenarioRunner {
       }
     } else {
       run.breakpoint = await this.breakpoint(run);
+    }
+    // Events fire during their stage only: those it ended before are skipped.
+    if (pending.size > 0) this.o.log('warn', 'stage ended before some of its events were due: skipped', { stage: stage.name, skipped: [...pending.values()] });
+    for (const timer of pending.keys()) {
+      clearTimeout(timer);
+      this.timers.delete(timer);
     }
     await this.o.sampler.next();
     this.current = undefined;
@@ -225,6 +237,7 @@ export class ScenarioRunner {
     const interval = (await this.o.fleet.intervalOf(from).catch(() => undefined)) ?? 300;
     const result: BreakpointResult = { fromRate: b.fromRate, toRate: b.toRate, steps: [], highestRateHeld: null, brokeAtRate: null };
     let on = 0;
+    let poweredTo = from;
     for (const rate of breakpointRates(b.fromRate, b.toRate, b.durationSeconds, b.stepSeconds)) {
       if (this.stopped) break;
       // A step is a whole number of ticks on the grid.
@@ -232,7 +245,7 @@ export class ScenarioRunner {
       const startedAt = Date.now();
       const step = new Period(`${run.stage.name}@${rate}`, 'breakpoint-step', startedAt);
       this.step = step;
-      on = await this.raise(b.target, b.by, rate, n, interval, on, b.stepSeconds);
+      ({ on, poweredTo } = await this.raise(b.target, b.by, rate, n, interval, on, poweredTo, b.stepSeconds));
       for (let t = 1; t < b.stepSeconds && !this.stopped; t++) await this.o.sampler.next();
       this.step = undefined;
       if (this.stopped && step.seconds < b.stepSeconds / 2) break; // cut short: not a judged step
@@ -241,6 +254,7 @@ export class ScenarioRunner {
       result.steps.push(rec);
       run.judged = step;
       this.o.log('info', 'breakpoint step', { stage: run.stage.name, rate: rec.rate, achieved: rec.achieved, held: rec.held, ...(broke.length ? { broke } : {}) });
+      if (rec.achieved < 0.8 * rec.rate) this.o.log('warn', 'breakpoint step fell short of its rate: the fleet did not make the sessions asked for (an ACS resetting the interval, too few CPEs, or --max-sessions)', { stage: run.stage.name, rate: rec.rate, achieved: rec.achieved });
       if (!rec.held) {
         result.brokeAtRate = rec.rate;
         break;
@@ -254,20 +268,22 @@ export class ScenarioRunner {
    * Aim the target's session arrival rate at `rate`: N CPEs on an interval of T seconds
    * give N / T sessions/s. Returns how many CPEs of the target are on now.
    */
-  private async raise(target: Target, by: 'interval' | 'powerOn' | 'both', rate: number, n: number, interval: number, on: number, stepSeconds: number): Promise<number> {
+  private async raise(target: Target, by: 'interval' | 'powerOn' | 'both', rate: number, n: number, interval: number, on: number, poweredTo: number, stepSeconds: number): Promise<{ on: number; poweredTo: number }> {
     let powered = on;
+    let upTo = poweredTo;
     if (by !== 'interval' && powered < n) {
       const want = Math.min(n, Math.ceil(rate * interval));
       if (want > powered) {
+        // Only the CPEs new to this step, spread over the step.
         const { from, to } = rangeOf(target, this.o.range.lo, this.o.range.hi);
-        const upTo = Math.min(to, from + Math.ceil(want / (target.fraction ?? 1)));
-        await this.apply({ kind: 'powerOn', target: { ...target, from, to: upTo }, ramp: { mode: 'window', seconds: stepSeconds } }, 'breakpoint');
+        upTo = Math.min(to, from + Math.ceil(want / (target.fraction ?? 1)));
+        await this.apply({ kind: 'powerOn', target: { ...target, from: poweredTo, to: upTo }, ramp: { mode: 'window', seconds: stepSeconds } }, 'breakpoint');
         powered = want;
       }
-      if (by === 'powerOn' || powered < n || rate * interval <= n) return powered;
+      if (by === 'powerOn' || powered < n || rate * interval <= n) return { on: powered, poweredTo: upTo };
     }
     await this.apply({ kind: 'setInterval', target, seconds: Math.max(1, Math.round(n / rate)) }, 'breakpoint');
-    return by === 'interval' ? on : powered;
+    return { on: by === 'interval' ? on : powered, poweredTo: upTo };
   }
 
   // ---- the summary ----
@@ -293,13 +309,15 @@ export class ScenarioRunner {
       thresholds,
       result,
       ...(this.abortReason !== undefined ? { abortReason: this.abortReason } : {}),
-      exitCode: failed ? EXIT_THRESHOLDS : EXIT_OK,
+      exitCode: failed || this.abortedBy ? EXIT_THRESHOLDS : EXIT_OK,
       timeline: this.timeline,
     };
   }
 
   private judge(th: Threshold): ThresholdResult {
     const name = stageOf(th);
+    // The threshold that aborted the run failed, whatever later ticks brought.
+    if (this.abortedBy?.th === th) return { source: th.source, stage: name, value: round2(this.abortedBy.value), ok: false };
     const run = name === undefined ? undefined : this.stageRuns.get(name);
     if (name !== undefined && !run) return { source: th.source, stage: name, value: null, ok: false };
     const { value, ok } = evaluate(th, run ? run.judged : this.runPeriod);

@@ -23,17 +23,29 @@ export interface MetricDef {
 
 /** Every metric a threshold can name. The runner's MetricSource answers for each. */
 export const METRICS: readonly MetricDef[] = [
-  { name: 'acs_response_ms', kinds: ['trend'], tags: ['message'], describe: 'Time from sending a CWMP message (Inform, Empty, a response to an ACS request, ...) to the ACS\'s reply, in ms; `message` is the CPE message\'s name' },
+  { name: 'acs_response_ms', kinds: ['trend'], tags: ['message'], describe: 'Time from sending a CWMP message (Inform, Empty, a response to an ACS request, ...) to the ACS\'s HTTP reply (any status), in ms; an exchange with no reply (a timeout, a cut) is a failed session instead; `message` is the CPE message\'s name' },
   { name: 'session_ms', kinds: ['trend'], tags: [], describe: 'Duration of a CWMP session, from connecting to the ACS to the session\'s end, in ms, successful or not' },
   { name: 'ready_ms', kinds: ['trend'], tags: [], describe: 'From a CPE powering on (boot, or back from a power cut, reboot or reset) to the end of its first successful session, in ms' },
   { name: 'usp_rtt_ms', kinds: ['trend'], tags: ['msg_type'], describe: 'Time an agent takes to answer a USP request, in ms; `msg_type` is the request\'s TR-369 Msg type (GET, SET, OPERATE, ...)' },
   { name: 'session_success', kinds: ['rate'], tags: [], describe: 'Share of CWMP sessions that ended successfully' },
-  { name: 'session_failed', kinds: ['rate', 'count'], tags: ['reason', 'status'], describe: 'CWMP sessions that failed: as a share of all sessions (rate) or a number (count); `reason` is why it failed (connect, timeout, auth, http-status, no-inform-response, acs-fault, malformed, protocol, io, redirect, too-long), `status` the HTTP status the ACS answered' },
+  { name: 'session_failed', kinds: ['rate', 'count'], tags: ['reason', 'status'], describe: 'CWMP sessions that failed: as a share of all sessions (rate) or a number (count); `reason` is why it failed (connect, timeout, auth, http-status, no-inform-response, acs-fault, malformed, protocol, io, redirect, too-long; under fleet events also reset, stall, link-down, power-off), `status` the HTTP status the ACS answered' },
   { name: 'usp_success', kinds: ['rate'], tags: [], describe: 'Share of USP requests answered with a response rather than an Error' },
   { name: 'sessions', kinds: ['count'], tags: [], describe: 'CWMP sessions that ended, successful or not' },
   { name: 'retry_after_honored', kinds: ['count'], tags: [], describe: 'Sessions retried at the time an ACS\'s 503 Retry-After asked for' },
   { name: 'sessions_per_sec', kinds: ['series'], tags: [], describe: 'CWMP sessions ended per second, one value per second of the period' },
 ];
+
+/**
+ * Why a CWMP session fails, as the CPEs count it (the cpe_sim_cwmp_session_failures_total
+ * reasons; a test keeps the two lists equal).
+ */
+export const SESSION_FAIL_REASONS = ['connect', 'timeout', 'auth', 'http-status', 'no-inform-response', 'acs-fault', 'malformed', 'protocol', 'io', 'redirect', 'too-long', 'reset', 'stall', 'link-down', 'power-off'] as const;
+
+/** Tag values checked before the run, so a typo cannot make a threshold that always holds. */
+const TAG_VALUES: Record<string, { test: (v: string) => boolean; expected: string }> = {
+  reason: { test: (v) => (SESSION_FAIL_REASONS as readonly string[]).includes(v), expected: `one of ${SESSION_FAIL_REASONS.join(', ')}` },
+  status: { test: (v) => /^[1-5]\d\d$/.test(v), expected: 'an HTTP status code (100-599), e.g. 503' },
+};
 
 /** The stats each kind allows (`p(N)`: any percentile, 0 < N <= 100). */
 export const STATS: Readonly<Record<MetricKind, readonly string[]>> = {
@@ -88,6 +100,8 @@ function parseKey(key: string, path: string, stages: readonly string[], fail: Fa
       if (!allowed.includes(name!)) fail(path, `${def.name} has no tag "${name}"; its tags are ${allowed.join(', ')}`);
       if (tags[name!] !== undefined) fail(path, `tag "${name}" given twice`);
       if (name === 'stage' && !stages.includes(value!)) fail(path, `stage:${value} names no stage of the scenario; its stages are ${stages.join(', ')}`);
+      const values = TAG_VALUES[name!];
+      if (values && !values.test(value!)) fail(path, `${name}:${value} is not a ${name}; expected ${values.expected}`);
       tags[name!] = value!;
     }
   }

@@ -17,7 +17,10 @@ export class Recorder {
   private readonly handlers: Array<[Channel, (m: unknown) => void]> = [];
 
   constructor() {
-    this.on<MessageEvent>(messageChannel, (m) => this.hist(this.acs, m.sent).record(m.seconds * 1000));
+    // Answered exchanges only (any HTTP status): one that got no answer is a failed session, counted by its reason.
+    this.on<MessageEvent>(messageChannel, (m) => {
+      if (m.status > 0) this.hist(this.acs, m.sent).record(m.seconds * 1000);
+    });
     this.on<SessionEvent>(sessionChannel, (e) => this.session.record(e.seconds * 1000));
     this.on<UspRequestEvent>(uspRequestChannel, (e) => {
       this.hist(this.usp, e.msgType).record(e.seconds * 1000);

@@ -178,6 +178,27 @@ stages:
     r = await runCli(['run', outside.file, ...common(acs.url)]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`scenario ${outside.file}: stages[0].powerOn.target: the range [5, 20) is outside the fleet's CPEs [0, 10)`);
+    const wrong = scenarioFile(`
+name: wrong
+options: { cpes: 10 }
+stages:
+  - name: on
+    powerOn: { target: { profile: example-tr181-gatway }, ramp: 0 }
+  - name: find
+    breakpoint: { target: {}, from: 1/s, to: 50/s, duration: 10s, step: 5s }
+thresholds:
+  'session_success{stage:find}': ['rate >= 0.99']
+`);
+    r = await runCli(['run', wrong.file, ...common(acs.url)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`scenario ${wrong.file}: stages[0].powerOn.target.profile: "example-tr181-gatway" is not the fleet's profile; expected`);
+    writeFileSync(wrong.file, readFileSync(wrong.file, 'utf8').replace('profile: example-tr181-gatway', 'profile: example-tr181-gateway'));
+    r = await runCli(['run', wrong.file, ...common(acs.url)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`scenario ${wrong.file}: stages[1].breakpoint.to: 50/s is more than the target's 10 CPEs can make`);
+    r = await runCli(['run', outside.file, ...common(acs.url), '--cpes', '20', '--report', join(outside.file, 'not-a-dir')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('config: --report: cannot write into');
     r = await runCli(['run', join(bad.dir, 'missing.yaml'), ...common(acs.url)]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('missing.yaml: cannot read it');

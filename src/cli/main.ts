@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // cpe-sim: start a fleet of simulated CPEs against an ACS.
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadConfig } from '../config/load.js';
@@ -14,7 +15,7 @@ import type { Config } from '../config/options.js';
 import { writeReport } from '../report/html.js';
 import type { Scenario, Target } from '../scenario/model.js';
 import { parseScenario } from '../scenario/parse.js';
-import { ScenarioRunner } from '../scenario/runner.js';
+import { expectedSize, ScenarioRunner } from '../scenario/runner.js';
 import { formatEnd } from '../scenario/end-summary.js';
 import { outsideFleet } from '../scenario/target.js';
 
@@ -178,11 +179,24 @@ function prepareScenario(file: string, flags: Record<string, unknown>): { scenar
   const check = (target: Target, path: string) => {
     const outside = outsideFleet(target, fleet);
     if (outside) throw new ConfigError(`scenario ${file}: ${path}.target: ${outside} (--cpes ${cfg.cpes}, --fleet-offset ${cfg.fleetOffset})`);
+    // The fleet runs one profile: a target naming another would reach nothing.
+    const folder = basename(resolve(cfg.profile));
+    if (target.profile !== undefined && target.profile !== profile.name && target.profile !== folder) {
+      throw new ConfigError(`scenario ${file}: ${path}.target.profile: "${target.profile}" is not the fleet's profile; expected "${profile.name}" (or its folder "${folder}")`);
+    }
   };
   scenario.stages.forEach((st, i) => {
     const a = st.action;
     if (a.kind === 'event') check(a.event.target, `stages[${i}].${a.event.kind}`);
-    if (a.kind === 'breakpoint') check(a.breakpoint.target, `stages[${i}].breakpoint`);
+    if (a.kind === 'breakpoint') {
+      const b = a.breakpoint;
+      check(b.target, `stages[${i}].breakpoint`);
+      // N CPEs at the shortest interval (1 s) make N sessions a second at most.
+      const n = expectedSize(b.target, fleet);
+      if (b.by === 'interval' && b.toRate > n) {
+        throw new ConfigError(`scenario ${file}: stages[${i}].breakpoint.to: ${b.toRate}/s is more than the target's ${Math.floor(n)} CPEs can make (one session a second each at the shortest interval); expected at most ${Math.floor(n)}/s, or a larger target`);
+      }
+    }
     st.events.forEach((te, j) => check(te.event.target, `stages[${i}].events[${j}].${te.event.kind}`));
   });
   return { scenario, cfg };
@@ -194,6 +208,15 @@ async function runScenario(file: string, flags: Record<string, unknown>, reportD
   let cfg: Config;
   try {
     ({ scenario, cfg } = prepareScenario(file, flags));
+    if (reportDir !== undefined) {
+      // Found unwritable now, not after an hour of load.
+      try {
+        mkdirSync(reportDir, { recursive: true });
+        accessSync(reportDir, constants.W_OK);
+      } catch (e) {
+        throw new ConfigError(`config: --report: cannot write into ${JSON.stringify(reportDir)}: ${(e as Error).message}`);
+      }
+    }
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n`);
     return 2;
@@ -242,7 +265,7 @@ async function runScenario(file: string, flags: Record<string, unknown>, reportD
       process.stdout.write(`report: ${reportDir}/report.html, ${reportDir}/summary.json\n`);
     } catch (e) {
       process.stderr.write(`cpe-sim: cannot write the report into ${reportDir}: ${(e as Error).message}\n`);
-      return 1;
+      return summary.exitCode || 1;
     }
   }
   return summary.exitCode;

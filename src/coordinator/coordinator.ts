@@ -165,7 +165,9 @@ export class Coordinator {
           }
         }
       });
-      const init: ShardInit = { ...this.base, shardId, lo, hi, startAt: gen === 0 ? this.base.startAt : Date.now() };
+      // A restarted shard's CPEs boot again along the boot ramp, also under a scenario (whose
+      // events so far it has not seen): better a slice that boots than one left off for good.
+      const init: ShardInit = { ...this.base, shardId, lo, hi, startAt: gen === 0 ? this.base.startAt : Date.now(), ...(gen > 0 ? { holdPower: false } : {}) };
       port1.on('close', () => die('its port closed'));
       link.done = this.pool!.run({ init, port: port2 }, { transferList: [port2] }).then(
         () => die('stopped'),

@@ -92,7 +92,8 @@ export async function runSession(host: SessionHost, channel: SessionChannel): Pr
     try {
       reply = await channel.post(body);
     } catch (e) {
-      publish(0);
+      // Answered, then cut (a link reset after the status line): timed as answered.
+      publish(e instanceof TransportError ? e.answeredWith ?? 0 : 0);
       if (e instanceof TransportError) return failed(e.reason, e.message, e.status);
       return failed('io', (e as Error).message);
     }

@@ -37,6 +37,8 @@ export class TransportError extends Error {
     message: string,
     /** The ACS's last HTTP status when it answered (a refused 401, a redirect loop). */
     readonly status?: number,
+    /** The status line the ACS had answered with when the link cut its reply (a reset): the exchange was answered. */
+    readonly answeredWith?: number,
   ) {
     super(message);
   }
@@ -241,7 +243,7 @@ export class AcsHttpSession {
       res.body.on('error', () => undefined);
       res.body.destroy();
       this.pool.reset(this.client);
-      throw new TransportError('reset', 'link reset: connection cut before the ACS reply was read');
+      throw new TransportError('reset', 'link reset: connection cut before the ACS reply was read', undefined, res.statusCode);
     }
     let text: string;
     try {

@@ -33,6 +33,9 @@ export const EXIT_THRESHOLDS = 99;
 
 const SETTLE_LIMIT_MS = 5 * 60 * 1000;
 
+/** The timeline keeps at most 2 × this many points (a long soak keeps every 2nd, 4th, ... second). */
+const MAX_POINTS = 3600;
+
 /** How long an event's action takes, in seconds, before the fleet is left to settle. */
 export function actionSeconds(ev: FleetEvent, range: { lo: number; hi: number }): number {
   switch (ev.kind) {
@@ -75,7 +78,10 @@ export class ScenarioRunner {
   private readonly stageRuns = new Map<string, StageRun>();
   private current: StageRun | undefined;
   private step: Period | undefined;
-  private readonly timeline: Summary['timeline'] = [];
+  private timeline: Summary['timeline'] = [];
+  /** Points kept: one in every `keepEvery` seconds (doubles whenever the timeline reaches 2 × MAX_POINTS). */
+  private keepEvery = 1;
+  private ticks = 0;
   private stopped = false;
   private abortReason: string | undefined;
   /** The abortOnFail threshold that stopped the run, with its value then. */
@@ -115,7 +121,11 @@ export class ScenarioRunner {
   // ---- measuring ----
 
   private onTick(k: Tick, p: TimelinePoint): void {
-    this.timeline.push(p);
+    if (this.ticks++ % this.keepEvery === 0) this.timeline.push(p);
+    if (this.timeline.length >= 2 * MAX_POINTS) {
+      this.timeline = this.timeline.filter((_, i) => i % 2 === 0);
+      this.keepEvery *= 2;
+    }
     this.runPeriod.add(k);
     this.current?.period.add(k);
     this.step?.add(k);

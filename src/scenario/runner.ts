@@ -108,6 +108,8 @@ export class ScenarioRunner {
   }
 
   async run(): Promise<Summary> {
+    // Stages start on the sampler's grid: what happened before is measured before the first.
+    await this.o.sampler.next();
     for (const stage of this.scenario.stages) {
       if (this.stopped) break;
       await this.runStage(stage);
@@ -154,8 +156,7 @@ export class ScenarioRunner {
   private async runStage(stage: Stage): Promise<void> {
     const a = stage.action;
     const kind = a.kind === 'event' ? a.event.kind : a.kind;
-    // Stages start on the sampler's grid: what happened before is measured before it starts.
-    await this.o.sampler.next();
+    // Called on the sampler's grid (the run's first tick, or the tick that ended the stage before).
     const start = Date.now();
     const period = new Period(stage.name, kind, start);
     const run: StageRun = { stage, period, judged: period };
@@ -250,13 +251,12 @@ export class ScenarioRunner {
     let poweredTo = from;
     for (const rate of breakpointRates(b.fromRate, b.toRate, b.durationSeconds, b.stepSeconds)) {
       if (this.stopped) break;
-      // A step is a whole number of ticks on the grid.
-      await this.o.sampler.next();
+      // A step is `step` whole ticks on the grid, starting on one (the stage, and each step, begin on a tick).
       const startedAt = Date.now();
       const step = new Period(`${run.stage.name}@${rate}`, 'breakpoint-step', startedAt);
       this.step = step;
       ({ on, poweredTo } = await this.raise(b.target, b.by, rate, n, interval, on, poweredTo, b.stepSeconds));
-      for (let t = 1; t < b.stepSeconds && !this.stopped; t++) await this.o.sampler.next();
+      for (let t = 0; t < b.stepSeconds && !this.stopped; t++) await this.o.sampler.next();
       this.step = undefined;
       if (this.stopped && step.seconds < b.stepSeconds / 2) break; // cut short: not a judged step
       const broke = scoped.filter((th) => !evaluate(th, step).ok).map((th) => th.source);

@@ -97,10 +97,13 @@ thresholds:
     const s = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Summary;
     const b = s.stages.find((st) => st.name === 'find')!.breakpoint!;
     expect(b.steps.map((st) => [st.rate, st.held])).toEqual([[10, true], [40, false]]);
-    expect(b.highestRateHeld).toBe(10);
+    // A step that fell short of 80% of its aim held at what it achieved (about 10/s here, drawn).
+    const first = b.steps[0]!;
+    expect(first.reached).toBe(first.achieved >= 8);
+    expect(b.highestRateHeld).toBe(first.reached ? 10 : first.achieved);
     expect(b.brokeAtRate).toBe(40);
-    expect(b.steps[1]!.achieved).toBeGreaterThan(b.steps[0]!.achieved);
-    expect(r.stdout).toContain('highest rate at which every threshold held: 10 sessions/s');
+    expect(b.steps[1]!.achieved).toBeGreaterThan(first.achieved);
+    expect(r.stdout).toContain(`highest rate at which every threshold held: ${b.highestRateHeld} sessions/s`);
   }, 150_000);
 
   it('aborts at a failed abortOnFail threshold, and still writes the report', async () => {

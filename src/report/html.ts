@@ -138,7 +138,7 @@ function breakpointSection(s: Summary): string {
       ['Step', '#Target rate /s', '#Achieved /s', 'Started', 'Held', 'Thresholds broken'],
       b.steps.map((st, i) => ({
         ...(st.held ? {} : { cls: 'broke' }),
-        cells: [String(i + 1), num(st.rate, 2), num(st.achieved, 2), esc(st.startedAt), st.held ? '<span class="badge pass">held</span>' : '<span class="badge fail">broke</span>', st.broke.map((t) => `<code>${esc(t)}</code>`).join('<br>') || DASH],
+        cells: [String(i + 1), num(st.rate, 2), st.reached === false ? `${num(st.achieved, 2)} (short of the aim)` : num(st.achieved, 2), esc(st.startedAt), st.held ? '<span class="badge pass">held</span>' : '<span class="badge fail">broke</span>', st.broke.map((t) => `<code>${esc(t)}</code>`).join('<br>') || DASH],
       })),
       `breakpoint-${i}`,
     );

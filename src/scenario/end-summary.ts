@@ -36,11 +36,19 @@ export function formatEnd(s: Summary): string {
   out.push('');
   const head = ['stage', 'kind', 'seconds', 'sessions ok/failed', 'sessions/s', 'Inform p95 ms', 'ready p99 ms', 'failures'];
   out.push(table([head, ...s.stages.map(row), row(s.run)]));
+  if (s.run.usp) {
+    const uspRow = (p: PeriodSummary): string[] => {
+      const rtt = Object.values(p.usp?.rttMs ?? {}).reduce<number | null>((m, x) => (x.p99 === null ? m : Math.max(m ?? 0, x.p99)), null);
+      const conn = p.usp?.connectionsAtEnd ?? {};
+      return [p.name, `${p.usp?.requestsOk ?? 0}/${p.usp?.requestsError ?? 0}`, num(rtt), String(conn['connected'] ?? 0), String((conn['backoff'] ?? 0) + (conn['connecting'] ?? 0) + (conn['disconnected'] ?? 0))];
+    };
+    out.push('', table([['USP', 'requests ok/error', 'worst p99 rtt ms', 'MQTT connected at end', 'not connected'], ...s.stages.map(uspRow), uspRow(s.run)]));
+  }
   for (const st of s.stages) {
     const b = st.breakpoint;
     if (!b) continue;
     out.push('', `  breakpoint ${st.name}: ${b.steps.length} step(s) from ${b.fromRate}/s to ${b.toRate}/s`);
-    for (const step of b.steps) out.push(`    ${step.held ? 'held ' : 'BROKE'} at ${step.rate}/s (achieved ${step.achieved}/s)${step.broke.length ? `: ${step.broke.join('; ')}` : ''}`);
+    for (const step of b.steps) out.push(`    ${step.held ? 'held ' : 'BROKE'} at ${step.rate}/s (achieved ${step.achieved}/s${step.reached ? '' : ', short of the aim'})${step.broke.length ? `: ${step.broke.join('; ')}` : ''}`);
     out.push(`    highest rate at which every threshold held: ${b.highestRateHeld === null ? 'none' : `${b.highestRateHeld} sessions/s`}`);
   }
   if (s.thresholds.length > 0) {

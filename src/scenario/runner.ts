@@ -260,16 +260,19 @@ export class ScenarioRunner {
       this.step = undefined;
       if (this.stopped && step.seconds < b.stepSeconds / 2) break; // cut short: not a judged step
       const broke = scoped.filter((th) => !evaluate(th, step).ok).map((th) => th.source);
-      const rec: BreakpointStep = { rate: round2(rate), achieved: round2((step.ok + step.failed) / Math.max(step.seconds, 0.001)), startedAt: new Date(startedAt).toISOString(), held: broke.length === 0, broke };
+      const achieved = round2((step.ok + step.failed) / Math.max(step.seconds, 0.001));
+      const rec: BreakpointStep = { rate: round2(rate), achieved, startedAt: new Date(startedAt).toISOString(), held: broke.length === 0, reached: achieved >= 0.8 * rate, broke };
       result.steps.push(rec);
       run.judged = step;
       this.o.log('info', 'breakpoint step', { stage: run.stage.name, rate: rec.rate, achieved: rec.achieved, held: rec.held, ...(broke.length ? { broke } : {}) });
-      if (rec.achieved < 0.8 * rec.rate) this.o.log('warn', 'breakpoint step fell short of its rate: the fleet did not make the sessions asked for (an ACS resetting the interval, too few CPEs, or --max-sessions)', { stage: run.stage.name, rate: rec.rate, achieved: rec.achieved });
+      if (!rec.reached) this.o.log('warn', 'breakpoint step fell short of its rate: the fleet did not make the sessions asked for (an ACS resetting the interval, too few CPEs, or --max-sessions)', { stage: run.stage.name, rate: rec.rate, achieved: rec.achieved });
       if (!rec.held) {
         result.brokeAtRate = rec.rate;
         break;
       }
-      result.highestRateHeld = rec.rate;
+      // A step that fell short held at the rate it made, not the one it aimed at.
+      const heldAt = rec.reached ? rec.rate : rec.achieved;
+      result.highestRateHeld = Math.max(result.highestRateHeld ?? 0, heldAt);
     }
     return result;
   }

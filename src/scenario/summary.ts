@@ -45,6 +45,8 @@ export interface BreakpointStep {
   startedAt: string;
   /** Every threshold held over the step. */
   held: boolean;
+  /** The fleet made at least 80% of the aimed rate (otherwise the step measured a lower rate than it names). */
+  reached: boolean;
   /** Thresholds that broke, as written. */
   broke: string[];
 }
@@ -53,7 +55,10 @@ export interface BreakpointResult {
   fromRate: number;
   toRate: number;
   steps: BreakpointStep[];
-  /** The highest step rate at which every threshold held; null when the first step broke. */
+  /**
+   * The highest rate at which every threshold held: a held step's aimed rate, or the rate it
+   * achieved when that fell short of 80% of the aim; null when the first step broke.
+   */
   highestRateHeld: number | null;
   /** The rate of the step that broke, or null when none did. */
   brokeAtRate: number | null;

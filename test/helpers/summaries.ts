@@ -76,7 +76,7 @@ export function realisticSummary(opts: { usp?: boolean } = {}): Summary {
   periods[3]!.breakpoint = {
     fromRate: 50,
     toRate: 400,
-    steps: [50, 100, 200, 400].map((rate, i) => ({ rate, achieved: i < 3 ? rate * 0.98 : 231.5, startedAt: new Date(start + (160 + i * 20) * 1000).toISOString(), held: i < 3, broke: i < 3 ? [] : ['acs_response_ms{message:Inform}: p(95) < 500', 'session_success: rate > 0.99'] })),
+    steps: [50, 100, 200, 400].map((rate, i) => ({ rate, achieved: i < 3 ? rate * 0.98 : 231.5, startedAt: new Date(start + (160 + i * 20) * 1000).toISOString(), held: i < 3, reached: true, broke: i < 3 ? [] : ['acs_response_ms{message:Inform}: p(95) < 500', 'session_success: rate > 0.99'] })),
     highestRateHeld: 200,
     brokeAtRate: 400,
   };

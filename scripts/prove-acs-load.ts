@@ -2,7 +2,8 @@
 // that ACS counted on its own side. The ACS is the standalone mock (npm run mock-acs) in
 // overload mode: at most --max-sessions open sessions, 503 + Retry-After beyond, an added
 // latency. It must agree with the summary on:
-//   - 503s: every refusal the ACS sent is a session cpe-sim counted failed with HTTP 503;
+//   - 503s: every refusal the ACS sent is a session cpe-sim counted failed with HTTP 503
+//     (a link reset that cut the 503's body too; a power loss can cut one unread);
 //   - Informs: every Inform the ACS answered is one cpe-sim timed (a power loss can cut
 //     one the ACS received before cpe-sim read the answer);
 //   - sessions and cuts: a session the ACS completed is one cpe-sim completed, or one
@@ -102,8 +103,8 @@ export interface ProofCheck {
 /**
  * The checks, from both sides' numbers. A link reset cuts a session after the ACS answered
  * (so the ACS saw it cut, unless that answer was the one that ended it); a power loss cuts
- * whatever is in flight, possibly before the ACS saw anything. Hence exact agreement on
- * 503s, and on the rest within what power losses leave open (exact when none happened).
+ * whatever is in flight, possibly before the ACS saw anything (or before its answer was
+ * read). Hence agreement within what power losses leave open: exact when none happened.
  */
 export function checks(s: Summary, acs: MockAcsCounts): ProofCheck[] {
   const run = s.run;
@@ -114,7 +115,7 @@ export function checks(s: Summary, acs: MockAcsCounts): ProofCheck[] {
   const cutAfterEnd = acs.sessionsCompleted - run.sessions.ok;
   const within = (v: number, lo: number, hi: number) => v >= lo && v <= hi;
   return [
-    { what: '503 refusals', cpeSim: run.failures.byStatus['503'] ?? 0, acs: acs.refused503, ok: (run.failures.byStatus['503'] ?? 0) === acs.refused503 },
+    { what: `503 refusals (the ACS may also have sent up to ${powerOff} that a power loss cut before cpe-sim read them)`, cpeSim: run.failures.byStatus['503'] ?? 0, acs: acs.refused503, ok: within(acs.refused503, run.failures.byStatus['503'] ?? 0, (run.failures.byStatus['503'] ?? 0) + powerOff) },
     { what: `Informs answered (the ACS may also have had up to ${powerOff} cut by a power loss)`, cpeSim: informs, acs: acs.informs, ok: within(acs.informs, informs, informs + powerOff) },
     {
       what: `sessions completed (cpe-sim: ok, plus cut by the link after the ACS ended them: ${cuts} cut - ${acs.resets} the ACS saw cut${powerOff ? `, less up to ${powerOff} cut before the ACS saw them` : ''})`,

@@ -94,7 +94,8 @@ export async function runSession(host: SessionHost, channel: SessionChannel): Pr
     } catch (e) {
       // Answered, then cut (a link reset after the status line): timed as answered.
       publish(e instanceof TransportError ? e.answeredWith ?? 0 : 0);
-      if (e instanceof TransportError) return failed(e.reason, e.message, e.status);
+      // An error status the ACS sent before the link cut its reply (a 503 reset in flight) is still its answer.
+      if (e instanceof TransportError) return failed(e.reason, e.message, e.status ?? (e.answeredWith !== undefined && e.answeredWith >= 400 ? e.answeredWith : undefined));
       return failed('io', (e as Error).message);
     }
     publish(reply.status);

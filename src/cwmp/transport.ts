@@ -284,9 +284,10 @@ export class AcsHttpSession {
       if (reset) {
         // The request reached the ACS; the link dies before its answer is read.
         this.broken = true;
+        // The RST first: destroying the body lets undici close the socket in an orderly way.
+        this.pool.reset(this.client);
         res.body.on('error', () => undefined);
         res.body.destroy();
-        this.pool.reset(this.client);
         throw new TransportError('reset', 'link reset: connection cut before the ACS reply was read', undefined, res.statusCode);
       }
       const declared = Number(res.headers['content-length']);

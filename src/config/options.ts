@@ -34,7 +34,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { key: 'acsUrl', kind: { t: 'url', schemes: ['http', 'https'] }, describe: 'ACS URL the CPEs inform (ManagementServer.URL); required unless --mock-acs is set' },
   { key: 'acsUsername', kind: { t: 'string' }, describe: 'Username for the ACS (ManagementServer.Username)', default: '' },
   { key: 'acsPassword', kind: { t: 'secret' }, describe: 'Password for the ACS (ManagementServer.Password)', default: '' },
-  { key: 'acsTimeout', kind: { t: 'seconds', min: 1 }, describe: 'Seconds to wait for each ACS reply before the session fails', default: 30 },
+  { key: 'acsTimeout', kind: { t: 'seconds', min: 1 }, describe: 'Seconds one ACS exchange may take as a whole (connect, send, the full reply) before the session fails `timeout`', default: 30 },
   { key: 'acsCaFile', kind: { t: 'string' }, describe: 'PEM file of CA certificates trusted for an https ACS (default: the system store)' },
   { key: 'cpes', kind: { t: 'int', min: 1, max: 10_000_000 }, describe: 'Number of CPEs in the fleet', default: 100 },
   { key: 'fleetOffset', kind: { t: 'int', min: 0 }, describe: 'Global index of the first CPE (run several cpe-sim processes side by side)', default: 0 },

@@ -40,6 +40,8 @@ export type SessionOutcome =
 /** Every reason a session fails for, fixed (metrics label values). */
 export const FAIL_REASONS = [
   'connect', 'timeout', 'auth', 'http-status', 'no-inform-response', 'acs-fault', 'malformed', 'protocol', 'io', 'redirect', 'too-long',
+  // an ACS reply body over MAX_ACS_REPLY_BYTES (docs/cwmp-behaviour.md "Sessions")
+  'too-large',
   // a fleet event's link fault (docs/cwmp-behaviour.md "Link faults")
   'reset', 'stall', 'link-down',
   // the CPE lost power mid-session (a fleet event's power cut, reboot or reset wave)

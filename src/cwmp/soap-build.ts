@@ -38,6 +38,14 @@ type AcsOut<M extends AcsOutgoingRequest['method']> = Extract<AcsOutgoingRequest
 
 /** TR-069 3.5, A.5.1: soap-env:Fault > faultcode · faultstring · detail > cwmp:Fault. */
 export function buildFault(fault: CwmpFault): string {
+  if (fault.soap === 'MustUnderstand') {
+    // SOAP 1.1 sections 4.4 and 4.4.1: faultcode MustUnderstand, no detail (errors about
+    // header entries never go in detail).
+    return (
+      `<soap-env:Fault><faultcode>soap-env:MustUnderstand</faultcode>` +
+      `<faultstring>${escapeXml(fault.message || 'SOAP Must Understand Error')}</faultstring></soap-env:Fault>`
+    );
+  }
   let x =
     `<soap-env:Fault><faultcode>${faultType(fault.code)}</faultcode><faultstring>CWMP fault</faultstring>` +
     `<detail><cwmp:Fault><FaultCode>${fault.code}</FaultCode>` +

@@ -177,22 +177,48 @@ export function parseAcsEnvelope(xml: string): ParsedAcsEnvelope {
       return out;
     }
     out.cwmpNamespace = env.cwmpNamespace;
+    /** Mandatory header entries for us that the CPE does not understand (SOAP 1.1 section 4.2.3). */
+    const notUnderstood: string[] = [];
     for (const [key, h] of elements(env.header)) {
       const name = localName(key);
       if (name === 'ID') out.id = text(h).trim(); // TR-069 3.5: echoed in the answer
       else if (name === 'HoldRequests') out.holdRequests = orWarn(() => parseBool(text(h), name), false, warnings); // TR-069 3.5
-      else if (!QUIET_HEADERS.has(name)) warnings.push(`ignored SOAP header ${name}`);
+      else if (!QUIET_HEADERS.has(name)) {
+        if (mandatoryForUs(h)) notUnderstood.push(key);
+        else warnings.push(`ignored SOAP header ${name}`);
+      }
     }
     if (env.rpcName === undefined || env.rpc === undefined) {
       warnings.push('SOAP Body is empty');
+      if (notUnderstood.length > 0) out.message = { kind: 'malformed', reason: `SOAP header not understood: ${notUnderstood.join(', ')}` };
       return out;
     }
     out.message = acsBody(env.rpcName, env.rpc, warnings);
+    if (notUnderstood.length > 0) {
+      // SOAP 1.1 section 4.2.3: the message is not processed. A request is answered with the
+      // MustUnderstand fault; a response or fault cannot be answered, so the session ends.
+      out.message =
+        out.message.kind === 'request'
+          ? { kind: 'request', request: { method: 'NotUnderstood', name: env.rpcName, headers: notUnderstood } }
+          : { kind: 'malformed', reason: `SOAP header not understood: ${notUnderstood.join(', ')}` };
+    }
   } catch (e) {
     // An ArgError here comes from a response or fault we cannot read.
     out.message = { kind: 'malformed', reason: `${e instanceof ArgError ? 'unreadable message' : 'parser error'}: ${(e as Error).message}` };
   }
   return out;
+}
+
+/**
+ * SOAP 1.1 sections 4.2.2 and 4.2.3: a header entry is mandatory when mustUnderstand is "1"
+ * ("true" too, as SOAP 1.2 spells it) and it is meant for this recipient: no actor, or the
+ * "next" actor.
+ */
+function mandatoryForUs(h: XNode): boolean {
+  const mu = attr(h, 'mustUnderstand')?.trim();
+  if (mu !== '1' && mu !== 'true') return false;
+  const actor = attr(h, 'actor')?.trim();
+  return actor === undefined || actor === '' || actor === 'http://schemas.xmlsoap.org/soap/actor/next';
 }
 
 /** A recoverable oddity: keep going with the fallback and say so. */

@@ -33,7 +33,7 @@ export interface AcsEndpoint {
 /** Why a POST failed below the CWMP layer. */
 export class TransportError extends Error {
   constructor(
-    readonly reason: 'connect' | 'timeout' | 'auth' | 'redirect' | 'io' | 'reset' | 'stall' | 'link-down' | 'power-off',
+    readonly reason: 'connect' | 'timeout' | 'too-large' | 'auth' | 'redirect' | 'io' | 'reset' | 'stall' | 'link-down' | 'power-off',
     message: string,
     /** The ACS's last HTTP status when it answered (a refused 401, a redirect loop). */
     readonly status?: number,
@@ -105,6 +105,13 @@ export class ConnectionPool {
 
 const MAX_REDIRECTS = 5;
 
+/**
+ * The largest ACS reply body a CPE reads (docs/cwmp-behaviour.md "Sessions", README): past
+ * it the reply is cut as it streams in and the session fails `too-large`. Parsing costs a
+ * multiple of the body in heap, so an unbounded reply could take the thread down.
+ */
+export const MAX_ACS_REPLY_BYTES = 4 * 1024 * 1024;
+
 export class AcsHttpSession {
   private url: URL;
   private client: Client;
@@ -115,11 +122,15 @@ export class AcsHttpSession {
   /** The CPE lost power: the connection is gone and nothing more is sent. */
   private aborted = false;
 
+  /** The origin the CPE was configured with (ManagementServer.URL): the one its credentials belong to. */
+  private readonly home: string;
+
   constructor(
     private readonly pool: ConnectionPool,
     private readonly endpoint: AcsEndpoint,
   ) {
     this.url = new URL(endpoint.url);
+    this.home = this.url.origin;
     this.client = pool.acquire(this.url.origin, endpoint.timeoutMs);
   }
 
@@ -132,7 +143,10 @@ export class AcsHttpSession {
       if (reply.status === 401) {
         // TR-069 3.4.4: answer the challenge on the same connection
         if (authTries++ >= 2 || !this.answerChallenge(reply)) {
-          throw new TransportError('auth', `ACS refused authentication (401${this.endpoint.username ? '' : ', no acsUsername configured'})`, 401);
+          const why = !this.endpoint.username && !this.endpoint.password
+            ? ', no acsUsername configured'
+            : !this.credentialsAllowed() ? `, credentials not sent over plain http to ${this.url.origin} (redirected from ${this.home})` : '';
+          throw new TransportError('auth', `ACS refused authentication (401${why})`, 401);
         }
         continue;
       }
@@ -156,8 +170,19 @@ export class AcsHttpSession {
     this.url = next;
   }
 
+  /**
+   * Where the ACS credentials may go (docs/cwmp-behaviour.md "Sessions"): anywhere over TLS,
+   * else only to the origin the CPE was configured with. After a redirect to another
+   * origin over plain http neither Basic (the password in the clear, RFC 7617 section 4)
+   * nor Digest (a response an eavesdropper can attack offline, RFC 7616 section 5) is sent.
+   */
+  private credentialsAllowed(): boolean {
+    return this.url.protocol === 'https:' || this.url.origin === this.home;
+  }
+
   private answerChallenge(reply: HttpReply): boolean {
     if (!this.endpoint.username && !this.endpoint.password) return false;
+    if (!this.credentialsAllowed()) return false;
     const challenges = parseChallenges(reply.headers['www-authenticate']);
     const digest = challenges.find((c) => c.scheme === 'digest');
     if (digest) {
@@ -226,35 +251,78 @@ export class AcsHttpSession {
     if (this.cookies.size > 0) headers['cookie'] = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     const auth = this.authorization(body);
     if (auth) headers['authorization'] = auth;
-    let res;
+    // One deadline for the whole exchange: connect, send, status line and the full body
+    // (undici's bodyTimeout only bounds the gap between two chunks, so a trickled body
+    // would hold the session for ever).
+    const deadline = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      deadline.abort();
+    }, this.endpoint.timeoutMs);
+    const timeoutError = () =>
+      new TransportError('timeout', `no complete ACS reply within the ACS timeout (${this.endpoint.timeoutMs} ms)`);
     try {
-      res = await this.client.request({ path: this.url.pathname + this.url.search, method: 'POST', headers, body });
-    } catch (e) {
-      this.broken = true;
-      if (this.aborted) throw this.powerLost();
-      const err = e as { code?: string; message?: string };
-      const timeout = err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT' || err.code === 'UND_ERR_CONNECT_TIMEOUT';
-      const connect = err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH' || err.code === 'ECONNRESET';
-      throw new TransportError(timeout ? 'timeout' : connect ? 'connect' : 'io', `${err.code ?? 'error'}: ${err.message ?? String(e)}`);
+      let res;
+      try {
+        res = await this.client.request({
+          path: this.url.pathname + this.url.search,
+          method: 'POST',
+          headers,
+          body,
+          signal: deadline.signal,
+        });
+      } catch (e) {
+        this.broken = true;
+        if (this.aborted) throw this.powerLost();
+        if (timedOut) throw timeoutError();
+        const err = e as { code?: string; message?: string };
+        const timeout = err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT' || err.code === 'UND_ERR_CONNECT_TIMEOUT';
+        const connect = err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH' || err.code === 'ECONNRESET';
+        throw new TransportError(timeout ? 'timeout' : connect ? 'connect' : 'io', `${err.code ?? 'error'}: ${err.message ?? String(e)}`);
+      }
+      if (reset) {
+        // The request reached the ACS; the link dies before its answer is read.
+        this.broken = true;
+        // The RST first: destroying the body lets undici close the socket in an orderly way.
+        this.pool.reset(this.client);
+        res.body.on('error', () => undefined);
+        res.body.destroy();
+        throw new TransportError('reset', 'link reset: connection cut before the ACS reply was read', undefined, res.statusCode);
+      }
+      const declared = Number(res.headers['content-length']);
+      if (Number.isFinite(declared) && declared > MAX_ACS_REPLY_BYTES) {
+        this.broken = true;
+        res.body.on('error', () => undefined);
+        res.body.destroy();
+        throw new TransportError('too-large', `ACS reply of ${declared} bytes is over the ${MAX_ACS_REPLY_BYTES}-byte cap`);
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      try {
+        for await (const chunk of res.body as AsyncIterable<Buffer>) {
+          size += chunk.length;
+          if (size > MAX_ACS_REPLY_BYTES) {
+            this.broken = true;
+            res.body.on('error', () => undefined);
+            res.body.destroy();
+            throw new TransportError('too-large', `ACS reply over the ${MAX_ACS_REPLY_BYTES}-byte cap (cut after ${size} bytes)`);
+          }
+          chunks.push(chunk);
+        }
+      } catch (e) {
+        this.broken = true;
+        if (e instanceof TransportError) throw e;
+        if (this.aborted) throw this.powerLost();
+        if (timedOut) throw timeoutError();
+        throw new TransportError('io', `reading the ACS reply failed: ${(e as Error).message}`);
+      }
+      const text = Buffer.concat(chunks, size).toString('utf8');
+      this.keepCookies(res.headers['set-cookie']);
+      return { status: res.statusCode, headers: res.headers as HttpReply['headers'], body: text };
+    } finally {
+      clearTimeout(timer);
     }
-    if (reset) {
-      // The request reached the ACS; the link dies before its answer is read.
-      this.broken = true;
-      res.body.on('error', () => undefined);
-      res.body.destroy();
-      this.pool.reset(this.client);
-      throw new TransportError('reset', 'link reset: connection cut before the ACS reply was read', undefined, res.statusCode);
-    }
-    let text: string;
-    try {
-      text = await res.body.text();
-    } catch (e) {
-      this.broken = true;
-      if (this.aborted) throw this.powerLost();
-      throw new TransportError('io', `reading the ACS reply failed: ${(e as Error).message}`);
-    }
-    this.keepCookies(res.headers['set-cookie']);
-    return { status: res.statusCode, headers: res.headers as HttpReply['headers'], body: text };
   }
 
   private keepCookies(setCookie: string | string[] | undefined): void {

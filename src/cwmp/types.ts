@@ -55,6 +55,12 @@ export interface CwmpFault {
   code: number;
   message: string;
   setParameterValuesFaults?: SetParameterValuesFault[];
+  /**
+   * A SOAP-level fault with no CWMP detail: 'MustUnderstand' for a mandatory header the CPE
+   * does not understand (SOAP 1.1 sections 4.2.3, 4.4.1; section 4.4 keeps header errors out
+   * of `detail`). Absent: the ordinary CWMP fault (TR-069 A.5.1).
+   */
+  soap?: 'MustUnderstand';
 }
 
 // ---- ACS -> CPE requests (the RPCs a CPE serves) ----
@@ -80,7 +86,9 @@ export type AcsRequest =
   /** Any RPC this codec does not model; answered with 9000. */
   | { method: 'Unsupported'; name: string }
   /** A known RPC whose arguments could not be read; answered with 9003. */
-  | { method: 'Invalid'; name: string; reason: string };
+  | { method: 'Invalid'; name: string; reason: string }
+  /** A request carrying a mustUnderstand="1" SOAP header the CPE does not understand; answered with the SOAP MustUnderstand fault (SOAP 1.1 section 4.2.3). */
+  | { method: 'NotUnderstood'; name: string; headers: string[] };
 
 export type AcsRequestMethod = AcsRequest['method'];
 
@@ -204,7 +212,7 @@ export type ParsedCpeEnvelope = {
 };
 
 /** Requests a (mock) ACS can send; same shapes as AcsRequest minus the catch-all. */
-export type AcsOutgoingRequest = Exclude<AcsRequest, { method: 'Unsupported' } | { method: 'Invalid' }> | { method: 'Raw'; name: string; bodyXml: string };
+export type AcsOutgoingRequest = Exclude<AcsRequest, { method: 'Unsupported' } | { method: 'Invalid' } | { method: 'NotUnderstood' }> | { method: 'Raw'; name: string; bodyXml: string };
 
 /** TR-069 A.3.1 default namespaces. */
 export const NS = {

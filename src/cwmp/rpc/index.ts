@@ -62,6 +62,10 @@ export function serveRpc(req: AcsRequest, ctx: RpcContext): CpeMessage {
       return fault(9000, `Method not supported: ${req.name}`);
     case 'Invalid':
       return fault(9003, `Invalid arguments: ${req.reason}`);
+    case 'NotUnderstood':
+      // SOAP 1.1 section 4.2.3: a mandatory header not understood fails the whole message;
+      // the RPC is not run.
+      return { method: 'Fault', fault: { code: 0, message: `SOAP header not understood: ${req.headers.join(', ')}`, soap: 'MustUnderstand' } };
     default: {
       const never: never = req;
       return fault(9002, `Internal error: unhandled request ${JSON.stringify(never)}`);

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../src/config/load.js';
 import { startFleet, type Fleet } from '../src/coordinator/fleet.js';
@@ -193,6 +194,61 @@ describe('admin API over real HTTP', () => {
     } finally {
       guarded.close();
       m.close();
+    }
+  });
+});
+
+/** Write the request bytes by hand on a raw socket; the response: its head, and Content-Length bytes of body unless HEAD. */
+function rawExchange(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1');
+    let got = '';
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`no whole response within 10 s; got ${JSON.stringify(got)}`));
+    }, 10_000);
+    const done = () => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(got);
+    };
+    s.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+      const end = got.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const len = Number(/\r\ncontent-length: *(\d+)/i.exec(got.slice(0, end))?.[1] ?? 0);
+      // After a HEAD nothing more may come; uWS writes a response in one go, so anything it added would be here by now.
+      if (bytes.startsWith('HEAD ')) setImmediate(() => setImmediate(done));
+      else if (got.length - end - 4 >= len) done();
+    });
+    s.on('error', reject);
+    s.write(bytes);
+  });
+}
+
+const headersOf = (raw: string) => {
+  const [head, body] = [raw.slice(0, raw.indexOf('\r\n\r\n')), raw.slice(raw.indexOf('\r\n\r\n') + 4)];
+  const [status, ...lines] = head.split('\r\n');
+  const h = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+  delete h['date'];
+  return { status, headers: h, body };
+};
+
+describe('HEAD on the metrics/admin listener (RFC 9110 9.3.2)', () => {
+  it.each(['/metrics', '/admin/stats', '/admin/nowhere', '/live'])('HEAD %s: the status and headers of GET, no body', async (path) => {
+    // GET /live is a stream that never ends; its HEAD is checked against what stream() writes.
+    const get = path === '/live' ? undefined : headersOf(await rawExchange(port, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`));
+    const head = headersOf(await rawExchange(port, `HEAD ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`));
+    expect(head.body).toBe('');
+    if (get) {
+      expect(head.status).toBe(get.status);
+      expect(Object.keys(head.headers).sort()).toEqual(Object.keys(get.headers).sort());
+      expect(head.headers['content-type']).toBe(get.headers['content-type']);
+      if (path !== '/metrics') expect(head.headers['content-length']).toBe(get.headers['content-length']);
+      expect(Number(head.headers['content-length'])).toBeGreaterThan(0);
+    } else {
+      expect(head.status).toBe('HTTP/1.1 200 OK');
+      expect(head.headers['content-type']).toBe('text/event-stream; charset=utf-8');
     }
   });
 });

@@ -52,7 +52,7 @@ describe('connection requests (TR-069 3.2.2) over the real listener', () => {
     const c = creds(h);
     const none = await rawGet(c.url);
     expect(none.status).toBe(401);
-    expect(String(none.headers['www-authenticate'])).toMatch(/^Digest realm="cpe-sim", qop="auth", nonce="[0-9a-f]+\.[0-9a-f]{32}", algorithm=MD5$/);
+    expect(String(none.headers['www-authenticate'])).toMatch(/^Digest realm="cpe-sim", qop="auth", nonce="[0-9a-f]+\.[0-9a-f]+\.[0-9a-f]{32}", algorithm=MD5$/);
     expect((await MockAcs.connectionRequest(c.url, c.user, 'wrong')).status).toBe(401);
     expect((await MockAcs.connectionRequest(c.url, 'someone-else', c.pass)).status).toBe(401);
     expect((await MockAcs.connectionRequest(c.url, c.user, c.pass, { basic: true })).status).toBe(401);
@@ -151,5 +151,68 @@ describe('connection requests (TR-069 3.2.2) over the real listener', () => {
     const path = new URL(c.url).pathname;
     const auth = `Digest username="${c.user}", realm="cpe-sim", nonce="${nonce}", uri="${path}", response="${'é'.repeat(16)}", qop=auth, nc=00000001, cnonce="ab"`;
     expect((await rawGet(c.url, { authorization: auth })).status).toBe(401);
+  });
+
+  describe('an Authorization is good once (RFC 7616 3.4 nonce count)', () => {
+    const authFor = async (c: { url: string; user: string; pass: string }) => {
+      const { digestAuthorization, parseChallenges } = await import('../src/http/digest.js');
+      const challenge = await rawGet(c.url);
+      expect(challenge.status).toBe(401);
+      const state = { challenge: parseChallenges(String(challenge.headers['www-authenticate']))[0]!, nc: 0 };
+      return () => digestAuthorization(state, { username: c.user, password: c.pass }, 'GET', new URL(c.url).pathname, '');
+    };
+
+    it('refuses the same Authorization replayed with 401 and a fresh challenge; a higher nc with the same nonce works', async () => {
+      h = await startHarness({ cr: true });
+      await bootstrapped(h);
+      const c = creds(h);
+      const next = await authFor(c);
+      const first = next(); // nc=00000001
+      expect((await rawGet(c.url, { authorization: first })).status).toBe(200);
+      for (let i = 0; i < 3; i++) {
+        const replay = await rawGet(c.url, { authorization: first });
+        expect(replay.status).toBe(401);
+        expect(String(replay.headers['www-authenticate'])).toMatch(/^Digest realm="cpe-sim", qop="auth", nonce="[^"]+", algorithm=MD5$/);
+      }
+      const second = next(); // nc=00000002, same nonce
+      expect(second).toContain('nc=00000002');
+      expect((await rawGet(c.url, { authorization: second })).status).toBe(200);
+      expect((await rawGet(c.url, { authorization: second })).status).toBe(401);
+      // A lower nc than the highest accepted is a replay too.
+      expect((await rawGet(c.url, { authorization: first })).status).toBe(401);
+    });
+
+    it('keeps the replay cache bounded; a nonce that left it is refused as stale, never accepted again', async () => {
+      h = await startHarness({ cr: true, crNonceCache: 3, crRateLimit: { count: 1000, periodSec: 60 } });
+      await bootstrapped(h);
+      const c = creds(h);
+      const gens = [];
+      for (let i = 0; i < 8; i++) gens.push(await authFor(c));
+      for (const g of gens) expect((await rawGet(c.url, { authorization: g() })).status).toBe(200);
+      expect(h.shard.cr.nonceCacheEntries).toBe(3);
+      // The first nonce fell out of the cache: a new nc with it gets a stale challenge.
+      const old = await rawGet(c.url, { authorization: gens[0]!() });
+      expect(old.status).toBe(401);
+      expect(String(old.headers['www-authenticate'])).toMatch(/, stale=true$/);
+      // The newest is still tracked: next nc works, a replay does not.
+      const last = gens[7]!();
+      expect((await rawGet(c.url, { authorization: last })).status).toBe(200);
+      expect((await rawGet(c.url, { authorization: last })).status).toBe(401);
+      expect(h.shard.cr.nonceCacheEntries).toBe(3);
+      // The ordinary exchange (challenge, then answer) keeps working.
+      expect((await MockAcs.connectionRequest(c.url, c.user, c.pass)).status).toBe(200);
+    });
+
+    it('answers an expired nonce with a stale challenge even when its nc is new', async () => {
+      h = await startHarness({ cr: true });
+      await bootstrapped(h);
+      const c = creds(h);
+      const next = await authFor(c);
+      expect((await rawGet(c.url, { authorization: next() })).status).toBe(200);
+      h.tick(61_000);
+      const late = await rawGet(c.url, { authorization: next() });
+      expect(late.status).toBe(401);
+      expect(String(late.headers['www-authenticate'])).toMatch(/, stale=true$/);
+    });
   });
 });

@@ -155,6 +155,36 @@ describe.each<BrokerKind>(['aedes', 'mosquitto'])('USP agent over MQTT (%s)', (k
     expect(bed.ctl.received.some((x) => x.msg?.header.msg_id === `intruder-${kind}`)).toBe(false);
   });
 
+  it('refuses a request whose reply-to is empty or a wildcard: counted, not run, not answered, and the agent stays connected', async () => {
+    const connects = () => bed.ctl.received.filter((x) => x.record.record_type === 'mqtt_connect' && x.record.from_id === bed.agent(0).endpointId).length;
+    const connectsBefore = connects();
+    const before = await metricValue(bed.metrics, 'cpe_sim_usp_records_dropped_total', { reason: 'bad-reply-to' });
+    const agent = bed.agent(0);
+    const record = (msgId: string) => encodeRecord({ version: '1.3', to_id: agent.endpointId, from_id: bed.ctl.endpointId, no_session_context: { payload: encodeMsg({ header: { msg_id: msgId, msg_type: 'SET' }, body: { request: { set: { allow_partial: false, update_objs: [{ obj_path: 'Device.WiFi.SSID.1.', param_settings: [{ param: 'SSID', value: msgId, required: true }] }] } } } }) } });
+    // MQTT 3.1.1 carries the reply-to in the topic, where a wildcard cannot be published:
+    // only the empty suffix can reach the agent. MQTT 5 carries it in the Response Topic.
+    const bad = kind === 'aedes' ? [''] : ['', '/usp/#', 'usp/+/controller', '#'];
+    let i = 0;
+    for (const replyTo of bad) {
+      const id = `bad-reply-to-${kind}-${i++}`;
+      if (kind === 'aedes') await bed.ctl.sendRaw(`${agent.topic}/reply-to=${replyTo}`, record(id));
+      else await bed.ctl.sendRaw(agent.topic, record(id), { properties: { contentType: 'usp.msg', responseTopic: replyTo } });
+    }
+    const deadline = Date.now() + 5000;
+    while ((await metricValue(bed.metrics, 'cpe_sim_usp_records_dropped_total', { reason: 'bad-reply-to' })) < before + bad.length) {
+      if (Date.now() > deadline) throw new Error('the bad reply-to requests were not counted');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await metricValue(bed.metrics, 'cpe_sim_usp_records_dropped_total', { reason: 'bad-reply-to' })).toBe(before + bad.length);
+    // A normal request right after is answered, by the same connection, and none of the refused ones ran.
+    const g = resp(await bed.ask({ request: { get: { param_paths: ['Device.WiFi.SSID.1.SSID'] } } }));
+    if (g.resp_type !== 'get_resp') throw new Error('unreachable');
+    expect(String(g.get_resp.req_path_results[0]!.resolved_path_results[0]!.result_params['SSID'])).not.toMatch(/^bad-reply-to-/);
+    expect(bed.ctl.received.some((x) => x.msg?.header.msg_id.startsWith(`bad-reply-to-${kind}`))).toBe(false);
+    expect(connects()).toBe(connectsBefore);
+    expect(bed.h.shard.admin.stats().uspConnections?.['connected']).toBe(2);
+  });
+
   it('a USP-only fleet refuses a CWMP connection request instead of failing a session', () => {
     const r = bed.h.shard.admin.triggerConnectionRequest(0);
     expect(r.accepted).toBe(false);

@@ -119,7 +119,7 @@ describe('3.1.1 reply-to in the topic (TR-369 R-MQTT.24, R-MQTT.25)', () => {
     expect(replyToOf('usp/agents/x/reply-to=usp%2Fcontrollers%2Fy')).toBe('usp/controllers/y');
     expect(replyToOf('a/reply-to=b%2Fc/reply-to=%2Fd%2fe')).toBe('/d/e');
     expect(replyToOf('/usp/agent/x')).toBeUndefined();
-    expect(replyToOf('/usp/agent/x/reply-to=')).toBeUndefined();
+    expect(replyToOf('/usp/agent/x/reply-to=')).toBe('');
   });
 
   it('round-trips', () => {

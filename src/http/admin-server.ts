@@ -83,10 +83,13 @@ export class AdminServer {
       res.onAborted(() => {
         aborted = true;
       });
-      const method = req.getMethod().toUpperCase();
+      // HEAD is GET without the body (RFC 9110 9.3.2): same status and headers.
+      const head = req.getMethod().toUpperCase() === 'HEAD';
+      const method = head ? 'GET' : req.getMethod().toUpperCase();
       const url = req.getUrl();
       if (url === '/live' && method === 'GET') {
-        this.stream(res);
+        if (head) this.send(res, '/live', { status: 200, body: '', contentType: 'text/event-stream; charset=utf-8', headers: { 'cache-control': 'no-store' } }, () => aborted, true);
+        else this.stream(res);
         return;
       }
       const query = new URLSearchParams(req.getQuery() ?? '');
@@ -97,8 +100,8 @@ export class AdminServer {
       void body
         .then((b) => this.route(method, url, query, auth, (r) => (route = r), b), (e: Error) => error(413, e.message))
         .then(
-          (reply) => this.send(res, route, reply, () => aborted),
-          (e: unknown) => this.send(res, route, error(500, (e as Error).message), () => aborted),
+          (reply) => this.send(res, route, reply, () => aborted, head),
+          (e: unknown) => this.send(res, route, error(500, (e as Error).message), () => aborted, head),
         )
         .catch(() => {
           // Nothing may escape as an unhandled rejection; answer if the client is still there.
@@ -168,14 +171,15 @@ export class AdminServer {
     this.streams.add(end);
   }
 
-  private send(res: uWS.HttpResponse, route: string, r: Reply, aborted: () => boolean): void {
+  private send(res: uWS.HttpResponse, route: string, r: Reply, aborted: () => boolean, head = false): void {
     this.catalog.adminRequests.inc({ route, code: String(r.status) });
     if (aborted()) return;
     res.cork(() => {
       res.writeStatus(STATUS[r.status] ?? String(r.status));
       res.writeHeader('content-type', r.contentType);
       for (const [k, v] of Object.entries(r.headers ?? {})) res.writeHeader(k, v);
-      res.end(r.body);
+      if (head) res.endWithoutBody(Buffer.byteLength(r.body));
+      else res.end(r.body);
     });
   }
 

@@ -105,22 +105,32 @@ export function digestAuthorization(
 // ---- server side ----
 
 /**
- * Stateless nonces: `<ms timestamp hex>.<hmac>` bound to a key and a scope (the CPE),
- * so a server keeps no per-CPE nonce table and can check freshness.
+ * Stateless nonces: `<ms timestamp hex>[.<sequence hex>].<hmac>` bound to a key and a scope
+ * (the CPE), so a server keeps no per-CPE nonce table and can check freshness. The optional
+ * sequence number orders nonces a server issued (the CR listener's replay cache uses it).
  */
-export function makeNonce(secret: string | Buffer, scope: string, now: number): string {
+export function makeNonce(secret: string | Buffer, scope: string, now: number, seq?: number): string {
   const ts = Math.floor(now).toString(16);
-  const mac = createHmac('sha256', secret).update(`${ts}:${scope}`).digest('hex').slice(0, 32);
-  return `${ts}.${mac}`;
+  const stamp = seq === undefined ? ts : `${ts}.${seq.toString(16)}`;
+  const mac = createHmac('sha256', secret).update(`${stamp}:${scope}`).digest('hex').slice(0, 32);
+  return `${stamp}.${mac}`;
 }
 
+const NONCE_RE = /^(([0-9a-f]{1,13})(?:\.([0-9a-f]{1,13}))?)\.([0-9a-f]{32})$/;
+
 export function checkNonce(secret: string | Buffer, scope: string, nonce: string, now: number, maxAgeMs: number): 'ok' | 'stale' | 'bad' {
-  const m = /^([0-9a-f]{1,13})\.([0-9a-f]{32})$/.exec(nonce);
+  const m = NONCE_RE.exec(nonce);
   if (!m) return 'bad';
   const expect = createHmac('sha256', secret).update(`${m[1]}:${scope}`).digest('hex').slice(0, 32);
-  if (!timingSafeEqual(Buffer.from(expect), Buffer.from(m[2]!))) return 'bad'; // both 32 ASCII hex digits by the regex
-  const age = now - parseInt(m[1]!, 16);
+  if (!timingSafeEqual(Buffer.from(expect), Buffer.from(m[4]!))) return 'bad'; // both 32 ASCII hex digits by the regex
+  const age = now - parseInt(m[2]!, 16);
   return age >= -5000 && age <= maxAgeMs ? 'ok' : 'stale';
+}
+
+/** The timestamp and sequence number of a nonce made by makeNonce (sequence -1 when it has none). */
+export function nonceStamp(nonce: string): { ts: number; seq: number } | undefined {
+  const m = NONCE_RE.exec(nonce);
+  return m ? { ts: parseInt(m[2]!, 16), seq: m[3] === undefined ? -1 : parseInt(m[3], 16) } : undefined;
 }
 
 export function digestChallenge(realm: string, nonce: string, opts: { stale?: boolean; qop?: string } = {}): string {

@@ -47,7 +47,7 @@ export const USP_MSG_TYPES = [
   'GET_SUPPORTED_PROTO_RESP', 'REGISTER', 'REGISTER_RESP', 'DEREGISTER', 'DEREGISTER_RESP',
 ] as const;
 export const USP_RESULTS = ['success', 'error'] as const;
-export const USP_DROP_REASONS = ['bad-record', 'bad-msg', 'not-for-me', 'unknown-controller', 'duplicate', 'unexpected', 'notify-backlog'] as const;
+export const USP_DROP_REASONS = ['bad-record', 'bad-msg', 'not-for-me', 'unknown-controller', 'duplicate', 'unexpected', 'notify-backlog', 'bad-reply-to'] as const;
 /** Every MQTT connection state, present at 0 from the first scrape. */
 export const USP_MQTT_STATES = MQTT_CONNECTION_STATES;
 /** USP error codes an agent can answer with (TR-369 7000-7031, 7100, 7104); others appear when used. */

@@ -37,7 +37,7 @@ export interface ShardInit {
   bootRamp: BootRamp;
   /** Epoch ms at which the fleet's boot ramp starts (same for every shard). */
   startAt: number;
-  cr: { baseUrl: string; secret: string; rateLimit: { count: number; periodSec: number }; username?: string | undefined; password?: string | undefined };
+  cr: { baseUrl: string; secret: string; rateLimit: { count: number; periodSec: number }; nonceCache?: number | undefined; username?: string | undefined; password?: string | undefined };
   logLevel: string;
   logFormat: 'json' | 'text';
   /** Run CWMP sessions (false: a USP-only fleet, no --acs-url). */

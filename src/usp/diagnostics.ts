@@ -20,7 +20,7 @@ export interface UspNotifyEvent {
 
 /** A Record or Msg the agent dropped without answering (docs/usp-behaviour.md). */
 export interface UspDropEvent {
-  reason: 'bad-record' | 'bad-msg' | 'not-for-me' | 'unknown-controller' | 'duplicate' | 'unexpected' | 'notify-backlog';
+  reason: 'bad-record' | 'bad-msg' | 'not-for-me' | 'unknown-controller' | 'duplicate' | 'unexpected' | 'notify-backlog' | 'bad-reply-to';
 }
 
 export const uspRequestChannel = diagnostics_channel.channel('cpe-sim:usp:request');

@@ -101,6 +101,9 @@ export function receive(l: number, payload: Uint8Array, replyTo: string | undefi
   const controller = agents.controllerId(view);
   if (inc.from !== controller) return { kind: 'dropped', reason: 'unknown-controller', from: inc.from };
   const ends: Ends = { agent: self, controller };
+  // A reply-to the agent may not publish to (a wildcard makes the broker drop the agent,
+  // MQTT 3.1.1 4.7.1 / MQTT 5 4.7.1) is refused: the request is not run nor answered.
+  if (replyTo !== undefined && (inc.kind === 'request' || inc.kind === 'bad-request') && !publishableTopic(replyTo)) return { kind: 'dropped', reason: 'bad-reply-to', from: inc.from };
   const to = replyTo ?? agents.controllerTopic(l, view);
   switch (inc.kind) {
     case 'notify-resp':
@@ -120,6 +123,14 @@ export function receive(l: number, payload: Uint8Array, replyTo: string | undefi
   const served = serveRequest(inc.request, inc.msgId, ends, ctx, (e) => agents.onBug(l, e, inc.msg.header.msg_type));
   if (served.bytes) recent.answered(l, inc.msgId, served.bytes);
   return { kind: 'served', view, to, msg: inc.msg, request: inc.request, served };
+}
+
+/**
+ * A topic a PUBLISH may name: not empty, no wildcard `+` or `#` (MQTT 3.1.1 4.7.1, 4.7.3;
+ * MQTT 5 4.7.1), no U+0000 (4.7.3), at most 65,535 bytes of UTF-8 (1.5.3).
+ */
+export function publishableTopic(topic: string): boolean {
+  return topic !== '' && !/[+#\u0000]/.test(topic) && Buffer.byteLength(topic, 'utf8') <= 0xffff;
 }
 
 // ---- serving one request ----

@@ -34,6 +34,8 @@ export interface HarnessOptions {
   bootRamp?: BootRamp;
   cr?: boolean;
   crRateLimit?: { count: number; periodSec: number };
+  /** Nonces the CR replay cache holds (src/shard/connection-request.ts). */
+  crNonceCache?: number;
   crSecret?: string;
   crCreds?: { username?: string; password?: string };
   /** Make the CPEs USP agents too (fill in brokerUrl; see uspInit()). */
@@ -109,7 +111,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     transfers: o.transfers ?? 'fetch',
     bootRamp: o.bootRamp ?? { mode: 'none' },
     startAt: clock.now(),
-    cr: { baseUrl: crBase, secret: o.crSecret ?? 'test-secret', rateLimit: o.crRateLimit ?? { count: 10, periodSec: 60 }, ...o.crCreds },
+    cr: { baseUrl: crBase, secret: o.crSecret ?? 'test-secret', rateLimit: o.crRateLimit ?? { count: 10, periodSec: 60 }, nonceCache: o.crNonceCache, ...o.crCreds },
     logLevel: 'silent',
     logFormat: 'json',
     ...(o.holdPower ? { holdPower: true } : {}),

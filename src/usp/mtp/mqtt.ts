@@ -83,7 +83,8 @@ export function replyToOf(topic: string): string | undefined {
   const at = topic.lastIndexOf(REPLY_TO_MARK);
   if (at < 0) return undefined;
   const encoded = topic.slice(at + REPLY_TO_MARK.length);
-  return encoded === '' ? undefined : encoded.replace(/%2F/gi, '/');
+  // An empty suffix is an empty reply-to, which the agent refuses (never answered elsewhere).
+  return encoded.replace(/%2F/gi, '/');
 }
 
 export class MqttMtp {
@@ -290,6 +291,8 @@ export class MqttMtp {
       dest = topicWithReplyTo(topic, this.ownTopic);
       options = { qos };
     }
+    // Never PUBLISH to a wildcard or empty topic: the broker would disconnect the agent (MQTT 3.1.1 4.7.1).
+    if (topic === '' || /[+#\u0000]/.test(topic)) return Promise.reject(new Error(`refusing to publish to "${topic}": not a topic name`));
     return new Promise((resolve, reject) => {
       client.publish(dest, buf, options, (err) => (err ? reject(err) : resolve()));
     });

@@ -262,8 +262,9 @@ export class Coordinator {
       link.done = this.pool!.run({ init, port: port2 }, { transferList: [port2] }).then(
         () => {
           settled = true;
+          // A shard that failed to start says why on its port, which can arrive after this.
+          setTimeout(() => reject(new CpeSimError('SHARD_FAILED', `shard ${shardId} stopped before it started`)), 1000).unref();
           die('stopped', 'exit');
-          reject(new CpeSimError('SHARD_FAILED', `shard ${shardId} stopped before it started`));
         },
         (e: Error) => {
           settled = true;

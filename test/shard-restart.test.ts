@@ -49,5 +49,14 @@ describe('a shard thread that dies', () => {
     // ... and the dead run's gauges are not counted twice.
     expect(value(text, 'cpe_sim_fleet_cpes_by_state{lifecycle_state="ready"}')).toBe(cpes);
     expect(value(text, 'cpe_sim_process_worker_threads')).toBe(2);
+    // Terminated from outside: counted as a restart, not as running out of memory.
+    text = await scrapeUntil(port, (t) => value(t, 'cpe_sim_process_shard_restarts_total{reason="error"}') + value(t, 'cpe_sim_process_shard_restarts_total{reason="exit"}') === 1);
+    expect(value(text, 'cpe_sim_process_shard_restarts_total{reason="out-of-memory"}')).toBe(0);
+    expect(value(text, 'cpe_sim_process_shard_restarts_total{reason="error"}') + value(text, 'cpe_sim_process_shard_restarts_total{reason="exit"}')).toBe(1);
+  });
+
+  it('refuses the test-only memory hook when the fleet was not started by a test with hooks on', async () => {
+    await expect(fleet.coordinator.exhaustMemory(1)).rejects.toThrow(/test hooks are off/);
+    expect(fleet.coordinator.liveShards).toBe(2);
   });
 });

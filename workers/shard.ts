@@ -93,6 +93,13 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
           case 'sample':
             reply(shard.sample());
             return;
+          case 'test-exhaust-memory': {
+            // Tests only: refused unless the test harness set the flag (no flag, env var or
+            // file can). Allocates until the heap cap ends this thread alone.
+            if (!init.testHooks) throw new Error('test hooks are off in this shard');
+            const hog: unknown[][] = [];
+            for (;;) hog.push(Array.from({ length: 16_384 }, (_, i) => ({ i })));
+          }
           case 'stop':
             if (pushTimer) clearInterval(pushTimer);
             void shard.stop().then(

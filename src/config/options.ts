@@ -40,6 +40,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { key: 'fleetOffset', kind: { t: 'int', min: 0 }, describe: 'Global index of the first CPE (run several cpe-sim processes side by side)', default: 0 },
   { key: 'seed', kind: { t: 'int', min: 0, max: 4294967295 }, describe: 'Seed of every drawn value: {hex:N} serials, hex()/rand() values, per-CPE row counts, counter rates and phases; index-derived serials, MACs and addresses do not depend on it', default: 1 },
   { key: 'shards', kind: { t: 'int', min: 1, max: 256 }, describe: 'Worker threads the fleet is spread over', defaultText: 'available cores' },
+  { key: 'shardHeapMb', kind: { t: 'int', min: 32, max: 1_048_576 }, describe: 'Heap cap (V8 old generation, MiB) of each shard thread: a shard that reaches it is ended alone and restarted with a backoff (cpe_sim_process_shard_restarts_total{reason="out-of-memory"}), the other shards and the process carry on', defaultText: '3/4 of the memory (cgroup limit or RAM) divided by --shards, at least 256' },
   { key: 'bootRamp', kind: { t: 'ramp' }, describe: 'How CPEs power on: "<n>/s" (rate), "<n>s" or "<n>m" (spread over a window), or 0 (all at once, bounded by --max-sessions)', default: '200/s' },
   { key: 'maxSessions', kind: { t: 'int', min: 1, max: 100000 }, describe: 'Concurrent CWMP sessions per shard; more wait in a queue', default: 100 },
   { key: 'transfers', kind: { t: 'enum', values: ['fetch', 'skip'] }, describe: 'Download/Upload: fetch really moves the bytes over HTTP(S); skip completes them at once (cheap repeated campaigns)', default: 'fetch' },
@@ -84,6 +85,7 @@ export interface Config {
   fleetOffset: number;
   seed: number;
   shards: number;
+  shardHeapMb: number | undefined;
   bootRamp: BootRamp;
   maxSessions: number;
   transfers: 'fetch' | 'skip';

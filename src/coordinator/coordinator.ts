@@ -1,11 +1,15 @@
 // The coordinator: partitions [fleetOffset, fleetOffset + cpes) into contiguous shards,
 // runs one long-lived Piscina task per shard, and talks to each over its own MessagePort.
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { totalmem } from 'node:os';
 import { Piscina } from 'piscina';
 import { CpeSimError, fromWire } from '../util/errors.js';
 import type { ThreadProbe } from '../util/probe.js';
 import type { FleetEvent } from '../scenario/model.js';
+import { RESTART_REASONS, type RestartReason } from '../threads/messages.js';
 import type { CpeDetail, CpeSummary, CrReply, CrRequest, LifecycleState, MainToShard, MetricsSnapshot, ReplyOf, ShardInit, ShardSample, ShardStats, ShardToMain } from '../threads/messages.js';
+
+export { RESTART_REASONS, type RestartReason };
 
 export interface FleetPlan {
   fleetOffset: number;
@@ -38,8 +42,54 @@ interface ShardLink {
   dead: string | undefined;
 }
 
-/** Pause before a dead shard is started again. */
-const RESTART_DELAY_MS = 1000;
+
+/** A dead shard is started again after a pause that doubles with each death in a row. */
+export interface RestartBackoff {
+  /** Pause after a first death. */
+  initialMs: number;
+  /** The pause never grows past this. */
+  maxMs: number;
+  /** A run that stayed up this long before dying starts the doubling over. */
+  stableMs: number;
+}
+export const DEFAULT_RESTART_BACKOFF: RestartBackoff = { initialMs: 1000, maxMs: 30_000, stableMs: 60_000 };
+
+/** The pause before restart number `streak` (1 = first death after a stable run). */
+export function restartDelay(b: RestartBackoff, streak: number): number {
+  return Math.min(b.maxMs, b.initialMs * 2 ** Math.min(30, Math.max(0, streak - 1)));
+}
+
+/** The memory the process may use: the cgroup's limit when there is one, else the machine's. */
+function memoryBudget(): number {
+  const total = totalmem();
+  const constrained = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.();
+  return constrained && constrained > 0 && constrained < total ? constrained : total;
+}
+
+/**
+ * Old-generation heap cap of each shard thread in MiB (--shard-heap-mb, or computed): three
+ * quarters of the memory budget split over the shards, at least 256 MiB. A shard that
+ * reaches it is terminated alone (ERR_WORKER_OUT_OF_MEMORY) and restarted.
+ */
+export function shardHeapMb(shards: number, override?: number): number {
+  if (override !== undefined && override > 0) return override;
+  return Math.max(256, Math.floor((memoryBudget() * 0.75) / Math.max(1, shards) / 2 ** 20));
+}
+
+export interface CoordinatorOptions {
+  /** Each shard thread's old-generation heap cap in MiB (default: shardHeapMb(shards)). */
+  shardHeapMb?: number | undefined;
+  restartBackoff?: RestartBackoff;
+  /** Tests only: the shards accept test hooks (ShardInit.testHooks). */
+  testHooks?: boolean;
+}
+
+/** The restart reason of a shard run that ended: its task's error, or none when it ended without one. */
+export function restartReasonOf(error: unknown): RestartReason {
+  if (error === undefined) return 'exit';
+  const code = (error as { code?: unknown }).code;
+  return code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'out-of-memory' : 'error';
+}
 
 /** A shard that does not answer within this long is treated as stuck for that request. */
 const REQUEST_TIMEOUT_MS = 15_000;
@@ -57,6 +107,12 @@ export class Coordinator {
   private restarts = 0;
   /** Shards whose next run is on its way. */
   private readonly restarting = new Set<number>();
+  /** Per shard: deaths in a row (each within stableMs of its start) and when its current run started. */
+  private readonly streak: number[] = [];
+  private readonly upSince: number[] = [];
+  private readonly backoff: RestartBackoff;
+  /** The heap cap each shard thread runs under, in MiB. */
+  readonly heapMb: number;
   readonly plan: FleetPlan;
   paramCount = 0;
   /** Per-shard heap baselines, when started with `measure`. */
@@ -65,14 +121,20 @@ export class Coordinator {
   constructor(
     private readonly base: Omit<ShardInit, 'shardId' | 'lo' | 'hi'>,
     shards: number,
-    /** Told when a shard thread dies after it started. */
-    private readonly onShardDeath: (shardId: number, reason: string) => void = () => undefined,
+    /**
+     * Told when a shard thread dies after it started (or a restart of it fails to start):
+     * what happened, and the restart that follows (its bounded reason and its delay).
+     */
+    private readonly onShardDeath: (shardId: number, detail: string, restart: { reason: RestartReason; delayMs: number }) => void = () => undefined,
     /** Each shard's metrics pushes, with the shard's generation (restarts). */
     private readonly onMetrics: (shardId: number, snapshot: MetricsSnapshot, gen: number) => void = () => undefined,
     /** A generation of a shard is gone: its counters stay, its gauges go. */
     private readonly onMetricsRetired: (shardId: number, gen: number) => void = () => undefined,
+    private readonly options: CoordinatorOptions = {},
   ) {
     this.plan = { fleetOffset: base.fleetOffset, cpes: base.fleetSize, shards: Math.min(shards, base.fleetSize) };
+    this.backoff = options.restartBackoff ?? DEFAULT_RESTART_BACKOFF;
+    this.heapMb = shardHeapMb(this.plan.shards, options.shardHeapMb);
   }
 
   get shardCount(): number {
@@ -91,6 +153,9 @@ export class Coordinator {
       // With Piscina's default atomics an idle worker sleeps in Atomics.wait, and its port
       // messages stall until it wakes.
       atomics: 'disabled',
+      // A shard that runs out of heap is terminated alone (ERR_WORKER_OUT_OF_MEMORY) and
+      // restarted below, instead of V8 aborting the whole process.
+      resourceLimits: { maxOldGenerationSizeMb: this.heapMb },
     });
     await Promise.all(ranges.map(({ lo, hi }, shardId) => this.startShard(shardId, lo, hi, 0)));
   }
@@ -105,13 +170,13 @@ export class Coordinator {
     const link: ShardLink = { port: port1, pending: new Map(), done: Promise.resolve(), dead: undefined };
     this.links[shardId] = link;
     let up = false;
-    const die = (reason: string) => {
+    const die = (detail: string, reason: RestartReason) => {
       if (link.dead) return;
-      link.dead = reason;
+      link.dead = detail;
       const fail = () => {
         for (const p of link.pending.values()) {
           clearTimeout(p.timer);
-          p.reject(new CpeSimError('SHARD_FAILED', `shard ${shardId}: ${reason}`));
+          p.reject(new CpeSimError('SHARD_FAILED', `shard ${shardId}: ${detail}`));
         }
         link.pending.clear();
       };
@@ -119,17 +184,26 @@ export class Coordinator {
       // shard stops normally, give its final replies a moment before giving up on them.
       if (this.stopping) setTimeout(fail, 1000).unref();
       else fail();
-      if (up && !this.stopping) {
-        this.onShardDeath(shardId, reason);
+      // A run that had started, or a restart that failed to start, is started again.
+      if ((up || gen > 0) && !this.stopping) {
+        const now = Date.now();
+        if (up && now - (this.upSince[shardId] ?? now) >= this.backoff.stableMs) this.streak[shardId] = 0;
+        const streak = (this.streak[shardId] = (this.streak[shardId] ?? 0) + 1);
+        const delayMs = restartDelay(this.backoff, streak);
+        this.onShardDeath(shardId, detail, { reason, delayMs });
         this.onMetricsRetired(shardId, gen);
         this.restarts++;
         this.restarting.add(shardId);
         setTimeout(() => {
-          if (this.stopping) return;
+          if (this.stopping) {
+            this.restarting.delete(shardId);
+            return;
+          }
           this.startShard(shardId, lo, hi, gen + 1)
-            .catch((e: Error) => this.onShardDeath(shardId, `restart failed: ${e.message}`))
+            // A failed restart is itself a death of the shard: die() above schedules the next.
+            .catch(() => undefined)
             .finally(() => this.restarting.delete(shardId));
-        }, RESTART_DELAY_MS).unref();
+        }, delayMs).unref();
       }
     };
     return new Promise<void>((resolve, reject) => {
@@ -139,6 +213,7 @@ export class Coordinator {
             this.paramCount = m.paramCount;
             if (m.baseline) this.baselines[m.shardId] = m.baseline;
             up = true;
+            this.upSince[shardId] = Date.now();
             resolve();
             return;
           case 'metrics':
@@ -147,7 +222,7 @@ export class Coordinator {
             if (link.dead && !this.stopping) this.onMetricsRetired(m.shardId, gen);
             return;
           case 'fatal':
-            die(`failed to start: ${m.error.message}`);
+            die(`failed to start: ${m.error.message}`, 'error');
             reject(fromWire(m.error));
             return;
           case 'reply': {
@@ -165,14 +240,36 @@ export class Coordinator {
           }
         }
       });
+      // The port closes when the thread goes; the task's outcome (which says why) follows
+      // soon after, so give it a moment before settling for "its port closed".
+      let settled = false;
+      port1.on('close', () => {
+        setTimeout(() => {
+          if (!settled) die('its port closed', 'exit');
+        }, 1000).unref();
+      });
       // A restarted shard's CPEs boot again along the boot ramp, also under a scenario (whose
       // events so far it has not seen): better a slice that boots than one left off for good.
-      const init: ShardInit = { ...this.base, shardId, lo, hi, startAt: gen === 0 ? this.base.startAt : Date.now(), ...(gen > 0 ? { holdPower: false } : {}) };
-      port1.on('close', () => die('its port closed'));
+      const init: ShardInit = {
+        ...this.base,
+        shardId,
+        lo,
+        hi,
+        startAt: gen === 0 ? this.base.startAt : Date.now(),
+        ...(gen > 0 ? { holdPower: false } : {}),
+        ...(this.options.testHooks ? { testHooks: true } : {}),
+      };
       link.done = this.pool!.run({ init, port: port2 }, { transferList: [port2] }).then(
-        () => die('stopped'),
+        () => {
+          settled = true;
+          // A shard that failed to start says why on its port, which can arrive after this.
+          setTimeout(() => reject(new CpeSimError('SHARD_FAILED', `shard ${shardId} stopped before it started`)), 1000).unref();
+          die('stopped', 'exit');
+        },
         (e: Error) => {
-          die(`died: ${e.message}`);
+          settled = true;
+          const reason = restartReasonOf(e);
+          die(reason === 'out-of-memory' ? `ran out of memory (heap cap ${this.heapMb} MiB): ${e.message}` : `died: ${e.message}`, reason);
           reject(new CpeSimError('SHARD_FAILED', `shard ${shardId} died: ${e.message}`));
         },
       );
@@ -182,6 +279,11 @@ export class Coordinator {
   /** Shard restarts so far (for tests and logs). */
   get generation(): number {
     return this.restarts;
+  }
+
+  /** Tests only (CoordinatorOptions.testHooks): make one shard thread run out of heap. */
+  exhaustMemory(shard: number): Promise<never> {
+    return this.request(shard, 'test-exhaust-memory', {});
   }
 
   /** Threads whose shard is up (for the worker-threads gauge). */

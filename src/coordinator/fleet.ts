@@ -15,7 +15,7 @@ import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embedded.js'
 import { LiveBuffer } from '../report/live.js';
 import { Sampler } from '../scenario/sampler.js';
 import type { ShardStats, UspInit } from '../threads/messages.js';
-import { Coordinator } from './coordinator.js';
+import { Coordinator, type RestartBackoff } from './coordinator.js';
 
 export interface Fleet {
   coordinator: Coordinator;
@@ -38,6 +38,10 @@ export interface FleetOptions {
   holdPower?: boolean;
   /** Sample the shards even without --metrics-bind-addr (a scenario measures). */
   sample?: boolean;
+  /** Tests only: the shards obey test hooks (ShardInit.testHooks); no flag, env var or file sets it. */
+  testHooks?: boolean;
+  /** Tests only: another restart backoff than the default. */
+  restartBackoff?: RestartBackoff;
 }
 
 function advertiseHost(bindHost: string): string {
@@ -101,10 +105,15 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
       ...(opts.holdPower ? { holdPower: true } : {}),
     },
     cfg.shards,
-    (shardId, reason) => log.error({ shard: shardId, reason }, 'shard thread died; restarting it (its CPEs boot again)'),
+    (shardId, detail, restart) => {
+      mainMetrics?.catalog.shardRestarts.inc({ reason: restart.reason });
+      log.error({ shard: shardId, reason: restart.reason, detail, delayMs: restart.delayMs }, `shard ${shardId} thread died (${restart.reason}); restarting it in ${restart.delayMs / 1000} s (its CPEs boot again)`);
+    },
     (shardId, snapshot, gen) => hub?.update(`${shardId}:${gen}`, snapshot),
     (shardId, gen) => hub?.retire(`${shardId}:${gen}`),
+    { shardHeapMb: cfg.shardHeapMb, ...(opts.testHooks ? { testHooks: true } : {}), ...(opts.restartBackoff ? { restartBackoff: opts.restartBackoff } : {}) },
   );
+  log.info({ shards: coordinator.plan.shards, heapMbPerShard: coordinator.heapMb }, 'shard threads heap cap');
   const c = coordinator;
   const live = cfg.metricsBindAddr ? new LiveBuffer() : undefined;
   const sampler = live || opts.sample ? new Sampler(c, (p) => live?.push(p)) : undefined;

@@ -6,7 +6,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { EVENT_CODES } from '../cwmp/events.js';
 import { FAIL_REASONS } from '../cwmp/session.js';
-import { LIFECYCLE_STATES, MQTT_CONNECTION_STATES } from '../threads/messages.js';
+import { LIFECYCLE_STATES, MQTT_CONNECTION_STATES, RESTART_REASONS } from '../threads/messages.js';
 
 export const SESSION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 export const RESPONSE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -118,6 +118,7 @@ export function createCatalog() {
     gcPause: new Histogram({ name: 'cpe_sim_process_gc_pause_seconds', help: 'Garbage-collection pauses, all threads.', buckets: GC_BUCKETS, registers: r }),
     activeHandles: new Gauge({ name: 'cpe_sim_process_active_handles', help: 'Active libuv handles and requests, summed over all threads (Node\'s counterpart of a goroutine count).', registers: r, aggregator: 'sum' }),
     eventLoopLag: new Gauge({ name: 'cpe_sim_process_event_loop_lag_seconds', help: 'Worst mean event-loop delay over the threads in the last interval.', registers: r, aggregator: 'max' }),
+    shardRestarts: new Counter({ name: 'cpe_sim_process_shard_restarts_total', help: 'Shard threads restarted after they died, by reason (out-of-memory: the thread reached its heap cap; error: its task failed; exit: it ended without an error).', labelNames: ['reason'] as const, registers: r }),
     workerThreads: new Gauge({ name: 'cpe_sim_process_worker_threads', help: 'Shard worker threads running.', registers: r, aggregator: 'sum' }),
     // ---- admin ----
     adminRequests: new Counter({ name: 'cpe_sim_admin_requests_total', help: 'Requests to the metrics and admin listener, by route template and HTTP status.', labelNames: ['route', 'code'] as const, registers: r }),
@@ -134,6 +135,7 @@ export function createCatalog() {
   for (const code of CWMP_FAULT_CODES) c.rpcFaults.inc({ protocol: 'cwmp', code }, 0);
   for (const code of USP_ERROR_CODES) c.rpcFaults.inc({ protocol: 'usp', code }, 0);
   for (const reason of USP_DROP_REASONS) c.uspDropped.inc({ reason }, 0);
+  for (const reason of RESTART_REASONS) c.shardRestarts.inc({ reason }, 0);
   for (const route of ADMIN_ROUTES) for (const code of ADMIN_CODES) c.adminRequests.inc({ route, code }, 0);
   return c;
 }

@@ -50,6 +50,11 @@ export interface ShardInit {
   measure?: boolean;
   /** Leave every CPE off at start: a scenario's stages power them on (no boot ramp). */
   holdPower?: boolean;
+  /**
+   * Tests only (set through startFleet's FleetOptions, never from a flag, env var or file):
+   * the shard obeys test hooks such as 'test-exhaust-memory'; without it they are refused.
+   */
+  testHooks?: boolean;
 }
 
 /** The USP agents' settings (--usp-*), patterns unfilled: each agent fills its own. */
@@ -166,6 +171,14 @@ export interface ShardSample {
   } | undefined;
 }
 
+/**
+ * Why a shard thread was restarted, the bounded `reason` label of
+ * cpe_sim_process_shard_restarts_total: it ran out of heap (ERR_WORKER_OUT_OF_MEMORY), its
+ * task failed with another error, or it ended without one.
+ */
+export const RESTART_REASONS = ['out-of-memory', 'error', 'exit'] as const;
+export type RestartReason = (typeof RESTART_REASONS)[number];
+
 // ---- main -> shard ----
 export type MainToShard =
   | { type: 'cr'; id: number; cpe: number; request: CrRequest }
@@ -179,6 +192,8 @@ export type MainToShard =
   /** A fleet event (a scenario stage's, or POST /admin/events) starting at epoch ms `at`. */
   | { type: 'event'; id: number; event: FleetEvent; at: number }
   | { type: 'sample'; id: number }
+  /** Tests only (ShardInit.testHooks): allocate until the thread's heap cap ends it. */
+  | { type: 'test-exhaust-memory'; id: number }
   | { type: 'stop'; id: number };
 
 // ---- shard -> main ----
@@ -203,5 +218,7 @@ export interface ReplyOf {
   /** CPEs of this shard the event reached. */
   event: { affected: number };
   sample: ShardSample;
+  /** Never answered when it works: the thread dies. */
+  'test-exhaust-memory': never;
   stop: ShardStats;
 }

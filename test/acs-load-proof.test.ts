@@ -29,10 +29,11 @@ it('runs scenarios/overload-smoke.yaml against an overloaded ACS process, and bo
   // A disagreement shows both sides' numbers.
   expect(proof.checks.filter((c) => !c.ok)).toEqual([]);
   expect(code).toBe(0);
+  // The scenario ran to its end: its thresholds judge the ACS (exit 0 or 99), not the proof.
+  expect([0, 99]).toContain(proof.cpeSimExit);
   expect(proof.checks.map((c) => c.what)).toHaveLength(5);
   // The scenario really overloads the ACS and cuts links: the agreement is not over zeros.
   expect(proof.acs.refused503).toBeGreaterThan(0);
   expect(proof.acs.resets).toBeGreaterThan(0);
   expect(proof.acs.sessionsCompleted).toBeGreaterThan(600);
-  expect(proof.cpeSimExit).toBe(0);
 }, 260_000);

@@ -10,6 +10,7 @@ import { startFleet } from '../coordinator/fleet.js';
 import { createLogger } from '../log.js';
 import { compileProfile } from '../profile/compile.js';
 import { loadProfile } from '../profile/load.js';
+import type { ProfileSpec } from '../profile/types.js';
 import { ConfigError, CpeSimError } from '../util/errors.js';
 import type { Config } from '../config/options.js';
 import { writeReport } from '../report/html.js';
@@ -79,14 +80,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`cpe-sim ${version()}\n`);
       return 0;
     }
-    // Fail fast, before any thread starts, on a profile error.
-    const profile = loadProfile(cfg.profile);
-    const template = compileProfile(profile);
-    // The shards refuse it too, but only after the listeners and threads are up, and their
-    // error reaches the user only through the log (nothing at all under --log-level silent).
-    if (cfg.uspBroker && template.rootName !== 'Device') {
-      throw new ConfigError(`config: uspBroker: USP needs a TR-181 Device:2 profile (root "Device"); profile ${profile.name} has root "${template.rootName}"`);
-    }
+    checkProfile(cfg);
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n`);
     return 2;
@@ -154,6 +148,20 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
+/**
+ * Fail fast, before any thread starts, on a profile error. The shards refuse a USP fleet
+ * on a TR-098 profile too, but only after the listeners and threads are up, and their
+ * error reaches the user only through the log (nothing at all under --log-level silent).
+ */
+function checkProfile(cfg: Config): ProfileSpec {
+  const profile = loadProfile(cfg.profile);
+  const template = compileProfile(profile);
+  if (cfg.uspBroker && template.rootName !== 'Device') {
+    throw new ConfigError(`config: uspBroker: USP needs a TR-181 Device:2 profile (root "Device"); profile ${profile.name} has root "${template.rootName}"`);
+  }
+  return profile;
+}
+
 /** Load the scenario and its options, refusing anything bad before a thread starts (exit 2). */
 function prepareScenario(file: string, flags: Record<string, unknown>): { scenario: Scenario; cfg: Config } {
   let text: string;
@@ -170,11 +178,7 @@ function prepareScenario(file: string, flags: Record<string, unknown>): { scenar
   const mockGiven = flags['mockAcs'] !== undefined || process.env[toEnv('mockAcs')] !== undefined;
   if (acsGiven && !mockGiven) for (const k of Object.keys(options)) if (k.startsWith('mockAcs')) delete options[k];
   const cfg = loadConfig({ flags, env: process.env, scenario: { file, options } });
-  const profile = loadProfile(cfg.profile);
-  const template = compileProfile(profile);
-  if (cfg.uspBroker && template.rootName !== 'Device') {
-    throw new ConfigError(`config: uspBroker: USP needs a TR-181 Device:2 profile (root "Device"); profile ${profile.name} has root "${template.rootName}"`);
-  }
+  const profile = checkProfile(cfg);
   const fleet = { lo: cfg.fleetOffset, hi: cfg.fleetOffset + cfg.cpes };
   const check = (target: Target, path: string) => {
     const outside = outsideFleet(target, fleet);

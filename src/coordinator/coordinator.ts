@@ -383,8 +383,7 @@ export class Coordinator {
 
   /** Summed over the shards that answer; a dead shard's CPEs are left out until restarts exist. */
   async stats(): Promise<ShardStats> {
-    const all = await Promise.all(this.links.map((_, s) => this.request(s, 'stats', {}).catch(() => undefined)));
-    return sumStats(all.filter((x): x is ShardStats => x !== undefined));
+    return sumStats((await this.statsPerShard()).filter((x): x is ShardStats => x !== undefined));
   }
 
   /** Heap (after GC) and handles of every shard thread. */

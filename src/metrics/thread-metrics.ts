@@ -1,11 +1,11 @@
 // One thread's metrics: the catalog in a registry of its own, fed by the protocol
 // diagnostics channels (one instrumentation point per boundary: every CWMP message passes
 // session.ts's exchange) and by the thread's own process readings.
-import type { Channel } from 'node:diagnostics_channel';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { informChannel, messageChannel, sessionChannel, tickChannel, type InformEvent, type MessageEvent, type SessionEvent, type TickEvent } from '../cwmp/diagnostics.js';
 import type { LifecycleState, MetricsSnapshot } from '../threads/messages.js';
+import { ChannelSubscriptions } from '../util/channels.js';
 import { activeHandles } from '../util/probe.js';
 import { uspDropChannel, uspNotifyChannel, uspRequestChannel, type UspDropEvent, type UspNotifyEvent, type UspRequestEvent } from '../usp/diagnostics.js';
 import { CPE_MESSAGES, createCatalog, failStatusLabel, INFORM_EVENT_CODES, SESSION_FAIL_REASONS, USP_MQTT_STATES, type Catalog } from './catalog.js';
@@ -19,15 +19,11 @@ export class ThreadMetrics {
   readonly catalog: Catalog = createCatalog();
   private readonly lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   private readonly gc: PerformanceObserver;
-  private readonly handlers: Array<[Channel, (m: unknown) => void]> = [];
+  private readonly subs = new ChannelSubscriptions();
 
   constructor() {
     const c = this.catalog;
-    const on = <T>(ch: Channel, fn: (m: T) => void) => {
-      const h = (m: unknown) => fn(m as T);
-      ch.subscribe(h);
-      this.handlers.push([ch, h]);
-    };
+    const on = <T>(ch: Parameters<ChannelSubscriptions['on']>[0], fn: (m: T) => void) => this.subs.on(ch, fn);
     on<MessageEvent>(messageChannel, (m) => {
       c.cwmpAcsResponse.observe({ message: KNOWN_MESSAGES.has(m.sent) ? m.sent : 'Fault' }, m.seconds);
       if (m.faultCode !== undefined) c.rpcFaults.inc({ protocol: 'cwmp', code: String(m.faultCode) });
@@ -74,7 +70,7 @@ export class ThreadMetrics {
   }
 
   close(): void {
-    for (const [ch, h] of this.handlers) ch.unsubscribe(h);
+    this.subs.close();
     this.lag.disable();
     this.gc.disconnect();
   }

@@ -3,16 +3,11 @@
 // breakpoint step, the whole run) as ranges of ticks. From a period come its summary and
 // the MetricSource thresholds are judged on; from each tick, one point of the timeline.
 import type { ShardSample } from '../threads/messages.js';
-import { LogHistogram, type HistogramWire } from '../util/loghist.js';
+import { LogHistogram } from '../util/loghist.js';
 import type { Percentiles, PeriodSummary, MetricSource, TimelinePoint } from './summary.js';
 
-/** One interval's measurements, fleet-wide. */
-export interface Tick {
-  /** Epoch ms at the interval's end. */
-  t: number;
-  /** Length of the interval, seconds. */
-  seconds: number;
-  stage: string;
+/** What a tick and a period both hold: counts of sessions and failures, latency histograms. */
+export interface Measures {
   ok: number;
   failed: number;
   byReason: Record<string, number>;
@@ -24,6 +19,33 @@ export interface Tick {
   uspOk: number;
   uspError: number;
   usp: Map<string, LogHistogram>;
+}
+
+function emptyMeasures(): Measures {
+  return { ok: 0, failed: 0, byReason: {}, byStatus: {}, retryAfter: 0, acs: new Map(), session: new LogHistogram(), ready: new LogHistogram(), uspOk: 0, uspError: 0, usp: new Map() };
+}
+
+function addMeasures(into: Measures, from: Measures): void {
+  into.ok += from.ok;
+  into.failed += from.failed;
+  addAll(into.byReason, from.byReason);
+  addAll(into.byStatus, from.byStatus);
+  into.retryAfter += from.retryAfter;
+  for (const [m, h] of from.acs) histOf(into.acs, m).add(h);
+  into.session.add(from.session);
+  into.ready.add(from.ready);
+  into.uspOk += from.uspOk;
+  into.uspError += from.uspError;
+  for (const [m, h] of from.usp) histOf(into.usp, m).add(h);
+}
+
+/** One interval's measurements, fleet-wide. */
+export interface Tick extends Measures {
+  /** Epoch ms at the interval's end. */
+  t: number;
+  /** Length of the interval, seconds. */
+  seconds: number;
+  stage: string;
   /** CPEs by lifecycle state at the interval's end, and `dark`. */
   states: Record<string, number>;
   active: number;
@@ -41,10 +63,10 @@ function addAll(into: Record<string, number>, from: Record<string, number>, sign
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + sign * v;
 }
 
-function mergeInto(map: Map<string, LogHistogram>, key: string, w: HistogramWire): void {
+function histOf(map: Map<string, LogHistogram>, key: string): LogHistogram {
   let h = map.get(key);
   if (!h) map.set(key, (h = new LogHistogram()));
-  h.merge(w);
+  return h;
 }
 
 /**
@@ -61,20 +83,10 @@ export class Ticker {
 
   tick(at: number, stage: string, samples: Array<ShardSample | undefined>): Tick {
     const tick: Tick = {
+      ...emptyMeasures(),
       t: at,
       seconds: Math.max(0.001, (at - this.lastAt) / 1000),
       stage,
-      ok: 0,
-      failed: 0,
-      byReason: {},
-      byStatus: {},
-      retryAfter: 0,
-      acs: new Map(),
-      session: new LogHistogram(),
-      ready: new LogHistogram(),
-      uspOk: 0,
-      uspError: 0,
-      usp: new Map(),
       states: { new: 0, bootstrapping: 0, ready: 0, failed: 0, dark: 0 },
       active: 0,
       queued: 0,
@@ -97,11 +109,11 @@ export class Ticker {
       tick.retryAfter += now.retryAfterHonored - prev.retryAfterHonored;
       tick.uspOk += Math.max(0, now.uspOk - prev.uspOk);
       tick.uspError += Math.max(0, now.uspError - prev.uspError);
-      for (const [k, w] of Object.entries(s.acsResponseMs)) mergeInto(tick.acs, k, w);
+      for (const [k, w] of Object.entries(s.acsResponseMs)) histOf(tick.acs, k).merge(w);
       tick.session.merge(s.sessionMs);
       tick.ready.merge(s.readyMs);
       if (s.usp) {
-        for (const [k, w] of Object.entries(s.usp.rttMs)) mergeInto(tick.usp, k, w);
+        for (const [k, w] of Object.entries(s.usp.rttMs)) histOf(tick.usp, k).merge(w);
         tick.mqtt ??= {};
         addAll(tick.mqtt, s.usp.connections);
       }
@@ -124,7 +136,7 @@ export function percentiles(h: LogHistogram | undefined): Percentiles {
 
 function mergedOf(maps: Iterable<LogHistogram>): LogHistogram {
   const out = new LogHistogram();
-  for (const h of maps) out.merge(h.toWire());
+  for (const h of maps) out.add(h);
   return out;
 }
 
@@ -154,17 +166,8 @@ export function timelinePoint(k: Tick): TimelinePoint {
 
 /** A run of ticks merged: one stage, one breakpoint step, or the whole run. */
 export class Period implements MetricSource {
-  ok = 0;
-  failed = 0;
-  readonly byReason: Record<string, number> = {};
-  readonly byStatus: Record<string, number> = {};
-  retryAfter = 0;
-  readonly acs = new Map<string, LogHistogram>();
-  readonly session = new LogHistogram();
-  readonly ready = new LogHistogram();
-  uspOk = 0;
-  uspError = 0;
-  readonly usp = new Map<string, LogHistogram>();
+  /** The ticks' measures, summed. */
+  readonly total: Measures = emptyMeasures();
   /** Sessions ended per second, one value per tick. */
   readonly perSecond: number[] = [];
   seconds = 0;
@@ -177,17 +180,7 @@ export class Period implements MetricSource {
   ) {}
 
   add(k: Tick): void {
-    this.ok += k.ok;
-    this.failed += k.failed;
-    addAll(this.byReason, k.byReason);
-    addAll(this.byStatus, k.byStatus);
-    this.retryAfter += k.retryAfter;
-    for (const [m, h] of k.acs) mergeInto(this.acs, m, h.toWire());
-    this.session.merge(k.session.toWire());
-    this.ready.merge(k.ready.toWire());
-    this.uspOk += k.uspOk;
-    this.uspError += k.uspError;
-    for (const [m, h] of k.usp) mergeInto(this.usp, m, h.toWire());
+    addMeasures(this.total, k);
     this.perSecond.push((k.ok + k.failed) / k.seconds);
     this.seconds += k.seconds;
     this.last = k;
@@ -198,13 +191,13 @@ export class Period implements MetricSource {
   trend(metric: string, tags: Record<string, string>): LogHistogram | undefined {
     switch (metric) {
       case 'acs_response_ms':
-        return tags['message'] !== undefined ? this.acs.get(tags['message']) ?? new LogHistogram() : mergedOf(this.acs.values());
+        return tags['message'] !== undefined ? this.total.acs.get(tags['message']) ?? new LogHistogram() : mergedOf(this.total.acs.values());
       case 'session_ms':
-        return this.session;
+        return this.total.session;
       case 'ready_ms':
-        return this.ready;
+        return this.total.ready;
       case 'usp_rtt_ms':
-        return tags['msg_type'] !== undefined ? this.usp.get(tags['msg_type']) ?? new LogHistogram() : mergedOf(this.usp.values());
+        return tags['msg_type'] !== undefined ? this.total.usp.get(tags['msg_type']) ?? new LogHistogram() : mergedOf(this.total.usp.values());
       default:
         return undefined;
     }
@@ -212,20 +205,20 @@ export class Period implements MetricSource {
 
   /** Failed sessions matching `status` (an HTTP answer) or `reason`; all of them without either. */
   private failedMatching(tags: Record<string, string>): number {
-    if (tags['status'] !== undefined) return this.byStatus[tags['status']] ?? 0;
-    if (tags['reason'] !== undefined) return this.byReason[tags['reason']] ?? 0;
-    return this.failed;
+    if (tags['status'] !== undefined) return this.total.byStatus[tags['status']] ?? 0;
+    if (tags['reason'] !== undefined) return this.total.byReason[tags['reason']] ?? 0;
+    return this.total.failed;
   }
 
   rate(metric: string, tags: Record<string, string>): [number, number] | undefined {
-    const all = this.ok + this.failed;
+    const all = this.total.ok + this.total.failed;
     switch (metric) {
       case 'session_success':
-        return [this.ok, all];
+        return [this.total.ok, all];
       case 'session_failed':
         return [this.failedMatching(tags), all];
       case 'usp_success':
-        return [this.uspOk, this.uspOk + this.uspError];
+        return [this.total.uspOk, this.total.uspOk + this.total.uspError];
       default:
         return undefined;
     }
@@ -234,11 +227,11 @@ export class Period implements MetricSource {
   count(metric: string, tags: Record<string, string>): number | undefined {
     switch (metric) {
       case 'sessions':
-        return this.ok + this.failed;
+        return this.total.ok + this.total.failed;
       case 'session_failed':
         return this.failedMatching(tags);
       case 'retry_after_honored':
-        return this.retryAfter;
+        return this.total.retryAfter;
       default:
         return undefined;
     }
@@ -249,9 +242,9 @@ export class Period implements MetricSource {
   }
 
   summary(endedAt: number): PeriodSummary {
-    const all = this.ok + this.failed;
+    const all = this.total.ok + this.total.failed;
     const acs: Record<string, Percentiles> = {};
-    for (const m of [...this.acs.keys()].sort()) acs[m] = percentiles(this.acs.get(m));
+    for (const m of [...this.total.acs.keys()].sort()) acs[m] = percentiles(this.total.acs.get(m));
     const last = this.last;
     const out: PeriodSummary = {
       name: this.name,
@@ -259,17 +252,17 @@ export class Period implements MetricSource {
       startedAt: new Date(this.startedAt).toISOString(),
       endedAt: new Date(endedAt).toISOString(),
       seconds: Math.round(((endedAt - this.startedAt) / 1000) * 10) / 10,
-      sessions: { ok: this.ok, failed: this.failed, perSecond: this.seconds > 0 ? Math.round((all / this.seconds) * 100) / 100 : 0, successRate: all > 0 ? this.ok / all : null },
-      failures: { byReason: { ...this.byReason }, byStatus: { ...this.byStatus }, retryAfterHonored: this.retryAfter },
+      sessions: { ok: this.total.ok, failed: this.total.failed, perSecond: this.seconds > 0 ? Math.round((all / this.seconds) * 100) / 100 : 0, successRate: all > 0 ? this.total.ok / all : null },
+      failures: { byReason: { ...this.total.byReason }, byStatus: { ...this.total.byStatus }, retryAfterHonored: this.total.retryAfter },
       acsResponseMs: acs,
-      sessionMs: percentiles(this.session),
-      powerOnToReadyMs: percentiles(this.ready),
+      sessionMs: percentiles(this.total.session),
+      powerOnToReadyMs: percentiles(this.total.ready),
       statesAtEnd: last ? { ...last.states } : {},
     };
     if (last?.mqtt) {
       const rtt: Record<string, Percentiles> = {};
-      for (const m of [...this.usp.keys()].sort()) rtt[m] = percentiles(this.usp.get(m));
-      out.usp = { requestsOk: this.uspOk, requestsError: this.uspError, rttMs: rtt, connectionsAtEnd: { ...last.mqtt } };
+      for (const m of [...this.total.usp.keys()].sort()) rtt[m] = percentiles(this.total.usp.get(m));
+      out.usp = { requestsOk: this.total.uspOk, requestsError: this.total.uspError, rttMs: rtt, connectionsAtEnd: { ...last.mqtt } };
     }
     return out;
   }

@@ -260,7 +260,7 @@ export class ScenarioRunner {
       this.step = undefined;
       if (this.stopped && step.seconds < b.stepSeconds / 2) break; // cut short: not a judged step
       const broke = scoped.filter((th) => !evaluate(th, step).ok).map((th) => th.source);
-      const achieved = round2((step.ok + step.failed) / Math.max(step.seconds, 0.001));
+      const achieved = round2((step.total.ok + step.total.failed) / Math.max(step.seconds, 0.001));
       const rec: BreakpointStep = { rate: round2(rate), achieved, startedAt: new Date(startedAt).toISOString(), held: broke.length === 0, reached: achieved >= 0.8 * rate, broke };
       result.steps.push(rec);
       run.judged = step;

@@ -2,9 +2,9 @@
 // live page (ShardSample): latency histograms fed from the diagnostics channels (every CWMP
 // exchange and session, every USP request) and power-on-to-ready from the table. Shard
 // threads each own one recorder; per-shard objects only, nothing per CPE.
-import type { Channel } from 'node:diagnostics_channel';
 import { messageChannel, sessionChannel, type MessageEvent, type SessionEvent } from '../cwmp/diagnostics.js';
 import { uspRequestChannel, type UspRequestEvent } from '../usp/diagnostics.js';
+import { ChannelSubscriptions } from '../util/channels.js';
 import { LogHistogram, type HistogramWire } from '../util/loghist.js';
 
 export class Recorder {
@@ -14,25 +14,19 @@ export class Recorder {
   private readonly usp = new Map<string, LogHistogram>();
   uspOk = 0;
   uspError = 0;
-  private readonly handlers: Array<[Channel, (m: unknown) => void]> = [];
+  private readonly subs = new ChannelSubscriptions();
 
   constructor() {
     // Answered exchanges only (any HTTP status): one that got no answer is a failed session, counted by its reason.
-    this.on<MessageEvent>(messageChannel, (m) => {
+    this.subs.on<MessageEvent>(messageChannel, (m) => {
       if (m.status > 0) this.hist(this.acs, m.sent).record(m.seconds * 1000);
     });
-    this.on<SessionEvent>(sessionChannel, (e) => this.session.record(e.seconds * 1000));
-    this.on<UspRequestEvent>(uspRequestChannel, (e) => {
+    this.subs.on<SessionEvent>(sessionChannel, (e) => this.session.record(e.seconds * 1000));
+    this.subs.on<UspRequestEvent>(uspRequestChannel, (e) => {
       this.hist(this.usp, e.msgType).record(e.seconds * 1000);
       if (e.result === 'success') this.uspOk++;
       else this.uspError++;
     });
-  }
-
-  private on<T>(ch: Channel, fn: (m: T) => void): void {
-    const h = (m: unknown) => fn(m as T);
-    ch.subscribe(h);
-    this.handlers.push([ch, h]);
   }
 
   private hist(map: Map<string, LogHistogram>, key: string): LogHistogram {
@@ -57,6 +51,6 @@ export class Recorder {
   }
 
   close(): void {
-    for (const [ch, h] of this.handlers) ch.unsubscribe(h);
+    this.subs.close();
   }
 }

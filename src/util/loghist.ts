@@ -51,6 +51,17 @@ export class LogHistogram {
     }
   }
 
+  /** Add another histogram of this thread in place (no wire round trip). */
+  add(h: LogHistogram): void {
+    for (const [k, n] of h.counts) this.counts.set(k, (this.counts.get(k) ?? 0) + n);
+    this.count += h.count;
+    this.sum += h.sum;
+    if (h.count > 0) {
+      this.min = Math.min(this.min, h.min);
+      this.max = Math.max(this.max, h.max);
+    }
+  }
+
   /** The value under which a share q (0..1) of the recorded values fall; NaN when empty. */
   quantile(q: number): number {
     if (this.count === 0) return NaN;

@@ -93,7 +93,7 @@ async function bootFleet(n: number, logLevel = 'warn'): Promise<{ fleet: BenchFl
       fleetSize: n,
       seed: 1,
       profileDir: profile,
-      acs: { url: acsUrl, username: '', password: '', timeoutMs: 30_000, caFile: undefined },
+      acs: { url: acsUrl, username: '', password: '', timeoutMs: 30_000, sessionTimeoutMs: 600_000, caFile: undefined },
       maxSessions: 64,
       cwmp: true,
       bootRamp: { mode: 'none' },

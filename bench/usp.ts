@@ -80,7 +80,7 @@ export async function uspRttN(n: number, shards: number, profile: string): Promi
       fleetSize: n,
       seed: 1,
       profileDir: profile,
-      acs: { url: '', username: '', password: '', timeoutMs: 30_000, caFile: undefined },
+      acs: { url: '', username: '', password: '', timeoutMs: 30_000, sessionTimeoutMs: 600_000, caFile: undefined },
       maxSessions: 64,
       cwmp: false,
       usp: {

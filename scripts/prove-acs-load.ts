@@ -102,32 +102,39 @@ export interface ProofCheck {
 
 /**
  * The checks, from both sides' numbers. A link reset cuts a session after the ACS answered
- * (so the ACS saw it cut, unless that answer was the one that ended it); a power loss cuts
- * whatever is in flight, possibly before the ACS saw anything (or before its answer was
- * read). Hence agreement within what power losses leave open: exact when none happened.
+ * (so the ACS saw it cut, unless that answer was the one that ended it); a power loss, or the
+ * stop's grace running out, cuts whatever is in flight, possibly before the ACS saw anything
+ * (or before its answer was read). Hence agreement within what those cuts leave open: exact
+ * when none happened. Sessions in flight when the last stage ended end during the stop (the
+ * summary's `stop`), and the ACS counts them too.
  */
 export function checks(s: Summary, acs: MockAcsCounts): ProofCheck[] {
   const run = s.run;
-  const resets = run.failures.byReason['reset'] ?? 0;
-  const powerOff = run.failures.byReason['power-off'] ?? 0;
+  const byReason: Record<string, number> = { ...run.failures.byReason };
+  for (const [k, v] of Object.entries(s.stop?.byReason ?? {})) byReason[k] = (byReason[k] ?? 0) + v;
+  const ok = run.sessions.ok + (s.stop?.ok ?? 0);
+  const resets = byReason['reset'] ?? 0;
+  const powerOff = (byReason['power-off'] ?? 0) + (byReason['stopped'] ?? 0);
   // A reset can also cut the reply of an Inform the ACS refused (503): no session at the
   // ACS. Those are the failures with an HTTP status that are not 'http-status' ones.
   const statusFailures = Object.values(run.failures.byStatus).reduce((a, n) => a + n, 0);
   const refusedCuts = Math.max(0, statusFailures - (run.failures.byReason['http-status'] ?? 0) - (run.failures.byReason['auth'] ?? 0));
+  // Informs of sessions in flight at the end were answered (or refused) during the stop.
+  const late = s.stop?.inFlight ?? 0;
   const cuts = resets + powerOff - refusedCuts;
   // Any other failure (a timeout, a read error) can come after the ACS already ended the
   // session: a session it completed that cpe-sim counts failed.
-  const accounted = ['http-status', 'reset', 'power-off', 'link-down', 'stall'];
-  const otherFailures = Object.entries(run.failures.byReason).reduce((a, [r, n]) => (accounted.includes(r) ? a : a + n), 0);
+  const accounted = ['http-status', 'reset', 'power-off', 'stopped', 'link-down', 'stall'];
+  const otherFailures = Object.entries(byReason).reduce((a, [r, n]) => (accounted.includes(r) ? a : a + n), 0);
   const informs = run.acsResponseMs['Inform']?.count ?? 0;
-  const cutAfterEnd = acs.sessionsCompleted - run.sessions.ok;
+  const cutAfterEnd = acs.sessionsCompleted - ok;
   const within = (v: number, lo: number, hi: number) => v >= lo && v <= hi;
   return [
-    { what: `503 refusals (the ACS may also have sent up to ${powerOff} that a power loss cut before cpe-sim read them)`, cpeSim: run.failures.byStatus['503'] ?? 0, acs: acs.refused503, ok: within(acs.refused503, run.failures.byStatus['503'] ?? 0, (run.failures.byStatus['503'] ?? 0) + powerOff) },
-    { what: `Informs answered (the ACS may also have had up to ${powerOff} cut by a power loss)`, cpeSim: informs, acs: acs.informs, ok: within(acs.informs, informs, informs + powerOff) },
+    { what: `503 refusals (the ACS may also have sent up to ${powerOff} that a power loss or the stop cut before cpe-sim read them, and up to ${late} during the stop)`, cpeSim: run.failures.byStatus['503'] ?? 0, acs: acs.refused503, ok: within(acs.refused503, run.failures.byStatus['503'] ?? 0, (run.failures.byStatus['503'] ?? 0) + powerOff + late) },
+    { what: `Informs answered (the ACS may also have had up to ${powerOff} cut by a power loss or the stop, and answered up to ${late} during the stop)`, cpeSim: informs, acs: acs.informs, ok: within(acs.informs, informs, informs + powerOff + late) },
     {
-      what: `sessions completed (cpe-sim: ok, plus cut by the link after the ACS ended them: ${cuts} cut - ${acs.resets} the ACS saw cut${powerOff ? `, less up to ${powerOff} cut before the ACS saw them` : ''}${otherFailures ? `, plus up to ${otherFailures} that failed otherwise (${JSON.stringify(run.failures.byReason)})` : ''})`,
-      cpeSim: run.sessions.ok + cuts - acs.resets,
+      what: `sessions completed (cpe-sim: ok${s.stop ? ` (${s.stop.ok} of them during the stop)` : ''}, plus cut by the link after the ACS ended them: ${cuts} cut - ${acs.resets} the ACS saw cut${powerOff ? `, less up to ${powerOff} cut before the ACS saw them` : ''}${otherFailures ? `, plus up to ${otherFailures} that failed otherwise (${JSON.stringify(byReason)})` : ''})`,
+      cpeSim: ok + cuts - acs.resets,
       acs: acs.sessionsCompleted,
       ok: within(cutAfterEnd, cuts - acs.resets - powerOff, cuts - acs.resets + otherFailures) && cutAfterEnd >= 0,
     },

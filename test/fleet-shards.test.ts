@@ -37,7 +37,7 @@ describe('a shard that cannot start', () => {
         fleetSize: 4,
         seed: 1,
         profileDir: '/nonexistent/profile',
-        acs: { url: 'http://127.0.0.1:9/', username: '', password: '', timeoutMs: 1000, caFile: undefined },
+        acs: { url: 'http://127.0.0.1:9/', username: '', password: '', timeoutMs: 1000, sessionTimeoutMs: 600_000, caFile: undefined },
         maxSessions: 4,
         cwmp: true,
         bootRamp: { mode: 'none' },

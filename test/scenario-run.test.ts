@@ -157,6 +157,27 @@ stages:
     expect(s.run.sessions.ok).toBe(5);
   }, 150_000);
 
+  it('counts the sessions in flight at the end apart: the stop waits --stop-grace, then cuts them as "stopped"', async () => {
+    // The ACS holds every Inform a minute: the sessions are still open when the last stage ends.
+    acs = new MockAcs({ latency: { ms: 60_000, jitterMs: 0 } });
+    await acs.listen();
+    const { file, dir } = scenarioFile(`
+name: slow-acs
+options: { cpes: 3 }
+stages:
+  - name: on
+    powerOn: { target: {}, ramp: 0 }
+    duration: 2s
+`);
+    const r = await runCli(['run', file, ...common(acs.url), '--acs-timeout', '120', '--stop-grace', '1', '--report', dir], 120_000);
+    expect(r.code).toBe(0);
+    const s = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Summary;
+    expect(s.run.sessions).toMatchObject({ ok: 0, failed: 0 });
+    expect(s.stop).toEqual({ inFlight: 3, ok: 0, failed: 3, byReason: { stopped: 3 } });
+    expect(r.stdout).toContain('stop      3 session(s) in flight at the end: 0 ended ok, 3 failed (stopped 3) during the stop');
+    await acs.waitFor(() => acs!.sessionsCut === 3, 10_000, 'the ACS to see the three connections cut');
+  }, 150_000);
+
   it('refuses a bad scenario before anything starts (exit 2), naming the file, the key path and the form', async () => {
     acs = new MockAcs();
     await acs.listen();

@@ -18,6 +18,7 @@ import type { Scenario, Target } from '../scenario/model.js';
 import { parseScenario } from '../scenario/parse.js';
 import { expectedSize, ScenarioRunner } from '../scenario/runner.js';
 import { formatEnd } from '../scenario/end-summary.js';
+import { totalsSince } from '../scenario/measure.js';
 import { outsideFleet } from '../scenario/target.js';
 
 function version(): string {
@@ -261,7 +262,12 @@ async function runScenario(file: string, flags: Record<string, unknown>, reportD
   const summary = await runner.run();
   clearInterval(progress);
   if (cap) clearTimeout(cap);
-  await fleet.stop();
+  // Sessions in flight at the end finish (or are cut) during the stop: counted apart.
+  const before = fleet.sampler!.totals();
+  const inFlight = fleet.sampler!.last?.active ?? 0;
+  const final = await fleet.stop();
+  const drained = totalsSince(before, { ok: final.sessionsOk, failed: final.sessionsFailed, byReason: final.failReasons });
+  if (inFlight > 0 || drained.ok + drained.failed > 0) summary.stop = { inFlight, ...drained };
   process.stdout.write(formatEnd(summary));
   if (reportDir) {
     try {

@@ -35,6 +35,8 @@ export const OPTIONS: readonly OptionDef[] = [
   { key: 'acsUsername', kind: { t: 'string' }, describe: 'Username for the ACS (ManagementServer.Username)', default: '' },
   { key: 'acsPassword', kind: { t: 'secret' }, describe: 'Password for the ACS (ManagementServer.Password)', default: '' },
   { key: 'acsTimeout', kind: { t: 'seconds', min: 1 }, describe: 'Seconds one ACS exchange may take as a whole (connect, send, the full reply) before the session fails `timeout`', default: 30 },
+  { key: 'sessionTimeout', kind: { t: 'seconds', min: 1 }, describe: 'Seconds one CWMP session may last as a whole (every exchange and RPC of it) before it is cut and fails `too-long`', default: 600 },
+  { key: 'stopGrace', kind: { t: 'seconds', min: 0 }, describe: 'Seconds a stop (--duration, SIGINT/SIGTERM, the end of a scenario) waits for CWMP sessions in flight before it cuts them, counted `stopped`', default: 10 },
   { key: 'acsCaFile', kind: { t: 'string' }, describe: 'PEM file of CA certificates trusted for an https ACS (default: the system store)' },
   { key: 'cpes', kind: { t: 'int', min: 1, max: 10_000_000 }, describe: 'Number of CPEs in the fleet', default: 100 },
   { key: 'fleetOffset', kind: { t: 'int', min: 0 }, describe: 'Global index of the first CPE (run several cpe-sim processes side by side)', default: 0 },
@@ -80,6 +82,8 @@ export interface Config {
   acsUsername: string;
   acsPassword: string;
   acsTimeout: number;
+  sessionTimeout: number;
+  stopGrace: number;
   acsCaFile: string | undefined;
   cpes: number;
   fleetOffset: number;

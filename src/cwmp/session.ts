@@ -46,6 +46,8 @@ export const FAIL_REASONS = [
   'reset', 'stall', 'link-down',
   // the CPE lost power mid-session (a fleet event's power cut, reboot or reset wave)
   'power-off',
+  // the fleet stopped and the session outlasted --stop-grace
+  'stopped',
 ] as const;
 export type FailReason = (typeof FAIL_REASONS)[number];
 
@@ -55,7 +57,7 @@ type State =
   | { name: 'empty-post' }
   | { name: 'answer'; request: AcsRequest; id: string | undefined };
 
-/** Upper bound on messages in one session, so a looping ACS cannot pin a CPE forever. */
+/** Upper bound on messages in one session, so a looping ACS cannot pin a CPE forever (--session-timeout bounds its time). */
 const MAX_MESSAGES = 10_000;
 
 export async function runSession(host: SessionHost, channel: SessionChannel): Promise<SessionOutcome> {

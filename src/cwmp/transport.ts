@@ -30,10 +30,22 @@ export interface AcsEndpoint {
   random?: () => number;
 }
 
+/**
+ * Why a session is cut from the CPE's side: it lost power (a fleet event's power cut, reboot
+ * or reset wave), it ran past --session-timeout, or the process stopped and --stop-grace ran out.
+ */
+export type CutReason = 'power-off' | 'too-long' | 'stopped';
+
+const CUT_DETAIL: Record<CutReason, string> = {
+  'power-off': 'the CPE lost power mid-session',
+  'too-long': 'the session ran past --session-timeout',
+  stopped: 'the fleet stopped and the session outlasted --stop-grace',
+};
+
 /** Why a POST failed below the CWMP layer. */
 export class TransportError extends Error {
   constructor(
-    readonly reason: 'connect' | 'timeout' | 'too-large' | 'auth' | 'redirect' | 'io' | 'reset' | 'stall' | 'link-down' | 'power-off',
+    readonly reason: 'connect' | 'timeout' | 'too-large' | 'auth' | 'redirect' | 'io' | 'reset' | 'stall' | 'link-down' | CutReason,
     message: string,
     /** The ACS's last HTTP status when it answered (a refused 401, a redirect loop). */
     readonly status?: number,
@@ -120,7 +132,7 @@ export class AcsHttpSession {
   private digest: DigestClientState | undefined;
   private broken = false;
   /** The CPE lost power: the connection is gone and nothing more is sent. */
-  private aborted = false;
+  private aborted: { reason: CutReason; detail: string } | false = false;
 
   /** The origin the CPE was configured with (ManagementServer.URL): the one its credentials belong to. */
   private readonly home: string;
@@ -230,16 +242,20 @@ export class AcsHttpSession {
     return fault.resetProbability > 0 && random() < fault.resetProbability;
   }
 
-  /** The CPE lost power mid-session: the connection dies as a power loss kills it (a reset), and the session's next or pending request fails. */
-  abort(): void {
+  /**
+   * Cut the session now: the connection dies with a reset, as a power loss kills it, and the
+   * session's next or pending request fails with `reason` (the first cut wins).
+   */
+  abort(reason: CutReason = 'power-off', detail = CUT_DETAIL[reason]): void {
     if (this.aborted) return;
-    this.aborted = true;
+    this.aborted = { reason, detail };
     this.broken = true;
     this.pool.reset(this.client);
   }
 
   private powerLost(): TransportError {
-    return new TransportError('power-off', 'the CPE lost power mid-session');
+    const cut = this.aborted || { reason: 'power-off', detail: CUT_DETAIL['power-off'] };
+    return new TransportError(cut.reason, cut.detail);
   }
 
   private async send(body: string): Promise<HttpReply> {

@@ -100,7 +100,7 @@ export function createCatalog() {
     // ---- CWMP ----
     cwmpInforms: new Counter({ name: 'cpe_sim_cwmp_informs_total', help: 'Event codes sent in Informs, by whether the ACS accepted the Inform.', labelNames: ['event_code', 'result'] as const, registers: r }),
     cwmpSessionDuration: new Histogram({ name: 'cpe_sim_cwmp_session_duration_seconds', help: 'CWMP session length, Inform to session end, as the CPEs see it.', buckets: SESSION_BUCKETS, registers: r }),
-    cwmpSessionFailures: new Counter({ name: 'cpe_sim_cwmp_session_failures_total', help: 'Failed CWMP sessions by reason (connect, timeout, auth, http-status, ..., and the link faults reset, stall, link-down) and the HTTP status they failed on (common codes, other, none).', labelNames: ['reason', 'http_status'] as const, registers: r }),
+    cwmpSessionFailures: new Counter({ name: 'cpe_sim_cwmp_session_failures_total', help: 'Failed CWMP sessions by reason (connect, timeout, auth, http-status, ..., the link faults reset, stall, link-down, and the cuts power-off, stopped) and the HTTP status they failed on (common codes, other, none).', labelNames: ['reason', 'http_status'] as const, registers: r }),
     cwmpRetryAfterHonored: new Counter({ name: 'cpe_sim_cwmp_retry_after_honored_total', help: 'Session retries the ACS\'s Retry-After on a 503 or 429 moved later than the TR-069 3.2.1.1 retry window.', registers: r }),
     cwmpAcsResponse: new Histogram({ name: 'cpe_sim_cwmp_acs_response_seconds', help: 'Time from each POST to the ACS\'s reply, by the CPE message sent.', labelNames: ['message'] as const, buckets: RESPONSE_BUCKETS, registers: r }),
     // ---- USP ----

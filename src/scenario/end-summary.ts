@@ -55,6 +55,10 @@ export function formatEnd(s: Summary): string {
     out.push('', '  thresholds');
     for (const t of s.thresholds) out.push(`  ${t.ok ? '✓' : '✗'} ${t.source}  value ${t.value === null ? 'none measured' : t.value}`);
   }
+  if (s.stop) {
+    const reasons = Object.entries(s.stop.byReason).map(([r, n]) => `${r} ${n}`).join(', ');
+    out.push('', `  stop      ${s.stop.inFlight} session(s) in flight at the end: ${s.stop.ok} ended ok, ${s.stop.failed} failed${reasons ? ` (${reasons})` : ''} during the stop`);
+  }
   out.push('', `  result    ${s.result}${s.abortReason ? ` (${s.abortReason})` : ''}, exit code ${s.exitCode}`, '');
   return `${out.join('\n')}\n`;
 }

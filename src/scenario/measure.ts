@@ -55,6 +55,22 @@ export interface Tick extends Measures {
   mqtt: Record<string, number> | undefined;
 }
 
+export interface SessionTotals {
+  ok: number;
+  failed: number;
+  byReason: Record<string, number>;
+}
+
+/** What ended between two totals (never below zero: a restarted shard's counters start again). */
+export function totalsSince(before: SessionTotals, after: SessionTotals): SessionTotals {
+  const byReason: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after.byReason)) {
+    const d = v - (before.byReason[k] ?? 0);
+    if (d > 0) byReason[k] = d;
+  }
+  return { ok: Math.max(0, after.ok - before.ok), failed: Math.max(0, after.failed - before.failed), byReason };
+}
+
 type Counters = Pick<ShardSample, 'sessionsOk' | 'sessionsFailed' | 'failReasons' | 'failStatuses' | 'retryAfterHonored'> & { uspOk: number; uspError: number };
 
 const ZERO: Counters = { sessionsOk: 0, sessionsFailed: 0, failReasons: {}, failStatuses: {}, retryAfterHonored: 0, uspOk: 0, uspError: 0 };
@@ -79,6 +95,18 @@ export class Ticker {
 
   constructor(startAt: number) {
     this.lastAt = startAt;
+  }
+
+  /** Sessions ended so far as of the last tick, summed over the shards (ok, failed, failed by reason). */
+  totals(): SessionTotals {
+    const out: SessionTotals = { ok: 0, failed: 0, byReason: {} };
+    for (const c of this.last) {
+      if (!c) continue;
+      out.ok += c.sessionsOk;
+      out.failed += c.sessionsFailed;
+      addAll(out.byReason, c.failReasons);
+    }
+    return out;
   }
 
   tick(at: number, stage: string, samples: Array<ShardSample | undefined>): Tick {

@@ -4,7 +4,7 @@
 // are taken on the one-second grid only, never in between: every tick is one interval
 // long, so a rate per tick is a rate per second (a scenario's stages start on the grid).
 import type { ShardSample } from '../threads/messages.js';
-import { Ticker, timelinePoint, type Tick } from './measure.js';
+import { Ticker, timelinePoint, type SessionTotals, type Tick } from './measure.js';
 import type { TimelinePoint } from './summary.js';
 
 export interface SampleSource {
@@ -21,6 +21,8 @@ export class Sampler {
   private readonly tickListeners = new Set<(k: Tick, p: TimelinePoint) => void>();
   /** The stage label of the next ticks ('' outside a scenario's stages). */
   stage = '';
+  /** The latest tick. */
+  last: Tick | undefined;
 
   constructor(
     private readonly source: SampleSource,
@@ -59,6 +61,7 @@ export class Sampler {
         return undefined;
       }
       const tick = this.ticker.tick(this.clock(), this.stage, samples);
+      this.last = tick;
       const point = timelinePoint(tick);
       this.onPoint(point);
       for (const fn of [...this.tickListeners]) fn(tick, point);
@@ -67,6 +70,11 @@ export class Sampler {
     });
     this.running = next.catch(() => undefined);
     return next;
+  }
+
+  /** Sessions ended so far as of the latest tick (what a run's ticks have counted). */
+  totals(): SessionTotals {
+    return this.ticker.totals();
   }
 
   onTick(fn: (k: Tick, p: TimelinePoint) => void): () => void {

@@ -108,6 +108,19 @@ export interface Summary {
   abortReason?: string | undefined;
   exitCode: number;
   timeline: TimelinePoint[];
+  /**
+   * The stop after the last stage: CWMP sessions in flight when the run ended, and how they
+   * ended during the stop (within --stop-grace, or cut and counted `stopped`). Not in the
+   * stages, the run or the thresholds, which end with the last stage.
+   */
+  stop?: StopSummary | undefined;
+}
+
+export interface StopSummary {
+  inFlight: number;
+  ok: number;
+  failed: number;
+  byReason: Record<string, number>;
 }
 
 /**

@@ -6,7 +6,7 @@ import { EV, eventsOf, TIED_TO_REQUEST } from '../cwmp/events.js';
 import { buildInform, MAX_INFORM_EVENTS } from '../cwmp/inform.js';
 import { serveRpc } from '../cwmp/rpc/index.js';
 import { runSession, type SessionHost, type SessionOutcome } from '../cwmp/session.js';
-import { AcsHttpSession, type ConnectionPool } from '../cwmp/transport.js';
+import { AcsHttpSession, type ConnectionPool, type CutReason } from '../cwmp/transport.js';
 import type { AcsRequest, CpeMessage, CpeRequest, EventStruct, Inform, ParameterValue } from '../cwmp/types.js';
 import { CwmpFlag, type CwmpState } from './cwmp-state.js';
 import type { EventLog } from './event-log.js';
@@ -22,7 +22,7 @@ export interface SessionDeps {
   eventLog: EventLog;
   faultHook: FaultHook;
   pool: ConnectionPool;
-  acs: { url: string; username: string; password: string; timeoutMs: number };
+  acs: { url: string; username: string; password: string; timeoutMs: number; sessionTimeoutMs: number };
   /** A SetParameterValues landed: ManagementServer settings take effect. */
   afterSet(l: number, names: string[], urlBefore: string): void;
   /** The tree changed over CWMP: the USP side looks for subscribed changes. */
@@ -62,18 +62,27 @@ export class CwmpSession implements SessionHost {
   }
 
   private http: AcsHttpSession | undefined;
-  private poweredOff = false;
+  private cutBy: { reason: CutReason; detail: string } | undefined;
 
-  /** The CPE lost power: cut the connection now; the session ends failed ('power-off'). */
-  powerOff(): void {
-    this.poweredOff = true;
-    this.http?.abort();
+  /**
+   * Cut the session now (its connection reset): the CPE lost power ('power-off'), the session
+   * ran past --session-timeout ('too-long') or the stop's grace ran out ('stopped'). It ends
+   * failed with that reason; the first cut wins.
+   */
+  cut(reason: CutReason, detail?: string): void {
+    if (this.cutBy) return;
+    this.cutBy = { reason, detail: detail ?? '' };
+    this.http?.abort(reason, detail);
   }
 
   /** Run the session over one pooled connection. Never throws: an unusable URL is a failed session. */
   async run(): Promise<SessionOutcome> {
     let outcome: SessionOutcome;
     let http: AcsHttpSession | undefined;
+    // The session as a whole is bounded (docs/cwmp-behaviour.md "Sessions"): every exchange
+    // is bounded by --acs-timeout, but an ACS may keep sending requests.
+    const limitMs = this.deps.acs.sessionTimeoutMs;
+    const limit = setTimeout(() => this.cut('too-long', `the session ran past --session-timeout (${limitMs / 1000} s)`), limitMs);
     try {
       const { table } = this.deps;
       const l = this.l;
@@ -87,13 +96,14 @@ export class CwmpSession implements SessionHost {
         random: table.random,
       });
       this.http = http;
-      if (this.poweredOff) http.abort();
+      if (this.cutBy) http.abort(this.cutBy.reason, this.cutBy.detail || undefined);
       outcome = await runSession(this, http);
     } catch (e) {
       // An unusable ManagementServer.URL lands here as well as bugs: a failed session, retried.
       this.deps.table.log('warn', 'session could not run', { cpe: this.deps.table.lo + this.l, url: this.url, error: (e as Error).message });
       outcome = { ok: false, reason: 'connect', detail: (e as Error).message, informDelivered: false };
     }
+    clearTimeout(limit);
     http?.close(outcome.ok);
     return outcome;
   }

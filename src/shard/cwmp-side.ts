@@ -26,6 +26,8 @@ export interface CwmpSideOptions {
   acs: ShardInit['acs'];
   /** Sessions at once in this shard; the rest wait in the queue. */
   maxSessions: number;
+  /** How long stop() waits for the sessions in flight before it cuts them ('stopped'). */
+  stopGraceMs: number;
   /** The tree changed over CWMP (Set/Add/Delete): the USP side looks for subscribed changes. */
   treeChanged(l: number): void;
 }
@@ -88,12 +90,26 @@ export class CwmpSide {
     this.table.schedule(startAt + NOTIFY_SCAN_MS, 0, TimerKind.NotifyScan);
   }
 
-  /** No new sessions; wait for the running ones to end; close the ACS connections. */
+  /**
+   * No new sessions; the running ones get --stop-grace to end, then are cut and counted
+   * 'stopped' (docs/cwmp-behaviour.md "Sessions"); close the ACS connections.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     this.queue = [];
     this.qHead = 0;
-    if (this.active > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
+    if (this.active > 0) {
+      const idle = new Promise<void>((r) => this.idleWaiters.push(r));
+      let grace: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<boolean>((r) => {
+        grace = setTimeout(() => r(true), this.opts.stopGraceMs);
+      });
+      if (await Promise.race([idle.then(() => false), graceOver])) {
+        for (const s of this.running.values()) s.cut('stopped', `the fleet stopped and the session outlasted --stop-grace (${this.opts.stopGraceMs / 1000} s)`);
+        await idle;
+      }
+      clearTimeout(grace);
+    }
     await this.pool.close();
   }
 
@@ -161,7 +177,7 @@ export class CwmpSide {
   powerOff(l: number, factoryReset: boolean): void {
     const s = this.state;
     // A session in flight dies with the power (docs/cwmp-behaviour.md "Events across reboots").
-    this.running.get(l)?.powerOff();
+    this.running.get(l)?.cut('power-off');
     s.retryAt[l] = 0;
     s.periodicAt[l] = 0;
     this.notifications.rebooted(l);
@@ -239,7 +255,8 @@ export class CwmpSide {
   private async session(l: number): Promise<void> {
     const started = performance.now();
     const session = new CwmpSession(this.sessionDeps, l);
-    const outcome = await session.run();
+    this.running.set(l, session);
+    const outcome = await session.run().finally(() => this.running.delete(l));
     const seconds = (performance.now() - started) / 1000;
     const honored = this.settle(session, outcome);
     // Deferred to the session's end (TR-069 3.7.2.4): reboot, reset, transfer delays.

@@ -152,7 +152,7 @@ export class Shard implements CpeTable, AdminTable {
       deps.profile,
       { transferTimeoutMs: init.acs.timeoutMs * 2, transfers, dispatcher: this.transferAgent },
     );
-    this.cwmp = init.cwmp ? new CwmpSide(this, { acs: init.acs, maxSessions: init.maxSessions, treeChanged: (l) => this.usp?.recheck(l) }) : undefined;
+    this.cwmp = init.cwmp ? new CwmpSide(this, { acs: init.acs, maxSessions: init.maxSessions, stopGraceMs: init.stopGraceMs ?? 10_000, treeChanged: (l) => this.usp?.recheck(l) }) : undefined;
     this.usp = u
       ? new UspSide(u, this, {
           afterWrite: (l, paths) => this.cwmp?.afterSet(l, paths, ''),

@@ -30,8 +30,11 @@ export interface ShardInit {
   fleetSize: number;
   seed: number;
   profileDir: string;
-  acs: { url: string; username: string; password: string; timeoutMs: number; caFile: string | undefined };
+  /** timeoutMs bounds one exchange (--acs-timeout), sessionTimeoutMs a whole session (--session-timeout). */
+  acs: { url: string; username: string; password: string; timeoutMs: number; sessionTimeoutMs: number; caFile: string | undefined };
   maxSessions: number;
+  /** How long a stop waits for CWMP sessions in flight before it cuts them (--stop-grace; default 10 s). */
+  stopGraceMs?: number;
   /** 'skip' completes Download/Upload without moving bytes. */
   transfers?: 'fetch' | 'skip';
   bootRamp: BootRamp;

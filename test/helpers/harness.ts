@@ -29,6 +29,10 @@ export interface HarnessOptions {
   acsCaFile?: string;
   /** ACS reply timeout; transfers get twice this. */
   acsTimeoutMs?: number;
+  /** A whole session's limit (--session-timeout; default 600 s). */
+  sessionTimeoutMs?: number;
+  /** How long stop() waits for sessions in flight (--stop-grace; default 10 s). */
+  stopGraceMs?: number;
   transfers?: 'fetch' | 'skip';
   maxSessions?: number;
   bootRamp?: BootRamp;
@@ -104,7 +108,8 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     fleetSize: cpes,
     seed: o.seed ?? 1,
     profileDir: profile.dir,
-    acs: { url: acsUrl, username: o.acsCreds?.username ?? '', password: o.acsCreds?.password ?? '', timeoutMs: o.acsTimeoutMs ?? 5000, caFile: o.acsCaFile },
+    acs: { url: acsUrl, username: o.acsCreds?.username ?? '', password: o.acsCreds?.password ?? '', timeoutMs: o.acsTimeoutMs ?? 5000, sessionTimeoutMs: o.sessionTimeoutMs ?? 600_000, caFile: o.acsCaFile },
+    ...(o.stopGraceMs !== undefined ? { stopGraceMs: o.stopGraceMs } : {}),
     maxSessions: o.maxSessions ?? 16,
     cwmp: o.cwmp ?? true,
     usp: o.usp,

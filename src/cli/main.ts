@@ -19,6 +19,7 @@ import { parseScenario } from '../scenario/parse.js';
 import { expectedSize, ScenarioRunner } from '../scenario/runner.js';
 import { formatEnd } from '../scenario/end-summary.js';
 import { totalsSince } from '../scenario/measure.js';
+import { StateDirError } from '../persist/store.js';
 import { outsideFleet } from '../scenario/target.js';
 
 function version(): string {
@@ -93,6 +94,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     fleet = await startFleet(cfg, log);
   } catch (e) {
+    if (e instanceof StateDirError) {
+      process.stderr.write(`${e.message}\n`);
+      return 2;
+    }
     log.error({ err: (e as Error).message }, 'fleet failed to start');
     return 1;
   }
@@ -232,6 +237,10 @@ async function runScenario(file: string, flags: Record<string, unknown>, reportD
   try {
     fleet = await startFleet(cfg, log, { holdPower: true, sample: true });
   } catch (e) {
+    if (e instanceof StateDirError) {
+      process.stderr.write(`${e.message}\n`);
+      return 2;
+    }
     log.error({ err: (e as Error).message }, 'fleet failed to start');
     process.stderr.write(`cpe-sim: the fleet failed to start: ${(e as Error).message}\n`);
     return 1;

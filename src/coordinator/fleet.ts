@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Config } from '../config/options.js';
 import { AdminServer } from '../http/admin-server.js';
 import { CrListener } from '../http/cr-listener.js';
@@ -14,6 +14,7 @@ import { MockAcs } from '../mock-acs/mock-acs.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embedded.js';
 import { LiveBuffer } from '../report/live.js';
 import { Sampler } from '../scenario/sampler.js';
+import { prepareStateDir } from '../persist/store.js';
 import type { ShardStats, UspInit } from '../threads/messages.js';
 import { Coordinator, type RestartBackoff } from './coordinator.js';
 
@@ -55,6 +56,16 @@ function advertiseHost(bindHost: string): string {
 const urlHost = (h: string) => (h.includes(':') ? `[${h}]` : h);
 
 export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = {}): Promise<Fleet> {
+  // The state dir keeps the CR secret, so connection-request URLs survive a restart.
+  let crSecret = cfg.crSecret;
+  let stateDir: string | undefined;
+  if (cfg.stateDir) {
+    stateDir = resolve(cfg.stateDir);
+    const kept = await prepareStateDir(stateDir, { seed: cfg.seed, fleetOffset: cfg.fleetOffset, cpes: cfg.cpes, profile: basename(resolve(cfg.profile)) }, cfg.crSecret, () => randomBytes(24).toString('hex'));
+    crSecret = kept.crSecret;
+    log.info({ stateDir, created: kept.created }, kept.created ? 'state dir created' : 'state dir opened: CPEs come back as they were');
+  }
+
   let mockAcs: MockAcs | undefined;
   if (cfg.mockAcs) {
     mockAcs = new MockAcs({ record: false, maxSessions: cfg.mockAcsMaxSessions, retryAfterSeconds: cfg.mockAcsRetryAfter, latency: cfg.mockAcsLatency });
@@ -94,12 +105,13 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
       acs: { url: acsUrl, username: cfg.acsUsername, password: cfg.acsPassword, timeoutMs: cfg.acsTimeout * 1000, sessionTimeoutMs: cfg.sessionTimeout * 1000, caFile: cfg.acsCaFile },
       maxSessions: cfg.maxSessions,
       stopGraceMs: cfg.stopGrace * 1000,
+      ...(stateDir ? { stateDir } : {}),
       cwmp: cfg.acsUrl !== undefined || mockAcs !== undefined,
       usp,
       transfers: cfg.transfers,
       bootRamp: cfg.bootRamp,
       startAt: Date.now(),
-      cr: { baseUrl: crBaseUrl, secret: cfg.crSecret ?? randomBytes(24).toString('hex'), rateLimit: cfg.crRateLimit, username: cfg.crUsername, password: cfg.crPassword },
+      cr: { baseUrl: crBaseUrl, secret: crSecret ?? randomBytes(24).toString('hex'), rateLimit: cfg.crRateLimit, username: cfg.crUsername, password: cfg.crPassword },
       logLevel: cfg.logLevel,
       logFormat: cfg.logFormat,
       metrics: hub !== undefined,

@@ -17,6 +17,11 @@ export interface SessionHost {
   requestDone(req: CpeRequest, result: 'ok' | 'fault'): void;
   /** Serve one ACS request; returns the response or a Fault. */
   serve(req: AcsRequest): CpeMessage;
+  /**
+   * What serving `req` changed is stored before `out` goes to the ACS (--state-dir): the
+   * answer waits on the returned promise; undefined when there is nothing to wait for.
+   */
+  beforeAnswer?(req: AcsRequest, out: CpeMessage): Promise<unknown> | undefined;
 }
 
 /** The HTTP side, one connection for the whole session. */
@@ -165,6 +170,7 @@ export async function runSession(host: SessionHost, channel: SessionChannel): Pr
       case 'empty-post':
       case 'answer': {
         const out = state.name === 'answer' ? host.serve(state.request) : undefined;
+        if (out && state.name === 'answer') await host.beforeAnswer?.(state.request, out);
         const env = await exchange(out, state.name === 'answer' ? state.id : undefined);
         if (isOutcome(env)) return env;
         const m = env.message;

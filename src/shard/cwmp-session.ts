@@ -15,6 +15,9 @@ import type { Notifications } from './notifications.js';
 import type { CpeTable } from './table.js';
 
 /** What a session needs of its CPE's CWMP side. */
+/** ACS requests that change nothing a device keeps: no store write before their answer. */
+const READ_ONLY: ReadonlySet<string> = new Set(['GetRPCMethods', 'GetParameterNames', 'GetParameterValues', 'GetParameterAttributes', 'GetQueuedTransfers', 'GetAllQueuedTransfers', 'GetOptions']);
+
 export interface SessionDeps {
   table: CpeTable;
   state: CwmpState;
@@ -133,6 +136,13 @@ export class CwmpSession implements SessionHost {
     return buildInform(v, [...singles, ...this.sentM], state.retries[l]!, now, this.changed);
   }
 
+  /** A write is stored before the ACS hears it succeeded (docs/persistence.md "Durability"). */
+  beforeAnswer(req: AcsRequest, out: CpeMessage): Promise<unknown> | undefined {
+    const { table } = this.deps;
+    if (!table.persisting || out.method === 'Fault' || READ_ONLY.has(req.method)) return undefined;
+    return table.durable(this.l);
+  }
+
   informAccepted(): void {
     const { table, state, eventLog } = this.deps;
     const l = this.l;
@@ -153,6 +163,9 @@ export class CwmpSession implements SessionHost {
       state.flags[l]! |= CwmpFlag.Bootstrapped;
       this.deps.bootstrapped();
     }
+    // What the Inform delivered (0 BOOTSTRAP acknowledged, M events) is stored; not awaited:
+    // lost, the CPE says it again after a restart, as TR-069 3.7.1.5 allows.
+    if (table.persisting && (this.informEvents & EV.BOOTSTRAP || this.sentM.length > 0)) void table.durable(l);
   }
 
   /** TransferCompletes first, then GetRPCMethods in a bootstrap session; nothing in a heartbeat. */
@@ -166,6 +179,8 @@ export class CwmpSession implements SessionHost {
     const events = this.deps.state.events;
     if (device.requestDone(this.l, req, result)) events[this.l]! &= ~EV.TRANSFER_COMPLETE;
     if (device.duRequestDone(this.l, req, result)) events[this.l]! &= ~EV.DU_STATE_CHANGE_COMPLETE;
+    // An acknowledged TransferComplete is forgotten in the store too (not awaited: a repeat is allowed).
+    if (this.deps.table.persisting && result === 'ok' && req.method !== 'GetRPCMethods') void this.deps.table.durable(this.l);
   }
 
   serve(req: AcsRequest): CpeMessage {

@@ -191,6 +191,19 @@ export class CwmpSide {
     }
   }
 
+  // ---- what the state dir keeps (--state-dir) ----
+
+  /** Whether an ACS acknowledged 0 BOOTSTRAP, and the pending single events. */
+  kept(l: number): { bootstrapped: boolean; events: number } {
+    return { bootstrapped: (this.state.flags[l]! & CwmpFlag.Bootstrapped) !== 0, events: this.state.events[l]! };
+  }
+
+  /** Put back what was kept: a restart is a power cycle, so only events that survive a reboot stay. */
+  restore(l: number, bootstrapped: boolean, events: number): void {
+    if (bootstrapped) this.state.flags[l]! |= CwmpFlag.Bootstrapped;
+    this.state.events[l]! |= events & KEEP_ON_REBOOT;
+  }
+
   // ---- events and the session queue ----
 
   /** Queue an event and ask for a session. */

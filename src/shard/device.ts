@@ -11,7 +11,7 @@ import type { ProfileSpec } from '../profile/types.js';
 import type { Clock } from '../scheduler/clock.js';
 import type { CpeView } from '../datamodel/view.js';
 import { runDuOperation } from './du-changes.js';
-import { ExtraStore, type DuChange, type Firmware, type Transfer } from './extras.js';
+import { ExtraStore, type CpeExtra, type DuChange, type Firmware, type Transfer } from './extras.js';
 import { transfer } from './transfers.js';
 
 export const MAX_QUEUED_TRANSFERS = 16;
@@ -25,6 +25,8 @@ export interface DeviceHost {
   raise(l: number, mask: number): void;
   scheduleTransfer(at: number, l: number): void;
   scheduleInformAt(at: number, l: number): void;
+  /** Something a device keeps across a power cycle changed (a transfer finished): store it (--state-dir). */
+  changed(l: number): void;
   /** Power the CPE off now and on again after the profile's reboot window. */
   powerCycle(l: number, factoryReset: boolean): void;
   view(l: number): CpeView;
@@ -180,6 +182,25 @@ export class Device {
     else this.extras.prune(l);
   }
 
+  /**
+   * Put back what the state dir kept: a transfer cut by the restart starts again, and the
+   * timers of waiting transfers and scheduled informs are set anew.
+   */
+  restore(l: number, kept: Omit<CpeExtra, 'deferred'>): void {
+    const e: CpeExtra = { ...kept, deferred: undefined };
+    this.extras.set(l, e);
+    for (const t of e.transfers) {
+      if (t.state === 2) t.state = 1;
+      if (t.state !== 1 || t.startAt === 0) continue;
+      if (t.windows) {
+        for (const w of t.windows) this.host.scheduleTransfer(w.start, l);
+        this.host.scheduleTransfer(t.windows[t.windows.length - 1]!.end, l);
+      } else this.host.scheduleTransfer(t.startAt, l);
+    }
+    for (const c of e.duChanges) if (c.state === 2) c.state = 1;
+    for (const si of e.scheduledInforms) this.host.scheduleInformAt(si.at, l);
+  }
+
   /** Factory reset: everything but the installed firmware goes. */
   reset(l: number): void {
     const fw = this.extras.get(l)?.firmware;
@@ -227,6 +248,7 @@ export class Device {
     t.complete = { method: 'TransferComplete', commandKey: t.commandKey, fault, startTime: fault.code === 9020 ? UNKNOWN_TIME : isoSeconds(start), completeTime: isoSeconds(this.host.clock.now()) };
     e.mEvents.push({ code: mCodeOf(t), commandKey: t.commandKey });
     this.host.raise(l, EV.TRANSFER_COMPLETE);
+    this.host.changed(l);
   }
 
   private async run(l: number, t: Transfer): Promise<void> {
@@ -289,6 +311,7 @@ export class Device {
     c.complete = { method: 'DUStateChangeComplete', commandKey: c.commandKey, results };
     e.mEvents.push({ code: 'M ChangeDUState', commandKey: c.commandKey });
     this.host.raise(l, EV.DU_STATE_CHANGE_COMPLETE);
+    this.host.changed(l);
   }
 
   /** The version an image installs: the profile's map, else a version number in its name. */

@@ -60,6 +60,11 @@ export class ExtraStore {
     return e;
   }
 
+  /** Put back an entry read from the state dir. */
+  set(l: number, e: CpeExtra): void {
+    this.map.set(l, e);
+  }
+
   /** Drop the entry once nothing is left in it. */
   prune(l: number): void {
     const e = this.map.get(l);

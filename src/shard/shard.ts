@@ -20,6 +20,8 @@ import type { Random } from '../scheduler/backoff.js';
 import type { Clock } from '../scheduler/clock.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { CpeSimError } from '../util/errors.js';
+import { overlayOf, toRecord } from '../persist/record.js';
+import { StateStore } from '../persist/store.js';
 import { ShardAdmin, type AdminTable } from './admin.js';
 import { ConnectionRequests } from './connection-request.js';
 import { CwmpSide } from './cwmp-side.js';
@@ -81,6 +83,8 @@ export class Shard implements CpeTable, AdminTable {
   /** File transfers to https servers signed by --acs-ca-file's CA. */
   private readonly transferAgent: Agent | undefined;
   private stopping = false;
+  /** The state dir's store (--state-dir), when the fleet keeps state across restarts. */
+  private readonly store: StateStore | undefined;
 
   constructor(
     readonly init: ShardInit,
@@ -141,6 +145,7 @@ export class Shard implements CpeTable, AdminTable {
         raise: (l, mask) => this.cwmp?.raise(l, mask),
         scheduleTransfer: (at, l) => this.schedule(at, l, TimerKind.Transfer),
         scheduleInformAt: (at, l) => this.schedule(at, l, TimerKind.ScheduledInform),
+        changed: (l) => void this.durable(l),
         powerCycle: (l, factoryReset) => this.powerCycle(l, factoryReset),
         uploadBody: (l, fileType) => uploadBody(this.view(l), fileType, this.clock.now()),
         linkFault: (l) => this.events.linkFault(l),
@@ -166,6 +171,10 @@ export class Shard implements CpeTable, AdminTable {
           },
         })
       : undefined;
+    if (init.stateDir) {
+      this.store = new StateStore(init.stateDir);
+      this.restore();
+    }
     this.admin = new ShardAdmin(this);
     this.cr = new ConnectionRequests(
       {
@@ -256,6 +265,53 @@ export class Shard implements CpeTable, AdminTable {
 
   keep(l: number, view: CpeView): void {
     if (view.overlay) this.overlays.set(l, view.overlay);
+  }
+
+  // ---- the state dir (--state-dir, docs/persistence.md) ----
+
+  get persisting(): boolean {
+    return this.store !== undefined;
+  }
+
+  /**
+   * Store CPE `l`'s record as it is now; resolves once it is on disk (at once without a
+   * state dir). Writes of one event turn share a transaction. A failed write is logged at
+   * error level and counted; it resolves false.
+   */
+  durable(l: number): Promise<boolean> {
+    const store = this.store;
+    if (!store) return Promise.resolve(true);
+    const cw = this.cwmp?.kept(l);
+    const record = toRecord({
+      overlay: this.overlays.get(l),
+      bootstrapped: cw?.bootstrapped ?? false,
+      events: cw?.events ?? 0,
+      extra: this.device.extras.get(l),
+      onboarded: this.usp?.onboarded(l) ?? false,
+    });
+    return store.save(this.lo + l, record).then(
+      () => true,
+      (e: unknown) => {
+        store.failures++;
+        this.log('warn', 'state dir write failed: this change is not stored', { cpe: this.lo + l, error: (e as Error).message });
+        return false;
+      },
+    );
+  }
+
+  /** Put back every stored CPE of this shard (a restart of the process or of this thread). */
+  private restore(): void {
+    let n = 0;
+    for (const [index, r] of this.store!.load(this.lo, this.lo + this.size, (i, why) => this.log('warn', 'state dir record unreadable: that CPE starts afresh', { cpe: i, why }))) {
+      const l = index - this.lo;
+      const overlay = overlayOf(r);
+      if (overlay) this.overlays.set(l, overlay);
+      this.cwmp?.restore(l, r.bootstrapped === 1, r.events ?? 0);
+      if (r.extra) this.device.restore(l, r.extra);
+      if (r.onboarded) this.usp?.restoreOnboarded(l);
+      n++;
+    }
+    if (n > 0) this.log('info', 'CPEs restored from the state dir', { shard: this.shardId, cpes: n });
   }
 
   lifecycle(l: number): LifecycleState {
@@ -367,6 +423,8 @@ export class Shard implements CpeTable, AdminTable {
     if (factoryReset) {
       this.overlays.delete(l);
       this.device.reset(l);
+      // As on a real device, a reset clears what was kept (but the installed firmware).
+      void this.durable(l);
     }
     this.schedule(this.clock.now() + this.profile.settings.rebootSeconds * 1000, l, TimerKind.Boot);
   }

@@ -44,6 +44,10 @@ export interface CpeTable {
   view(l: number): CpeView;
   /** Keep the overlay a write produced (a view creates one lazily on the first write). */
   keep(l: number, view: CpeView): void;
+  /** A state dir is on (--state-dir): writes are stored before they are acknowledged. */
+  readonly persisting: boolean;
+  /** Store CPE `l`'s record as it is now; resolves once it is on disk (false when the write failed). */
+  durable(l: number): Promise<boolean>;
   /** Powered and not in a reboot's dark window. */
   isPoweredOn(l: number): boolean;
   setLife(l: number, to: Life): void;

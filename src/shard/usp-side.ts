@@ -12,7 +12,7 @@ import type { CpeView } from '../datamodel/view.js';
 import { nextOnPhase } from '../scheduler/phase.js';
 import { UspCommands, type BootCause, type CommandsHost } from '../usp/commands.js';
 import { publishUspDrop, publishUspRequest } from '../usp/diagnostics.js';
-import { DuplicateFilter, receive, type InboundAgents } from '../usp/inbound.js';
+import { DuplicateFilter, receive, type Inbound, type InboundAgents } from '../usp/inbound.js';
 import { bootParameterMap, UspNotifier } from '../usp/notifier.js';
 import { uniqueKeysOfRow } from '../usp/paths-glue.js';
 import { connectRecord, disconnectRecord, type Ends } from '../usp/records.js';
@@ -145,6 +145,16 @@ export class UspSide {
   private qos(view: CpeView): 0 | 1 | 2 {
     const q = Number(view.get('Device.LocalAgent.MTP.1.MQTT.PublishQoS'));
     return q === 1 || q === 2 ? q : 0;
+  }
+
+  // ---- what the state dir keeps (--state-dir) ----
+
+  onboarded(l: number): boolean {
+    return (this.flags[l]! & Flag.Onboarded) !== 0;
+  }
+
+  restoreOnboarded(l: number): void {
+    this.flags[l]! |= Flag.Onboarded;
   }
 
   // ---- power ----
@@ -304,12 +314,19 @@ export class UspSide {
       case 'served':
         break;
     }
-    const { served, view, msg, request } = r;
-    this.table.keep(l, view);
+    this.table.keep(l, r.view);
+    const { served } = r;
+    // A write is stored before the controller hears it succeeded (docs/persistence.md "Durability").
+    if (this.table.persisting && (served.written.length > 0 || served.subsTouched || served.rowsChanged)) void this.table.durable(l).then(() => this.answer(l, r, seconds));
+    else this.answer(l, r, seconds);
+  }
+
+  private answer(l: number, r: Extract<Inbound, { kind: 'served' }>, seconds: () => number): void {
+    const { served, view, msg, request, to } = r;
     // Everything below runs inside mqtt.js's socket read: a bug must cost this request, not the shard.
     try {
       const out = served.result;
-      if (served.bytes) this.connections.publish(l, r.to, served.bytes, this.qos(view));
+      if (served.bytes) this.connections.publish(l, to, served.bytes, this.qos(view));
       publishUspRequest({
         msgType: msg.header.msg_type,
         result: out.kind === 'response' ? 'success' : 'error',

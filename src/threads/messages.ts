@@ -33,6 +33,8 @@ export interface ShardInit {
   /** timeoutMs bounds one exchange (--acs-timeout), sessionTimeoutMs a whole session (--session-timeout). */
   acs: { url: string; username: string; password: string; timeoutMs: number; sessionTimeoutMs: number; caFile: string | undefined };
   maxSessions: number;
+  /** The state dir (--state-dir): CPEs' records are loaded at start and written before a write is acknowledged. */
+  stateDir?: string;
   /** How long a stop waits for CWMP sessions in flight before it cuts them (--stop-grace; default 10 s). */
   stopGraceMs?: number;
   /** 'skip' completes Download/Upload without moving bytes. */

@@ -1,14 +1,18 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { EV } from '../src/cwmp/events.js';
 import type { AcsOutgoingRequest } from '../src/cwmp/types.js';
-import { startFileServer, PASS, USER, type FileServer } from './helpers/file-server.js';
-import { bootstrapped, events, isBootstrap, rebootMs, startHarness, until, type Harness } from './helpers/harness.js';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_MAX_DOWNLOAD_BYTES } from '../src/profile/types.js';
+import { ENDLESS_LIMIT, startFileServer, PASS, USER, type FileServer } from './helpers/file-server.js';
+import { bootstrapped, events, exampleProfile, isBootstrap, rebootMs, startHarness, until, type Harness } from './helpers/harness.js';
 import { settle } from './helpers/settle.js';
 
 let h: Harness | undefined;
 let files: FileServer;
 beforeEach(async () => {
-  files = await startFileServer({ 'HGW-5200-5.5.0.img': 4096, 'web.tar': 2048 });
+  files = await startFileServer({ 'HGW-5200-5.5.0.img': 4096, 'web.tar': 2048, 'big.img': 1024 * 1024 });
 });
 afterEach(async () => {
   await h?.stop();
@@ -89,7 +93,8 @@ describe('Download (TR-069 A.3.2.8)', () => {
     ['Basic with wrong credentials', 9012, '/basic/web.tar', { username: USER, password: 'wrong' }],
     ['a body cut short', 9017, '/files/short.img', {}],
     ['a stalled body (timeout)', 9017, '/files/stall.img', {}],
-    ['a size that does not match FileSize', 9018, '/files/web.tar', { fileSize: 999 }],
+    ['a file shorter than FileSize', 9018, '/files/web.tar', { fileSize: 4096 }],
+    ['a file longer than FileSize (stopped at its Content-Length)', 9017, '/files/web.tar', { fileSize: 999 }],
   ] as const)('maps %s to fault %i', async (_what, code, path, over) => {
     h = await run([dl(`${files.url}${path}`, over)]);
     const tc = await transferComplete(h);
@@ -201,5 +206,59 @@ describe('Upload, CancelTransfer and the transfer queue', () => {
     await h.acs.waitFor(() => h!.acs.transferCompletes.length === 2, 10_000, 'window missed');
     expect(h.acs.transferCompletes[1]).toMatchObject({ commandKey: 'sd-2', fault: { code: 9020 } });
     expect(files.gets).toEqual(['/files/web.tar']);
+  });
+});
+
+describe('Download sizes: the CPE stops at once', () => {
+  let tmp: string | undefined;
+  afterEach(() => {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    tmp = undefined;
+  });
+
+  /** The example profile with room for `max` bytes per download. */
+  function profileWithRoom(max: number): string {
+    tmp = mkdtempSync(join(tmpdir(), 'cpe-sim-dl-'));
+    const dir = join(tmp, 'small-flash');
+    cpSync(exampleProfile, dir, { recursive: true });
+    const yaml = readFileSync(join(dir, 'profile.yaml'), 'utf8').replace('settings:\n', `settings:\n  maxDownloadBytes: ${max}\n`);
+    writeFileSync(join(dir, 'profile.yaml'), yaml);
+    return dir;
+  }
+
+  it('a body that passes FileSize stops as soon as it does: 9017, the server sees the connection closed long before its end', async () => {
+    h = await run([dl(`${files.url}/files/endless.img`, { fileSize: 4096 })]);
+    const tc = await transferComplete(h);
+    expect(tc.fault.code).toBe(9017);
+    expect(tc.fault.message).toMatch(/passed FileSize: \d+ bytes, FileSize said 4096/);
+    await until(() => files.streamed[0]?.closedEarly === true, 10_000, 'the file server to see the close');
+    // What the server wrote is what the socket buffers took before the CPE closed: a tiny part of the file.
+    expect(files.streamed[0]!.bytes).toBeLessThan(ENDLESS_LIMIT / 8);
+  });
+
+  it(`a file over the profile's maxDownloadBytes (default ${DEFAULT_MAX_DOWNLOAD_BYTES}) stops at once with 9010: streamed, announced by Content-Length, or by FileSize (not fetched)`, async () => {
+    const max = 64 * 1024;
+    h = await run(
+      [
+        dl(`${files.url}/files/endless.img`, { commandKey: 'stream' }),
+        dl(`${files.url}/files/big.img`, { commandKey: 'announced' }),
+        dl(`${files.url}/files/web.tar`, { commandKey: 'filesize', fileSize: max + 1 }),
+        dl(`${files.url}/files/web.tar`, { commandKey: 'fits', fileSize: 2048 }),
+      ],
+      { profileDir: profileWithRoom(max) },
+    );
+    h.tick();
+    await h.acs.waitFor(() => h!.acs.transferCompletes.length === 4, 10_000, 'four TransferCompletes');
+    const byKey = Object.fromEntries(h.acs.transferCompletes.map((t) => [t.commandKey, t.fault]));
+    expect(byKey['stream']!.code).toBe(9010);
+    expect(byKey['stream']!.message).toContain(`passes the CPE's download limit of ${max} bytes`);
+    expect(byKey['announced']!.code).toBe(9010);
+    expect(byKey['announced']!.message).toContain('Content-Length');
+    expect(byKey['filesize']!.code).toBe(9010);
+    expect(byKey['fits']).toEqual({ code: 0, message: '' });
+    // FileSize over the cap: the file server was never asked for it.
+    expect(files.gets.sort()).toEqual(['/files/big.img', '/files/endless.img', '/files/web.tar']);
+    await until(() => files.streamed[0]?.closedEarly === true, 10_000, 'the file server to see the close');
+    expect(files.streamed[0]!.bytes).toBeLessThan(ENDLESS_LIMIT / 8);
   });
 });

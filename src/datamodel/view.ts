@@ -5,6 +5,7 @@
 // is each protocol's business.
 import { intBetween, mix32 } from '../util/hash.js';
 import type { EvalContext } from './context.js';
+import { DEFAULT_MAX_STRING_LENGTH } from './limits.js';
 import { emptyOverlay, purgePrefix, type Attr, type Overlay, type TableRows } from './overlay.js';
 import type { ObjectNode, ParamNode, Template } from './schema.js';
 import { canonical, checkLexical } from './values.js';
@@ -167,6 +168,40 @@ export class CpeView {
     return out;
   }
 
+  /**
+   * How many parameters (and objects too, with `withObjects`) lie at or below `under`
+   * (the whole tree when undefined), counting no further than `budget` + 1: what an
+   * answer would carry, known before it is built (src/datamodel/limits.ts).
+   */
+  countBelow(under: Resolved | undefined, budget: number, withObjects = false): number {
+    let n = 0;
+    const walk = (obj: ObjectNode, prefix: string, inst: number[], atTable: boolean): void => {
+      if (atTable) {
+        for (const r of this.rows(obj, prefix, inst)) {
+          if (withObjects) n++;
+          if (n > budget) return;
+          inst.push(r);
+          walk(obj, `${prefix}${r}.`, inst, false);
+          inst.pop();
+          if (n > budget) return;
+        }
+        return;
+      }
+      for (const child of obj.childList) {
+        if (child.kind === 'param') n++;
+        else {
+          if (withObjects) n++;
+          walk(child, `${prefix}${child.name}.`, inst, child.multi);
+        }
+        if (n > budget) return;
+      }
+    };
+    if (under === undefined) walk(this.template.root, `${this.template.root.name}.`, [], false);
+    else if (under.kind === 'param') n = 1;
+    else walk(under.node, under.path, under.inst.slice(), under.kind === 'table');
+    return n;
+  }
+
   /** Concrete paths of every existing instance of a schema object path with `{i}`. */
   instancesOf(schemaPath: string): Array<{ path: string; inst: number[] }> {
     const segs = schemaPath.slice(0, -1).split('.');
@@ -310,8 +345,18 @@ export function outOfRange(p: ParamNode, v: string): string | undefined {
     const n = Number(v);
     if (n < p.range[0] || n > p.range[1]) return `${v} is outside [${p.range[0]}, ${p.range[1]}]`;
   }
-  if (p.maxLength !== undefined && v.length > p.maxLength) return `longer than ${p.maxLength} characters`;
+  const max = maxLengthOf(p);
+  if (max !== undefined && v.length > max) return `longer than ${max} characters`;
   return undefined;
+}
+
+/**
+ * The longest value `p` takes: its profile's maxLength (TR-106 string(N)), else for the
+ * string-like types DEFAULT_MAX_STRING_LENGTH; numbers, booleans and dates have none.
+ */
+export function maxLengthOf(p: ParamNode): number | undefined {
+  if (p.maxLength !== undefined) return p.maxLength;
+  return p.type === 'string' || p.type === 'base64' || p.type === 'hexBinary' ? DEFAULT_MAX_STRING_LENGTH : undefined;
 }
 
 /** Check a write of `value` to `p`, in this order: writable, lexical form of its type, enum/range/maxLength. */

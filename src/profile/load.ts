@@ -8,7 +8,7 @@ import type { ActiveNotify } from '../datamodel/schema.js';
 import { XSD_TYPES, type XsdType } from '../datamodel/values.js';
 import { ProfileError } from '../util/errors.js';
 import { compileSerialPattern, parseIpv4, parseIpv6Prefix, parseMac } from './identity.js';
-import type { IdentitySpec, ObjectSpec, ParamSpec, ProfileSpec } from './types.js';
+import { DEFAULT_MAX_DOWNLOAD_BYTES, type IdentitySpec, type ObjectSpec, type ParamSpec, type ProfileSpec } from './types.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -88,12 +88,13 @@ export function loadProfile(dir: string): ProfileSpec {
   const identity = readIdentity(r, r.obj(top['identity'], 'identity'));
   const pools = readPools(r, top['pools'] === undefined ? {} : r.obj(top['pools'], 'pools'));
   const settingsRaw = top['settings'] === undefined ? {} : r.obj(top['settings'], 'settings');
-  r.onlyKeys(settingsRaw, ['periodicInformInterval', 'rebootSeconds', 'previousSoftwareVersion', 'firmwareVersions', 'honorRetryAfter'], 'settings');
+  r.onlyKeys(settingsRaw, ['periodicInformInterval', 'rebootSeconds', 'previousSoftwareVersion', 'firmwareVersions', 'honorRetryAfter', 'maxDownloadBytes'], 'settings');
   const honorRaw = settingsRaw['honorRetryAfter'];
   if (honorRaw !== undefined && typeof honorRaw !== 'boolean') r.fail('settings.honorRetryAfter', `expected true or false, got ${describe(honorRaw)}`);
   const honorRetryAfter = honorRaw !== false;
   const pii = settingsRaw['periodicInformInterval'] === undefined ? undefined : r.int(settingsRaw, 'periodicInformInterval', 'settings', undefined, 1);
   const rebootSeconds = r.int(settingsRaw, 'rebootSeconds', 'settings', 30, 0);
+  const maxDownloadBytes = r.int(settingsRaw, 'maxDownloadBytes', 'settings', DEFAULT_MAX_DOWNLOAD_BYTES, 1);
   const previousSoftwareVersion = settingsRaw['previousSoftwareVersion'] === undefined ? undefined : r.str(settingsRaw, 'previousSoftwareVersion', 'settings');
   const firmwareVersions: Array<{ match: string; version: string }> = [];
   const fv = settingsRaw['firmwareVersions'] ?? [];
@@ -140,7 +141,7 @@ export function loadProfile(dir: string): ProfileSpec {
     root: root as ProfileSpec['root'],
     identity,
     pools,
-    settings: { periodicInformInterval: pii, rebootSeconds, previousSoftwareVersion, firmwareVersions, honorRetryAfter },
+    settings: { periodicInformInterval: pii, rebootSeconds, previousSoftwareVersion, firmwareVersions, honorRetryAfter, maxDownloadBytes },
     objects,
   };
 }

@@ -38,6 +38,9 @@ export interface ObjectSpec {
   where: string;
 }
 
+/** settings.maxDownloadBytes when a profile says nothing: 256 MiB, more than a gateway image. */
+export const DEFAULT_MAX_DOWNLOAD_BYTES = 256 * 1024 * 1024;
+
 export interface ProfileSpec {
   dir: string;
   name: string;
@@ -57,6 +60,11 @@ export interface ProfileSpec {
      * true); false models firmware that retries on the TR-069 windows alone.
      */
     honorRetryAfter: boolean;
+    /**
+     * The largest file a Download (or a USP Download(), a DU install) may bring: the
+     * device's room for one image. A file past it stops at once with 9010.
+     */
+    maxDownloadBytes: number;
   };
   objects: ObjectSpec[];
 }

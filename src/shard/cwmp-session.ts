@@ -5,6 +5,7 @@
 import { EV, eventsOf, TIED_TO_REQUEST } from '../cwmp/events.js';
 import { buildInform, MAX_INFORM_EVENTS } from '../cwmp/inform.js';
 import { serveRpc } from '../cwmp/rpc/index.js';
+import { MAX_ADD_OBJECTS_PER_SESSION } from '../cwmp/rpc/params.js';
 import { runSession, type SessionHost, type SessionOutcome } from '../cwmp/session.js';
 import { AcsHttpSession, type ConnectionPool, type CutReason } from '../cwmp/transport.js';
 import type { AcsRequest, CpeMessage, CpeRequest, EventStruct, Inform, ParameterValue } from '../cwmp/types.js';
@@ -66,6 +67,8 @@ export class CwmpSession implements SessionHost {
 
   private http: AcsHttpSession | undefined;
   private cutBy: { reason: CutReason; detail: string } | undefined;
+  /** AddObject requests served so far in this session. */
+  private addObjects = 0;
 
   /**
    * Cut the session now (its connection reset): the CPE lost power ('power-off'), the session
@@ -188,6 +191,9 @@ export class CwmpSession implements SessionHost {
     const l = this.l;
     const injected = this.deps.faultHook.take(l);
     if (injected) return injected;
+    if (req.method === 'AddObject' && ++this.addObjects > MAX_ADD_OBJECTS_PER_SESSION) {
+      return { method: 'Fault', fault: { code: 9004, message: `Resources exceeded: more than ${MAX_ADD_OBJECTS_PER_SESSION} AddObject requests in one session` } };
+    }
     const v = table.view(l);
     try {
       const out = serveRpc(req, { view: v, device: table.device.actions(l) });

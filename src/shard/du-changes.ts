@@ -18,6 +18,8 @@ export interface DuContext {
   keep(view: CpeView): void;
   now(): number;
   timeoutMs: number;
+  /** The profile's settings.maxDownloadBytes: a larger unit stops at once (9010). */
+  maxBytes: number;
   fetch: boolean;
   dispatcher?: Dispatcher | undefined;
 }
@@ -36,7 +38,7 @@ const nameIn = (url: string): string => (decodeURIComponent(url.split('/').pop()
 
 async function fetchUnit(ctx: DuContext, url: string, username: string, password: string): Promise<TransferFault> {
   if (!ctx.fetch) return OK;
-  const out = await transfer({ method: 'GET', url, username, password, timeoutMs: ctx.timeoutMs, dispatcher: ctx.dispatcher });
+  const out = await transfer({ method: 'GET', url, username, password, timeoutMs: ctx.timeoutMs, maxBytes: ctx.maxBytes, dispatcher: ctx.dispatcher });
   return out.ok ? OK : out.fault;
 }
 

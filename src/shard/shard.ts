@@ -167,7 +167,7 @@ export class Shard implements CpeTable, AdminTable {
           },
           commands: {
             transfer: async (spec) =>
-              transfers === 'skip' ? { ok: true, bytes: 0 } : transfer({ ...spec, timeoutMs: init.acs.timeoutMs * 2, ...(this.transferAgent ? { dispatcher: this.transferAgent } : {}) }),
+              transfers === 'skip' ? { ok: true, bytes: 0 } : transfer({ ...spec, timeoutMs: init.acs.timeoutMs * 2, maxBytes: deps.profile.settings.maxDownloadBytes, ...(this.transferAgent ? { dispatcher: this.transferAgent } : {}) }),
           },
         })
       : undefined;

@@ -15,8 +15,10 @@ export interface TransferSpec {
   timeoutMs: number;
   /** PUT body. */
   body?: string;
-  /** Download: expected size in bytes (0: unknown). */
+  /** Download: expected size in bytes (0: unknown); a body that passes it stops at once (9017). */
   fileSize?: number;
+  /** Download: the device's room for one file (profile settings.maxDownloadBytes); past it the download stops at once (9010). */
+  maxBytes?: number;
   /** Carries the CA trusted for https file servers (the same --acs-ca-file as the ACS). */
   dispatcher?: Dispatcher | undefined;
   /** A fleet event's link fault on the CPE's link when the transfer starts (docs/cwmp-behaviour.md "Link faults"). */
@@ -28,6 +30,21 @@ export interface TransferSpec {
 export type TransferOutcome = { ok: true; bytes: number } | { ok: false; fault: TransferFault };
 
 const fail = (code: number, message: string): TransferOutcome => ({ ok: false, fault: { code, message } });
+
+/** 9010: the file is bigger than the device's room for it (TR-069 A.5.1 "File transfer failure"). */
+function tooBig(what: string, maxBytes: number): TransferOutcome {
+  return fail(9010, `${what} passes the CPE's download limit of ${maxBytes} bytes`);
+}
+
+/**
+ * A download of `bytes` so far (or announced) that passes the cap (9010) or the Download's
+ * FileSize (9017: the download cannot complete as the ACS announced it); undefined while within both.
+ */
+function overrun(bytes: number, fileSize: number | undefined, maxBytes: number | undefined, what: string): TransferOutcome | undefined {
+  if (maxBytes !== undefined && bytes > maxBytes) return tooBig(`${what} (${bytes} bytes)`, maxBytes);
+  if (fileSize !== undefined && bytes > fileSize) return fail(9017, `${what} passed FileSize: ${bytes} bytes, FileSize said ${fileSize}`);
+  return undefined;
+}
 
 /** Run one transfer; never throws. `isDownload` picks the download or upload fault codes. */
 export async function transfer(spec: TransferSpec): Promise<TransferOutcome> {
@@ -41,6 +58,10 @@ export async function transfer(spec: TransferSpec): Promise<TransferOutcome> {
   // TR-069 A.4.1.5: 9013 Unsupported protocol for file transfer
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return fail(9013, `unsupported protocol ${u.protocol}`);
   const path = u.pathname + u.search;
+  const fileSize = spec.fileSize && spec.fileSize > 0 ? spec.fileSize : undefined;
+  const maxBytes = spec.maxBytes;
+  // A file announced bigger than the device can hold is not fetched at all.
+  if (isDownload && maxBytes !== undefined && fileSize !== undefined && fileSize > maxBytes) return tooBig(`FileSize ${fileSize}`, maxBytes);
   // A fleet event's link fault: a down link cannot reach the file server (9015, as a
   // refused connection); a stalled one never answers (the transfer's timeout runs out);
   // latency comes before the request; a reset cuts the transfer in the middle.
@@ -112,10 +133,21 @@ export async function transfer(spec: TransferSpec): Promise<TransferOutcome> {
       await res.body.dump();
       return { ok: true, bytes: Buffer.byteLength(spec.body ?? '') };
     }
+    // The server's own announcement is checked before a byte of the body is read.
+    const announced = Number(res.headers['content-length']);
+    const early = Number.isFinite(announced) ? overrun(announced, fileSize, maxBytes, 'Content-Length') : undefined;
+    if (early) {
+      res.body.on('error', () => undefined);
+      res.body.destroy();
+      return early;
+    }
     let bytes = 0;
     try {
       for await (const chunk of res.body) {
         bytes += (chunk as Buffer).length;
+        // Past FileSize or the cap: stop reading now (leaving the loop destroys the body and its connection).
+        const over = overrun(bytes, fileSize, maxBytes, 'the body');
+        if (over) return over;
         // A reset link: the connection dies after the first bytes of the body.
         if (cutter) {
           cutter.abort();
@@ -127,10 +159,9 @@ export async function transfer(spec: TransferSpec): Promise<TransferOutcome> {
       // Connection cut or stalled mid-body: 9017 unable to complete the download
       return fail(9017, `download broke off after ${bytes} bytes: ${(e as Error).message}`);
     }
-    const declared = Number(res.headers['content-length']);
-    if (Number.isFinite(declared) && declared !== bytes) return fail(9017, `got ${bytes} of ${declared} bytes`);
+    if (Number.isFinite(announced) && announced !== bytes) return fail(9017, `got ${bytes} of ${announced} bytes`);
     // 9018 file corrupted: the ACS said how big the file is and it is not
-    if (spec.fileSize && spec.fileSize > 0 && bytes !== spec.fileSize) return fail(9018, `file is ${bytes} bytes, FileSize said ${spec.fileSize}`);
+    if (fileSize !== undefined && bytes !== fileSize) return fail(9018, `file is ${bytes} bytes, FileSize said ${fileSize}`);
     return { ok: true, bytes };
   }
   return fail(9012, 'file server refused the credentials');

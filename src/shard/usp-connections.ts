@@ -6,7 +6,7 @@
 // object an idle agent holds is its connection.
 import { retryDelayMs } from '../scheduler/backoff.js';
 import { MQTT_CONNECTION_STATES, type MqttConnectionState, type UspInit } from '../threads/messages.js';
-import { MqttMtp } from '../usp/mtp/mqtt.js';
+import { MQTT_MAX_PACKET_BYTES, MqttMtp } from '../usp/mtp/mqtt.js';
 import type { CpeTable } from './table.js';
 import { TimerKind } from './timer-kind.js';
 
@@ -174,6 +174,11 @@ export class UspConnections {
     if (this.stopping || this.connectAt[l] !== at || !this.mtps.has(l)) return;
     this.connectAt[l] = 0;
     this.connect(l);
+  }
+
+  /** The largest Record agent l may PUBLISH to `topic` (its connection's MQTT Maximum Packet Size, less the packet's own bytes). */
+  maxRecordBytes(l: number, topic: string): number {
+    return this.mtps.get(l)?.maxPayloadTo(topic) ?? MQTT_MAX_PACKET_BYTES;
   }
 
   /** PUBLISH when the agent is up; otherwise the Record is lost, as on a real device. */

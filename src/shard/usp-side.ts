@@ -94,6 +94,7 @@ export class UspSide {
       now: () => table.clock.now(),
       context: (l) => ({ controllerRef: CONTROLLER_REF, commands: this.commands.hostFor(l, CONTROLLER_REF) }),
       onBug: (l, e, type) => table.log('warn', 'internal error serving a USP request', { cpe: table.lo + l, type, error: e.message }),
+      maxRecordBytes: (l, topic) => this.connections.maxRecordBytes(l, topic),
     };
     this.commands = new UspCommands({
       transfer: opts.commands.transfer,

@@ -78,6 +78,8 @@ export interface InboundAgents {
   context(l: number): Pick<UspContext, 'controllerRef' | 'commands'>;
   /** A handler threw: logged; the request is answered 7003. */
   onBug(l: number, e: Error, msgType: string): void;
+  /** The largest Record agent l may PUBLISH to `topic` (its MQTT Maximum Packet Size less the packet's own bytes). */
+  maxRecordBytes(l: number, topic: string): number;
 }
 
 /** What to do with one received Record. */
@@ -120,7 +122,7 @@ export function receive(l: number, payload: Uint8Array, replyTo: string | undefi
   // losing it, or reuses msg_ids, still gets one). An answer too big to keep is not.
   if (dup) return { kind: 'duplicate', view, from: inc.from, to, again: dup === true ? undefined : dup };
   const ctx = { ...agents.context(l), view, controllerId: inc.from, now };
-  const served = serveRequest(inc.request, inc.msgId, ends, ctx, (e) => agents.onBug(l, e, inc.msg.header.msg_type));
+  const served = serveRequest(inc.request, inc.msgId, ends, ctx, (e) => agents.onBug(l, e, inc.msg.header.msg_type), agents.maxRecordBytes(l, to));
   if (served.bytes) recent.answered(l, inc.msgId, served.bytes);
   return { kind: 'served', view, to, msg: inc.msg, request: inc.request, served };
 }
@@ -146,8 +148,12 @@ export interface Served {
   subsTouched: boolean;
 }
 
-/** Run the request's handler against the agent's tree and build its answer (R-MSG.*, 7003 on a bug). */
-export function serveRequest(request: Request, msgId: string, ends: Ends, ctx: Omit<UspContext, 'changes'>, onBug: (e: Error) => void): Served {
+/**
+ * Run the request's handler against the agent's tree and build its answer (R-MSG.*, 7003
+ * on a bug). An answer Record over `maxBytes` (what one PUBLISH may carry) is never sent:
+ * the request is answered 7005 Resources exceeded instead (what it changed stays changed).
+ */
+export function serveRequest(request: Request, msgId: string, ends: Ends, ctx: Omit<UspContext, 'changes'>, onBug: (e: Error) => void, maxBytes = Number.POSITIVE_INFINITY): Served {
   const served: Served = { bytes: undefined, result: { kind: 'error', error: { err_code: 7003, err_msg: 'Internal error', param_errs: [] } }, written: [], rowsChanged: false, subsTouched: false };
   const touch = (path: string) => {
     if (path.startsWith(SUBSCRIPTION_TABLE)) served.subsTouched = true;
@@ -175,6 +181,11 @@ export function serveRequest(request: Request, msgId: string, ends: Ends, ctx: O
   const out = served.result;
   const silent = request.req_type === 'operate' && !request.operate.send_resp;
   if (!silent) served.bytes = out.kind === 'response' ? responseRecord(ends, msgId, out.response) : errorRecord(ends, msgId, out.error);
+  if (served.bytes && served.bytes.byteLength > maxBytes) {
+    const error: UspError = { err_code: 7005, err_msg: `Resources exceeded: the answer is ${served.bytes.byteLength} bytes, more than the ${maxBytes} one MQTT packet of this agent may carry`, param_errs: [] };
+    served.result = { kind: 'error', error };
+    served.bytes = errorRecord(ends, msgId, error);
+  }
   return served;
 }
 

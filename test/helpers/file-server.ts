@@ -11,18 +11,27 @@ export interface FileServer {
   /** GETs whose connection was reset while the file was being sent (a client's link cut mid-body). */
   cut: string[];
   puts: Array<{ path: string; body: string; authorization: string | undefined }>;
+  /**
+   * `endless*` files: a chunked body with no Content-Length that goes on (up to
+   * ENDLESS_LIMIT bytes) while the client reads: bytes written per GET, and whether the
+   * client closed the connection before the end.
+   */
+  streamed: Array<{ path: string; bytes: number; closedEarly: boolean }>;
   close(): Promise<void>;
 }
 
 export const USER = 'fw-user';
 export const PASS = 'fw-pass';
 const SECRET = 'file-server';
+/** Where an `endless*` body ends if the client never stops reading. */
+export const ENDLESS_LIMIT = 256 * 1024 * 1024;
 
 export async function startFileServer(files: Record<string, number>, tls?: { key: string; cert: string }): Promise<FileServer> {
   const gets: string[] = [];
   const cut: string[] = [];
   const puts: FileServer['puts'] = [];
   const stalled: ServerResponse[] = [];
+  const streamed: FileServer['streamed'] = [];
   const handle = (req: IncomingMessage, res: ServerResponse, body: string) => {
     const path = (req.url ?? '/').split('?')[0]!;
     const auth = parseAuthorization(req.headers.authorization);
@@ -49,6 +58,28 @@ export async function startFileServer(files: Record<string, number>, tls?: { key
       res.writeHead(200, { 'content-length': '1000' });
       res.write(Buffer.alloc(100));
       stalled.push(res);
+      return;
+    }
+    if (name.startsWith('endless')) {
+      const rec = { path, bytes: 0, closedEarly: false };
+      streamed.push(rec);
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const chunk = Buffer.alloc(16 * 1024, 7);
+      res.once('close', () => {
+        if (!res.writableFinished) rec.closedEarly = true;
+      });
+      // Write while the socket takes it; wait for drain otherwise, until the limit or a close.
+      const pump = () => {
+        while (!res.destroyed && rec.bytes < ENDLESS_LIMIT) {
+          rec.bytes += chunk.length;
+          if (!res.write(chunk)) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+        if (!res.destroyed) res.end();
+      };
+      pump();
       return;
     }
     if (name.startsWith('short')) {
@@ -81,6 +112,7 @@ export async function startFileServer(files: Record<string, number>, tls?: { key
     gets,
     cut,
     puts,
+    streamed,
     async close() {
       for (const s of stalled) s.destroy();
       server.closeAllConnections();

@@ -1,18 +1,43 @@
 // GetInstances (TR-369 "The GetInstances Message"): the rows of the tables a path names,
 // with their unique keys; with first_level_only false, the rows of every table below too.
+import { answerCap, MAX_NAMES_PER_REQUEST } from '../../datamodel/limits.js';
 import type { CpeView } from '../../datamodel/view.js';
 import { resolvePath, walkObjects } from '../path.js';
 import type { CurrInstance, GetInstancesPathResult } from '../types.js';
 import { uniqueKeysOf } from '../unique-keys.js';
-import type { UspHandler } from './handler.js';
+import { uspError, type UspHandler } from './handler.js';
 
-export const handleGetInstances: UspHandler<'get_instances'> = (req, ctx) => ({
-  kind: 'response',
-  response: {
-    resp_type: 'get_instances_resp',
-    get_instances_resp: { req_path_results: req.obj_paths.map((p) => instancesOf(ctx.view, p, req.first_level_only)) },
-  },
-});
+/** At most MAX_NAMES_PER_REQUEST paths and answerCap() instances, counted before the answer is built (7005). */
+export const handleGetInstances: UspHandler<'get_instances'> = (req, ctx) => {
+  const paths = req.obj_paths;
+  if (paths.length > MAX_NAMES_PER_REQUEST) return uspError(7005, `Resources exceeded: ${paths.length} paths in one GetInstances, at most ${MAX_NAMES_PER_REQUEST}`);
+  const cap = answerCap(ctx.view.template);
+  let rows = 0;
+  for (const p of paths) {
+    rows += countRows(ctx.view, p, req.first_level_only, cap - rows);
+    if (rows > cap) return uspError(7005, `Resources exceeded: the GetInstances would return more than ${cap} instances`);
+  }
+  return {
+    kind: 'response',
+    response: { resp_type: 'get_instances_resp', get_instances_resp: { req_path_results: paths.map((p) => instancesOf(ctx.view, p, req.first_level_only)) } },
+  };
+};
+
+/** The instances instancesOf would return for `requested`, counted no further than `budget` + 1. */
+function countRows(view: CpeView, requested: string, firstLevelOnly: boolean, budget: number): number {
+  const r = resolvePath(view, requested);
+  // Paths instancesOf answers with an error carry no instances.
+  if (!r.ok || r.value.bound.target.kind !== 'object' || !r.value.bound.steps[r.value.bound.steps.length - 1]!.node.multi) return 0;
+  let n = 0;
+  for (const o of r.value.objects) {
+    walkObjects(view, o, (m) => {
+      if (m.kind === 'row') n++;
+      return n <= budget && !firstLevelOnly;
+    });
+    if (n > budget) break;
+  }
+  return n;
+}
 
 function instancesOf(view: CpeView, requested: string, firstLevelOnly: boolean): GetInstancesPathResult {
   const failed = (err_code: number, err_msg: string): GetInstancesPathResult => ({ requested_path: requested, err_code, err_msg, curr_insts: [] });

@@ -3,20 +3,67 @@
 // Data Model notation ("Device.WiFi.Radio.{i}."), with the final "{i}." left out
 // ("Device.WiFi.Radio."), or as instantiated paths of existing objects ("Device.WiFi.Radio.1.").
 // Parameter, command and event paths are not accepted here (7026).
+import { answerCap, MAX_NAMES_PER_REQUEST } from '../../datamodel/limits.js';
 import type { ObjectNode, ParamNode, Template } from '../../datamodel/schema.js';
 import type { XsdType } from '../../datamodel/values.js';
 import type { CpeView } from '../../datamodel/view.js';
 import { commandsOf, eventsOf } from '../supported.js';
 import type { GetSupportedDM, ParamValueType, RequestedObjectResult, SupportedObjectResult, SupportedParamResult } from '../types.js';
 import { uniqueKeySets } from '../unique-keys.js';
-import type { UspHandler } from './handler.js';
+import { uspError, type UspHandler } from './handler.js';
 
 export const TR181_DATA_MODEL_URI = 'urn:broadband-forum-org:tr-181-2-16-0';
 
-export const handleGetSupportedDM: UspHandler<'get_supported_dm'> = (req, ctx) => ({
-  kind: 'response',
-  response: { resp_type: 'get_supported_dm_resp', get_supported_dm_resp: { req_obj_results: req.obj_paths.map((p) => supportedOf(ctx.view, p, req)) } },
-});
+/**
+ * At most MAX_NAMES_PER_REQUEST obj_paths and answerCap() supported objects and
+ * parameters in all, counted on the template before the answer is built (7005): a
+ * GetSupportedDM of "Device." repeated echoes the whole model each time.
+ */
+export const handleGetSupportedDM: UspHandler<'get_supported_dm'> = (req, ctx) => {
+  const paths = req.obj_paths;
+  if (paths.length > MAX_NAMES_PER_REQUEST) return uspError(7005, `Resources exceeded: ${paths.length} paths in one GetSupportedDM, at most ${MAX_NAMES_PER_REQUEST}`);
+  const cap = answerCap(ctx.view.template);
+  let entries = 0;
+  for (const p of paths) {
+    const found = findObject(ctx.view, p);
+    if ('node' in found) entries += supportedSize(found.node, req);
+    if (entries > cap) return uspError(7005, `Resources exceeded: the GetSupportedDM would describe more than ${cap} objects and parameters`);
+  }
+  return {
+    kind: 'response',
+    response: { resp_type: 'get_supported_dm_resp', get_supported_dm_resp: { req_obj_results: paths.map((p) => supportedOf(ctx.view, p, req)) } },
+  };
+};
+
+/** Objects and parameters below each template object (itself included), computed once per template. */
+const subtreeSizes = new WeakMap<ObjectNode, { objects: number; params: number }>();
+
+function subtree(node: ObjectNode): { objects: number; params: number } {
+  let s = subtreeSizes.get(node);
+  if (!s) {
+    s = { objects: 1, params: 0 };
+    for (const c of node.childList) {
+      if (c.kind === 'param') s.params++;
+      else {
+        const k = subtree(c);
+        s.objects += k.objects;
+        s.params += k.params;
+      }
+    }
+    subtreeSizes.set(node, s);
+  }
+  return s;
+}
+
+/** How many objects (and parameters, with return_params) supportedOf reports for `node`. */
+function supportedSize(node: ObjectNode, req: GetSupportedDM): number {
+  if (req.first_level_only) {
+    const own = node.childList.filter((c) => c.kind === 'param').length;
+    return 1 + node.childList.filter((c) => c.kind === 'object').length + (req.return_params ? own : 0);
+  }
+  const s = subtree(node);
+  return s.objects + (req.return_params ? s.params : 0);
+}
 
 const VALUE_TYPES: Record<XsdType, ParamValueType> = {
   string: 'PARAM_STRING',

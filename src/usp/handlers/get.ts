@@ -1,28 +1,47 @@
 // Get (TR-369 "The Get Message"): one RequestedPathResult per requested
 // path, one ResolvedPathResult per object, parameter names relative to it.
+import { answerCap, MAX_NAMES_PER_REQUEST } from '../../datamodel/limits.js';
 import type { CpeView } from '../../datamodel/view.js';
 import { resolvePath, walkObjects, type ObjectMatch } from '../path.js';
 import type { RequestedPathResult, ResolvedPathResult, StrMap } from '../types.js';
 import { uspError, type UspHandler } from './handler.js';
 
 /**
- * At most this many parameter values in one GetResp (about 50 full data models of the
- * example profile): past it the Get fails with 7005 Resources exceeded instead of
- * holding the shard for seconds and publishing more than a broker accepts.
+ * A Get names at most MAX_NAMES_PER_REQUEST paths and returns at most answerCap() values
+ * (about four full data models): both are counted before anything is built, and past
+ * either the Get fails with 7005 Resources exceeded instead of holding the shard and
+ * publishing more than one MQTT packet carries.
  */
-export const MAX_GET_VALUES = 50_000;
-
 export const handleGet: UspHandler<'get'> = (req, ctx) => {
-  const results: RequestedPathResult[] = [];
+  const paths = req.param_paths;
+  if (paths.length > MAX_NAMES_PER_REQUEST) return uspError(7005, `Resources exceeded: ${paths.length} paths in one Get, at most ${MAX_NAMES_PER_REQUEST}`);
+  const cap = answerCap(ctx.view.template);
   let values = 0;
-  for (const p of req.param_paths) {
-    const r = getPath(ctx.view, p, req.max_depth);
-    for (const x of r.resolved_path_results) values += Object.keys(x.result_params).length;
-    if (values > MAX_GET_VALUES) return uspError(7005, `Resources exceeded: the Get would return more than ${MAX_GET_VALUES} parameter values`);
-    results.push(r);
+  for (const p of paths) {
+    values += countValues(ctx.view, p, req.max_depth, cap - values);
+    if (values > cap) return uspError(7005, `Resources exceeded: the Get would return more than ${cap} parameter values`);
   }
-  return { kind: 'response', response: { resp_type: 'get_resp', get_resp: { req_path_results: results } } };
+  return { kind: 'response', response: { resp_type: 'get_resp', get_resp: { req_path_results: paths.map((p) => getPath(ctx.view, p, req.max_depth)) } } };
 };
+
+/** The values getPath would return for `requested`, counted no further than `budget` + 1. */
+function countValues(view: CpeView, requested: string, maxDepth: number, budget: number): number {
+  const r = resolvePath(view, requested);
+  if (!r.ok) return 0;
+  const t = r.value.bound.target;
+  if (t.kind === 'param') return r.value.objects.length;
+  if (t.kind !== 'object') return 0;
+  let n = 0;
+  for (const o of r.value.objects) {
+    walkObjects(view, o, (m, level) => {
+      if (n > budget || (maxDepth > 0 && level > maxDepth)) return false;
+      for (const c of m.node.childList) if (c.kind === 'param') n++;
+      return true;
+    });
+    if (n > budget) break;
+  }
+  return n;
+}
 
 const failed = (requested_path: string, err_code: number, err_msg: string): RequestedPathResult => ({
   requested_path,

@@ -70,6 +70,13 @@ export const USP_CONTENT_TYPE = 'usp.msg';
 /** Content types accepted on receipt (R-MQTT.27a: the registered one too); none at all is accepted too. */
 const ACCEPTED_CONTENT_TYPES: ReadonlySet<string> = new Set([USP_CONTENT_TYPE, 'application/vnd.bbf.usp.msg']);
 const REPLY_TO_MARK = '/reply-to=';
+/**
+ * The agent's MQTT Maximum Packet Size: announced in a v5 CONNECT (MQTT 5 3.1.2.11.4) and
+ * the most any PUBLISH of the agent takes on the wire (lowered by a v5 CONNACK's Maximum
+ * Packet Size, 3.2.2.3.6). A USP answer that would not fit is answered 7005 instead
+ * (docs/usp-behaviour.md "Limits").
+ */
+export const MQTT_MAX_PACKET_BYTES = 1024 * 1024;
 /** SUBACK return codes with the top bit set are failures (3.1.1: 0x80; v5: reason codes >= 0x80). */
 const SUBACK_FAILURE = 0x80;
 
@@ -98,6 +105,8 @@ export class MqttMtp {
   private assignedClientId: string | undefined;
   /** Reason of a broker DISCONNECT (v5), reported when the socket then closes. */
   private disconnectReason: string | undefined;
+  /** MQTT_MAX_PACKET_BYTES, or the broker's smaller Maximum Packet Size (v5 CONNACK). */
+  private maxPacket = MQTT_MAX_PACKET_BYTES;
 
   constructor(
     private readonly opts: MqttMtpOptions,
@@ -117,6 +126,26 @@ export class MqttMtp {
     return this.st;
   }
 
+  /** The largest PUBLISH this connection sends, in bytes on the wire. */
+  get maxPacketBytes(): number {
+    return this.maxPacket;
+  }
+
+  /**
+   * The most bytes a Record PUBLISHed to `topic` may have so that the whole packet
+   * (fixed header, topic with the 3.1.1 reply-to, packet id, v5 properties) stays within
+   * maxPacketBytes. Counted at the largest encoding of each length.
+   */
+  maxPayloadTo(topic: string): number {
+    const v5 = this.opts.protocolVersion === 5;
+    const dest = v5 ? topic : topicWithReplyTo(topic, this.ownTopic);
+    // 1 type byte + 4 remaining-length bytes, 2 + topic, 2 packet id;
+    // v5: 4 property-length bytes, content type (1 + 2 + 7), response topic (1 + 2 + topic).
+    let overhead = 5 + 2 + Buffer.byteLength(dest) + 2;
+    if (v5) overhead += 4 + 3 + USP_CONTENT_TYPE.length + 3 + Buffer.byteLength(this.ownTopic);
+    return this.maxPacket - overhead;
+  }
+
   /** The reply-to topic in effect (the mqtt_connect Record's subscribed_topic). */
   get replyTopic(): string {
     return this.ownTopic;
@@ -129,6 +158,7 @@ export class MqttMtp {
     this.ownTopic = this.opts.subscribeTopic;
     this.discovered = false;
     this.disconnectReason = undefined;
+    this.maxPacket = MQTT_MAX_PACKET_BYTES;
     const client = mqttConnect(this.clientOptions());
     this.client = client;
     // A USP exchange is one small PUBLISH each way: Nagle's algorithm against the peer's
@@ -207,6 +237,7 @@ export class MqttMtp {
     if (client !== this.client) return;
     const props = this.opts.protocolVersion === 5 ? connack.properties : undefined;
     if (this.opts.clientId === '' && props?.assignedClientIdentifier) this.assignedClientId = props.assignedClientIdentifier;
+    if (props?.maximumPacketSize) this.maxPacket = Math.min(MQTT_MAX_PACKET_BYTES, props.maximumPacketSize);
     if (props?.responseInformation) {
       // TR-369 MQTT binding: Response Information becomes the reply-to topic
       // (LocalAgent.MTP.{i}.MQTT.ResponseTopicDiscovered).
@@ -337,7 +368,7 @@ export class MqttMtp {
       username: o.username,
       password: o.password,
       // TR-369 MQTT binding: v5 CONNECT carries usp-endpoint-id and requests Response Information.
-      properties: v5 ? { requestResponseInformation: true, userProperties: { 'usp-endpoint-id': o.endpointId } } : undefined,
+      properties: v5 ? { requestResponseInformation: true, maximumPacketSize: MQTT_MAX_PACKET_BYTES, userProperties: { 'usp-endpoint-id': o.endpointId } } : undefined,
       secureContext: o.ca !== undefined ? secureContextFor(o.ca) : undefined,
       servername: tls && isIP(host) === 0 ? host : undefined,
       rejectUnauthorized: true,

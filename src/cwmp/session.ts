@@ -46,6 +46,8 @@ export const FAIL_REASONS = [
   'reset', 'stall', 'link-down',
   // the CPE lost power mid-session (a fleet event's power cut, reboot or reset wave)
   'power-off',
+  // EMFILE/ENFILE, or a connection not opened to keep the process's descriptor reserve (README "Descriptors")
+  'descriptors',
 ] as const;
 export type FailReason = (typeof FAIL_REASONS)[number];
 

@@ -20,6 +20,7 @@ import type { Random } from '../scheduler/backoff.js';
 import type { Clock } from '../scheduler/clock.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { CpeSimError } from '../util/errors.js';
+import { FD_RESERVE, FD_RESERVE_CODE, FdGate } from '../util/fds.js';
 import { ShardAdmin, type AdminTable } from './admin.js';
 import { ConnectionRequests } from './connection-request.js';
 import { CwmpSide } from './cwmp-side.js';
@@ -81,6 +82,8 @@ export class Shard implements CpeTable, AdminTable {
   /** File transfers to https servers signed by --acs-ca-file's CA. */
   private readonly transferAgent: Agent | undefined;
   private stopping = false;
+  /** The process's descriptor gate (ShardInit.fds). */
+  private readonly fdGate: FdGate | undefined;
 
   constructor(
     readonly init: ShardInit,
@@ -94,6 +97,7 @@ export class Shard implements CpeTable, AdminTable {
     this.template = deps.template;
     this.profile = deps.profile;
     this.log = deps.log ?? (() => undefined);
+    this.fdGate = init.fds ? new FdGate(init.fds.gate) : undefined;
     const u = init.usp;
     this.env = new FleetEnv(deps.profile, deps.template, init.seed, init.cr.baseUrl, init.cr.secret, init.acs, { username: init.cr.username, password: init.cr.password },
       u ? { patterns: { endpointId: u.endpointId, agentTopic: u.agentTopic, username: u.username, password: u.password, secret: u.secret }, controllerId: u.controllerId, controllerTopic: u.controllerTopic } : undefined);
@@ -216,6 +220,13 @@ export class Shard implements CpeTable, AdminTable {
   /** The link fault on CPE `l`'s links now (a fleet event's), if any. */
   linkFault(l: number): LinkFaultSpec | undefined {
     return this.events.linkFault(l);
+  }
+
+  fdRefusal(kind: 'mqtt' | 'acs'): string | undefined {
+    const f = this.init.fds;
+    if (!f || !this.fdGate) return undefined;
+    if (this.fdGate.tryOpen(kind === 'mqtt' ? f.perMqtt : f.perAcs)) return undefined;
+    return `${FD_RESERVE_CODE}: not opened: the process is within ${FD_RESERVE} file descriptors of its limit (about ${this.fdGate.estimate} open, ceiling ${this.fdGate.ceiling})`;
   }
 
   /** Counters so far and latencies since the last sample. */

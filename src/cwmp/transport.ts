@@ -61,6 +61,8 @@ export class ConnectionPool {
       keepAliveMs?: number;
       /** Asked before each new connection: undefined to open it, or why not (the process's descriptor reserve). */
       fdRefusal?: () => string | undefined;
+      /** A connection fdRefusal let open is closed (or never got a socket). */
+      fdReleased?: () => void;
     },
   ) {
     this.ca = opts.caFile ? readFileSync(opts.caFile, 'utf8') : undefined;
@@ -84,7 +86,10 @@ export class ConnectionPool {
           return;
         }
         connector(o, (err, socket) => {
-          if (socket) this.sockets.set(client, socket as Socket);
+          if (socket) {
+            this.sockets.set(client, socket as Socket);
+            if (this.opts.fdReleased) (socket as Socket).once('close', this.opts.fdReleased);
+          } else this.opts.fdReleased?.();
           (cb as (e: Error | null, s: typeof socket) => void)(err, socket);
         });
       },

@@ -20,7 +20,7 @@ import type { Random } from '../scheduler/backoff.js';
 import type { Clock } from '../scheduler/clock.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { CpeSimError } from '../util/errors.js';
-import { FD_RESERVE, FD_RESERVE_CODE, FdGate } from '../util/fds.js';
+import { FD_RESERVE, FdGate } from '../util/fds.js';
 import { ShardAdmin, type AdminTable } from './admin.js';
 import { ConnectionRequests } from './connection-request.js';
 import { CwmpSide } from './cwmp-side.js';
@@ -226,7 +226,12 @@ export class Shard implements CpeTable, AdminTable {
     const f = this.init.fds;
     if (!f || !this.fdGate) return undefined;
     if (this.fdGate.tryOpen(kind === 'mqtt' ? f.perMqtt : f.perAcs)) return undefined;
-    return `${FD_RESERVE_CODE}: not opened: the process is within ${FD_RESERVE} file descriptors of its limit (about ${this.fdGate.estimate} open, ceiling ${this.fdGate.ceiling})`;
+    return `not opened: the process is within ${FD_RESERVE} file descriptors of its limit (about ${this.fdGate.estimate} open, ceiling ${this.fdGate.ceiling})`;
+  }
+
+  fdReleased(kind: 'mqtt' | 'acs'): void {
+    const f = this.init.fds;
+    if (f && this.fdGate) this.fdGate.release(kind === 'mqtt' ? f.perMqtt : f.perAcs);
   }
 
   /** Counters so far and latencies since the last sample. */

@@ -56,6 +56,8 @@ export interface CpeTable {
    * is within the reserve of its descriptor limit (README "Descriptors").
    */
   fdRefusal(kind: 'mqtt' | 'acs'): string | undefined;
+  /** A socket fdRefusal let open is closed again. */
+  fdReleased(kind: 'mqtt' | 'acs'): void;
   /** Go dark and boot again after the profile's reboot window; a factory reset wipes the overlay. */
   powerCycle(l: number, factoryReset: boolean, why?: BootReason): void;
   log: LogFn;

@@ -110,6 +110,7 @@ export class UspConnections {
         },
         onDown: (reason, cause) => this.mtps.get(l) === mtp && this.down(l, reason, cause),
         onRecord: (payload, replyTo) => this.mtps.get(l) === mtp && this.events.record(l, payload, replyTo),
+        onSocketClosed: () => this.table.fdReleased('mqtt'),
       },
     );
     this.mtps.set(l, mtp);

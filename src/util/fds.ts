@@ -54,7 +54,7 @@ const NO_CEILING = 0x7fffffff;
 
 /**
  * The descriptor budget every thread shares: the open count of the last sample plus what
- * the threads opened since (closes are seen at the next sample, so it errs high), against
+ * the threads opened since, less what they closed since, against
  * a ceiling of the soft limit minus the reserve. A socket the gate refuses is not opened:
  * the caller counts a `descriptors` failure and retries later, as after EMFILE.
  */
@@ -97,6 +97,11 @@ export class FdGate {
     return true;
   }
 
+  /** `n` descriptors booked with tryOpen are closed again. */
+  release(n: number): void {
+    if (this.ceiling !== NO_CEILING) Atomics.sub(this.a, OPENED_SINCE, n);
+  }
+
   /**
    * A new sample: `read` counts the open descriptors (undefined when it cannot: under EMFILE
    * the process is at its limit, and the gate closes until a read succeeds).
@@ -105,7 +110,7 @@ export class FdGate {
     const before = Atomics.load(this.a, OPENED_SINCE);
     const n = read();
     Atomics.store(this.a, OPEN, n ?? this.ceiling);
-    // Opens booked while reading stay booked (counted twice at worst, never missed).
+    // Opens and closes booked while reading stay booked (counted twice at worst, never missed).
     Atomics.sub(this.a, OPENED_SINCE, before);
   }
 
@@ -132,9 +137,14 @@ export class FdMonitor {
     readonly gate: FdGate,
     readonly limit: FdLimit,
     private readonly onReadFailure: (err: string) => void = () => undefined,
+    /** Hold a spare descriptor to give up for the count at the limit (tests turn it off). */
+    holdSpare = true,
   ) {
-    this.spare = openSpare();
+    this.spare = holdSpare ? openSpare() : undefined;
+    this.holdSpare = holdSpare;
   }
+
+  private readonly holdSpare: boolean;
 
   start(periodMs = 1000): void {
     this.sample();
@@ -160,7 +170,7 @@ export class FdMonitor {
         const n = readdirSync('/proc/self/fd').length - 1;
         // The spare is one of ours, not the fleet's.
         this.last = n - (this.spare === undefined ? 0 : 1);
-        this.spare ??= openSpare();
+        if (this.holdSpare) this.spare ??= openSpare();
         return this.last;
       } catch (e) {
         err = e;

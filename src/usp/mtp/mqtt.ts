@@ -59,6 +59,8 @@ export interface MqttMtpEvents {
   onDown(reason: string, cause: MqttFailCause): void;
   /** A PUBLISH arrived; payload is the Record bytes (a view, copy it to keep it past the call). */
   onRecord(payload: Uint8Array, replyTo: string | undefined): void;
+  /** The socket of an attempt closed (each attempt's socket once): its descriptor is free again. */
+  onSocketClosed?(): void;
 }
 
 export class MqttMtpError extends Error {
@@ -139,7 +141,12 @@ export class MqttMtp {
     this.client = client;
     // A USP exchange is one small PUBLISH each way: Nagle's algorithm against the peer's
     // delayed ACK would hold answers back by up to 40 ms.
-    (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
+    const stream = client.stream as { setNoDelay?: (on: boolean) => void; once?: (ev: 'close', fn: () => void) => void } | undefined;
+    stream?.setNoDelay?.(true);
+    if (this.events.onSocketClosed) {
+      if (stream?.once) stream.once('close', this.events.onSocketClosed);
+      else this.events.onSocketClosed();
+    }
     client.on('connect', onClientConnect);
     client.on('message', onClientMessage);
     client.on('error', onClientError);

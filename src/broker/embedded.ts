@@ -8,6 +8,8 @@ export interface EmbeddedBrokerOptions {
   host: string;
   /** 0 picks an ephemeral port (the real one is returned). */
   port: number;
+  /** A connection could not be accepted (EMFILE, ENFILE...): the listener carries on. */
+  onAcceptError?: (err: NodeJS.ErrnoException) => void;
 }
 
 export interface EmbeddedBroker {
@@ -31,6 +33,8 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
       server.once('error', reject);
       server.listen(opts.port, opts.host, () => {
         server.off('error', reject);
+        // Once listening, an 'error' is a failed accept (out of descriptors): not fatal.
+        server.on('error', (err: NodeJS.ErrnoException) => opts.onAcceptError?.(err));
         resolve();
       });
     });

@@ -6,6 +6,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadConfig } from '../config/load.js';
 import { OPTIONS, toEnv, toKebab } from '../config/options.js';
+import { fdBudget, fdRefusal, type FdBudget } from '../coordinator/fd-budget.js';
 import { startFleet } from '../coordinator/fleet.js';
 import { createLogger } from '../log.js';
 import { compileProfile } from '../profile/compile.js';
@@ -21,6 +22,7 @@ import { formatEnd } from '../scenario/end-summary.js';
 import { totalsSince } from '../scenario/measure.js';
 import { StateDirError } from '../persist/store.js';
 import { outsideFleet } from '../scenario/target.js';
+import { readFdLimit } from '../util/fds.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -87,7 +89,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${(e as Error).message}\n`);
     return 2;
   }
+  const fds = checkDescriptors(cfg);
+  if (typeof fds === 'string') {
+    process.stderr.write(`${fds}\n`);
+    return 2;
+  }
   const log = createLogger(cfg.logLevel, cfg.logFormat);
+  logDescriptors(log, fds);
   log.info({ cpes: cfg.cpes, shards: cfg.shards, profile: cfg.profile, seed: cfg.seed }, 'starting fleet');
   const started = Date.now();
   let fleet;
@@ -168,6 +176,21 @@ function checkProfile(cfg: Config): ProfileSpec {
   return profile;
 }
 
+/**
+ * The descriptors the fleet needs against the soft limit: the refusal text when it does not
+ * fit (unless --force-descriptors), else the budget to log.
+ */
+function checkDescriptors(cfg: Config): FdBudget | string {
+  const b = fdBudget(cfg, readFdLimit());
+  return b.fits || cfg.forceDescriptors ? b : fdRefusal(cfg, b);
+}
+
+function logDescriptors(log: ReturnType<typeof createLogger>, b: FdBudget): void {
+  const about = { need: b.need, softLimit: b.limit.soft === Infinity ? 'unlimited' : (b.limit.soft ?? 'unknown'), limitFrom: b.limit.source, parts: Object.fromEntries(b.parts.map((p) => [p.what, p.fds])) };
+  if (b.fits) log.info(about, 'file descriptors: the fleet fits under the soft limit');
+  else log.warn(about, 'file descriptors: the fleet needs more than the soft limit (--force-descriptors): what does not fit fails with reason "descriptors"');
+}
+
 /** Load the scenario and its options, refusing anything bad before a thread starts (exit 2). */
 function prepareScenario(file: string, flags: Record<string, unknown>): { scenario: Scenario; cfg: Config } {
   let text: string;
@@ -216,8 +239,11 @@ function prepareScenario(file: string, flags: Record<string, unknown>): { scenar
 async function runScenario(file: string, flags: Record<string, unknown>, reportDir: string | undefined): Promise<number> {
   let scenario: Scenario;
   let cfg: Config;
+  let fds: FdBudget | string;
   try {
     ({ scenario, cfg } = prepareScenario(file, flags));
+    fds = checkDescriptors(cfg);
+    if (typeof fds === 'string') throw new ConfigError(fds);
     if (reportDir !== undefined) {
       // Found unwritable now, not after an hour of load.
       try {
@@ -232,6 +258,7 @@ async function runScenario(file: string, flags: Record<string, unknown>, reportD
     return 2;
   }
   const log = createLogger(cfg.logLevel, cfg.logFormat);
+  logDescriptors(log, fds);
   log.info({ scenario: scenario.name, file, stages: scenario.stages.length, thresholds: scenario.thresholds.length, cpes: cfg.cpes }, 'starting scenario');
   let fleet;
   try {

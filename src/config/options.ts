@@ -70,6 +70,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { key: 'uspMqttSecret', kind: { t: 'secret' }, describe: 'Secret from which each agent derives its own MQTT password: lower-case hex HMAC-SHA256(key = secret, message = Endpoint ID)' },
   { key: 'uspCaFile', kind: { t: 'string' }, describe: 'PEM file of CA certificates trusted for an mqtts:// broker (default: the system store)' },
   { key: 'stateDir', kind: { t: 'string' }, describe: 'Folder where each CPE keeps its state across restarts and shard crashes, as a gateway keeps its flash: values, rows and attributes set by an ACS or controller, the bootstrap flag, pending transfers and events (docs/persistence.md); off when unset' },
+  { key: 'forceDescriptors', kind: { t: 'bool' }, describe: 'Start even when the fleet needs more file descriptors than the soft limit (ulimit -n) allows; without it such a start is refused with the numbers (exit 2). What does not fit fails with reason "descriptors" (README "Descriptors")', default: false },
   { key: 'duration', kind: { t: 'seconds', min: 0 }, describe: 'Stop after this many seconds (0: run until SIGINT/SIGTERM)', default: 0 },
   { key: 'logLevel', kind: { t: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, describe: 'Log level', default: 'info' },
   { key: 'logFormat', kind: { t: 'enum', values: ['json', 'text'] }, describe: 'Log format: json (pino) or text (one line per record)', default: 'json' },
@@ -118,6 +119,7 @@ export interface Config {
   uspMqttPassword: string | undefined;
   uspMqttSecret: string | undefined;
   uspCaFile: string | undefined;
+  forceDescriptors: boolean;
   duration: number;
   logLevel: string;
   logFormat: 'json' | 'text';

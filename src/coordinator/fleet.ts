@@ -16,6 +16,7 @@ import { LiveBuffer } from '../report/live.js';
 import { Sampler } from '../scenario/sampler.js';
 import { prepareStateDir } from '../persist/store.js';
 import type { ShardStats, UspInit } from '../threads/messages.js';
+import { FdGate, FdMonitor, readFdLimit } from '../util/fds.js';
 import { Coordinator, type RestartBackoff } from './coordinator.js';
 
 export interface Fleet {
@@ -55,6 +56,22 @@ function advertiseHost(bindHost: string): string {
 
 const urlHost = (h: string) => (h.includes(':') ? `[${h}]` : h);
 
+/** At most one warning per period for a recurring trouble, with how many were not logged. */
+function rateLimitedWarn(log: Logger, msg: string, periodMs = 10_000): (extra: Record<string, unknown>) => void {
+  let last = -Infinity;
+  let suppressed = 0;
+  return (extra) => {
+    const now = Date.now();
+    if (now - last < periodMs) {
+      suppressed++;
+      return;
+    }
+    log.warn({ ...extra, moreSinceLastWarning: suppressed }, msg);
+    last = now;
+    suppressed = 0;
+  };
+}
+
 export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = {}): Promise<Fleet> {
   // The state dir keeps the CR secret, so connection-request URLs survive a restart.
   let crSecret = cfg.crSecret;
@@ -66,6 +83,13 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
     log.info({ stateDir, created: kept.created }, kept.created ? 'state dir created' : 'state dir opened: CPEs come back as they were');
   }
 
+  // The descriptor gate every thread consults before it opens a socket, and its sampler
+  // (README "Descriptors"): the last FD_RESERVE descriptors stay free for the listeners.
+  const fdLimit = readFdLimit();
+  const fdGate = FdGate.create(fdLimit.soft);
+  const fdReadFailed = rateLimitedWarn(log, 'cannot count open file descriptors: /metrics keeps the last good count');
+  const fdMonitor = new FdMonitor(fdGate, fdLimit, (err) => fdReadFailed({ err }));
+  fdMonitor.start();
   let mockAcs: MockAcs | undefined;
   if (cfg.mockAcs) {
     mockAcs = new MockAcs({ record: false, maxSessions: cfg.mockAcsMaxSessions, retryAfterSeconds: cfg.mockAcsRetryAfter, latency: cfg.mockAcsLatency });
@@ -78,11 +102,13 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
   if (cfg.uspBroker) {
     try {
       if (cfg.uspBroker.mode === 'embedded') {
-        broker = await startEmbeddedBroker({ host: cfg.uspEmbeddedBind.host, port: cfg.uspEmbeddedBind.port });
+        const acceptFailed = rateLimitedWarn(log, 'embedded MQTT broker: cannot accept a connection');
+        broker = await startEmbeddedBroker({ host: cfg.uspEmbeddedBind.host, port: cfg.uspEmbeddedBind.port, onAcceptError: (err) => acceptFailed({ err: err.message, code: err.code }) });
         log.info({ url: broker.url }, 'embedded MQTT broker (aedes, MQTT 3.1.1) listening');
       }
     } catch (e) {
       await mockAcs?.close();
+      fdMonitor.stop();
       throw e;
     }
     usp = uspInitOf(cfg, broker?.url ?? (cfg.uspBroker as { url: string }).url);
@@ -90,7 +116,7 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
 
   let coordinator: Coordinator | undefined;
   const mainMetrics = cfg.metricsBindAddr ? new ThreadMetrics() : undefined;
-  const hub = mainMetrics ? new MetricsHub(mainMetrics, () => coordinator?.liveShards ?? 0) : undefined;
+  const hub = mainMetrics ? new MetricsHub(mainMetrics, () => coordinator?.liveShards ?? 0, fdMonitor) : undefined;
   const cr = new CrListener((cpe, req) => (coordinator ? coordinator.connectionRequest(cpe, req) : Promise.resolve({ status: 503, headers: {} })));
   const port = await cr.listen(cfg.crBindAddr.host, cfg.crBindAddr.port);
   const crBaseUrl = `http://${urlHost(cfg.crAdvertiseHost ?? advertiseHost(cfg.crBindAddr.host))}:${port}`;
@@ -115,6 +141,8 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
       logLevel: cfg.logLevel,
       logFormat: cfg.logFormat,
       metrics: hub !== undefined,
+      // A socket to an in-process peer costs this process two descriptors.
+      fds: { gate: fdGate.buffer, perMqtt: cfg.uspBroker?.mode === 'embedded' ? 2 : 1, perAcs: mockAcs && cfg.acsUrl === undefined ? 2 : 1 },
       ...(opts.holdPower ? { holdPower: true } : {}),
     },
     cfg.shards,
@@ -147,6 +175,7 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
     await coordinator.stop().catch(() => undefined);
     await mockAcs?.close();
     await broker?.close();
+    fdMonitor.stop();
     throw e;
   }
   return {
@@ -168,6 +197,7 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
       if (mockAcs) log.info({ mockAcs: mockAcs.counts() }, 'embedded mock ACS counts');
       await mockAcs?.close();
       await broker?.close();
+      fdMonitor.stop();
       return stats;
     },
   };

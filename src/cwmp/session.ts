@@ -53,6 +53,8 @@ export const FAIL_REASONS = [
   'power-off',
   // the fleet stopped and the session outlasted --stop-grace
   'stopped',
+  // EMFILE/ENFILE, or a connection not opened to keep the process's descriptor reserve (README "Descriptors")
+  'descriptors',
 ] as const;
 export type FailReason = (typeof FAIL_REASONS)[number];
 

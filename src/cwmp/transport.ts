@@ -8,6 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { buildConnector, Client } from 'undici';
 import { basicAuthorization, digestAuthorization, parseChallenges, type DigestClientState } from '../http/digest.js';
 import type { LinkFaultSpec } from '../scenario/model.js';
+import { FD_RESERVE_CODE, isFdExhaustion } from '../util/fds.js';
 
 export interface HttpReply {
   status: number;
@@ -45,7 +46,7 @@ const CUT_DETAIL: Record<CutReason, string> = {
 /** Why a POST failed below the CWMP layer. */
 export class TransportError extends Error {
   constructor(
-    readonly reason: 'connect' | 'timeout' | 'too-large' | 'auth' | 'redirect' | 'io' | 'reset' | 'stall' | 'link-down' | CutReason,
+    readonly reason: 'connect' | 'timeout' | 'too-large' | 'auth' | 'redirect' | 'io' | 'reset' | 'stall' | 'link-down' | 'descriptors' | CutReason,
     message: string,
     /** The ACS's last HTTP status when it answered (a refused 401, a redirect loop). */
     readonly status?: number,
@@ -66,7 +67,15 @@ export class ConnectionPool {
   /** The socket under each live connection, so a link fault can reset it (RST, not FIN). */
   private readonly sockets = new WeakMap<Client, Socket>();
   constructor(
-    private readonly opts: { maxIdlePerOrigin: number; caFile?: string | undefined; keepAliveMs?: number },
+    private readonly opts: {
+      maxIdlePerOrigin: number;
+      caFile?: string | undefined;
+      keepAliveMs?: number;
+      /** Asked before each new connection: undefined to open it, or why not (the process's descriptor reserve). */
+      fdRefusal?: () => string | undefined;
+      /** A connection fdRefusal let open is closed (or never got a socket). */
+      fdReleased?: () => void;
+    },
   ) {
     this.ca = opts.caFile ? readFileSync(opts.caFile, 'utf8') : undefined;
   }
@@ -82,11 +91,20 @@ export class ConnectionPool {
       keepAliveMaxTimeout: this.opts.keepAliveMs ?? 4000,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
-      connect: (o, cb) =>
+      connect: (o, cb) => {
+        const refused = this.opts.fdRefusal?.();
+        if (refused !== undefined) {
+          (cb as (e: Error | null, s: null) => void)(Object.assign(new Error(refused), { code: FD_RESERVE_CODE }), null);
+          return;
+        }
         connector(o, (err, socket) => {
-          if (socket) this.sockets.set(client, socket as Socket);
+          if (socket) {
+            this.sockets.set(client, socket as Socket);
+            if (this.opts.fdReleased) (socket as Socket).once('close', this.opts.fdReleased);
+          } else this.opts.fdReleased?.();
           (cb as (e: Error | null, s: typeof socket) => void)(err, socket);
-        }),
+        });
+      },
     });
     return client;
   }
@@ -295,7 +313,9 @@ export class AcsHttpSession {
         const err = e as { code?: string; message?: string };
         const timeout = err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT' || err.code === 'UND_ERR_CONNECT_TIMEOUT';
         const connect = err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH' || err.code === 'ECONNRESET';
-        throw new TransportError(timeout ? 'timeout' : connect ? 'connect' : 'io', `${err.code ?? 'error'}: ${err.message ?? String(e)}`);
+        // EMFILE/ENFILE, or a connection not opened to keep the process's descriptor reserve.
+        const fds = isFdExhaustion(err.code);
+        throw new TransportError(timeout ? 'timeout' : connect ? 'connect' : fds ? 'descriptors' : 'io', `${err.code ?? 'error'}: ${err.message ?? String(e)}`);
       }
       if (reset) {
         // The request reached the ACS; the link dies before its answer is read.

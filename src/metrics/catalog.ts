@@ -7,6 +7,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { EVENT_CODES } from '../cwmp/events.js';
 import { FAIL_REASONS } from '../cwmp/session.js';
 import { LIFECYCLE_STATES, MQTT_CONNECTION_STATES, RESTART_REASONS } from '../threads/messages.js';
+import { MQTT_FAIL_CAUSES } from '../usp/diagnostics.js';
 
 export const SESSION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 export const RESPONSE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -48,6 +49,8 @@ export const USP_MSG_TYPES = [
 ] as const;
 export const USP_RESULTS = ['success', 'error'] as const;
 export const USP_DROP_REASONS = ['bad-record', 'bad-msg', 'not-for-me', 'unknown-controller', 'duplicate', 'unexpected', 'notify-backlog', 'bad-reply-to'] as const;
+/** Why an agent's MQTT connection failed or was lost, every one at 0 from the start. */
+export const USP_CONNECTION_FAIL_REASONS = MQTT_FAIL_CAUSES;
 /** Every MQTT connection state, present at 0 from the first scrape. */
 export const USP_MQTT_STATES = MQTT_CONNECTION_STATES;
 /** USP error codes an agent can answer with (TR-369 7000-7031, 7100, 7104); others appear when used. */
@@ -108,12 +111,15 @@ export function createCatalog() {
     uspRtt: new Histogram({ name: 'cpe_sim_usp_request_rtt_seconds', help: 'USP request handling time, decode through send.', labelNames: ['msg_type'] as const, buckets: RESPONSE_BUCKETS, registers: r }),
     uspNotifies: new Counter({ name: 'cpe_sim_usp_autonomous_notifies_total', help: 'Autonomous USP Notify messages, by kind and whether a subscription gated them.', labelNames: ['notify_kind', 'gated'] as const, registers: r }),
     uspMqttState: new Gauge({ name: 'cpe_sim_usp_mqtt_connection_state', help: 'USP agents\' MQTT connections in each state, per broker.', labelNames: ['broker', 'state'] as const, registers: r, aggregator: 'sum' }),
+    uspConnectionFailures: new Counter({ name: 'cpe_sim_usp_mqtt_connection_failures_total', help: 'USP agents\' MQTT connection attempts that failed and connections lost, by reason (descriptors: out of file descriptors or kept for the reserve; connect, rejected, timeout, closed, subscribe, link, error).', labelNames: ['reason'] as const, registers: r }),
     uspDropped: new Counter({ name: 'cpe_sim_usp_records_dropped_total', help: 'Records and Msgs the agents dropped without answering (TR-369 R-MTP.5, R-MSG.4), by reason.', labelNames: ['reason'] as const, registers: r }),
     // ---- faults ----
     rpcFaults: new Counter({ name: 'cpe_sim_rpc_faults_total', help: 'Faults the CPEs answered with (CWMP SOAP faults, USP Error messages), by protocol and code.', labelNames: ['protocol', 'code'] as const, registers: r }),
     // ---- process (each thread reports its own; sums are over all threads) ----
     heapAlloc: new Gauge({ name: 'cpe_sim_process_heap_alloc_bytes', help: 'V8 heap in use plus external memory, summed over all threads.', registers: r, aggregator: 'sum' }),
-    fdCount: new Gauge({ name: 'cpe_sim_process_open_fds', help: 'Open file descriptors of the process (from /proc/self/fd; 0 with os="unsupported").', labelNames: ['os'] as const, registers: r, aggregator: 'max' }),
+    fdCount: new Gauge({ name: 'cpe_sim_process_open_fds', help: 'Open file descriptors of the process (from /proc/self/fd; the last good count when a read fails; absent where there is no /proc/self/fd).', labelNames: ['os'] as const, registers: r, aggregator: 'max' }),
+    fdReadFailures: new Counter({ name: 'cpe_sim_process_open_fds_read_failures_total', help: 'Reads of /proc/self/fd that failed (EMFILE even with the spare descriptor given up); the open-fds gauge then keeps its last good count.', registers: r }),
+    fdLimit: new Gauge({ name: 'cpe_sim_process_max_fds', help: 'The process\'s soft limit of open file descriptors (RLIMIT_NOFILE; 0 when unlimited or unreadable).', registers: r, aggregator: 'max' }),
     uptime: new Counter({ name: 'cpe_sim_process_uptime_seconds_total', help: 'Seconds since the process started.', registers: r }),
     gcPause: new Histogram({ name: 'cpe_sim_process_gc_pause_seconds', help: 'Garbage-collection pauses, all threads.', buckets: GC_BUCKETS, registers: r }),
     activeHandles: new Gauge({ name: 'cpe_sim_process_active_handles', help: 'Active libuv handles and requests, summed over all threads (Node\'s counterpart of a goroutine count).', registers: r, aggregator: 'sum' }),
@@ -135,6 +141,7 @@ export function createCatalog() {
   for (const code of CWMP_FAULT_CODES) c.rpcFaults.inc({ protocol: 'cwmp', code }, 0);
   for (const code of USP_ERROR_CODES) c.rpcFaults.inc({ protocol: 'usp', code }, 0);
   for (const reason of USP_DROP_REASONS) c.uspDropped.inc({ reason }, 0);
+  for (const reason of USP_CONNECTION_FAIL_REASONS) c.uspConnectionFailures.inc({ reason }, 0);
   for (const reason of RESTART_REASONS) c.shardRestarts.inc({ reason }, 0);
   for (const route of ADMIN_ROUTES) for (const code of ADMIN_CODES) c.adminRequests.inc({ route, code }, 0);
   return c;

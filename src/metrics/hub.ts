@@ -1,18 +1,21 @@
 // Main thread: the latest snapshot of every shard, merged with main's own metrics into
 // the text /metrics serves. A shard that dies keeps its last snapshot, so merged counters
 // never go backwards. Nothing here walks CPEs: a scrape costs the same at any fleet size.
-import { readdirSync } from 'node:fs';
 import { AggregatorRegistry } from 'prom-client';
 import type { MetricsSnapshot } from '../threads/messages.js';
+import type { FdMonitor } from '../util/fds.js';
 import type { ThreadMetrics } from './thread-metrics.js';
 
 export class MetricsHub {
   private readonly shards = new Map<string, MetricsSnapshot>();
   private uptimeReported = 0;
+  private fdReadFailuresReported = 0;
 
   constructor(
     private readonly main: ThreadMetrics,
     private readonly workerThreads: () => number,
+    /** The process's descriptors: the open count (its last good value when a read fails) and the limit. */
+    private readonly fds?: FdMonitor,
     private readonly startedAt = Date.now(),
   ) {}
 
@@ -40,14 +43,14 @@ export class MetricsHub {
     c.uptime.inc(Math.max(0, up - this.uptimeReported));
     this.uptimeReported = up;
     c.workerThreads.set(this.workerThreads());
-    let fds = -1;
-    try {
-      fds = readdirSync('/proc/self/fd').length;
-    } catch {
-      fds = -1;
+    if (this.fds) {
+      const open = this.fds.sample();
+      if (open !== undefined) c.fdCount.set({ os: 'linux' }, open);
+      c.fdReadFailures.inc(this.fds.readFailures - this.fdReadFailuresReported);
+      this.fdReadFailuresReported = this.fds.readFailures;
+      const soft = this.fds.limit.soft;
+      if (soft !== undefined && Number.isFinite(soft)) c.fdLimit.set(soft);
     }
-    if (fds >= 0) c.fdCount.set({ os: 'linux' }, fds);
-    else c.fdCount.set({ os: 'unsupported' }, 0);
     const own = await this.main.snapshot();
     return AggregatorRegistry.aggregate([own, ...this.shards.values()]).metrics();
   }

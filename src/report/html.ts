@@ -197,7 +197,7 @@ ${thresholdsTable(s)}
 <h2 id="h-stages">Per stage</h2>
 ${sessionsTable(s)}
 <h2 id="h-failures">Failures</h2>
-${crossTable(s, 'Failed sessions by reason', 'Reason', (p) => p.failures.byReason, 'failures-by-reason', 'No session failed.')}
+${crossTable(s, 'Failed sessions by reason (usp-: failed or lost USP MQTT connections)', 'Reason', (p) => p.failures.byReason, 'failures-by-reason', 'No session failed.')}
 ${crossTable(s, 'Failed sessions by HTTP status', 'HTTP status', (p) => p.failures.byStatus, 'failures-by-status', 'No session failed on an HTTP status.')}
 <h2 id="h-acs">ACS response time</h2>
 ${acsTable(s)}

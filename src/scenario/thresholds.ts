@@ -28,7 +28,7 @@ export const METRICS: readonly MetricDef[] = [
   { name: 'ready_ms', kinds: ['trend'], tags: [], describe: 'From a CPE powering on (boot, or back from a power cut, reboot or reset) to the end of its first successful session, in ms' },
   { name: 'usp_rtt_ms', kinds: ['trend'], tags: ['msg_type'], describe: 'Time an agent takes to answer a USP request, in ms; `msg_type` is the request\'s TR-369 Msg type (GET, SET, OPERATE, ...)' },
   { name: 'session_success', kinds: ['rate'], tags: [], describe: 'Share of CWMP sessions that ended successfully' },
-  { name: 'session_failed', kinds: ['rate', 'count'], tags: ['reason', 'status'], describe: 'CWMP sessions that failed: as a share of all sessions (rate) or a number (count); `reason` is why it failed (connect, timeout, auth, http-status, no-inform-response, acs-fault, malformed, protocol, io, redirect, too-long, too-large; under fleet events also reset, stall, link-down, power-off; stopped: cut when --stop-grace ran out), `status` the HTTP status the ACS answered' },
+  { name: 'session_failed', kinds: ['rate', 'count'], tags: ['reason', 'status'], describe: 'CWMP sessions that failed: as a share of all sessions (rate) or a number (count); `reason` is why it failed (connect, timeout, auth, http-status, no-inform-response, acs-fault, malformed, protocol, io, redirect, too-long, too-large; under fleet events also reset, stall, link-down, power-off; stopped: cut when --stop-grace ran out; descriptors when the process is out of file descriptors), `status` the HTTP status the ACS answered' },
   { name: 'usp_success', kinds: ['rate'], tags: [], describe: 'Share of USP requests answered with a response rather than an Error' },
   { name: 'sessions', kinds: ['count'], tags: [], describe: 'CWMP sessions that ended, successful or not' },
   { name: 'retry_after_honored', kinds: ['count'], tags: [], describe: 'Sessions retried at the time an ACS\'s 503 Retry-After asked for' },
@@ -39,7 +39,7 @@ export const METRICS: readonly MetricDef[] = [
  * Why a CWMP session fails, as the CPEs count it (the cpe_sim_cwmp_session_failures_total
  * reasons; a test keeps the two lists equal).
  */
-export const SESSION_FAIL_REASONS = ['connect', 'timeout', 'auth', 'http-status', 'no-inform-response', 'acs-fault', 'malformed', 'protocol', 'io', 'redirect', 'too-long', 'too-large', 'reset', 'stall', 'link-down', 'power-off', 'stopped'] as const;
+export const SESSION_FAIL_REASONS = ['connect', 'timeout', 'auth', 'http-status', 'no-inform-response', 'acs-fault', 'malformed', 'protocol', 'io', 'redirect', 'too-long', 'too-large', 'reset', 'stall', 'link-down', 'power-off', 'stopped', 'descriptors'] as const;
 
 /** Tag values checked before the run, so a typo cannot make a threshold that always holds. */
 const TAG_VALUES: Record<string, { test: (v: string) => boolean; expected: string }> = {

@@ -115,7 +115,8 @@ export class ShardAdmin {
       states: this.t.stateCountsByName(),
       ...(cwmp?.counters ?? { bootstraps: 0, sessionsOk: 0, sessionsFailed: 0, periodicTicks: 0 }),
       faultsInjected: cwmp?.faultHook.total ?? 0,
-      failReasons: { ...cwmp?.failures.reasons },
+      // Failed CWMP sessions by reason, and failed or lost USP MQTT connections as usp-<cause>.
+      failReasons: { ...cwmp?.failures.reasons, ...(usp ? prefixed('usp-', usp.connections.failures.reasons) : {}) },
       failStatuses: { ...cwmp?.failures.statuses },
       retryAfterHonored: cwmp?.failures.retryAfterHonored ?? 0,
       injectedFaults: { ...cwmp?.faultHook.answered },
@@ -125,3 +126,6 @@ export class ShardAdmin {
     };
   }
 }
+
+const prefixed = (prefix: string, counts: Record<string, number>): Record<string, number> =>
+  Object.fromEntries(Object.entries(counts).map(([k, n]) => [`${prefix}${k}`, n]));

@@ -22,6 +22,7 @@ import { Scheduler } from '../scheduler/scheduler.js';
 import { CpeSimError } from '../util/errors.js';
 import { overlayOf, toRecord } from '../persist/record.js';
 import { StateStore } from '../persist/store.js';
+import { FD_RESERVE, FdGate } from '../util/fds.js';
 import { ShardAdmin, type AdminTable } from './admin.js';
 import { ConnectionRequests } from './connection-request.js';
 import { CwmpSide } from './cwmp-side.js';
@@ -85,6 +86,8 @@ export class Shard implements CpeTable, AdminTable {
   private stopping = false;
   /** The state dir's store (--state-dir), when the fleet keeps state across restarts. */
   private readonly store: StateStore | undefined;
+  /** The process's descriptor gate (ShardInit.fds). */
+  private readonly fdGate: FdGate | undefined;
 
   constructor(
     readonly init: ShardInit,
@@ -98,6 +101,7 @@ export class Shard implements CpeTable, AdminTable {
     this.template = deps.template;
     this.profile = deps.profile;
     this.log = deps.log ?? (() => undefined);
+    this.fdGate = init.fds ? new FdGate(init.fds.gate) : undefined;
     const u = init.usp;
     this.env = new FleetEnv(deps.profile, deps.template, init.seed, init.cr.baseUrl, init.cr.secret, init.acs, { username: init.cr.username, password: init.cr.password },
       u ? { patterns: { endpointId: u.endpointId, agentTopic: u.agentTopic, username: u.username, password: u.password, secret: u.secret }, controllerId: u.controllerId, controllerTopic: u.controllerTopic } : undefined);
@@ -225,6 +229,18 @@ export class Shard implements CpeTable, AdminTable {
   /** The link fault on CPE `l`'s links now (a fleet event's), if any. */
   linkFault(l: number): LinkFaultSpec | undefined {
     return this.events.linkFault(l);
+  }
+
+  fdRefusal(kind: 'mqtt' | 'acs'): string | undefined {
+    const f = this.init.fds;
+    if (!f || !this.fdGate) return undefined;
+    if (this.fdGate.tryOpen(kind === 'mqtt' ? f.perMqtt : f.perAcs)) return undefined;
+    return `not opened: the process is within ${FD_RESERVE} file descriptors of its limit (about ${this.fdGate.estimate} open, ceiling ${this.fdGate.ceiling})`;
+  }
+
+  fdReleased(kind: 'mqtt' | 'acs'): void {
+    const f = this.init.fds;
+    if (f && this.fdGate) this.fdGate.release(kind === 'mqtt' ? f.perMqtt : f.perAcs);
   }
 
   /** Counters so far and latencies since the last sample. */

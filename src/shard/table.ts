@@ -54,6 +54,14 @@ export interface CpeTable {
   schedule(at: number, l: number, kind: TimerKind): void;
   /** The link fault a fleet event put on CPE `l`'s links now, if any (applied at the transport). */
   linkFault(l: number): LinkFaultSpec | undefined;
+  /**
+   * About to open a socket (an agent's MQTT connection, a connection to the ACS): undefined
+   * to go ahead (booked against the process's descriptor reserve), or why not: the process
+   * is within the reserve of its descriptor limit (README "Descriptors").
+   */
+  fdRefusal(kind: 'mqtt' | 'acs'): string | undefined;
+  /** A socket fdRefusal let open is closed again. */
+  fdReleased(kind: 'mqtt' | 'acs'): void;
   /** Go dark and boot again after the profile's reboot window; a factory reset wipes the overlay. */
   powerCycle(l: number, factoryReset: boolean, why?: BootReason): void;
   log: LogFn;

@@ -7,6 +7,8 @@
 import { retryDelayMs } from '../scheduler/backoff.js';
 import { MQTT_CONNECTION_STATES, type MqttConnectionState, type UspInit } from '../threads/messages.js';
 import { MQTT_MAX_PACKET_BYTES, MqttMtp } from '../usp/mtp/mqtt.js';
+import { publishUspConnectionFailure, type MqttFailCause } from '../usp/diagnostics.js';
+import { FailureLog } from './failure-log.js';
 import type { CpeTable } from './table.js';
 import { TimerKind } from './timer-kind.js';
 
@@ -39,6 +41,8 @@ export class UspConnections {
   private readonly counts = [0, 0, 0, 0];
   private readonly mtps = new Map<number, MqttMtp>();
   private stopping = false;
+  /** Failed attempts and lost connections by cause, with a rate-limited warning per cause. */
+  readonly failures: FailureLog;
 
   constructor(
     private readonly init: UspInit,
@@ -49,6 +53,7 @@ export class UspConnections {
     this.counts[Conn.Off] = table.size;
     this.retries = new Uint8Array(table.size);
     this.connectAt = new Float64Array(table.size);
+    this.failures = new FailureLog((msg, extra) => table.log('warn', msg, extra), 'USP MQTT connection failed');
   }
 
   isUp(l: number): boolean {
@@ -103,8 +108,9 @@ export class UspConnections {
           this.up(l, info.replyTopic, info.discovered);
           if (cutAfterUp) setTimeout(() => mtp.cut('link reset'), CUT_AFTER_UP_MS);
         },
-        onDown: (reason) => this.mtps.get(l) === mtp && this.down(l, reason),
+        onDown: (reason, cause) => this.mtps.get(l) === mtp && this.down(l, reason, cause),
         onRecord: (payload, replyTo) => this.mtps.get(l) === mtp && this.events.record(l, payload, replyTo),
+        onSocketClosed: () => this.table.fdReleased('mqtt'),
       },
     );
     this.mtps.set(l, mtp);
@@ -114,7 +120,14 @@ export class UspConnections {
     // picks this connection to be cut shortly after it comes up.
     const fault = this.table.linkFault(l);
     if (fault?.down) {
-      this.down(l, 'link down');
+      this.down(l, 'link down', 'link');
+      return;
+    }
+    // The process's descriptor reserve (README "Descriptors"): no socket within it; the
+    // attempt fails as after EMFILE and is retried in the backoff window.
+    const refused = this.table.fdRefusal('mqtt');
+    if (refused !== undefined) {
+      this.down(l, refused, 'descriptors');
       return;
     }
     if (fault && fault.resetProbability > 0 && this.table.random() < fault.resetProbability) cutAfterUp = true;
@@ -152,8 +165,10 @@ export class UspConnections {
     this.events.up(l, replyTopic, discovered);
   }
 
-  private down(l: number, reason: string): void {
+  private down(l: number, reason: string, cause: MqttFailCause): void {
     if (this.stopping) return;
+    this.failures.record(this.table.clock.now(), this.table.lo + l, cause, reason);
+    publishUspConnectionFailure({ cause });
     this.events.down(l, reason);
     // TR-181 MQTT.Client: ConnectRetryTime, ConnectRetryIntervalMultiplier, ConnectRetryMaxInterval.
     const v = this.table.view(l);

@@ -56,6 +56,12 @@ export interface ShardInit {
   /** Leave every CPE off at start: a scenario's stages power them on (no boot ramp). */
   holdPower?: boolean;
   /**
+   * The process's descriptor gate (a SharedArrayBuffer of src/util/fds.ts FdGate), and what
+   * one socket costs in descriptors of this process: 2 when the peer is in-process too (the
+   * embedded broker, the embedded mock ACS). Absent: no gate.
+   */
+  fds?: { gate: SharedArrayBuffer; perMqtt: number; perAcs: number } | undefined;
+  /**
    * Tests only (set through startFleet's FleetOptions, never from a flag, env var or file):
    * the shard obeys test hooks such as 'test-exhaust-memory'; without it they are refused.
    */
@@ -129,7 +135,7 @@ export interface ShardStats {
   faultsInjected: number;
   /** Injected faults answered, by code. */
   injectedFaults: Record<string, number>;
-  /** Failed sessions by reason (connect, timeout, auth, http-status, ...). */
+  /** Failed CWMP sessions by reason (connect, timeout, auth, http-status, ..., descriptors), and failed or lost USP MQTT connections by cause as usp-<cause> (usp-descriptors, usp-closed, ...). */
   failReasons: Record<string, number>;
   /** Failed sessions that got an HTTP answer, by status code. */
   failStatuses?: Record<string, number>;
@@ -153,7 +159,7 @@ export interface ShardSample {
   pendingEvents: number;
   sessionsOk: number;
   sessionsFailed: number;
-  /** Failed sessions by reason, so far. */
+  /** Failed sessions by reason (and USP MQTT connections as usp-<cause>), so far. */
   failReasons: Record<string, number>;
   /** Failed sessions that got an HTTP answer, by status code, so far. */
   failStatuses: Record<string, number>;

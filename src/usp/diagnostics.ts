@@ -23,6 +23,27 @@ export interface UspDropEvent {
   reason: 'bad-record' | 'bad-msg' | 'not-for-me' | 'unknown-controller' | 'duplicate' | 'unexpected' | 'notify-backlog' | 'bad-reply-to';
 }
 
+/**
+ * Why an agent's MQTT connection attempt failed or its connection was lost (README
+ * "Descriptors", docs/usp-behaviour.md "Reconnecting"): out of file descriptors (EMFILE,
+ * ENFILE, or not opened to keep the process's reserve), no TCP/TLS connection, CONNACK
+ * refused by the broker, no CONNACK/SUBACK in time, closed by the broker or the network,
+ * every SUBSCRIBE refused, a fleet event's link fault, anything else.
+ */
+export const MQTT_FAIL_CAUSES = ['descriptors', 'connect', 'rejected', 'timeout', 'closed', 'subscribe', 'link', 'error'] as const;
+export type MqttFailCause = (typeof MQTT_FAIL_CAUSES)[number];
+
+/** An agent's connection attempt failed or its connection went down. */
+export interface UspConnectionFailureEvent {
+  cause: MqttFailCause;
+}
+
+export const uspConnectionFailureChannel = diagnostics_channel.channel('cpe-sim:usp:connection-failure');
+
+export function publishUspConnectionFailure(e: UspConnectionFailureEvent): void {
+  if (uspConnectionFailureChannel.hasSubscribers) uspConnectionFailureChannel.publish(e);
+}
+
 export const uspRequestChannel = diagnostics_channel.channel('cpe-sim:usp:request');
 export const uspNotifyChannel = diagnostics_channel.channel('cpe-sim:usp:notify');
 export const uspDropChannel = diagnostics_channel.channel('cpe-sim:usp:drop');

@@ -20,6 +20,9 @@ import {
   type ClientSubscribeCallback, type IDisconnectPacket, type IPublishPacket, type MqttClient,
 } from 'mqtt';
 
+import { isFdExhaustion } from '../../util/fds.js';
+import type { MqttFailCause } from '../diagnostics.js';
+
 type SubackPacket = NonNullable<Parameters<ClientSubscribeCallback>[2]>;
 
 export type MqttMtpState = 'idle' | 'connecting' | 'up' | 'down' | 'closed';
@@ -53,9 +56,11 @@ export interface MqttMtpEvents {
   /** Connected and subscribed (after SUBACK). */
   onUp(info: MqttMtpUpInfo): void;
   /** The attempt failed or the connection was lost: fires once per attempt, never after close(). */
-  onDown(reason: string): void;
+  onDown(reason: string, cause: MqttFailCause): void;
   /** A PUBLISH arrived; payload is the Record bytes (a view, copy it to keep it past the call). */
   onRecord(payload: Uint8Array, replyTo: string | undefined): void;
+  /** The socket of an attempt closed (each attempt's socket once): its descriptor is free again. */
+  onSocketClosed?(): void;
 }
 
 export class MqttMtpError extends Error {
@@ -107,6 +112,8 @@ export class MqttMtp {
   private disconnectReason: string | undefined;
   /** MQTT_MAX_PACKET_BYTES, or the broker's smaller Maximum Packet Size (v5 CONNACK). */
   private maxPacket = MQTT_MAX_PACKET_BYTES;
+  /** A cut link (cut()): its close is counted as cause 'link'. */
+  private linkCut = false;
 
   constructor(
     private readonly opts: MqttMtpOptions,
@@ -159,11 +166,17 @@ export class MqttMtp {
     this.discovered = false;
     this.disconnectReason = undefined;
     this.maxPacket = MQTT_MAX_PACKET_BYTES;
+    this.linkCut = false;
     const client = mqttConnect(this.clientOptions());
     this.client = client;
     // A USP exchange is one small PUBLISH each way: Nagle's algorithm against the peer's
     // delayed ACK would hold answers back by up to 40 ms.
-    (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
+    const stream = client.stream as { setNoDelay?: (on: boolean) => void; once?: (ev: 'close', fn: () => void) => void } | undefined;
+    stream?.setNoDelay?.(true);
+    if (this.events.onSocketClosed) {
+      if (stream?.once) stream.once('close', this.events.onSocketClosed);
+      else this.events.onSocketClosed();
+    }
     client.on('connect', onClientConnect);
     client.on('message', onClientMessage);
     client.on('error', onClientError);
@@ -212,6 +225,7 @@ export class MqttMtp {
     const client = this.client;
     if (client === undefined || (this.st !== 'up' && this.st !== 'connecting')) return;
     this.disconnectReason = reason;
+    this.linkCut = true;
     destroyStream(client);
   }
 
@@ -253,14 +267,14 @@ export class MqttMtp {
   private handleSuback(client: MqttClient, filters: string[], err: Error | null, suback: SubackPacket | undefined): void {
     if (client !== this.client) return;
     if (suback === undefined) {
-      this.fail(client, `mqtt subscribe failed: ${err?.message ?? 'no SUBACK'}`, false);
+      this.fail(client, `mqtt subscribe failed: ${err?.message ?? 'no SUBACK'}`, false, 'subscribe');
       return;
     }
     // TR-369 R-MQTT.17: if all subscriptions fail, send DISCONNECT and treat the MTP as down.
     // (mqtt-packet types `granted` loosely; on the wire it is one code per filter.)
     const codes = suback.granted as number[];
     if (!codes.some((code) => (code & SUBACK_FAILURE) === 0)) {
-      this.fail(client, `mqtt subscribe refused for all of ${filters.join(', ')} (codes ${codes.join(',')})`, true);
+      this.fail(client, `mqtt subscribe refused for all of ${filters.join(', ')} (codes ${codes.join(',')})`, true, 'subscribe');
       return;
     }
     this.clearConnectTimer();
@@ -293,7 +307,7 @@ export class MqttMtp {
   }
 
   /** @internal The attempt is over: tear the client down and report onDown once (none after close()). */
-  fail(client: MqttClient, reason: string, graceful: boolean): void {
+  fail(client: MqttClient, reason: string, graceful: boolean, cause: MqttFailCause): void {
     if (client !== this.client) return;
     this.client = undefined;
     this.clearConnectTimer();
@@ -301,12 +315,17 @@ export class MqttMtp {
     // of the dying client are swallowed; ours ignore it as stale from now on.
     void endClient(client, !graceful, this.opts.connectTimeoutMs);
     this.st = 'down';
-    this.events.onDown(reason);
+    this.events.onDown(reason, cause);
   }
 
   /** @internal Reason for a socket that closed without an 'error' first. */
   closeReason(): string {
     return this.disconnectReason ?? (this.st === 'up' ? 'connection closed by broker' : 'connection closed before subscribe');
+  }
+
+  /** @internal Cause of a socket that closed without an 'error' first. */
+  closeCause(): MqttFailCause {
+    return this.linkCut ? 'link' : 'closed';
   }
 
   // ---- internals -----------------------------------------------------------------------------
@@ -397,17 +416,28 @@ function onClientMessage(this: MqttClient, topic: string, payload: Buffer, packe
   mtpOf(this).handleMessage(this, topic, payload, packet);
 }
 function onClientError(this: MqttClient, err: Error): void {
-  mtpOf(this).fail(this, `mqtt: ${err.message}`, false);
+  mtpOf(this).fail(this, `mqtt: ${err.message}`, false, causeOf(err));
 }
 function onClientDisconnect(this: MqttClient, packet: IDisconnectPacket): void {
   mtpOf(this).handleDisconnect(this, packet);
 }
 function onClientClose(this: MqttClient): void {
   const mtp = mtpOf(this);
-  mtp.fail(this, mtp.closeReason(), false);
+  mtp.fail(this, mtp.closeReason(), false, mtp.closeCause());
+}
+
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'EADDRNOTAVAIL']);
+
+/** The failure cause of a client 'error': a socket errno, or a numeric CONNACK return/reason code (mqtt.js). */
+function causeOf(err: Error): MqttFailCause {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'number') return 'rejected';
+  if (isFdExhaustion(code)) return 'descriptors';
+  if (typeof code === 'string' && CONNECT_CODES.has(code)) return 'connect';
+  return 'error';
 }
 function onConnectTimeout(mtp: MqttMtp, client: MqttClient): void {
-  mtp.fail(client, 'mqtt connect timeout (no CONNACK/SUBACK in time)', false);
+  mtp.fail(client, 'mqtt connect timeout (no CONNACK/SUBACK in time)', false, 'timeout');
 }
 
 /** Reset the client's socket (TCP RST where the platform allows), as a dead link does. */

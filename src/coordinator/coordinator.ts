@@ -162,7 +162,8 @@ export class Coordinator {
 
   /**
    * Run one shard's task (generation `gen` of it). A shard that dies after starting is
-   * restarted with the same range: its CPEs boot again, and its metrics continue under a
+   * restarted with the same range: its CPEs boot again (from the state dir, with
+   * --state-dir), and its metrics continue under a
    * new generation so the merged counters never go backwards.
    */
   private startShard(shardId: number, lo: number, hi: number, gen: number): Promise<void> {

@@ -148,7 +148,7 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
     cfg.shards,
     (shardId, detail, restart) => {
       mainMetrics?.catalog.shardRestarts.inc({ reason: restart.reason });
-      log.error({ shard: shardId, reason: restart.reason, detail, delayMs: restart.delayMs }, `shard ${shardId} thread died (${restart.reason}); restarting it in ${restart.delayMs / 1000} s (its CPEs boot again)`);
+      log.error({ shard: shardId, reason: restart.reason, detail, delayMs: restart.delayMs }, `shard ${shardId} thread died (${restart.reason}); restarting it in ${restart.delayMs / 1000} s (its CPEs boot again${stateDir ? ", as the state dir kept them" : ", as new: no --state-dir"})`);
     },
     (shardId, snapshot, gen) => hub?.update(`${shardId}:${gen}`, snapshot),
     (shardId, gen) => hub?.retire(`${shardId}:${gen}`),

@@ -26,8 +26,14 @@
 // and fault_fail_reasons (reason=count). <sessions> and ns/op are the sessions ended under
 // the fault and the wall time per session (1 / fault_sessions_per_s). clean_failed is the
 // failed sessions of the window without a fault (0 expected).
-import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+//
+// STATE_BENCH=1 adds a BenchmarkStateDir line per size (see stateDirLine below): bytes per
+// CPE and the achieved rate of a ten-parameter SetParameterValues campaign, without and
+// with --state-dir, and the state dir's size on disk after it.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Coordinator } from '../src/coordinator/coordinator.js';
 import { CrListener } from '../src/http/cr-listener.js';
@@ -55,6 +61,24 @@ const sessionRate = Number(process.env['SCENARIO_BENCH_RATE'] ?? 2000);
 /** Each measuring window of the link-fault line, seconds. */
 const windowSeconds = Number(process.env['SCENARIO_BENCH_WINDOW'] ?? 10);
 
+/** STATE_BENCH=1: the state-dir line after each size's BootstrapN line. */
+const withState = process.env['STATE_BENCH'] === '1';
+/** SetParameterValues/s the state-dir campaign asks of the fleet (via its interval): 1,000 per shard. */
+const writeRate = Number(process.env['STATE_BENCH_RATE'] ?? 1000 * shards);
+/** The campaign's ten parameters (example TR-181 profile). */
+const CAMPAIGN: Array<[string, string, string]> = [
+  ['Device.DeviceInfo.ProvisioningCode', 'bench-campaign-1', 'string'],
+  ['Device.DHCPv4.Server.Pool.1.Alias', 'lan-pool-b', 'string'],
+  ['Device.DHCPv4.Server.Pool.1.VendorClassID', 'bench-vendor', 'string'],
+  ['Device.DHCPv4.Server.Pool.1.DomainName', 'bench.lan', 'string'],
+  ['Device.DHCPv4.Server.Pool.1.MinAddress', '192.168.1.20', 'string'],
+  ['Device.DHCPv4.Server.Pool.1.MaxAddress', '192.168.1.200', 'string'],
+  ['Device.DHCPv4.Server.Pool.1.DNSServers', '192.168.1.1', 'string'],
+  ['Device.DHCPv4.Server.Pool.1.SubnetMask', '255.255.255.0', 'string'],
+  ['Device.WiFi.SSID.1.SSID', 'bench-ssid-1', 'string'],
+  ['Device.WiFi.SSID.2.SSID', 'bench-ssid-2', 'string'],
+];
+
 /** One bench fleet: the minimal ACS, the CR listener, the coordinator and what the measuring needs. */
 interface BenchFleet {
   n: number;
@@ -77,7 +101,7 @@ interface Footprint {
 }
 
 /** Start N CPEs at once against a fresh minimal ACS; resolves with the wall time (ns) until every CPE is ready. */
-async function bootFleet(n: number, logLevel = 'warn'): Promise<{ fleet: BenchFleet; elapsedNs: number }> {
+async function bootFleet(n: number, logLevel = 'warn', stateDir?: string): Promise<{ fleet: BenchFleet; elapsedNs: number }> {
   const acs = new MinimalAcs();
   const acsUrl = await acs.listen();
   let coordinator: Coordinator | undefined;
@@ -99,6 +123,7 @@ async function bootFleet(n: number, logLevel = 'warn'): Promise<{ fleet: BenchFl
       bootRamp: { mode: 'none' },
       startAt: Date.now(),
       cr: { baseUrl: `http://127.0.0.1:${crPort}`, secret: 'bench', rateLimit: { count: 10, periodSec: 60 } },
+      ...(stateDir ? { stateDir } : {}),
       logLevel,
       logFormat: 'json',
       measure: true,
@@ -249,11 +274,66 @@ async function scenarioLinkFault(n: number): Promise<string> {
   ].join('\t');
 }
 
+/**
+ * A fleet bootstrapped, measured idle, then a campaign: every CPE gets one SetParameterValues
+ * of ten parameters, at writeRate sessions/s asked (a setInterval of N / writeRate s).
+ * writes_per_s is what the fleet achieved (N over first to last acknowledged write).
+ */
+async function campaign(n: number, stateDir?: string): Promise<{ fp: Footprint; writesPerSecond: number; shards: number }> {
+  const { fleet } = await bootFleet(n, 'error', stateDir);
+  const fp = await footprint(fleet);
+  const { coordinator, acs } = fleet;
+  acs.startCampaign(CAMPAIGN);
+  const interval = Math.max(1, Math.round(n / writeRate));
+  await coordinator.applyEvent({ kind: 'setInterval', target: {}, seconds: interval }, Date.now());
+  const deadline = Date.now() + interval * 3000 + 120_000;
+  while (acs.sets + acs.setFaults < n) {
+    if (Date.now() > deadline) throw new Error(`bench: campaign stalled at ${acs.sets} of ${n} writes`);
+    await sleep(100);
+  }
+  if (acs.setFaults > 0) throw new Error(`bench: ${acs.setFaults} SetParameterValues were answered with a fault`);
+  const writesPerSecond = n / Math.max(0.001, (acs.lastSetAt - acs.firstSetAt) / 1000);
+  await closeFleet(fleet);
+  return { fp, writesPerSecond, shards: coordinator.shardCount };
+}
+
+/**
+ *   BenchmarkStateDir_<N>-<threads>  <writes>  <ns/op>  <bytes_per_cpe>  <nostate_bytes_per_cpe>
+ *     <writes_per_s>  <nostate_writes_per_s>  <asked_per_s>  <disk_bytes>  <disk_bytes_per_cpe>
+ * The same fleet and campaign without and with --state-dir: bytes_per_cpe once bootstrapped
+ * and idle (every CPE then has a record: its bootstrap flag), the campaign's achieved
+ * write rate, and the state dir's size on disk (du) after the campaign. ns/op is per write
+ * with the state dir.
+ */
+async function stateDirLine(n: number): Promise<string> {
+  const plain = await campaign(n);
+  const dir = mkdtempSync(join(tmpdir(), 'cpe-sim-bench-state-'));
+  try {
+    const kept = await campaign(n, dir);
+    const disk = Number(execFileSync('du', ['-sb', dir]).toString().split(/\s/)[0]);
+    return [
+      `Benchmark${'StateDir'}_${n}-${kept.shards}`.padEnd(32),
+      String(n).padStart(7),
+      nsCol(1e9 / kept.writesPerSecond),
+      bytesCol(kept.fp.bytesPerCpe),
+      bytesCol(plain.fp.bytesPerCpe, 'nostate_bytes_per_cpe'),
+      `${kept.writesPerSecond.toFixed(0).padStart(7)} writes_per_s`,
+      `${plain.writesPerSecond.toFixed(0).padStart(7)} nostate_writes_per_s`,
+      `${(n / Math.max(1, Math.round(n / writeRate))).toFixed(0).padStart(6)} asked_per_s`,
+      `${String(disk).padStart(11)} disk_bytes`,
+      `${(disk / n).toFixed(0).padStart(6)} disk_bytes_per_cpe`,
+    ].join('\t');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   process.stdout.write(`goos: ${process.platform}\ngoarch: ${process.arch}\npkg: cpe-sim\nnode: ${process.version}\nprofile: ${profile}\nshards: ${shards}\nmetrics: ${withMetrics ? 'on' : 'off'}\nscenarios: ${withScenarios ? 'on' : 'off'}\n`);
   if (process.env['USP_ONLY'] !== '1') {
     for (const n of sizes) {
       process.stdout.write(`${await bootstrapN(n)}\n`);
+      if (withState) process.stdout.write(`${await stateDirLine(n)}\n`);
       if (withScenarios) {
         process.stdout.write(`${await scenarioPowerCut(n)}\n`);
         process.stdout.write(`${await scenarioLinkFault(n)}\n`);

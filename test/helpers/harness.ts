@@ -33,6 +33,10 @@ export interface HarnessOptions {
   sessionTimeoutMs?: number;
   /** How long stop() waits for sessions in flight (--stop-grace; default 10 s). */
   stopGraceMs?: number;
+  /** --state-dir: the shard loads its CPEs' records and stores writes. */
+  stateDir?: string;
+  /** The fake clock's start (epoch ms; default: now). */
+  clockStart?: number;
   transfers?: 'fetch' | 'skip';
   maxSessions?: number;
   bootRamp?: BootRamp;
@@ -87,7 +91,7 @@ export interface Harness {
 export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const acs = new MockAcs(o.acs);
   const acsUrl = o.acsUrl ?? (await acs.listen());
-  const clock = new FakeClock();
+  const clock = new FakeClock(o.clockStart);
   let cr: CrListener | undefined;
   let shardRef: Shard | undefined;
   let crBase = 'http://127.0.0.1:9';
@@ -110,6 +114,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     profileDir: profile.dir,
     acs: { url: acsUrl, username: o.acsCreds?.username ?? '', password: o.acsCreds?.password ?? '', timeoutMs: o.acsTimeoutMs ?? 5000, sessionTimeoutMs: o.sessionTimeoutMs ?? 600_000, caFile: o.acsCaFile },
     ...(o.stopGraceMs !== undefined ? { stopGraceMs: o.stopGraceMs } : {}),
+    ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
     maxSessions: o.maxSessions ?? 16,
     cwmp: o.cwmp ?? true,
     usp: o.usp,

@@ -1,22 +1,16 @@
 // GetInstances (TR-369 "The GetInstances Message"): the rows of the tables a path names,
 // with their unique keys; with first_level_only false, the rows of every table below too.
-import { answerCap, MAX_NAMES_PER_REQUEST } from '../../datamodel/limits.js';
 import type { CpeView } from '../../datamodel/view.js';
 import { resolvePath, walkObjects } from '../path.js';
 import type { CurrInstance, GetInstancesPathResult } from '../types.js';
 import { uniqueKeysOf } from '../unique-keys.js';
-import { uspError, type UspHandler } from './handler.js';
+import { overAnswerCap, type UspHandler } from './handler.js';
 
 /** At most MAX_NAMES_PER_REQUEST paths and answerCap() instances, counted before the answer is built (7005). */
 export const handleGetInstances: UspHandler<'get_instances'> = (req, ctx) => {
   const paths = req.obj_paths;
-  if (paths.length > MAX_NAMES_PER_REQUEST) return uspError(7005, `Resources exceeded: ${paths.length} paths in one GetInstances, at most ${MAX_NAMES_PER_REQUEST}`);
-  const cap = answerCap(ctx.view.template);
-  let rows = 0;
-  for (const p of paths) {
-    rows += countRows(ctx.view, p, req.first_level_only, cap - rows);
-    if (rows > cap) return uspError(7005, `Resources exceeded: the GetInstances would return more than ${cap} instances`);
-  }
+  const over = overAnswerCap('GetInstances', paths, ctx.view.template, 'return more than {cap} instances', (p, left) => countRows(ctx.view, p, req.first_level_only, left));
+  if (over) return over;
   return {
     kind: 'response',
     response: { resp_type: 'get_instances_resp', get_instances_resp: { req_path_results: paths.map((p) => instancesOf(ctx.view, p, req.first_level_only)) } },

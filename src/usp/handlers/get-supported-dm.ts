@@ -3,14 +3,13 @@
 // Data Model notation ("Device.WiFi.Radio.{i}."), with the final "{i}." left out
 // ("Device.WiFi.Radio."), or as instantiated paths of existing objects ("Device.WiFi.Radio.1.").
 // Parameter, command and event paths are not accepted here (7026).
-import { answerCap, MAX_NAMES_PER_REQUEST } from '../../datamodel/limits.js';
 import type { ObjectNode, ParamNode, Template } from '../../datamodel/schema.js';
 import type { XsdType } from '../../datamodel/values.js';
 import type { CpeView } from '../../datamodel/view.js';
 import { commandsOf, eventsOf } from '../supported.js';
 import type { GetSupportedDM, ParamValueType, RequestedObjectResult, SupportedObjectResult, SupportedParamResult } from '../types.js';
 import { uniqueKeySets } from '../unique-keys.js';
-import { uspError, type UspHandler } from './handler.js';
+import { overAnswerCap, type UspHandler } from './handler.js';
 
 export const TR181_DATA_MODEL_URI = 'urn:broadband-forum-org:tr-181-2-16-0';
 
@@ -21,14 +20,11 @@ export const TR181_DATA_MODEL_URI = 'urn:broadband-forum-org:tr-181-2-16-0';
  */
 export const handleGetSupportedDM: UspHandler<'get_supported_dm'> = (req, ctx) => {
   const paths = req.obj_paths;
-  if (paths.length > MAX_NAMES_PER_REQUEST) return uspError(7005, `Resources exceeded: ${paths.length} paths in one GetSupportedDM, at most ${MAX_NAMES_PER_REQUEST}`);
-  const cap = answerCap(ctx.view.template);
-  let entries = 0;
-  for (const p of paths) {
+  const over = overAnswerCap('GetSupportedDM', paths, ctx.view.template, 'describe more than {cap} objects and parameters', (p) => {
     const found = findObject(ctx.view, p);
-    if ('node' in found) entries += supportedSize(found.node, req);
-    if (entries > cap) return uspError(7005, `Resources exceeded: the GetSupportedDM would describe more than ${cap} objects and parameters`);
-  }
+    return 'node' in found ? supportedSize(found.node, req) : 0;
+  });
+  if (over) return over;
   return {
     kind: 'response',
     response: { resp_type: 'get_supported_dm_resp', get_supported_dm_resp: { req_obj_results: paths.map((p) => supportedOf(ctx.view, p, req)) } },

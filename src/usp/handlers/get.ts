@@ -1,10 +1,9 @@
 // Get (TR-369 "The Get Message"): one RequestedPathResult per requested
 // path, one ResolvedPathResult per object, parameter names relative to it.
-import { answerCap, MAX_NAMES_PER_REQUEST } from '../../datamodel/limits.js';
 import type { CpeView } from '../../datamodel/view.js';
 import { resolvePath, walkObjects, type ObjectMatch } from '../path.js';
 import type { RequestedPathResult, ResolvedPathResult, StrMap } from '../types.js';
-import { uspError, type UspHandler } from './handler.js';
+import { overAnswerCap, type UspHandler } from './handler.js';
 
 /**
  * A Get names at most MAX_NAMES_PER_REQUEST paths and returns at most answerCap() values
@@ -14,13 +13,8 @@ import { uspError, type UspHandler } from './handler.js';
  */
 export const handleGet: UspHandler<'get'> = (req, ctx) => {
   const paths = req.param_paths;
-  if (paths.length > MAX_NAMES_PER_REQUEST) return uspError(7005, `Resources exceeded: ${paths.length} paths in one Get, at most ${MAX_NAMES_PER_REQUEST}`);
-  const cap = answerCap(ctx.view.template);
-  let values = 0;
-  for (const p of paths) {
-    values += countValues(ctx.view, p, req.max_depth, cap - values);
-    if (values > cap) return uspError(7005, `Resources exceeded: the Get would return more than ${cap} parameter values`);
-  }
+  const over = overAnswerCap('Get', paths, ctx.view.template, 'return more than {cap} parameter values', (p, left) => countValues(ctx.view, p, req.max_depth, left));
+  if (over) return over;
   return { kind: 'response', response: { resp_type: 'get_resp', get_resp: { req_path_results: paths.map((p) => getPath(ctx.view, p, req.max_depth)) } } };
 };
 

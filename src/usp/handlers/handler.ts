@@ -1,6 +1,8 @@
 // The one handler type every USP request handler shares: a pure function of
 // the decoded request and the agent's context, returning the Response body or an Error.
 // Handlers never throw for a controller's bad input: that is a USP error code (TR-369 "Error Codes").
+import { answerCap, MAX_NAMES_PER_REQUEST } from '../../datamodel/limits.js';
+import type { Template } from '../../datamodel/schema.js';
 import type { CpeView } from '../../datamodel/view.js';
 import type { Request, RequestType, Response, StrMap, UspError } from '../types.js';
 
@@ -53,3 +55,20 @@ export const uspError = (err_code: number, err_msg: string, param_errs: UspError
   kind: 'error',
   error: { err_code, err_msg, param_errs },
 });
+
+/**
+ * The bound on a read (docs/usp-behaviour.md "Limits"): Error 7005 when a request names
+ * more than MAX_NAMES_PER_REQUEST paths, or when its answer would carry more than
+ * answerCap() `unit`; `count(path, left)` counts one path's share, stopping past `left`.
+ * Counted before anything is built; undefined when the request fits.
+ */
+export function overAnswerCap(what: string, paths: readonly string[], template: Template, unit: string, count: (path: string, left: number) => number): HandlerResult | undefined {
+  if (paths.length > MAX_NAMES_PER_REQUEST) return uspError(7005, `Resources exceeded: ${paths.length} paths in one ${what}, at most ${MAX_NAMES_PER_REQUEST}`);
+  const cap = answerCap(template);
+  let n = 0;
+  for (const p of paths) {
+    n += count(p, cap - n);
+    if (n > cap) return uspError(7005, `Resources exceeded: the ${what} would ${unit.replace('{cap}', String(cap))}`);
+  }
+  return undefined;
+}

@@ -12,6 +12,7 @@ import { startFleet, type Fleet } from '../src/coordinator/fleet.js';
 import type { Inform } from '../src/cwmp/types.js';
 import type { MockAcs } from '../src/mock-acs/mock-acs.js';
 import { exampleProfile, until } from './helpers/harness.js';
+import { sample, scrapeUntil } from './helpers/scrape.js';
 import { codes, PC, param, stormAcs, writes } from './helpers/storm.js';
 
 let fleet: Fleet | undefined;
@@ -30,7 +31,7 @@ describe('a shard thread restarted from the state dir', () => {
     acs = storm.acs;
     await acs.listen();
     const cfg = loadConfig({
-      flags: { profile: exampleProfile, acsUrl: acs.url, cpes: String(cpes), shards: '2', shardHeapMb: '64', bootRamp: '0', crBindAddr: '127.0.0.1:0', stateDir: dir, logLevel: 'silent' },
+      flags: { profile: exampleProfile, acsUrl: acs.url, cpes: String(cpes), shards: '2', shardHeapMb: '64', bootRamp: '0', crBindAddr: '127.0.0.1:0', metricsBindAddr: '127.0.0.1:0', stateDir: dir, logLevel: 'silent' },
       env: {},
     });
     fleet = await startFleet(cfg, pino({ level: 'silent' }), { testHooks: true, restartBackoff: { initialMs: 500, maxMs: 2000, stableMs: 60_000 } });
@@ -53,5 +54,10 @@ describe('a shard thread restarted from the state dir', () => {
       expect(v).toBeLessThanOrEqual(sentMax.get(d)!);
     }
     expect(acs.counts().informsByEvent['0 BOOTSTRAP']).toBe(cpes);
+    // /metrics: shard 0's ten CPEs were read back; writes stored, none failed.
+    const text = await scrapeUntil(fleet.admin!.port, (t) => (sample(t, 'cpe_sim_state_restored_cpes_total') ?? 0) >= cpes / 2);
+    expect(sample(text, 'cpe_sim_state_restored_cpes_total')).toBe(cpes / 2);
+    expect(sample(text, 'cpe_sim_state_writes_total{result="stored"}')).toBeGreaterThanOrEqual(5 * cpes);
+    expect(sample(text, 'cpe_sim_state_writes_total{result="failed"}')).toBe(0);
   }, 120_000);
 });

@@ -127,6 +127,8 @@ export function createCatalog() {
     shardRestarts: new Counter({ name: 'cpe_sim_process_shard_restarts_total', help: 'Shard threads restarted after they died, by reason (out-of-memory: the thread reached its heap cap; error: its task failed; exit: it ended without an error).', labelNames: ['reason'] as const, registers: r }),
     workerThreads: new Gauge({ name: 'cpe_sim_process_worker_threads', help: 'Shard worker threads running.', registers: r, aggregator: 'sum' }),
     // ---- admin ----
+    stateWrites: new Counter({ name: 'cpe_sim_state_writes_total', help: 'CPE records written to the state dir (--state-dir), by result: stored once on disk, failed when the write failed (the change then lives in memory only; docs/persistence.md).', labelNames: ['result'] as const, registers: r }),
+    stateRestoredCpes: new Counter({ name: 'cpe_sim_state_restored_cpes_total', help: 'CPEs read back from the state dir as a shard started: at a process start and at each shard restart (docs/persistence.md).', registers: r }),
     adminRequests: new Counter({ name: 'cpe_sim_admin_requests_total', help: 'Requests to the metrics and admin listener, by route template and HTTP status.', labelNames: ['route', 'code'] as const, registers: r }),
   };
   for (const s of LIFECYCLE_STATES) c.fleetCpesByState.set({ lifecycle_state: s }, 0);
@@ -143,6 +145,7 @@ export function createCatalog() {
   for (const reason of USP_DROP_REASONS) c.uspDropped.inc({ reason }, 0);
   for (const reason of USP_CONNECTION_FAIL_REASONS) c.uspConnectionFailures.inc({ reason }, 0);
   for (const reason of RESTART_REASONS) c.shardRestarts.inc({ reason }, 0);
+  for (const result of ['stored', 'failed']) c.stateWrites.inc({ result }, 0);
   for (const route of ADMIN_ROUTES) for (const code of ADMIN_CODES) c.adminRequests.inc({ route, code }, 0);
   return c;
 }

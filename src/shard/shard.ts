@@ -22,6 +22,7 @@ import { Scheduler } from '../scheduler/scheduler.js';
 import { CpeSimError } from '../util/errors.js';
 import { overlayOf, toRecord } from '../persist/record.js';
 import { StateStore } from '../persist/store.js';
+import { publishStateRestore, publishStateWrite } from '../persist/diagnostics.js';
 import { FD_RESERVE, FdGate } from '../util/fds.js';
 import { ShardAdmin, type AdminTable } from './admin.js';
 import { ConnectionRequests } from './connection-request.js';
@@ -175,10 +176,7 @@ export class Shard implements CpeTable, AdminTable {
           },
         })
       : undefined;
-    if (init.stateDir) {
-      this.store = new StateStore(init.stateDir);
-      this.restore();
-    }
+    this.store = init.stateDir ? new StateStore(init.stateDir) : undefined;
     this.admin = new ShardAdmin(this);
     this.cr = new ConnectionRequests(
       {
@@ -195,9 +193,11 @@ export class Shard implements CpeTable, AdminTable {
 
   // ---- lifecycle ----
 
-  /** Schedule every CPE's power-on along the fleet-wide boot ramp. */
+  /** Put back what the state dir kept, then schedule every CPE's power-on along the fleet-wide boot ramp. */
   start(): void {
     const { bootRamp, startAt, fleetOffset, fleetSize } = this.init;
+    // What the state dir kept comes back before any CPE powers on (and after the thread's metrics subscribed).
+    if (this.store) this.restore();
     // Under a scenario the CPEs stay off until a stage powers them on.
     for (let l = 0; l < this.size && !this.init.holdPower; l++) {
       const pos = this.lo + l - fleetOffset;
@@ -306,9 +306,13 @@ export class Shard implements CpeTable, AdminTable {
       onboarded: this.usp?.onboarded(l) ?? false,
     });
     return store.save(this.lo + l, record).then(
-      () => true,
+      () => {
+        publishStateWrite({ result: 'stored' });
+        return true;
+      },
       (e: unknown) => {
         store.failures++;
+        publishStateWrite({ result: 'failed' });
         this.log('warn', 'state dir write failed: this change is not stored', { cpe: this.lo + l, error: (e as Error).message });
         return false;
       },
@@ -328,6 +332,7 @@ export class Shard implements CpeTable, AdminTable {
       n++;
     }
     if (n > 0) this.log('info', 'CPEs restored from the state dir', { shard: this.shardId, cpes: n });
+    publishStateRestore({ cpes: n });
   }
 
   lifecycle(l: number): LifecycleState {

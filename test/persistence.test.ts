@@ -77,6 +77,25 @@ describe('a restart with the same state dir', () => {
     expect(events(h.acs.sessions[1]!.inform)).toEqual(expect.arrayContaining(['3 SCHEDULED', 'M ScheduleInform:later']));
   });
 
+  it('keeps a Download accepted before the restart: it runs after its delay and its TransferComplete reaches the ACS', async () => {
+    const dir = tempDir();
+    const download = { method: 'Download' as const, commandKey: 'dl-1', fileType: '3 Vendor Configuration File', url: 'http://127.0.0.1:9/cfg.bin', username: '', password: '', fileSize: 0, targetFileName: '', delaySeconds: 60, successUrl: '', failureUrl: '' };
+    h = await startHarness({ stateDir: dir, clockStart: START, transfers: 'skip', acs: { script: atBootstrap(download) } });
+    await bootstrapped(h);
+    expect(h.shard.device.extras.get(0)?.transfers).toHaveLength(1);
+    await h.stop();
+    // Back with the same clock: the delay counts from the boot, as after the session that accepted it.
+    h = await startHarness({ stateDir: dir, clockStart: START, transfers: 'skip' });
+    h.tick();
+    await h.acs.waitFor(() => h!.acs.sessions[0]?.ended === true, 10_000, 'the boot session');
+    expect(h.acs.transferCompletes).toHaveLength(0);
+    h.tick(60_000);
+    await h.acs.waitFor(() => h!.acs.transferCompletes.length === 1, 10_000, 'the TransferComplete');
+    expect(h.acs.transferCompletes[0]).toMatchObject({ commandKey: 'dl-1', fault: { code: 0 } });
+    const s = h.acs.sessions.find((x) => events(x.inform).includes('7 TRANSFER COMPLETE'))!;
+    expect(events(s.inform)).toEqual(expect.arrayContaining(['7 TRANSFER COMPLETE', 'M Download:dl-1']));
+  });
+
   it('a factory reset clears the stored state: the next start is a new device', async () => {
     const dir = tempDir();
     let reset = false;

@@ -184,7 +184,7 @@ export class Device {
 
   /**
    * Put back what the state dir kept: a transfer cut by the restart starts again, and the
-   * timers of waiting transfers and scheduled informs are set anew.
+   * timers of waiting transfers, DU changes and scheduled informs are set anew.
    */
   restore(l: number, kept: Omit<CpeExtra, 'deferred'>): void {
     const e: CpeExtra = { ...kept, deferred: undefined };
@@ -199,6 +199,9 @@ export class Device {
     }
     for (const c of e.duChanges) if (c.state === 2) c.state = 1;
     for (const si of e.scheduledInforms) this.host.scheduleInformAt(si.at, l);
+    // Transfers accepted in a session the restart cut short start their delay now, and
+    // waiting DU changes run, as after a session's end.
+    this.sessionEnded(l);
   }
 
   /** Factory reset: everything but the installed firmware goes. */

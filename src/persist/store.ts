@@ -72,9 +72,6 @@ export async function prepareStateDir(dir: string, shape: FleetShape, crSecret: 
 /** A shard's view of the state dir: read its CPEs' records, write one CPE's record. */
 export class StateStore {
   private readonly db: RootDatabase;
-  /** Records written, and records found unreadable on load (skipped, logged). */
-  writes = 0;
-  failures = 0;
 
   constructor(dir: string) {
     this.db = openDb(dir);
@@ -92,7 +89,6 @@ export class StateStore {
 
   /** Store (or, for undefined, remove) CPE `index`'s record; resolves once it is on disk. */
   save(index: number, record: CpeRecord | undefined): Promise<void> {
-    this.writes++;
     const p = (record ? this.db.put(index, record) : this.db.remove(index)) as Promise<boolean> & { flushed?: Promise<void> };
     return Promise.all([p, p.flushed]).then(() => undefined);
   }

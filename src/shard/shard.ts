@@ -311,7 +311,6 @@ export class Shard implements CpeTable, AdminTable {
         return true;
       },
       (e: unknown) => {
-        store.failures++;
         publishStateWrite({ result: 'failed' });
         this.log('warn', 'state dir write failed: this change is not stored', { cpe: this.lo + l, error: (e as Error).message });
         return false;

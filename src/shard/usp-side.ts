@@ -219,6 +219,10 @@ export class UspSide {
       this.commands.booted(l);
       this.schedulePeriodic(l);
     }
+    // Changes made while the connection was down (a CWMP write, the device) were not looked
+    // for then (recheck skips an agent that is down, so its baseline kept the old values):
+    // look now, so they are notified on the reconnect rather than at the next full scan.
+    this.recheck(l);
     this.opts.connectionChanged(l, true);
   }
 

@@ -1,5 +1,5 @@
 // A real mosquitto (Debian package `mosquitto`, 2.x: MQTT 3.1.1 and 5) for tests, on its
-// own loopback port with a throwaway config: no persistence, anonymous, quiet logs.
+// own loopback port with a throwaway config: no persistence (unless asked), anonymous, quiet logs.
 // restart() brings it back on the same port, for broker-outage tests.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +12,13 @@ export interface MosquittoOptions {
   port?: number;
   /** Make the listener TLS (mqtts://): PEM files of the server certificate and key. */
   tls?: { certFile: string; keyFile: string };
+  /**
+   * Keep sessions across a restart, as a production broker does: persistence on, in this
+   * folder (the caller makes it and removes it), written when mosquitto stops and read when
+   * it starts. A persistent client's subscriptions come back with the broker, and what is
+   * published to them while that client is away (QoS 0 too) is queued for it, unbounded.
+   */
+  persistenceDir?: string;
 }
 
 export interface Mosquitto {
@@ -68,7 +75,9 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   const lines = [
     `listener ${port} ${HOST}`,
     'allow_anonymous true',
-    'persistence false',
+    ...(opts.persistenceDir !== undefined
+      ? ['persistence true', `persistence_location ${opts.persistenceDir}/`, 'queue_qos0_messages true', 'max_queued_messages 0']
+      : ['persistence false']),
     'log_dest stderr',
     'log_type error',
     'log_type warning',

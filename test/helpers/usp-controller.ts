@@ -15,6 +15,12 @@ export interface ControllerOptions {
   /** PEM CA for mqtts. */
   ca?: string;
   connectTimeoutMs?: number;
+  /**
+   * A persistent session (clean start off, MQTT 5 Session Expiry Interval of this many
+   * seconds) under a fixed client id: a broker that keeps sessions queues what arrives for
+   * the controller while it is away, a broker restart included.
+   */
+  session?: { clientId: string; expirySeconds: number };
 }
 
 /** Where an agent listens. */
@@ -58,9 +64,12 @@ const DEFAULT_TIMEOUT_MS = 5000;
 export class TestController {
   /** Every Record received, in order. */
   readonly received: Received[] = [];
+  /** When each of `received` arrived (Date.now()), same order. */
+  readonly receivedAt: number[] = [];
   /** Payloads that were not a Record. */
   readonly undecodable: Undecodable[] = [];
   private readonly waiters = new Set<Waiter>();
+  private readonly listeners: Array<(r: Received) => void> = [];
   private nextId = 0;
   private stopped = false;
 
@@ -71,6 +80,11 @@ export class TestController {
     readonly protocolVersion: 4 | 5,
   ) {
     client.on('message', (t, payload, packet) => this.onMessage(t, payload, packet));
+  }
+
+  /** Call `fn` with every Record as it arrives (e.g. to answer Notifies). */
+  onReceive(fn: (r: Received) => void): void {
+    this.listeners.push(fn);
   }
 
   /** Connected to the broker right now (it reconnects by itself after an outage). */
@@ -84,8 +98,9 @@ export class TestController {
     const connectTimeout = o.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     const options: IClientOptions = {
       protocolVersion: o.protocolVersion,
-      clientId: `ctl-${process.pid}-${Math.random().toString(16).slice(2, 10)}`,
-      clean: true,
+      clientId: o.session?.clientId ?? `ctl-${process.pid}-${Math.random().toString(16).slice(2, 10)}`,
+      clean: o.session === undefined,
+      ...(o.session !== undefined && o.protocolVersion === 5 ? { properties: { sessionExpiryInterval: o.session.expirySeconds } } : {}),
       keepalive: 30,
       connectTimeout,
       // Reconnects by itself (and resubscribes), so broker-outage tests keep one controller.
@@ -255,6 +270,8 @@ export class TestController {
       if (msg.ok) item.msg = msg.value;
     }
     this.received.push(item);
+    this.receivedAt.push(Date.now());
+    for (const l of this.listeners) l(item);
     for (const w of [...this.waiters]) if (w.pred(item)) w.resolve(item);
   }
 }

@@ -30,7 +30,7 @@ const OUTAGE_MS = 30_000;
 const CUT_MS = 1000;
 const RESTORE_MS = 5000;
 /** A session's own time past its retry's due time (queue, connect, Inform, empty POST) on a loaded machine. */
-const SLACK_MS = 5000;
+const SLACK_MS = 15_000;
 /** The shards push their lifecycle counts every 2 s. */
 const PUSH_MS = 2000;
 /** The most of the fleet allowed to retry within one second after the return. */

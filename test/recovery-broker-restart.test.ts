@@ -32,7 +32,7 @@ const F = 2;
 /** From the broker's stop to its start, at least. */
 const OUTAGE_MS = 20_000;
 /** A connect's own time past its due time (TCP, CONNECT, SUBSCRIBE, the MQTTConnect Record) on a loaded machine. */
-const SLACK_MS = 5000;
+const SLACK_MS = 15_000;
 /** The shards push their connection counts every 2 s. */
 const PUSH_MS = 2000;
 const PC = 'Device.DeviceInfo.ProvisioningCode';

@@ -5,7 +5,7 @@
 // much, 9005 a bad name...) sent back to the ACS, or the session ends with a counted
 // reason (`malformed`, `too-large`, `protocol`). Nothing crashes, no entity is expanded or
 // fetched, and the other CPE keeps working.
-import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EV } from '../src/cwmp/events.js';
 import { parseAcsEnvelope, parseCpeEnvelope } from '../src/cwmp/soap-parse.js';
 import type { AcsMessage, CpeMessage, ParsedCpeEnvelope } from '../src/cwmp/types.js';
-import { fixture, startHarness, until, type Harness } from './helpers/harness.js';
-import { prng } from './helpers/raw-http.js';
+import { mutateText, prng, soapSeeds } from './helpers/fuzz-inputs.js';
+import { startHarness, until, type Harness } from './helpers/harness.js';
 import { settle } from './helpers/settle.js';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20251106);
@@ -26,43 +26,8 @@ const envelope = (body: string, prolog = '') =>
   `<?xml version="1.0"?>${prolog}<soap-env:Envelope xmlns:soap-env="http://schemas.xmlsoap.org/soap/envelope/" xmlns:cwmp="urn:dslforum-org:cwmp-1-0"><soap-env:Header><cwmp:ID soap-env:mustUnderstand="1">h-1</cwmp:ID></soap-env:Header><soap-env:Body>${body}</soap-env:Body></soap-env:Envelope>`;
 const gpv = (...names: string[]) => `<cwmp:GetParameterValues><ParameterNames>${names.map((n) => `<string>${n}</string>`).join('')}</ParameterNames></cwmp:GetParameterValues>`;
 
-/** Real envelopes an ACS sends (GenieACS's own among them): the seeds of the mutations. */
-const SEEDS = ['genieacs-gpv.xml', 'genieacs-gpn.xml', 'genieacs-spv.xml', 'gpv-no-names.xml', 'unknown-method.xml', 'no-prefix-cwmp11.xml', 'upper-soap-env-cwmp12.xml', 'hold-requests.xml'].map((f) => readFileSync(fixture(`cwmp/${f}`), 'utf8'));
-
-const SPECIAL = ['<', '>', '&', '"', "'", '/', '=', ':', '\u0000', '\uFFFF', '\uD800', 'é', ']]>', '<!--', '<![CDATA[', '&#0;', '&#x110000;', '&amp;', ' xmlns:cwmp="urn:x"'];
-
-/** One to four random edits of a real envelope: flips, cuts, repeats, truncation, odd characters. */
-function mutate(rand: () => number, src: string): string {
-  let s = src;
-  const ops = 1 + Math.floor(rand() * 4);
-  for (let k = 0; k < ops; k++) {
-    const at = Math.floor(rand() * s.length);
-    const len = 1 + Math.floor(rand() * 24);
-    switch (Math.floor(rand() * 7)) {
-      case 0: // a character replaced by a random printable one
-        s = s.slice(0, at) + String.fromCharCode(32 + Math.floor(rand() * 95)) + s.slice(at + 1);
-        break;
-      case 1: // a span cut out
-        s = s.slice(0, at) + s.slice(at + len);
-        break;
-      case 2: // a span repeated
-        s = s.slice(0, at + len) + s.slice(at, at + len) + s.slice(at + len);
-        break;
-      case 3: // truncated
-        s = s.slice(0, at);
-        break;
-      case 4: // an XML-significant or odd character inserted
-        s = s.slice(0, at) + SPECIAL[Math.floor(rand() * SPECIAL.length)]! + s.slice(at);
-        break;
-      case 5: // a tag name changed (element names decide the RPC and its arguments)
-        s = s.replace(/<(\/?)([A-Za-z:]+)/g, (m, slash: string, name: string) => (rand() < 0.1 ? `<${slash}${name.slice(0, Math.max(1, name.length - 1))}` : m));
-        break;
-      default: // a text value swapped for a random one
-        s = s.replace(/>([^<]{1,40})</, () => `>${Math.floor(rand() * 1e9).toString(36)}<`);
-    }
-  }
-  return s;
-}
+const SEEDS = soapSeeds();
+const mutate = mutateText;
 
 /** What the CPE must do with `body`, judged from the parser alone: the oracle for the wire. */
 function expected(m: AcsMessage): 'answer' | 'fault' | 'end-ok' | 'end-failed' {

@@ -77,6 +77,8 @@ describe('USP agent fuzzing', () => {
       const r = receive(1, input, bed.ctl.topic, agents, recent);
       const key = r.kind === 'dropped' ? `dropped:${r.reason}` : r.kind;
       kinds.set(key, (kinds.get(key) ?? 0) + 1);
+      // A request whose Msg cannot be used: 7000 (it does not decode) or 7004 (it breaks the schema).
+      if (r.kind === 'refused' && r.errCode !== 7000 && r.errCode !== 7004) throw new Error(`seed ${SEED + 1}, input ${i}: refused with ${r.errCode}`);
       const bytes = r.kind === 'refused' ? r.bytes : r.kind === 'served' ? r.served.bytes : undefined;
       if (bytes) {
         const rec = decodeRecord(bytes);

@@ -20,6 +20,8 @@ interface Reply {
   body: string;
   contentType: string;
   headers?: Record<string, string>;
+  /** Close the connection after this answer (the request's body was not read whole). */
+  close?: boolean;
 }
 
 const STATUS: Record<number, string> = {
@@ -100,7 +102,7 @@ export class AdminServer {
       // uWS hands the body over in chunks, and only to a handler that asked before returning.
       const body = method === 'POST' ? readBody(res) : Promise.resolve(Buffer.alloc(0));
       void body
-        .then((b) => this.route(method, url, query, auth, (r) => (route = r), b), (e: Error) => error(413, e.message))
+        .then((b) => this.route(method, url, query, auth, (r) => (route = r), b), (e: Error): Reply => ({ ...error(413, e.message), close: true }))
         .then(
           (reply) => this.send(res, route, reply, () => aborted, head, closing),
           (e: unknown) => this.send(res, route, error(500, (e as Error).message), () => aborted, head, closing),
@@ -189,7 +191,7 @@ export class AdminServer {
       for (const [k, v] of Object.entries(r.headers ?? {})) res.writeHeader(k, v);
       if (closeAfter) res.tryEnd('', length);
       else if (head && length > 0) res.endWithoutBody(length);
-      else res.end(head ? '' : r.body);
+      else res.end(head ? '' : r.body, r.close === true);
     });
     // Closed on the next turn: inside a uWS callback (an answer ready at once) the cork is
     // flushed only when that callback returns, and a close before it would drop the head.

@@ -45,7 +45,12 @@ export async function listenUws(app: uWS.TemplatedApp, host: string, port: numbe
   const u = nativeUws();
   const dir = mkdtempSync(join(tmpdir(), 'cpe-sim-uws-'));
   const path = join(dir, 'http.sock');
-  const drop = () => rmSync(dir, { recursive: true, force: true });
+  const drop = () => {
+    process.off('exit', drop);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  // A process that exits without closing its listeners leaves no directory behind (a SIGKILL still does: an empty directory and a socket inode).
+  process.on('exit', drop);
   const token = await new Promise<uWS.us_listen_socket | false>((resolve) => app.listen_unix((t) => resolve(t), path));
   if (!token) {
     drop();

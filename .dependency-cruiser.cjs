@@ -25,7 +25,7 @@ module.exports = {
       severity: 'error',
       comment: 'CWMP and USP meet only in src/shard/ (one tree, two protocols); neither imports the shard, the coordinator, the listeners or metrics (src/http/digest.ts is a shared helper).',
       from: { path: '^src/(cwmp|usp)/' },
-      to: { path: '^src/(shard|coordinator|metrics)/|^src/http/(admin-server|cr-listener|uws)|^workers/' },
+      to: { path: '^src/(shard|coordinator|metrics)/|^src/http/(admin-server|cr-listener|uws|gate)|^workers/' },
     },
     {
       name: 'cwmp-and-usp-apart',

@@ -23,8 +23,10 @@ export function fdBudget(cfg: Config, limit: FdLimit, openNow: number | undefine
   const cwmp = cfg.acsUrl !== undefined || cfg.mockAcs !== undefined;
   parts.push({ what: 'the process now', fds: openNow ?? 32 });
   parts.push({ what: `${shards.length} shard threads`, fds: shards.length * FDS_PER_THREAD });
-  const listeners = 1 + (cfg.metricsBindAddr ? 1 : 0) + (cfg.mockAcs ? 1 : 0) + (cfg.uspBroker?.mode === 'embedded' ? 1 : 0);
-  parts.push({ what: `${listeners} listeners`, fds: listeners });
+  // The CR and metrics listeners are uWS behind a protocol gate: two listening sockets each.
+  const gated = 1 + (cfg.metricsBindAddr ? 1 : 0);
+  const listeners = gated + (cfg.mockAcs ? 1 : 0) + (cfg.uspBroker?.mode === 'embedded' ? 1 : 0);
+  parts.push({ what: `${listeners} listeners`, fds: listeners + gated });
   if (cfg.uspBroker) {
     parts.push({ what: `${cfg.cpes} USP agents' MQTT connections`, fds: cfg.cpes });
     if (cfg.uspBroker.mode === 'embedded') parts.push({ what: 'the embedded broker\'s side of each', fds: cfg.cpes });

@@ -120,6 +120,8 @@ export async function runSession(host: SessionHost, channel: SessionChannel): Pr
       const ra = reply.status === 503 || reply.status === 429 ? reply.headers['retry-after'] : undefined;
       return failed('http-status', `ACS answered HTTP ${reply.status}`, reply.status, Array.isArray(ra) ? ra[0] : ra);
     }
+    // XML 1.0 4.3.3: bytes that are not UTF-8 in a UTF-8 entity are a fatal error.
+    if (reply.notUtf8) return failed('malformed', 'the ACS reply is not valid UTF-8 (XML 1.0 section 4.3.3)');
     const env = parseAcsEnvelope(reply.body);
     if (env.cwmpNamespace) cwmpNamespace = env.cwmpNamespace;
     hold = env.holdRequests;

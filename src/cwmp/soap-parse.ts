@@ -124,9 +124,31 @@ type Envelope =
   | { kind: 'malformed'; reason: string }
   | { kind: 'ok'; header: XNode | undefined; rpcName: string | undefined; rpc: XNode | undefined; cwmpNamespace: string | undefined };
 
+/** Whether the prolog (XML declaration, processing instructions, comments, space) leads to a <!DOCTYPE. */
+function hasDoctype(s: string): boolean {
+  let i = 0;
+  for (;;) {
+    while (i < s.length && (s[i] === ' ' || s[i] === '\t' || s[i] === '\r' || s[i] === '\n')) i++;
+    if (s.startsWith('<?', i)) {
+      const end = s.indexOf('?>', i + 2);
+      if (end < 0) return false;
+      i = end + 2;
+    } else if (s.startsWith('<!--', i)) {
+      const end = s.indexOf('-->', i + 4);
+      if (end < 0) return false;
+      i = end + 3;
+    } else {
+      return s.startsWith('<!DOCTYPE', i) || s.startsWith('<!doctype', i);
+    }
+  }
+}
+
 function readEnvelope(xml: string, warnings: string[]): Envelope {
   const s = xml.replace(/^\uFEFF/, '').trim();
   if (s === '') return { kind: 'empty' };
+  // SOAP 1.1 section 3: a SOAP message MUST NOT contain a Document Type Declaration. Refused
+  // before any parsing: no entity is declared, expanded or fetched (billion laughs, XXE).
+  if (hasDoctype(s)) return { kind: 'malformed', reason: 'a Document Type Declaration is not allowed in a SOAP message (SOAP 1.1 section 3)' };
   const valid = XMLValidator.validate(s);
   if (valid !== true) return { kind: 'malformed', reason: `bad XML at ${valid.err.line}:${valid.err.col}: ${valid.err.msg}` };
   let doc: XNode;

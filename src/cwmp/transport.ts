@@ -14,7 +14,12 @@ export interface HttpReply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+  /** Set when the body is not valid UTF-8 (a fatal error for XML, XML 1.0 4.3.3); `body` is then empty. */
+  notUtf8?: true;
 }
+
+/** Strict UTF-8: a byte sequence that is not UTF-8 throws instead of becoming U+FFFD. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 export interface AcsEndpoint {
   url: string;
@@ -353,9 +358,15 @@ export class AcsHttpSession {
         if (timedOut) throw timeoutError();
         throw new TransportError('io', `reading the ACS reply failed: ${(e as Error).message}`);
       }
-      const text = Buffer.concat(chunks, size).toString('utf8');
+      let text = '';
+      let notUtf8 = false;
+      try {
+        text = UTF8.decode(Buffer.concat(chunks, size));
+      } catch {
+        notUtf8 = true;
+      }
       this.keepCookies(res.headers['set-cookie']);
-      return { status: res.statusCode, headers: res.headers as HttpReply['headers'], body: text };
+      return { status: res.statusCode, headers: res.headers as HttpReply['headers'], body: text, ...(notUtf8 ? { notUtf8: true as const } : {}) };
     } finally {
       clearTimeout(timer);
     }

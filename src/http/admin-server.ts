@@ -20,6 +20,8 @@ interface Reply {
   body: string;
   contentType: string;
   headers?: Record<string, string>;
+  /** Close the connection after this answer (the request's body was not read whole). */
+  close?: boolean;
 }
 
 const STATUS: Record<number, string> = {
@@ -85,10 +87,12 @@ export class AdminServer {
       });
       // HEAD is GET without the body (RFC 9110 9.3.2): same status and headers.
       const head = req.getMethod().toUpperCase() === 'HEAD';
+      // uWS honours "Connection: close" after end(), not after endWithoutBody() (see send).
+      const closing = head && /(^|,)\s*close\s*(,|$)/i.test(req.getHeader('connection'));
       const method = head ? 'GET' : req.getMethod().toUpperCase();
       const url = req.getUrl();
       if (url === '/live' && method === 'GET') {
-        if (head) this.send(res, '/live', { status: 200, body: '', contentType: 'text/event-stream; charset=utf-8', headers: { 'cache-control': 'no-store' } }, () => aborted, true);
+        if (head) this.send(res, '/live', { status: 200, body: '', contentType: 'text/event-stream; charset=utf-8', headers: { 'cache-control': 'no-store' } }, () => aborted, true, closing);
         else this.stream(res);
         return;
       }
@@ -98,10 +102,10 @@ export class AdminServer {
       // uWS hands the body over in chunks, and only to a handler that asked before returning.
       const body = method === 'POST' ? readBody(res) : Promise.resolve(Buffer.alloc(0));
       void body
-        .then((b) => this.route(method, url, query, auth, (r) => (route = r), b), (e: Error) => error(413, e.message))
+        .then((b) => this.route(method, url, query, auth, (r) => (route = r), b), (e: Error): Reply => ({ ...error(413, e.message), close: true }))
         .then(
-          (reply) => this.send(res, route, reply, () => aborted, head),
-          (e: unknown) => this.send(res, route, error(500, (e as Error).message), () => aborted, head),
+          (reply) => this.send(res, route, reply, () => aborted, head, closing),
+          (e: unknown) => this.send(res, route, error(500, (e as Error).message), () => aborted, head, closing),
         )
         .catch(() => {
           // Nothing may escape as an unhandled rejection; answer if the client is still there.
@@ -162,25 +166,36 @@ export class AdminServer {
       res.writeHeader('content-type', 'text/event-stream; charset=utf-8');
       res.writeHeader('cache-control', 'no-store');
       res.writeHeader('x-accel-buffering', 'no');
-      res.write(`retry: 2000\n: cpe-sim live${this.live ? '' : ' (no feed: nothing will be sent)'}\n\n`);
+      // The history (bounded: 10 minutes of points) goes in one write, which uWS keeps whole
+      // when the socket cannot take it at once; later points are dropped while congested.
+      const history = recentWindow(this.live?.recent() ?? []).map(sseEvent).join('');
+      if (!res.write(`retry: 2000\n: cpe-sim live${this.live ? '' : ' (no feed: nothing will be sent)'}\n\n${history}`)) congested = true;
     });
-    for (const p of recentWindow(this.live?.recent() ?? [])) write(sseEvent(p));
     const unsubscribe = this.live?.subscribe((p) => write(sseEvent(p))) ?? (() => undefined);
     const keepalive = setInterval(() => write(': keep-alive\n\n'), LIVE_KEEPALIVE_MS);
     keepalive.unref();
     this.streams.add(end);
   }
 
-  private send(res: uWS.HttpResponse, route: string, r: Reply, aborted: () => boolean, head = false): void {
+  private send(res: uWS.HttpResponse, route: string, r: Reply, aborted: () => boolean, head = false, close = false): void {
     this.catalog.adminRequests.inc({ route, code: String(r.status) });
     if (aborted()) return;
+    const length = Buffer.byteLength(r.body);
+    // This uWS build keeps the connection after endWithoutBody() even when asked to close
+    // it: a HEAD with "Connection: close" gets its head by tryEnd (0 of the announced
+    // bytes sent) and the socket is closed once the head is written.
+    const closeAfter = head && close && length > 0;
     res.cork(() => {
       res.writeStatus(STATUS[r.status] ?? String(r.status));
       res.writeHeader('content-type', r.contentType);
       for (const [k, v] of Object.entries(r.headers ?? {})) res.writeHeader(k, v);
-      if (head) res.endWithoutBody(Buffer.byteLength(r.body));
-      else res.end(r.body);
+      if (closeAfter) res.tryEnd('', length);
+      else if (head && length > 0) res.endWithoutBody(length);
+      else res.end(head ? '' : r.body, r.close === true);
     });
+    // Closed on the next turn: inside a uWS callback (an answer ready at once) the cork is
+    // flushed only when that callback returns, and a close before it would drop the head.
+    if (closeAfter) setImmediate(() => aborted() || res.close());
   }
 
   /** Bearer token check: scheme in any case (RFC 7235), digests compared so length leaks nothing. */

@@ -1,8 +1,12 @@
 // uWebSockets.js, refused unless the native binary loaded: its package silently falls
-// back to a slow pure-JS server when the binary does not match this Node.
+// back to a slow pure-JS server when the binary does not match this Node. Each app
+// listens on a private Unix socket behind a protocol gate (gate.ts) on the public port.
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import uWS from 'uWebSockets.js';
+import { listenGate, type Gate } from './gate.js';
 
 const require = createRequire(import.meta.url);
 
@@ -26,26 +30,49 @@ export function nativeUws(): typeof uWS {
 
 export type UwsListenSocket = uWS.us_listen_socket;
 
-/** A listening uWS app: its port (0 picks one) and a way to stop listening. */
+/** A listening uWS app behind its protocol gate: the gate's port (0 picks one) and a way to stop both. */
 export interface UwsListener {
   port: number;
   close(): void;
 }
 
-/** Listen, or fail with a message naming what could not listen where. */
-export function listenUws(app: uWS.TemplatedApp, host: string, port: number, what: string): Promise<UwsListener> {
+/**
+ * Listen: uWS on a Unix socket in a private directory (mode 0700), the protocol gate
+ * (gate.ts) on host:port in front of it; or fail with a message naming what could not
+ * listen where.
+ */
+export async function listenUws(app: uWS.TemplatedApp, host: string, port: number, what: string): Promise<UwsListener> {
   const u = nativeUws();
-  return new Promise((resolve, reject) => {
-    app.listen(host, port, (token) => {
-      if (!token) return reject(new Error(`${what}: cannot listen on ${host}:${port}`));
-      let open = true;
-      resolve({
-        port: u.us_socket_local_port(token as unknown as uWS.us_socket),
-        close: () => {
-          if (open) u.us_listen_socket_close(token);
-          open = false;
-        },
-      });
-    });
-  });
+  const dir = mkdtempSync(join(tmpdir(), 'cpe-sim-uws-'));
+  const path = join(dir, 'http.sock');
+  const drop = () => {
+    process.off('exit', drop);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  // A process that exits without closing its listeners leaves no directory behind (a SIGKILL still does: an empty directory and a socket inode).
+  process.on('exit', drop);
+  const token = await new Promise<uWS.us_listen_socket | false>((resolve) => app.listen_unix((t) => resolve(t), path));
+  if (!token) {
+    drop();
+    throw new Error(`${what}: cannot listen on the Unix socket ${path}`);
+  }
+  let gate: Gate;
+  try {
+    gate = await listenGate(host, port, path, what);
+  } catch (e) {
+    u.us_listen_socket_close(token);
+    drop();
+    throw e;
+  }
+  let open = true;
+  return {
+    port: gate.port,
+    close: () => {
+      if (!open) return;
+      open = false;
+      gate.close();
+      u.us_listen_socket_close(token);
+      drop();
+    },
+  };
 }

@@ -63,8 +63,12 @@ export class ConnectionRequests {
     const l = this.target.local(cpe);
     const path = req.url.split('?')[0]!;
     if (l === undefined || path !== this.target.crPath(cpe)) return { status: 404, headers: {} };
-    // TR-069 3.2.2: the ACS sends GET
-    if (req.method !== 'GET') return { status: 405, headers: { allow: 'GET' } };
+    // TR-069 3.2.2: the ACS sends GET. HEAD gets what GET would (RFC 9110 9.3.2: same
+    // status and headers, checked the same way, its Authorization good once too) but,
+    // being a safe method (RFC 9110 9.2.1), starts no session and takes no place in the
+    // rate limit.
+    const head = req.method === 'HEAD';
+    if (req.method !== 'GET' && !head) return { status: 405, headers: { allow: 'GET, HEAD' } };
     // A CPE that has not powered on yet does not answer (as if unplugged): 503.
     if (!this.target.isPoweredOn(l)) return { status: 503, headers: {} };
 
@@ -92,8 +96,8 @@ export class ConnectionRequests {
     const fresh = this.useNonce(scope, p['nonce']!, p['qop'] === undefined ? undefined : p['nc'], now);
     if (fresh !== 'ok') return challenge(fresh === 'stale');
 
-    if (!this.admit(l, now)) return { status: 503, headers: {} };
-    this.target.requested(l);
+    if (!this.admit(l, now, !head)) return { status: 503, headers: {} };
+    if (!head) this.target.requested(l);
     return { status: 200, headers: {} };
   }
 
@@ -134,8 +138,8 @@ export class ConnectionRequests {
     return 'ok';
   }
 
-  /** Per-CPE fixed window: at most rateLimit.count accepted per period. */
-  private admit(l: number, now: number): boolean {
+  /** Per-CPE fixed window: at most rateLimit.count accepted per period; `take` false only looks. */
+  private admit(l: number, now: number, take = true): boolean {
     const periodMs = this.cfg.rateLimit.periodSec * 1000;
     if (now - this.lastSweep > periodMs) {
       for (const [k, w] of this.windows) if (now - w.start >= periodMs) this.windows.delete(k);
@@ -143,11 +147,11 @@ export class ConnectionRequests {
     }
     const w = this.windows.get(l);
     if (!w || now - w.start >= periodMs) {
-      this.windows.set(l, { start: now, count: 1 });
+      if (take) this.windows.set(l, { start: now, count: 1 });
       return true;
     }
     if (w.count >= this.cfg.rateLimit.count) return false;
-    w.count++;
+    if (take) w.count++;
     return true;
   }
 }

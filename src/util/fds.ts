@@ -44,7 +44,7 @@ export function countOpenFds(): number | undefined {
 }
 
 /** Descriptors kept free at all times for the listeners (/metrics, /admin, connection requests), transfers and the fd count itself. */
-export const FD_RESERVE = 100;
+export const FD_RESERVE = 200;
 
 const OPEN = 0;
 const OPENED_SINCE = 1;

@@ -40,6 +40,15 @@ describe('Inform on the wire', () => {
     expect(raw).toContain('urn:dslforum-org:cwmp-1-2');
     expect(raw).toMatch(/<Event soap-enc:arrayType="cwmp:EventStruct\[2\]">/);
     expect(raw).toMatch(/<Value xsi:type="xsd:string">/);
+    // Every CPE request carries its own cwmp:ID, mustUnderstand (TR-069 3.5), as firmware does.
+    const idOf = (body: string) => /<cwmp:ID soap-env:mustUnderstand="1">(\d+)<\/cwmp:ID>/.exec(body)?.[1];
+    const informId = idOf(raw);
+    const rpcId = idOf(s.raw[1]!);
+    expect(informId).toBeDefined();
+    expect(rpcId).toBeDefined();
+    expect(rpcId).not.toBe(informId);
+    // The empty POST carries nothing.
+    expect(s.raw[2]).toBe('');
     expect(Date.parse(s.inform.currentTime)).toBe(h.clock.now() - (h.clock.now() % 1000));
     // icwmp-style: a bootstrap session asks for the ACS's methods, then the empty POST ends it.
     expect(s.messages.map((m) => m.message.method)).toEqual(['GetRPCMethods', 'Empty']);

@@ -131,7 +131,25 @@ describe('GetInstances', () => {
       'Device.IP.Interface.2.', 'Device.IP.Interface.2.IPv4Address.1.', 'Device.IP.Interface.2.IPv6Address.1.',
     ]);
     expect(deep[0]!.curr_insts[1]!.unique_keys).toEqual({ Alias: 'cpe-wan-v4' });
-    expect(deep.slice(1).map((r) => r.err_code)).toEqual([7018, 7026, 7026]);
+    expect(deep.slice(1).map((r) => r.err_code)).toEqual([0, 7026, 7026]);
+    // A single-instance object: the rows of the tables below it (obuspa's answer; not 7018).
+    expect(deep[1]!.curr_insts.length).toBeGreaterThan(0);
+    expect(deep[1]!.curr_insts.every((c) => c.instantiated_obj_path.startsWith('Device.DeviceInfo.'))).toBe(true);
+  });
+
+  it('on a single-instance object path: the instances of the tables below it, only those directly under it with first_level_only', () => {
+    const a = agent();
+    const paths = (first: boolean) =>
+      (a.resp(getInstances(['Device.LocalAgent.'], first)) as Extract<Response, { resp_type: 'get_instances_resp' }>).get_instances_resp.req_path_results[0]!.curr_insts.map((c) => c.instantiated_obj_path);
+    const top = paths(true);
+    const all = paths(false);
+    // Directly under LocalAgent: Controller.{i}, Subscription.{i}, ... rows, and nothing deeper.
+    expect(top).toContain('Device.LocalAgent.Controller.1.');
+    expect(top.every((p) => /^Device\.LocalAgent\.[A-Za-z]+\.\d+\.$/.test(p))).toBe(true);
+    // Without first_level_only: the nested rows too (Controller.1.MTP.1. ...), a superset.
+    expect(all).toEqual(expect.arrayContaining(top));
+    expect(all.some((p) => /^Device\.LocalAgent\.Controller\.1\.MTP\.\d+\.$/.test(p))).toBe(true);
+    expect(all.length).toBeGreaterThan(top.length);
   });
 });
 

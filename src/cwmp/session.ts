@@ -64,6 +64,18 @@ type State =
   | { name: 'empty-post' }
   | { name: 'answer'; request: AcsRequest; id: string | undefined };
 
+/**
+ * The cwmp:ID of the CPE's own requests (Inform, TransferComplete, GetRPCMethods, ...):
+ * TR-069 3.5 lets a request carry one, and real firmware sends one with every request,
+ * unique per request (docs/cwmp-behaviour.md "Namespaces and SOAP headers"). A random
+ * 32-bit start per thread, then counted, in decimal as icwmp writes it.
+ */
+let nextRequestId = Math.floor(Math.random() * 0x1_0000_0000);
+export function requestId(): string {
+  nextRequestId = (nextRequestId + 1) >>> 0;
+  return String(nextRequestId);
+}
+
 /** Upper bound on messages in one session, so a looping ACS cannot pin a CPE forever (--session-timeout bounds its time). */
 const MAX_MESSAGES = 10_000;
 
@@ -133,7 +145,7 @@ export async function runSession(host: SessionHost, channel: SessionChannel): Pr
     switch (state.name) {
       case 'inform': {
         const inform = host.inform();
-        const env = await exchange(inform);
+        const env = await exchange(inform, requestId());
         const accepted = !isOutcome(env) && env.message.kind === 'response' && env.message.response.method === 'InformResponse';
         publishInform({ events: inform.events.map((e) => e.code), result: accepted ? 'accepted' : 'failed' });
         if (isOutcome(env)) return env;
@@ -152,7 +164,7 @@ export async function runSession(host: SessionHost, channel: SessionChannel): Pr
         // TR-069 3.5: while HoldRequests is true the CPE sends no requests
         for (let req = hold ? undefined : unattempted()[0]; req; req = hold ? undefined : unattempted()[0]) {
           attempted.add(req);
-          const env = await exchange(req);
+          const env = await exchange(req, requestId());
           if (isOutcome(env)) return env;
           const m = env.message;
           if (m.kind === 'fault') {

@@ -18,7 +18,7 @@ function underLimit(limit: number, args: string[], timeoutMs: number): ChildProc
 }
 
 /** GET with a client timeout: the status and body, or 'timeout' / the error. A generous bound, not a performance claim. */
-function get(port: number, path: string, timeoutMs = 5000): Promise<{ status: number; body: string } | string> {
+function getOnce(port: number, path: string, timeoutMs = 5000): Promise<{ status: number; body: string } | string> {
   return new Promise((resolve) => {
     const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: timeoutMs }, (res) => {
       let body = '';
@@ -102,6 +102,18 @@ describe('file descriptors', () => {
     let usp = 0;
     let cwmp = 0;
     const answers: Array<{ path: string; result: { status: number; body: string } | string }> = [];
+    // At the very limit, a connection the listener's accept cannot take is closed at once by
+    // node (libuv closes what it cannot keep): a client sees a reset and tries again, as a
+    // Prometheus scrape does at its next interval. A request may need that second try; the
+    // second try must be answered, and few may need one.
+    let retried = 0;
+    const get = async (port: number, path: string) => {
+      const first = await getOnce(port, path);
+      if (typeof first !== 'string' || !/ECONNRESET|socket hang up/.test(first)) return first;
+      retried++;
+      await new Promise((r) => setTimeout(r, 200));
+      return getOnce(port, path);
+    };
     while ((usp === 0 || cwmp === 0) && Date.now() < deadline) {
       const m = await get(metricsPort!, '/metrics');
       answers.push({ path: '/metrics', result: typeof m === 'string' ? m : { status: m.status, body: '' } });
@@ -125,6 +137,7 @@ describe('file descriptors', () => {
       answers.push({ path: '/cr', result: typeof cr === 'string' ? cr : { status: cr.status, body: '' } });
     }
     for (const a of answers) expect([a.path, typeof a.result === 'string' ? a.result : a.result.status]).toEqual([a.path, a.path === '/cr' ? expect.any(Number) : 200]);
+    expect(retried).toBeLessThanOrEqual(Math.ceil(answers.length / 10));
     expect(answers.filter((a) => a.path === '/cr').every((a) => typeof a.result !== 'string' && a.result.status >= 400 && a.result.status < 500)).toBe(true);
 
     // The open-fds gauge tells the truth: the count this test reads from outside, no "unsupported" series, no failed read.

@@ -276,14 +276,15 @@ export class AcsHttpSession {
     this.pool.reset(this.client);
   }
 
-  private powerLost(): TransportError {
+  /** The error of a cut session: its reason (power-off, too-long, stopped) and detail. */
+  private cutError(): TransportError {
     const cut = this.aborted || { reason: 'power-off', detail: CUT_DETAIL['power-off'] };
     return new TransportError(cut.reason, cut.detail);
   }
 
   private async send(body: string): Promise<HttpReply> {
     const reset = await this.linkBefore();
-    if (this.aborted) throw this.powerLost();
+    if (this.aborted) throw this.cutError();
     const headers: Record<string, string> = { 'content-length': String(Buffer.byteLength(body)) };
     if (body !== '') headers['content-type'] = 'text/xml; charset="utf-8"';
     // TR-069 3.4.5: echo the ACS's cookies for the rest of the session
@@ -313,7 +314,7 @@ export class AcsHttpSession {
         });
       } catch (e) {
         this.broken = true;
-        if (this.aborted) throw this.powerLost();
+        if (this.aborted) throw this.cutError();
         if (timedOut) throw timeoutError();
         const err = e as { code?: string; message?: string };
         const timeout = err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT' || err.code === 'UND_ERR_CONNECT_TIMEOUT';
@@ -354,7 +355,7 @@ export class AcsHttpSession {
       } catch (e) {
         this.broken = true;
         if (e instanceof TransportError) throw e;
-        if (this.aborted) throw this.powerLost();
+        if (this.aborted) throw this.cutError();
         if (timedOut) throw timeoutError();
         throw new TransportError('io', `reading the ACS reply failed: ${(e as Error).message}`);
       }

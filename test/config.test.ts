@@ -431,6 +431,17 @@ describe('USP options (--usp-*)', () => {
     expect(configError(() => load({ uspBroker: 'mqtts://broker.example:8883' }, { CPE_SIM_USP_CA_FILE: tmp }))).toContain('uspCaFile');
   });
 
+  it('takes --acs-cert/--acs-key as a pair of readable PEM files that belong together, naming the key otherwise', () => {
+    const tls = (f: string): string => join(repoRoot, 'test', 'fixtures', 'tls', f);
+    const ok = load({ ...MOCK, acsCert: tls('client.pem'), acsKey: tls('client-key.pem') });
+    expect([ok.acsCert, ok.acsKey]).toEqual([tls('client.pem'), tls('client-key.pem')]);
+    expect(configError(() => load({ ...MOCK, acsKey: tls('client-key.pem') }))).toContain('config: acsKey: set without acsCert');
+    const missing = configError(() => load({ ...MOCK, acsCert: join(tmp, 'no-cert.pem'), acsKey: tls('client-key.pem') }));
+    expect(missing).toContain('config: acsCert: cannot read');
+    expect(missing).toContain('expected a PEM file of a client certificate');
+    expect(configError(() => load({ ...MOCK, acsCert: tls('client.pem'), acsKey: tls('rogue-key.pem') }))).toMatch(/^config: acsCert\/acsKey: .*not a usable certificate and matching private key/);
+  });
+
   it('never echoes the MQTT password or secret in an error', () => {
     const m1 = configError(() => load({ ...MOCK, config: yamlFile('uspMqttPassword: { pw: hunter2-usp }\n') }));
     expect(m1).toContain('uspMqttPassword');

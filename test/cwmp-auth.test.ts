@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { sessionChannel, type SessionEvent } from '../src/cwmp/diagnostics.js';
 import { EV } from '../src/cwmp/events.js';
 import { basicAuthorization } from '../src/http/digest.js';
 import { atBootstrap, fixture, spv, startHarness, until, type Harness } from './helpers/harness.js';
@@ -94,6 +95,41 @@ describe('session plumbing', () => {
     h.tick();
     await until(() => h!.shard.lifecycle(0) === 'failed', 10_000, 'tls failure');
     expect(h.acs.sessions).toHaveLength(0);
+  });
+
+  describe('an HTTPS ACS that requires a client certificate (--acs-cert / --acs-key)', () => {
+    const pem = (f: string): string => readFileSync(fixture(f), 'utf8');
+    const acs = () => ({ tls: { key: pem('tls/server-key.pem'), cert: pem('tls/server.pem'), ca: pem('tls/client-ca.pem'), requestCert: true } });
+
+    it('presents the certificate in the TLS handshake: the ACS sees its subject and the session runs', async () => {
+      h = await startHarness({ acs: acs(), acsCaFile: fixture('tls/ca.pem'), acsCert: { certFile: fixture('tls/client.pem'), keyFile: fixture('tls/client-key.pem') } });
+      h.tick();
+      await settle(h);
+      expect(h.acs.sessions.map((s) => [s.ended, s.clientCertCn])).toEqual([[true, 'cpe-sim test CPE']]);
+      expect(h.shard.lifecycle(0)).toBe('ready');
+    });
+
+    it('without a certificate the ACS refuses the handshake and the CPE fails', async () => {
+      const reasons: Array<string | undefined> = [];
+      const onSession = (e: unknown): void => void reasons.push((e as SessionEvent).reason);
+      sessionChannel.subscribe(onSession);
+      try {
+        h = await startHarness({ acs: acs(), acsCaFile: fixture('tls/ca.pem') });
+        h.tick();
+        await until(() => h!.shard.lifecycle(0) === 'failed', 10_000, 'handshake refused');
+      } finally {
+        sessionChannel.unsubscribe(onSession);
+      }
+      expect(h.acs.sessions).toHaveLength(0);
+      expect(reasons).toEqual(['io']);
+    });
+
+    it('a certificate the ACS does not trust is refused too', async () => {
+      h = await startHarness({ acs: acs(), acsCaFile: fixture('tls/ca.pem'), acsCert: { certFile: fixture('tls/rogue.pem'), keyFile: fixture('tls/rogue-key.pem') } });
+      h.tick();
+      await until(() => h!.shard.lifecycle(0) === 'failed', 10_000, 'untrusted certificate refused');
+      expect(h.acs.sessions).toHaveLength(0);
+    });
   });
 
   it('ends the session on an empty 200 as on a 204', async () => {

@@ -126,6 +126,27 @@ describe('Download (TR-069 A.3.2.8)', () => {
     }
   });
 
+  it('presents the --acs-cert client certificate to a file server that requires one (refused without it)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { fixture } = await import('./helpers/harness.js');
+    const pem = (f: string): string => readFileSync(fixture(f), 'utf8');
+    const secure = await startFileServer({ 'web.tar': 2048 }, { key: pem('tls/server-key.pem'), cert: pem('tls/server.pem'), ca: pem('tls/client-ca.pem'), requestCert: true });
+    try {
+      h = await run([dl(`${secure.url}/files/web.tar`)], { acsCaFile: fixture('tls/ca.pem'), acsCert: { certFile: fixture('tls/client.pem'), keyFile: fixture('tls/client-key.pem') } });
+      const ok = await transferComplete(h);
+      expect([ok.fault.code, ok.fault.message]).toEqual([0, '']);
+      await h.stop();
+      h = await run([dl(`${secure.url}/files/web.tar`)], { acsCaFile: fixture('tls/ca.pem') });
+      // Under TLS 1.3 the server checks the client's certificate after the client thinks the
+      // handshake is done, then closes: the CPE sees the connection closed before any answer.
+      const f = (await transferComplete(h)).fault;
+      expect([f.code, f.message]).toEqual([9017, 'UND_ERR_SOCKET: other side closed']);
+      expect(secure.gets).toEqual(['/files/web.tar']); // only the first run's GET got through
+    } finally {
+      await secure.close();
+    }
+  });
+
   it('authenticates with Basic and with Digest', async () => {
     h = await run([dl(`${files.url}/basic/web.tar`, { username: USER, password: PASS }), dl(`${files.url}/digest/web.tar`, { commandKey: 'dl-2', username: USER, password: PASS })]);
     h.tick();

@@ -9,7 +9,8 @@ import { loadConfig } from '../src/config/load.js';
 import { startFleet } from '../src/coordinator/fleet.js';
 import { createLogger } from '../src/log.js';
 import { runCli as run } from './helpers/cli.js';
-import { tr098Profile, until } from './helpers/harness.js';
+import { fixture, tr098Profile, until } from './helpers/harness.js';
+import { startMosquitto } from './helpers/mosquitto.js';
 import { TestController } from './helpers/usp-controller.js';
 
 interface Summary {
@@ -99,5 +100,38 @@ describe('startFleet with USP on a non-Device profile', () => {
       env: {},
     });
     await expect(startFleet(cfg, createLogger('silent', 'json'))).rejects.toThrow(/USP needs a TR-181 Device:2 profile/);
+  });
+});
+
+describe('cpe-sim USP-only run against a broker that requires client certificates (mosquitto, mqtts)', () => {
+  let m: Awaited<ReturnType<typeof startMosquitto>>;
+  beforeAll(async () => {
+    m = await startMosquitto({ tls: { certFile: fixture('tls/server.pem'), keyFile: fixture('tls/server-key.pem'), clientCaFile: fixture('tls/client-ca.pem') } });
+  });
+  afterAll(async () => {
+    await m?.stop();
+  });
+  const common = () => ['--usp-broker', m.url, '--usp-ca-file', fixture('tls/ca.pem'), '--cpes', '4', '--boot-ramp', '0', '--cr-bind-addr', '127.0.0.1:0', '--log-level', 'error'];
+
+  it('--usp-cert/--usp-key: every agent presents the certificate and connects (exit 0)', async () => {
+    const r = await run([...common(), '--usp-cert', fixture('tls/client.pem'), '--usp-key', fixture('tls/client-key.pem')]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    const s = summaryOf(r.stdout);
+    expect([s.ready, s.failed, s.mqtt?.['connected']]).toEqual([4, 0, 4]);
+  });
+
+  it('without them the broker refuses every agent (exit 1, all failed)', async () => {
+    const r = await run(common());
+    expect(r.code).toBe(1);
+    expect(summaryOf(r.stdout)).toMatchObject({ ready: 0, failed: 4 });
+  });
+
+  it('refuses a certificate without its key before starting, naming the keys (exit 2)', async () => {
+    const r = await run([...common(), '--usp-cert', fixture('tls/client.pem')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('config: uspCert: set without uspKey');
+    const mismatch = await run([...common(), '--usp-cert', fixture('tls/client.pem'), '--usp-key', fixture('tls/rogue-key.pem')]);
+    expect(mismatch.code).toBe(2);
+    expect(mismatch.stderr).toMatch(/config: uspCert\/uspKey: .* are not a usable certificate and matching private key/);
   });
 });

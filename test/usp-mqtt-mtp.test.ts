@@ -392,6 +392,45 @@ describe('MqttMtp over TLS (mosquitto, mqtts)', () => {
   });
 });
 
+describe('MqttMtp over TLS to a broker that requires a client certificate (--usp-cert / --usp-key)', () => {
+  let m: Awaited<ReturnType<typeof startMosquitto>>;
+  const pem = (f: string): string => readFileSync(fixture(f), 'utf8');
+  const ca = pem('tls/ca.pem');
+  beforeAll(async () => {
+    m = await startMosquitto({ tls: { certFile: fixture('tls/server.pem'), keyFile: fixture('tls/server-key.pem'), clientCaFile: fixture('tls/client-ca.pem') } });
+  });
+  afterAll(async () => {
+    await m?.stop();
+  });
+
+  it('presents the certificate and round-trips a Record', async () => {
+    const ctl = await TestController.start({ url: m.url, protocolVersion: 5, ca, cert: pem('tls/client.pem'), key: pem('tls/client-key.pem') });
+    try {
+      const a = makeAgent(m.url, 5, { ca, cert: pem('tls/client.pem'), key: pem('tls/client-key.pem') });
+      a.mtp.connect();
+      await a.waitUp();
+      await ctl.sendMsg(a.address, { header: { msg_id: 'mtls-1' }, body: { request: { get: { param_paths: ['Device.'] } } } });
+      await until(() => a.records.length === 1, 5000, 'the Record over mutual TLS');
+      expect(decodedMsgId(a.records[0]!.payload)).toBe('mtls-1');
+      await a.mtp.close();
+    } finally {
+      await ctl.stop();
+    }
+  });
+
+  it.each([
+    ['without a certificate', {}],
+    ['with a certificate the broker does not trust', { cert: pem('tls/rogue.pem'), key: pem('tls/rogue-key.pem') }],
+  ])('is refused %s: onDown, never up', async (_what, over) => {
+    const a = makeAgent(m.url, 5, { ca, ...over });
+    a.mtp.connect();
+    expect(await a.waitDown()).not.toBe('');
+    await a.settled();
+    expect(a.ups).toEqual([]);
+    await a.mtp.close();
+  });
+});
+
 // ---- a scripted broker: what real brokers do not show -----------------------------------------
 
 interface Scripted {

@@ -2,6 +2,7 @@
 // refusing unknown keys and bad values with a message that names the key, where it came
 // from and the form expected.
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import YAML from 'yaml';
 import { ConfigError } from '../util/errors.js';
 import { didYouMean } from '../util/suggest.js';
@@ -264,6 +265,8 @@ export function loadConfig({ flags, env, scenario }: RawSources): Config {
       throw new ConfigError(`config: uspCaFile: cannot read ${JSON.stringify(cfg.uspCaFile)}: ${(e as Error).message} (expected a PEM file of CA certificates)`);
     }
   }
+  checkClientCert(cfg, 'acsCert', 'acsKey');
+  checkClientCert(cfg, 'uspCert', 'uspKey');
   if (cfg.uspBroker?.mode === 'embedded' && cfg.uspMqttVersion === '5') {
     // aedes speaks MQTT 3.1.1 only: say so rather than fail every CONNECT at run time.
     if (flagOrEnvOrFile(flags, env, [scen, file], 'uspMqttVersion')) {
@@ -280,4 +283,27 @@ export function loadConfig({ flags, env, scenario }: RawSources): Config {
     throw new ConfigError(`config: acsUrl: missing (give --acs-url http://host:port/ or ${toEnv('acsUrl')}, --mock-acs host:port for the embedded mock ACS, or --usp-broker for a USP-only fleet)`);
   }
   return cfg;
+}
+
+/** A client certificate and its key come as a pair of readable PEM files that belong together. */
+function checkClientCert(cfg: Config, certKey: 'acsCert' | 'uspCert', keyKey: 'acsKey' | 'uspKey'): void {
+  const cert = cfg[certKey];
+  const key = cfg[keyKey];
+  if (cert === undefined && key === undefined) return;
+  if (cert === undefined) throw new ConfigError(`config: ${keyKey}: set without ${certKey} (expected both: the client certificate and its private key)`);
+  if (key === undefined) throw new ConfigError(`config: ${certKey}: set without ${keyKey} (expected both: the client certificate and its private key)`);
+  const read = (k: string, file: string, what: string): string => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`config: ${k}: cannot read ${JSON.stringify(file)}: ${(e as Error).message} (expected a PEM file of ${what})`);
+    }
+  };
+  const certPem = read(certKey, cert, 'a client certificate');
+  const keyPem = read(keyKey, key, 'a private key');
+  try {
+    createSecureContext({ cert: certPem, key: keyPem });
+  } catch (e) {
+    throw new ConfigError(`config: ${certKey}/${keyKey}: ${JSON.stringify(cert)} and ${JSON.stringify(key)} are not a usable certificate and matching private key: ${(e as Error).message}`);
+  }
 }

@@ -38,6 +38,8 @@ export const OPTIONS: readonly OptionDef[] = [
   { key: 'sessionTimeout', kind: { t: 'seconds', min: 1 }, describe: 'Seconds one CWMP session may last as a whole (every exchange and RPC of it) before it is cut and fails `too-long`', default: 600 },
   { key: 'stopGrace', kind: { t: 'seconds', min: 0 }, describe: 'Seconds a stop (--duration, SIGINT/SIGTERM, the end of a scenario) waits for CWMP sessions in flight before it cuts them, counted `stopped`', default: 10 },
   { key: 'acsCaFile', kind: { t: 'string' }, describe: 'PEM file of CA certificates trusted for an https ACS (default: the system store)' },
+  { key: 'acsCert', kind: { t: 'string' }, describe: 'PEM file of the client certificate each CPE presents to an https ACS that asks for one (TR-069 Amendment 6 3.3 allows certificate-based CPE authentication); also used for file transfers. Needs --acs-key' },
+  { key: 'acsKey', kind: { t: 'string' }, describe: 'PEM file of the private key of --acs-cert' },
   { key: 'cpes', kind: { t: 'int', min: 1, max: 10_000_000 }, describe: 'Number of CPEs in the fleet', default: 100 },
   { key: 'fleetOffset', kind: { t: 'int', min: 0 }, describe: 'Global index of the first CPE (run several cpe-sim processes side by side)', default: 0 },
   { key: 'seed', kind: { t: 'int', min: 0, max: 4294967295 }, describe: 'Seed of every drawn value: {hex:N} serials, hex()/rand() values, per-CPE row counts, counter rates and phases; index-derived serials, MACs and addresses do not depend on it', default: 1 },
@@ -69,6 +71,8 @@ export const OPTIONS: readonly OptionDef[] = [
   { key: 'uspMqttPassword', kind: { t: 'secret' }, describe: 'MQTT password shared by every agent (see --usp-mqtt-secret for per-agent passwords)' },
   { key: 'uspMqttSecret', kind: { t: 'secret' }, describe: 'Secret from which each agent derives its own MQTT password: lower-case hex HMAC-SHA256(key = secret, message = Endpoint ID)' },
   { key: 'uspCaFile', kind: { t: 'string' }, describe: 'PEM file of CA certificates trusted for an mqtts:// broker (default: the system store)' },
+  { key: 'uspCert', kind: { t: 'string' }, describe: 'PEM file of the client certificate the agents present to a TLS broker or controller (mqtts://, wss://, stomps://). Needs --usp-key' },
+  { key: 'uspKey', kind: { t: 'string' }, describe: 'PEM file of the private key of --usp-cert' },
   { key: 'stateDir', kind: { t: 'string' }, describe: 'Folder where each CPE keeps its state across restarts and shard crashes, as a gateway keeps its flash: values, rows and attributes set by an ACS or controller, the bootstrap flag, pending transfers and events (docs/persistence.md); off when unset' },
   { key: 'forceDescriptors', kind: { t: 'bool' }, describe: 'Start even when the fleet needs more file descriptors than the soft limit (ulimit -n) allows; without it such a start is refused with the numbers (exit 2). What does not fit fails with reason "descriptors" (README "Descriptors")', default: false },
   { key: 'duration', kind: { t: 'seconds', min: 0 }, describe: 'Stop after this many seconds (0: run until SIGINT/SIGTERM)', default: 0 },
@@ -88,6 +92,8 @@ export interface Config {
   stopGrace: number;
   stateDir: string | undefined;
   acsCaFile: string | undefined;
+  acsCert: string | undefined;
+  acsKey: string | undefined;
   cpes: number;
   fleetOffset: number;
   seed: number;
@@ -119,6 +125,8 @@ export interface Config {
   uspMqttPassword: string | undefined;
   uspMqttSecret: string | undefined;
   uspCaFile: string | undefined;
+  uspCert: string | undefined;
+  uspKey: string | undefined;
   forceDescriptors: boolean;
   duration: number;
   logLevel: string;

@@ -128,7 +128,7 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
       fleetSize: cfg.cpes,
       seed: cfg.seed,
       profileDir: resolve(cfg.profile),
-      acs: { url: acsUrl, username: cfg.acsUsername, password: cfg.acsPassword, timeoutMs: cfg.acsTimeout * 1000, sessionTimeoutMs: cfg.sessionTimeout * 1000, caFile: cfg.acsCaFile },
+      acs: { url: acsUrl, username: cfg.acsUsername, password: cfg.acsPassword, timeoutMs: cfg.acsTimeout * 1000, sessionTimeoutMs: cfg.sessionTimeout * 1000, caFile: cfg.acsCaFile, certFile: cfg.acsCert, keyFile: cfg.acsKey },
       maxSessions: cfg.maxSessions,
       stopGraceMs: cfg.stopGrace * 1000,
       ...(stateDir ? { stateDir } : {}),
@@ -218,5 +218,7 @@ function uspInitOf(cfg: Config, brokerUrl: string): UspInit {
     password: cfg.uspMqttPassword,
     secret: cfg.uspMqttSecret,
     ca: cfg.uspCaFile ? readFileSync(cfg.uspCaFile, 'utf8') : undefined,
+    cert: cfg.uspCert ? readFileSync(cfg.uspCert, 'utf8') : undefined,
+    key: cfg.uspKey ? readFileSync(cfg.uspKey, 'utf8') : undefined,
   };
 }

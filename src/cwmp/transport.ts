@@ -68,13 +68,17 @@ export class TransportError extends Error {
  */
 export class ConnectionPool {
   private idle = new Map<string, Client[]>();
-  private readonly ca: string | undefined;
+  /** Trusted CAs and the client certificate, read once: every connection shares them. */
+  private readonly tls: { ca?: string; cert?: string; key?: string };
   /** The socket under each live connection, so a link fault can reset it (RST, not FIN). */
   private readonly sockets = new WeakMap<Client, Socket>();
   constructor(
     private readonly opts: {
       maxIdlePerOrigin: number;
       caFile?: string | undefined;
+      /** The client certificate and key presented to an https ACS that asks for one. */
+      certFile?: string | undefined;
+      keyFile?: string | undefined;
       keepAliveMs?: number;
       /** Asked before each new connection: undefined to open it, or why not (the process's descriptor reserve). */
       fdRefusal?: () => string | undefined;
@@ -82,14 +86,14 @@ export class ConnectionPool {
       fdReleased?: () => void;
     },
   ) {
-    this.ca = opts.caFile ? readFileSync(opts.caFile, 'utf8') : undefined;
+    this.tls = tlsMaterial(opts);
   }
 
   acquire(origin: string, timeoutMs: number): Client {
     const list = this.idle.get(origin);
     const c = list?.pop();
     if (c && !c.closed && !c.destroyed) return c;
-    const connector = buildConnector({ timeout: timeoutMs, ...(this.ca ? { ca: this.ca } : {}) });
+    const connector = buildConnector({ timeout: timeoutMs, ...this.tls });
     const client: Client = new Client(origin, {
       pipelining: 1,
       keepAliveTimeout: this.opts.keepAliveMs ?? 4000,
@@ -399,4 +403,12 @@ export class AcsHttpSession {
     this.cookies.clear();
     this.pool.release(this.url.origin, this.client, sessionOk && !this.broken);
   }
+}
+
+/** The PEM texts of an https ACS's trusted CAs and of the CPE's client certificate, for undici's connect options. */
+export function tlsMaterial(o: { caFile?: string | undefined; certFile?: string | undefined; keyFile?: string | undefined }): { ca?: string; cert?: string; key?: string } {
+  return {
+    ...(o.caFile ? { ca: readFileSync(o.caFile, 'utf8') } : {}),
+    ...(o.certFile && o.keyFile ? { cert: readFileSync(o.certFile, 'utf8'), key: readFileSync(o.keyFile, 'utf8') } : {}),
+  };
 }

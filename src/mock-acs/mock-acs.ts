@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { buildAcsEnvelope } from '../cwmp/soap-build.js';
 import { parseCpeEnvelope } from '../cwmp/soap-parse.js';
 import type { AcsOutgoingRequest, CpeMessage, Inform, ParsedCpeEnvelope } from '../cwmp/types.js';
@@ -36,8 +37,11 @@ export interface MockAcsOptions {
    * (the CLI's embedded mock): then only counts are kept and memory stays flat.
    */
   record?: boolean;
-  /** Serve HTTPS with this PEM key and certificate. */
-  tls?: { key: string; cert: string };
+  /**
+   * Serve HTTPS with this PEM key and certificate. With `ca` and `requestCert`, CPEs must
+   * present a client certificate signed by one of those CAs (the handshake fails otherwise).
+   */
+  tls?: { key: string; cert: string; ca?: string; requestCert?: boolean };
   /**
    * Overload mode: at most this many sessions open at once (0 or unset: no limit). An
    * Inform that would open one more is answered 503 with Retry-After and the connection
@@ -105,6 +109,8 @@ export interface RecordedSession {
   ports: number[];
   /** The connection closed while the session was still open. */
   cut?: boolean;
+  /** Subject CN of the client certificate the CPE presented over HTTPS, if any. */
+  clientCertCn?: string;
 }
 
 interface Live {
@@ -420,6 +426,8 @@ export class MockAcs {
       const record = this.opts.record !== false;
       const rec: RecordedSession = { deviceId, inform, messages: [], sentIds: [], ended: false, raw: record ? [body] : [], authorization: [], cookieSeen: false, ports: [req.socket.remotePort ?? 0] };
       if (req.headers.authorization && record) rec.authorization.push(req.headers.authorization);
+      const peer = (req.socket as TLSSocket).getPeerCertificate?.();
+      if (peer?.subject?.CN) rec.clientCertCn = String(peer.subject.CN);
       if (record) this.sessions.push(rec);
       const pending = [...(this.queued.get(deviceId) ?? []), ...(this.opts.script?.(inform, deviceId) ?? [])];
       this.queued.delete(deviceId);

@@ -60,7 +60,7 @@ export class CwmpSide {
   ) {
     this.state = new CwmpState(table.size);
     this.ms = `${table.template.rootName}.ManagementServer.`;
-    this.pool = new ConnectionPool({ maxIdlePerOrigin: opts.maxSessions, caFile: opts.acs.caFile, fdRefusal: () => table.fdRefusal('acs'), fdReleased: () => table.fdReleased('acs') });
+    this.pool = new ConnectionPool({ maxIdlePerOrigin: opts.maxSessions, caFile: opts.acs.caFile, certFile: opts.acs.certFile, keyFile: opts.acs.keyFile, fdRefusal: () => table.fdRefusal('acs'), fdReleased: () => table.fdReleased('acs') });
     this.periodic = new PeriodicPlanner(table.profile.settings.periodicInformInterval, table.random);
     this.failures = new FailureLog((msg, extra) => table.log('warn', msg, extra));
     this.eventLog = new EventLog(table.size);

@@ -4,7 +4,6 @@
 // one scheduler whose timer kinds it routes. The CWMP side (cwmp-side.ts) and the USP
 // side (usp-side.ts) each keep their own per-CPE state and see the table through
 // CpeTable; the admin API's questions are admin.ts'.
-import { readFileSync } from 'node:fs';
 import { Agent } from 'undici';
 import type { LifecycleState, ShardInit, ShardSample, ShardStats, StateCounts } from '../threads/messages.js';
 import type { FleetEvent, LinkFaultSpec } from '../scenario/model.js';
@@ -34,6 +33,7 @@ import { Recorder } from './recorder.js';
 import { Life, type BootReason, type CpeTable, type LogFn } from './table.js';
 import { TimerKind } from './timer-kind.js';
 import { transfer } from './transfers.js';
+import { tlsMaterial } from '../cwmp/transport.js';
 import { uploadBody } from './upload-body.js';
 import { UspSide } from './usp-side.js';
 
@@ -142,7 +142,8 @@ export class Shard implements CpeTable, AdminTable {
       },
       `${deps.template.rootName}.ManagementServer.PeriodicInformInterval`,
     );
-    this.transferAgent = init.acs.caFile ? new Agent({ connect: { ca: readFileSync(init.acs.caFile, 'utf8') } }) : undefined;
+    const tls = tlsMaterial(init.acs);
+    this.transferAgent = Object.keys(tls).length > 0 ? new Agent({ connect: tls }) : undefined;
     const transfers = init.transfers ?? 'fetch';
     this.device = new Device(
       {

@@ -96,6 +96,7 @@ export class UspConnections {
         endpointId,
         ...env.mqttCredentials(index),
         ...(this.init.ca ? { ca: this.init.ca } : {}),
+        ...(this.init.cert && this.init.key ? { cert: this.init.cert, key: this.init.key } : {}),
         keepaliveSec: Number(v.get('Device.MQTT.Client.1.KeepAliveTime')) || 60,
         subscribeTopic: v.get('Device.LocalAgent.MTP.1.MQTT.ResponseTopicConfigured') || env.agentTopic(index),
         // mqtt.js's default: a broker busy with a connect storm answers late, not never.

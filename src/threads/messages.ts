@@ -31,7 +31,7 @@ export interface ShardInit {
   seed: number;
   profileDir: string;
   /** timeoutMs bounds one exchange (--acs-timeout), sessionTimeoutMs a whole session (--session-timeout). */
-  acs: { url: string; username: string; password: string; timeoutMs: number; sessionTimeoutMs: number; caFile: string | undefined };
+  acs: { url: string; username: string; password: string; timeoutMs: number; sessionTimeoutMs: number; caFile: string | undefined; certFile?: string | undefined; keyFile?: string | undefined };
   maxSessions: number;
   /** The state dir (--state-dir): CPEs' records are loaded at start and written before a write is acknowledged. */
   stateDir?: string;
@@ -83,6 +83,9 @@ export interface UspInit {
   secret: string | undefined;
   /** PEM text of --usp-ca-file. */
   ca: string | undefined;
+  /** PEM text of --usp-cert and --usp-key: the client certificate the agents present. */
+  cert?: string | undefined;
+  key?: string | undefined;
 }
 
 export interface CrRequest {

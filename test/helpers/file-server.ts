@@ -26,7 +26,7 @@ const SECRET = 'file-server';
 /** Where an `endless*` body ends if the client never stops reading. */
 export const ENDLESS_LIMIT = 256 * 1024 * 1024;
 
-export async function startFileServer(files: Record<string, number>, tls?: { key: string; cert: string }): Promise<FileServer> {
+export async function startFileServer(files: Record<string, number>, tls?: { key: string; cert: string; ca?: string; requestCert?: boolean }): Promise<FileServer> {
   const gets: string[] = [];
   const cut: string[] = [];
   const puts: FileServer['puts'] = [];

@@ -27,6 +27,8 @@ export interface HarnessOptions {
   acsUrl?: string;
   acsCreds?: { username: string; password: string };
   acsCaFile?: string;
+  /** --acs-cert / --acs-key: the client certificate the CPEs present. */
+  acsCert?: { certFile: string; keyFile: string };
   /** ACS reply timeout; transfers get twice this. */
   acsTimeoutMs?: number;
   /** A whole session's limit (--session-timeout; default 600 s). */
@@ -112,7 +114,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     fleetSize: cpes,
     seed: o.seed ?? 1,
     profileDir: profile.dir,
-    acs: { url: acsUrl, username: o.acsCreds?.username ?? '', password: o.acsCreds?.password ?? '', timeoutMs: o.acsTimeoutMs ?? 5000, sessionTimeoutMs: o.sessionTimeoutMs ?? 600_000, caFile: o.acsCaFile },
+    acs: { url: acsUrl, username: o.acsCreds?.username ?? '', password: o.acsCreds?.password ?? '', timeoutMs: o.acsTimeoutMs ?? 5000, sessionTimeoutMs: o.sessionTimeoutMs ?? 600_000, caFile: o.acsCaFile, certFile: o.acsCert?.certFile, keyFile: o.acsCert?.keyFile },
     ...(o.stopGraceMs !== undefined ? { stopGraceMs: o.stopGraceMs } : {}),
     ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
     maxSessions: o.maxSessions ?? 16,

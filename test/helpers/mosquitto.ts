@@ -10,8 +10,11 @@ import { delimiter, join } from 'node:path';
 export interface MosquittoOptions {
   /** Listener port on 127.0.0.1; default: a free ephemeral port. */
   port?: number;
-  /** Make the listener TLS (mqtts://): PEM files of the server certificate and key. */
-  tls?: { certFile: string; keyFile: string };
+  /**
+   * Make the listener TLS (mqtts://): PEM files of the server certificate and key; with
+   * `clientCaFile`, every client must present a certificate signed by that CA.
+   */
+  tls?: { certFile: string; keyFile: string; clientCaFile?: string };
   /**
    * Keep sessions across a restart, as a production broker does: persistence on, in this
    * folder (the caller makes it and removes it), written when mosquitto stops and read when
@@ -87,6 +90,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   // key files of the test fixtures; a test broker has nothing to protect.
   if (process.getuid?.() === 0) lines.push('user root');
   if (opts.tls) lines.push(`certfile ${opts.tls.certFile}`, `keyfile ${opts.tls.keyFile}`);
+  if (opts.tls?.clientCaFile) lines.push(`cafile ${opts.tls.clientCaFile}`, 'require_certificate true');
   const confText = `${lines.join('\n')}\n`;
 
   let child: ChildProcess | undefined;

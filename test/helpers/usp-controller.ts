@@ -14,6 +14,9 @@ export interface ControllerOptions {
   topic?: string;
   /** PEM CA for mqtts. */
   ca?: string;
+  /** PEM client certificate and key, for a broker that requires one. */
+  cert?: string;
+  key?: string;
   connectTimeoutMs?: number;
   /**
    * A persistent session (clean start off, MQTT 5 Session Expiry Interval of this many
@@ -107,6 +110,7 @@ export class TestController {
       reconnectPeriod: 200,
     };
     if (o.ca !== undefined) options.ca = o.ca;
+    if (o.cert !== undefined && o.key !== undefined) Object.assign(options, { cert: o.cert, key: o.key });
     let client: MqttClient;
     try {
       client = await connectAsync(o.url, options);

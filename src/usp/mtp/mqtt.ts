@@ -38,6 +38,9 @@ export interface MqttMtpOptions {
   password?: string | undefined;
   /** PEM CA bundle for mqtts (the broker's certificate must chain to it). */
   ca?: string | undefined;
+  /** PEM client certificate and key presented to a broker that asks for one. */
+  cert?: string | undefined;
+  key?: string | undefined;
   keepaliveSec: number;
   /** The agent's own topic (ResponseTopicConfigured), e.g. "/usp/agent/os::0C5A9E-CS00000001". */
   subscribeTopic: string;
@@ -388,7 +391,7 @@ export class MqttMtp {
       password: o.password,
       // TR-369 MQTT binding: v5 CONNECT carries usp-endpoint-id and requests Response Information.
       properties: v5 ? { requestResponseInformation: true, maximumPacketSize: MQTT_MAX_PACKET_BYTES, userProperties: { 'usp-endpoint-id': o.endpointId } } : undefined,
-      secureContext: o.ca !== undefined ? secureContextFor(o.ca) : undefined,
+      secureContext: o.ca !== undefined || o.cert !== undefined ? secureContextFor(o.ca, o.cert, o.key) : undefined,
       servername: tls && isIP(host) === 0 ? host : undefined,
       rejectUnauthorized: true,
       log: noop,
@@ -468,12 +471,16 @@ function userPropertyValues(props: { [k: string]: string | string[] } | undefine
 }
 
 const secureContexts = new Map<string, SecureContext>();
-/** One SecureContext per CA bundle: parsing the PEM per connection would cost memory and CPU per agent. */
-function secureContextFor(ca: string): SecureContext {
-  let ctx = secureContexts.get(ca);
+/**
+ * One SecureContext per CA bundle and client certificate: parsing the PEM per connection
+ * would cost memory and CPU per agent. Without a CA bundle the system store is trusted.
+ */
+function secureContextFor(ca: string | undefined, cert: string | undefined, key: string | undefined): SecureContext {
+  const id = `${ca ?? ''}\0${cert ?? ''}\0${key ?? ''}`;
+  let ctx = secureContexts.get(id);
   if (ctx === undefined) {
-    ctx = createSecureContext({ ca });
-    secureContexts.set(ca, ctx);
+    ctx = createSecureContext({ ...(ca !== undefined ? { ca } : {}), ...(cert !== undefined && key !== undefined ? { cert, key } : {}) });
+    secureContexts.set(id, ctx);
   }
   return ctx;
 }

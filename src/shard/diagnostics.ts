@@ -365,13 +365,12 @@ export class Diagnostics {
     for (const t of DIAG_TESTS) {
       const obj = DIAG_DEFS[t].paths[this.root];
       if (!obj || !which(obj)) continue;
-      for (const m of [o.values, o.tables, o.attrs]) {
-        if (!m) continue;
-        for (const k of m.keys()) {
-          if (k.startsWith(obj) && !(m === o.attrs)) {
-            m.delete(k);
-            changed = true;
-          }
+      // Values and rows go; attributes an ACS set (notification) stay, as on the device.
+      for (const m of [o.values, o.tables]) {
+        for (const k of m?.keys() ?? []) {
+          if (!k.startsWith(obj)) continue;
+          m!.delete(k);
+          changed = true;
         }
       }
     }
@@ -384,6 +383,11 @@ export class Diagnostics {
   /** Tests in flight on CPE l (waiting for the session's end or running). */
   inFlight(l: number): number {
     return this.runs.get(l)?.length ?? 0;
+  }
+
+  /** Started tests of CPE l still working for real (a name lookup, a transfer), not waiting on the clock. */
+  working(l: number): number {
+    return (this.runs.get(l) ?? []).filter((r) => r.started && !r.result).length;
   }
 
   /** When CPE l's next modelled result is due (0: none scheduled). */

@@ -157,8 +157,6 @@ export class Diagnostics {
         inputs[name] = c.value;
       } else inputs[name] = given;
     }
-    const unknown = Object.keys(args).filter((k) => !argsOf(test).input.includes(k));
-    if (unknown.length > 0) return { ok: false, errCode: 7027, errMsg: `${def.command}: unknown input ${unknown.join(', ')}` };
     const need = test === 'download' ? 'DownloadURL' : test === 'upload' ? 'UploadURL' : test === 'serverSelection' ? 'HostList' : 'Host';
     if (!inputs[need]) return { ok: false, errCode: 7027, errMsg: `${def.command}: missing mandatory input ${need}` };
     if ((this.runs.get(l)?.length ?? 0) >= MAX_DIAGNOSTICS_PER_CPE) return { ok: false, errCode: 7005, errMsg: `Resources exceeded: ${MAX_DIAGNOSTICS_PER_CPE} tests already in flight on this CPE` };

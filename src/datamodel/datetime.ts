@@ -21,3 +21,13 @@ export function absoluteTime(value: string | undefined): number | undefined {
   const ms = Date.parse(/(?:Z|[+-]\d\d:?\d\d)$/i.test(value) ? value : `${value}Z`);
   return Number.isFinite(ms) && ms >= FIRST_ABSOLUTE_MS ? ms : undefined;
 }
+
+/**
+ * Epoch ms (with a fraction) as a dateTime to the microsecond, e.g.
+ * 2026-12-07T10:00:00.123456Z: TR-143's transfer timings (ROMTime, BOMTime, ...).
+ */
+export function isoMicros(ms: number): string {
+  const whole = Math.floor(ms / 1000);
+  const us = Math.min(999_999, Math.max(0, Math.round((ms - whole * 1000) * 1000)));
+  return `${new Date(whole * 1000).toISOString().slice(0, 19)}.${String(us).padStart(6, '0')}Z`;
+}

@@ -33,6 +33,12 @@ export type Refusal =
   /** Breaks the parameter's enum, range or maxLength. */
   | { kind: 'range'; reason: string };
 
+/**
+ * A device's own rule on top of a parameter's type, enum and range (TR-143: DiagnosticsState
+ * may only be written as Requested or Canceled): a refusal, or undefined to let it through.
+ */
+export type WriteRule = (path: string, value: string) => Refusal | undefined;
+
 export type WriteCheck = { ok: true; value: string } | { ok: false; refusal: Refusal };
 
 const ROW_NUMBER = /^[1-9]\d{0,9}$/;
@@ -238,13 +244,14 @@ export class CpeView {
    * before any is made. The refusals, in order, with the index of the write each refuses;
    * empty when every value was written.
    */
-  setValues(writes: ReadonlyArray<{ path: string; value: string }>): Array<{ index: number; refusal: Refusal }> {
+  setValues(writes: ReadonlyArray<{ path: string; value: string }>, rule?: WriteRule): Array<{ index: number; refusal: Refusal }> {
     const refused: Array<{ index: number; refusal: Refusal }> = [];
     const apply: Array<[string, string]> = [];
     writes.forEach((w, index) => {
       const c = this.checkSet(w.path, w.value);
-      if (c.ok) apply.push([w.path, c.value]);
-      else refused.push({ index, refusal: c.refusal });
+      const extra = c.ok && rule ? rule(w.path, c.value) : undefined;
+      if (c.ok && !extra) apply.push([w.path, c.value]);
+      else refused.push({ index, refusal: c.ok ? extra! : c.refusal });
     });
     if (refused.length > 0) return refused;
     const o = this.writable();

@@ -51,6 +51,9 @@ export const USP_RESULTS = ['success', 'error'] as const;
 export const USP_DROP_REASONS = ['bad-record', 'bad-msg', 'not-for-me', 'unknown-controller', 'duplicate', 'unexpected', 'notify-backlog', 'bad-reply-to'] as const;
 /** Why an agent's MQTT connection failed or was lost, every one at 0 from the start. */
 export const USP_CONNECTION_FAIL_REASONS = MQTT_FAIL_CAUSES;
+/** The TR-143 tests (src/shard/diag-tests.ts DIAG_TESTS), present at 0 from the first scrape. */
+export const DIAG_TEST_LABELS = ['ipPing', 'traceRoute', 'download', 'upload', 'udpEcho', 'serverSelection'] as const;
+
 /** Every MQTT connection state, present at 0 from the first scrape. */
 export const USP_MQTT_STATES = MQTT_CONNECTION_STATES;
 /** USP error codes an agent can answer with (TR-369 7000-7031, 7100, 7104); others appear when used. */
@@ -128,6 +131,8 @@ export function createCatalog() {
     workerThreads: new Gauge({ name: 'cpe_sim_process_worker_threads', help: 'Shard worker threads running.', registers: r, aggregator: 'sum' }),
     // ---- admin ----
     stateWrites: new Counter({ name: 'cpe_sim_state_writes_total', help: 'CPE records written to the state dir (--state-dir), by result: stored once on disk, failed when the write failed (the change then lives in memory only; docs/persistence.md).', labelNames: ['result'] as const, registers: r }),
+    diagnostics: new Counter({ name: 'cpe_sim_diagnostics_total', help: 'TR-143 tests the CPEs ran (docs/diagnostics.md), by test, the protocol that asked, and result: complete, error (an Error_* state), canceled (by the ACS or controller, a new request, another parameter written, or a reboot).', labelNames: ['test', 'protocol', 'result'] as const, registers: r }),
+    diagnosticsBytes: new Counter({ name: 'cpe_sim_diagnostics_bytes_total', help: 'Body bytes the TR-143 download and upload tests moved over HTTP(S), by test (download, upload).', labelNames: ['test'] as const, registers: r }),
     stateRestoredCpes: new Counter({ name: 'cpe_sim_state_restored_cpes_total', help: 'CPEs read back from the state dir as a shard started: at a process start and at each shard restart (docs/persistence.md).', registers: r }),
     adminRequests: new Counter({ name: 'cpe_sim_admin_requests_total', help: 'Requests to the metrics and admin listener, by route template and HTTP status.', labelNames: ['route', 'code'] as const, registers: r }),
   };
@@ -146,6 +151,8 @@ export function createCatalog() {
   for (const reason of USP_CONNECTION_FAIL_REASONS) c.uspConnectionFailures.inc({ reason }, 0);
   for (const reason of RESTART_REASONS) c.shardRestarts.inc({ reason }, 0);
   for (const result of ['stored', 'failed']) c.stateWrites.inc({ result }, 0);
+  for (const test of DIAG_TEST_LABELS) for (const protocol of ['cwmp', 'usp']) for (const result of ['complete', 'error', 'canceled']) c.diagnostics.inc({ test, protocol, result }, 0);
+  for (const test of ['download', 'upload']) c.diagnosticsBytes.inc({ test }, 0);
   for (const route of ADMIN_ROUTES) for (const code of ADMIN_CODES) c.adminRequests.inc({ route, code }, 0);
   return c;
 }

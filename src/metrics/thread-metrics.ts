@@ -7,6 +7,7 @@ import { informChannel, messageChannel, sessionChannel, tickChannel, type Inform
 import type { LifecycleState, MetricsSnapshot } from '../threads/messages.js';
 import { ChannelSubscriptions } from '../util/channels.js';
 import { activeHandles } from '../util/probe.js';
+import { diagnosticChannel, type DiagnosticEvent } from '../shard/diag-channel.js';
 import { stateRestoreChannel, stateWriteChannel, type StateRestoreEvent, type StateWriteEvent } from '../persist/diagnostics.js';
 import { uspConnectionFailureChannel, uspDropChannel, uspNotifyChannel, uspRequestChannel, type UspConnectionFailureEvent, type UspDropEvent, type UspNotifyEvent, type UspRequestEvent } from '../usp/diagnostics.js';
 import { CPE_MESSAGES, createCatalog, failStatusLabel, INFORM_EVENT_CODES, SESSION_FAIL_REASONS, USP_MQTT_STATES, type Catalog } from './catalog.js';
@@ -51,6 +52,10 @@ export class ThreadMetrics {
     on<UspConnectionFailureEvent>(uspConnectionFailureChannel, (e) => c.uspConnectionFailures.inc({ reason: e.cause }));
     on<StateWriteEvent>(stateWriteChannel, (e) => c.stateWrites.inc({ result: e.result }));
     on<StateRestoreEvent>(stateRestoreChannel, (e) => c.stateRestoredCpes.inc(e.cpes));
+    on<DiagnosticEvent>(diagnosticChannel, (e) => {
+      c.diagnostics.inc({ test: e.test, protocol: e.protocol, result: e.result });
+      if (e.bytes > 0) c.diagnosticsBytes.inc({ test: e.test }, e.bytes);
+    });
     on<TickEvent>(tickChannel, (t) => (t.kind === 'periodic' ? c.fleetPeriodicTicks : c.fleetScheduledEvents).inc());
     this.lag.enable();
     this.gc = new PerformanceObserver((list) => {

@@ -8,7 +8,7 @@ import type { ActiveNotify } from '../datamodel/schema.js';
 import { XSD_TYPES, type XsdType } from '../datamodel/values.js';
 import { ProfileError } from '../util/errors.js';
 import { compileSerialPattern, parseIpv4, parseIpv6Prefix, parseMac } from './identity.js';
-import { DEFAULT_MAX_DOWNLOAD_BYTES, type IdentitySpec, type ObjectSpec, type ParamSpec, type ProfileSpec } from './types.js';
+import { DEFAULT_DIAGNOSTICS_MODEL, DEFAULT_MAX_DOWNLOAD_BYTES, type DiagnosticsModelSpec, type IdentitySpec, type ObjectSpec, type ParamSpec, type ProfileSpec } from './types.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -88,13 +88,14 @@ export function loadProfile(dir: string): ProfileSpec {
   const identity = readIdentity(r, r.obj(top['identity'], 'identity'));
   const pools = readPools(r, top['pools'] === undefined ? {} : r.obj(top['pools'], 'pools'));
   const settingsRaw = top['settings'] === undefined ? {} : r.obj(top['settings'], 'settings');
-  r.onlyKeys(settingsRaw, ['periodicInformInterval', 'rebootSeconds', 'previousSoftwareVersion', 'firmwareVersions', 'honorRetryAfter', 'maxDownloadBytes'], 'settings');
+  r.onlyKeys(settingsRaw, ['periodicInformInterval', 'rebootSeconds', 'previousSoftwareVersion', 'firmwareVersions', 'honorRetryAfter', 'maxDownloadBytes', 'diagnostics'], 'settings');
   const honorRaw = settingsRaw['honorRetryAfter'];
   if (honorRaw !== undefined && typeof honorRaw !== 'boolean') r.fail('settings.honorRetryAfter', `expected true or false, got ${describe(honorRaw)}`);
   const honorRetryAfter = honorRaw !== false;
   const pii = settingsRaw['periodicInformInterval'] === undefined ? undefined : r.int(settingsRaw, 'periodicInformInterval', 'settings', undefined, 1);
   const rebootSeconds = r.int(settingsRaw, 'rebootSeconds', 'settings', 30, 0);
   const maxDownloadBytes = r.int(settingsRaw, 'maxDownloadBytes', 'settings', DEFAULT_MAX_DOWNLOAD_BYTES, 1);
+  const diagnostics = readDiagnostics(r, settingsRaw['diagnostics'] === undefined ? {} : r.obj(settingsRaw['diagnostics'], 'settings.diagnostics'));
   const previousSoftwareVersion = settingsRaw['previousSoftwareVersion'] === undefined ? undefined : r.str(settingsRaw, 'previousSoftwareVersion', 'settings');
   const firmwareVersions: Array<{ match: string; version: string }> = [];
   const fv = settingsRaw['firmwareVersions'] ?? [];
@@ -141,9 +142,26 @@ export function loadProfile(dir: string): ProfileSpec {
     root: root as ProfileSpec['root'],
     identity,
     pools,
-    settings: { periodicInformInterval: pii, rebootSeconds, previousSoftwareVersion, firmwareVersions, honorRetryAfter, maxDownloadBytes },
+    settings: { periodicInformInterval: pii, rebootSeconds, previousSoftwareVersion, firmwareVersions, honorRetryAfter, maxDownloadBytes, diagnostics },
     objects,
   };
+}
+
+/** settings.diagnostics: what the modelled TR-143 tests draw from (docs/diagnostics.md "Modelled results"). */
+function readDiagnostics(r: Reader, o: Obj): DiagnosticsModelSpec {
+  const key = 'settings.diagnostics';
+  r.onlyKeys(o, ['rttMs', 'lossPercent', 'hops'], key);
+  const pair = (k: 'rttMs' | 'hops', dflt: [number, number], min: number): [number, number] => {
+    const v = o[k];
+    if (v === undefined) return dflt;
+    if (!Array.isArray(v) || v.length !== 2 || !v.every((x) => Number.isInteger(x) && (x as number) >= min) || (v[0] as number) > (v[1] as number)) {
+      r.fail(`${key}.${k}`, `expected [min, max]: integers >= ${min} with min <= max, got ${describe(v)}`);
+    }
+    return [v[0] as number, v[1] as number];
+  };
+  const lossPercent = r.int(o, 'lossPercent', key, DEFAULT_DIAGNOSTICS_MODEL.lossPercent, 0);
+  if (lossPercent > 100) r.fail(`${key}.lossPercent`, `expected 0..100, got ${lossPercent}`);
+  return { rttMs: pair('rttMs', DEFAULT_DIAGNOSTICS_MODEL.rttMs, 1), lossPercent, hops: pair('hops', DEFAULT_DIAGNOSTICS_MODEL.hops, 1) };
 }
 
 function readIdentity(r: Reader, o: Obj): IdentitySpec {

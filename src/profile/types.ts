@@ -41,6 +41,18 @@ export interface ObjectSpec {
 /** settings.maxDownloadBytes when a profile says nothing: 256 MiB, more than a gateway image. */
 export const DEFAULT_MAX_DOWNLOAD_BYTES = 256 * 1024 * 1024;
 
+/** What the modelled TR-143 tests (ping, traceroute, UDP echo, server selection) draw from. */
+export interface DiagnosticsModelSpec {
+  /** Round-trip times to a host, ms: each (CPE, host) gets a base RTT in [min, max], each probe some jitter on top. */
+  rttMs: [number, number];
+  /** Share of probes lost, percent. */
+  lossPercent: number;
+  /** Hops to a host for a traceroute, [min, max]. */
+  hops: [number, number];
+}
+
+export const DEFAULT_DIAGNOSTICS_MODEL: DiagnosticsModelSpec = { rttMs: [8, 40], lossPercent: 1, hops: [5, 12] };
+
 export interface ProfileSpec {
   dir: string;
   name: string;
@@ -65,6 +77,8 @@ export interface ProfileSpec {
      * device's room for one image. A file past it stops at once with 9010.
      */
     maxDownloadBytes: number;
+    /** The modelled TR-143 tests' draws (docs/diagnostics.md). */
+    diagnostics: DiagnosticsModelSpec;
   };
   objects: ObjectSpec[];
 }

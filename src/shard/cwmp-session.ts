@@ -196,13 +196,15 @@ export class CwmpSession implements SessionHost {
     }
     const v = table.view(l);
     try {
-      const out = serveRpc(req, { view: v, device: table.device.actions(l) });
+      const out = serveRpc(req, { view: v, device: table.device.actions(l), writeRule: (path, value) => table.diagnostics.writeRule(path, value) });
       table.keep(l, v);
       if (out.method === 'Fault') return out;
       if (req.method === 'SetParameterValues') {
         const names = req.params.map((p) => p.name);
         notifications.acsSet(l, names);
         this.deps.afterSet(l, names, this.url);
+        table.keep(l, v);
+        table.diagnostics.written(l, names);
       }
       if (req.method === 'SetParameterAttributes') notifications.attributesSet(l);
       // One tree, two protocols: a CWMP change is a USP ValueChange/ObjectCreation/Deletion.

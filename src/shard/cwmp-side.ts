@@ -274,6 +274,8 @@ export class CwmpSide {
     const honored = this.settle(session, outcome);
     // Deferred to the session's end (TR-069 3.7.2.4): reboot, reset, transfer delays.
     this.table.device.sessionEnded(l);
+    // TR-143: a test the session requested starts once it is over.
+    this.table.diagnostics.sessionEnded(l);
     const events = eventsOf(session.startEvents | session.informEvents);
     publishSession({
       cpe: this.table.lo + l,

@@ -27,6 +27,7 @@ import { ShardAdmin, type AdminTable } from './admin.js';
 import { ConnectionRequests } from './connection-request.js';
 import { CwmpSide } from './cwmp-side.js';
 import { Device } from './device.js';
+import { Diagnostics } from './diagnostics.js';
 import { FleetEnv } from './fleet-env.js';
 import { FleetEvents } from './fleet-events.js';
 import { Recorder } from './recorder.js';
@@ -62,6 +63,8 @@ export class Shard implements CpeTable, AdminTable {
   readonly template: Template;
   readonly profile: ProfileSpec;
   readonly device: Device;
+  /** TR-143 tests (docs/diagnostics.md): only CPEs with one in flight hold anything. */
+  readonly diagnostics: Diagnostics;
   /** The CWMP client side; absent in a USP-only fleet (no --acs-url). */
   readonly cwmp: CwmpSide | undefined;
   /** Every CPE as a USP agent too (--usp-broker). */
@@ -163,6 +166,20 @@ export class Shard implements CpeTable, AdminTable {
       deps.profile,
       { transferTimeoutMs: init.acs.timeoutMs * 2, transfers, dispatcher: this.transferAgent },
     );
+    this.diagnostics = new Diagnostics({
+      clock: deps.clock,
+      seed: init.seed,
+      lo: init.lo,
+      profile: deps.profile,
+      view: (l) => this.view(l),
+      keep: (l, v) => this.keep(l, v),
+      durable: (l) => void this.durable(l),
+      completed: (l) => this.cwmp?.raise(l, EV.DIAGNOSTICS_COMPLETE),
+      schedule: (at, l) => this.schedule(at, l, TimerKind.Diagnostic),
+      transferTimeoutMs: init.acs.timeoutMs * 2,
+      ca: init.acs.caFile ? readFileSync(init.acs.caFile, 'utf8') : undefined,
+      log: (level, msg, extra) => this.log(level, msg, { ...extra, cpe: init.lo + (extra['cpe'] as number) }),
+    });
     this.cwmp = init.cwmp ? new CwmpSide(this, { acs: init.acs, maxSessions: init.maxSessions, stopGraceMs: init.stopGraceMs ?? 10_000, treeChanged: (l) => this.usp?.recheck(l) }) : undefined;
     this.usp = u
       ? new UspSide(u, this, {
@@ -328,6 +345,8 @@ export class Shard implements CpeTable, AdminTable {
       if (overlay) this.overlays.set(l, overlay);
       this.cwmp?.restore(l, r.bootstrapped === 1, r.events ?? 0);
       if (r.extra) this.device.restore(l, r.extra);
+      // A test in flight did not survive the restart (docs/diagnostics.md "Reboots and restarts").
+      if (overlay && this.diagnostics.restored(l)) void this.durable(l);
       if (r.onboarded) this.usp?.restoreOnboarded(l);
       n++;
     }
@@ -379,6 +398,9 @@ export class Shard implements CpeTable, AdminTable {
       case TimerKind.Transfer:
         publishTick({ kind: 'scheduled' });
         this.device.startDueTransfers(l, this.isPoweredOn(l));
+        return;
+      case TimerKind.Diagnostic:
+        this.diagnostics.fire(l, at);
         return;
       case TimerKind.ScheduledInform:
         publishTick({ kind: 'scheduled' });
@@ -439,6 +461,8 @@ export class Shard implements CpeTable, AdminTable {
    */
   powerCycle(l: number, factoryReset: boolean, why?: BootReason): void {
     this.goDark(l);
+    // TR-143: tests in flight and their results do not survive a reboot.
+    if (this.diagnostics.powerOff(l) && !factoryReset) void this.durable(l);
     this.cwmp?.powerOff(l, factoryReset);
     this.usp?.powerOff(l, factoryReset, why?.cause ?? (factoryReset ? 'RemoteFactoryReset' : 'RemoteReboot'), why?.commandKey ?? '');
     if (factoryReset) {
@@ -456,6 +480,7 @@ export class Shard implements CpeTable, AdminTable {
    */
   powerCut(l: number, bootAt: number): void {
     this.goDark(l);
+    if (this.diagnostics.powerOff(l)) void this.durable(l);
     this.cwmp?.powerOff(l, false);
     // No goodbye: the broker sees the socket die (and would publish a Will).
     this.usp?.powerOff(l, false, undefined, '', true);

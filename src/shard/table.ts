@@ -9,6 +9,7 @@ import type { Random } from '../scheduler/backoff.js';
 import type { Clock } from '../scheduler/clock.js';
 import type { BootCause } from '../usp/commands.js';
 import type { Device } from './device.js';
+import type { Diagnostics } from './diagnostics.js';
 import type { FleetEnv } from './fleet-env.js';
 import type { TimerKind } from './timer-kind.js';
 
@@ -40,6 +41,8 @@ export interface CpeTable {
   readonly profile: ProfileSpec;
   /** Reboots, transfers, firmware banks: what the device does whichever protocol asked. */
   readonly device: Device;
+  /** TR-143 tests, whichever protocol asked (docs/diagnostics.md). */
+  readonly diagnostics: Diagnostics;
   /** The CPE's tree now: template, identity, moving values and its overlay. */
   view(l: number): CpeView;
   /** Keep the overlay a write produced (a view creates one lazily on the first write). */

@@ -16,6 +16,8 @@ export const enum TimerKind {
   WaveReset = 14,
   /** A fleet event's power-on ramp reached this CPE. */
   WavePowerOn = 15,
+  /** A modelled TR-143 test's result is due (docs/diagnostics.md). */
+  Diagnostic = 16,
 
   // ---- the CWMP side ----
   /** The next periodic Inform (PeriodicInformInterval / PeriodicInformTime). */

@@ -20,6 +20,8 @@ import { SubscriptionWatch } from '../usp/subscriptions.js';
 import type { CpeTable } from './table.js';
 import { TimerKind, type UspTimer } from './timer-kind.js';
 import { UspConnections } from './usp-connections.js';
+import { testOfCommand } from './diag-tests.js';
+import { uspOutputs } from './diagnostics.js';
 
 /** How often agents with subscriptions are checked for changes (TR-369 R-NOT.0a: within 10 s). */
 const SCAN_MS = 5000;
@@ -98,6 +100,11 @@ export class UspSide {
     };
     this.commands = new UspCommands({
       transfer: opts.commands.transfer,
+      diagnostic: (l, command, args, done) => {
+        const test = testOfCommand(command);
+        if (!test) return { ok: false, errCode: 7026, errMsg: `Unsupported command ${command}` };
+        return table.diagnostics.startUsp(l, test, args, (r) => done(uspOutputs(r)));
+      },
       firmware: table.device,
       poweredOn: (l) => table.isPoweredOn(l),
       clock: table.clock,

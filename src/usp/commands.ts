@@ -39,6 +39,12 @@ export interface CommandsHost {
     activateBank(l: number, bank: 1 | 2): void;
     versionForUrl(url: string): string;
   };
+  /**
+   * Start a TR-143 test for Device.IP.Diagnostics.<Test>() (docs/diagnostics.md): its outputs
+   * (Status and the rest, in TR-181 names) go to `done`, which is not called once it is
+   * canceled. A refusal carries its USP error.
+   */
+  diagnostic(l: number, command: string, args: StrMap, done: (outputs: StrMap) => void): { ok: true; start: () => void; cancel: () => void } | { ok: false; errCode: number; errMsg: string };
   /** A real GET of the image (or an instant success with --transfers skip); never rejects. */
   transfer(spec: ImageFetch): Promise<{ ok: true; bytes: number } | { ok: false; fault: { code: number; message: string } }>;
 }
@@ -47,15 +53,20 @@ interface AsyncRequest {
   /** Device.LocalAgent.Request.{n}. */
   row: string;
   objPath: string;
-  command: 'Download()' | 'Activate()';
+  /** Relative name: Download(), Activate(), IPPing()... */
+  command: string;
   commandKey: string;
+  /** FirmwareImage commands: the bank. */
   bank: 1 | 2;
   done: boolean;
+  /** Stops the work behind it (a diagnostic's test) on Cancel() or a power loss. */
+  stop?: () => void;
 }
 
 const REQUEST_TABLE = 'Device.LocalAgent.Request.';
 const FIRMWARE = /^Device\.DeviceInfo\.FirmwareImage\.([12])\.(Download|Activate)\(\)$/;
 const CANCEL = /^(Device\.LocalAgent\.Request\.\d+\.)Cancel\(\)$/;
+const DIAGNOSTIC = /^(Device\.IP\.Diagnostics\.)(IPPing|TraceRoute|DownloadDiagnostics|UploadDiagnostics|UDPEchoDiagnostics|ServerSelectionDiagnostics)\(\)$/;
 const ONBOARD = /^Device\.LocalAgent\.Controller\.\d+\.SendOnBoardRequest\(\)$/;
 
 export class UspCommands {
@@ -107,7 +118,29 @@ export class UspCommands {
     if (cancel) return this.cancel(l, cancel[1]!);
     const fw = FIRMWARE.exec(command);
     if (fw) return this.firmware(l, controllerRef, Number(fw[1]) as 1 | 2, fw[2] === 'Download' ? 'Download()' : 'Activate()', commandKey, args);
+    const diag = DIAGNOSTIC.exec(command);
+    if (diag) return this.diagnostic(l, controllerRef, command, diag[1]!, `${diag[2]!}()`, commandKey, args);
     return { kind: 'failure', errCode: 7026, errMsg: `Unsupported command ${command}` };
+  }
+
+  /** A TR-143 test (TR-181 Device.IP.Diagnostics.<Test>()): a Request row until OperationComplete carries its outputs. */
+  private diagnostic(l: number, controllerRef: string, command: string, objPath: string, name: string, commandKey: string, args: StrMap): ReturnType<UspCommandHost['run']> {
+    const v = this.host.view(l);
+    if (!v.resolve(REQUEST_TABLE)) return { kind: 'failure', errCode: 7022, errMsg: 'This profile has no Device.LocalAgent.Request table' };
+    let req: AsyncRequest | undefined;
+    const started = this.host.diagnostic(l, command, args, (outputs) => {
+      if (req && !req.done) this.finish(l, req, undefined, outputs);
+    });
+    if (!started.ok) return { kind: 'failure', errCode: started.errCode, errMsg: started.errMsg };
+    const n = v.deviceAddRow(REQUEST_TABLE, { Originator: controllerRef, Command: command, CommandKey: commandKey, Status: 'Active' })!;
+    this.host.keep(l, v);
+    req = { row: `${REQUEST_TABLE}${n}.`, objPath, command: name, commandKey, bank: 1, done: false, stop: started.cancel };
+    const list = this.inFlight.get(l) ?? [];
+    list.push(req);
+    this.inFlight.set(l, list);
+    // The test starts once the OperateResp is out, so OperationComplete cannot overtake it.
+    this.later(l, started.start);
+    return { kind: 'async', requestPath: req.row.slice(0, -1) };
   }
 
   private firmware(l: number, controllerRef: string, bank: 1 | 2, command: 'Download()' | 'Activate()', commandKey: string, args: StrMap): ReturnType<UspCommandHost['run']> {
@@ -186,17 +219,18 @@ export class UspCommands {
     const req = this.inFlight.get(l)?.find((r) => r.row === row);
     if (!req) return { kind: 'failure', errCode: 7016, errMsg: `No command in progress at ${row}` };
     // TR-369 7023 Command canceled.
+    req.stop?.();
     this.finish(l, req, { err_code: 7023, err_msg: 'Command canceled' });
     return { kind: 'output', outputArgs: {} };
   }
 
-  private finish(l: number, req: AsyncRequest, failure: { err_code: number; err_msg: string } | undefined): void {
+  private finish(l: number, req: AsyncRequest, failure: { err_code: number; err_msg: string } | undefined, outputs: StrMap = {}): void {
     req.done = true;
     const v = this.host.view(l);
     v.deviceSet(`${req.row}Status`, failure ? (failure.err_code === 7023 ? 'Canceled' : 'Error') : 'Success');
     this.host.keep(l, v);
     const base = { obj_path: req.objPath, command_name: req.command, command_key: req.commandKey };
-    this.host.emitOperationComplete(l, failure ? { ...base, cmd_failure: failure } : { ...base, req_output_args: { output_args: {} } });
+    this.host.emitOperationComplete(l, failure ? { ...base, cmd_failure: failure } : { ...base, req_output_args: { output_args: outputs } });
     this.removeRow(l, req);
   }
 
@@ -216,13 +250,17 @@ export class UspCommands {
     const list = this.inFlight.get(l) ?? [];
     this.inFlight.delete(l);
     if (factoryReset) {
-      for (const r of list) r.done = true;
+      for (const r of list) {
+        r.done = true;
+        r.stop?.();
+      }
       this.afterBoot.delete(l);
       return;
     }
     const after = this.afterBoot.get(l) ?? [];
     for (const r of list) {
       r.done = true;
+      r.stop?.();
       after.push({ obj_path: r.objPath, command_name: r.command, command_key: r.commandKey, cmd_failure: { err_code: 7022, err_msg: 'Interrupted by a reboot' } });
       const v = this.host.view(l);
       v.deviceDeleteRow(r.row);

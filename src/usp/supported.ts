@@ -23,6 +23,28 @@ export interface EventDef {
   args: readonly string[];
 }
 
+const IPD = 'Device.IP.Diagnostics.';
+export const DIAGNOSTIC_COMMANDS: readonly CommandDef[] = [
+  { objPath: IPD, name: 'IPPing()', type: 'async', input: ['Interface', 'ProtocolVersion', 'Host', 'NumberOfRepetitions', 'Timeout', 'DataBlockSize', 'DSCP'], output: ['Status', 'IPAddressUsed', 'SuccessCount', 'FailureCount', 'AverageResponseTime', 'MinimumResponseTime', 'MaximumResponseTime', 'AverageResponseTimeDetailed', 'MinimumResponseTimeDetailed', 'MaximumResponseTimeDetailed'] },
+  { objPath: IPD, name: 'TraceRoute()', type: 'async', input: ['Interface', 'ProtocolVersion', 'Host', 'NumberOfTries', 'Timeout', 'DataBlockSize', 'DSCP', 'MaxHopCount'], output: ['Status', 'IPAddressUsed', 'ResponseTime', 'RouteHops.{i}.Host', 'RouteHops.{i}.HostAddress', 'RouteHops.{i}.ErrorCode', 'RouteHops.{i}.RTTimes'] },
+  {
+    objPath: IPD,
+    name: 'DownloadDiagnostics()',
+    type: 'async',
+    input: ['Interface', 'DownloadURL', 'DSCP', 'EthernetPriority', 'TimeBasedTestDuration', 'TimeBasedTestMeasurementInterval', 'TimeBasedTestMeasurementOffset', 'ProtocolVersion', 'NumberOfConnections', 'EnablePerConnectionResults'],
+    output: ['Status', 'IPAddressUsed', 'ROMTime', 'BOMTime', 'EOMTime', 'TestBytesReceived', 'TotalBytesReceived', 'TotalBytesSent', 'TestBytesReceivedUnderFullLoading', 'TotalBytesReceivedUnderFullLoading', 'TotalBytesSentUnderFullLoading', 'PeriodOfFullLoading', 'TCPOpenRequestTime', 'TCPOpenResponseTime'],
+  },
+  {
+    objPath: IPD,
+    name: 'UploadDiagnostics()',
+    type: 'async',
+    input: ['Interface', 'UploadURL', 'DSCP', 'EthernetPriority', 'TestFileLength', 'TimeBasedTestDuration', 'TimeBasedTestMeasurementInterval', 'TimeBasedTestMeasurementOffset', 'ProtocolVersion', 'NumberOfConnections', 'EnablePerConnectionResults'],
+    output: ['Status', 'IPAddressUsed', 'ROMTime', 'BOMTime', 'EOMTime', 'TestBytesSent', 'TotalBytesReceived', 'TotalBytesSent', 'TestBytesSentUnderFullLoading', 'TotalBytesReceivedUnderFullLoading', 'TotalBytesSentUnderFullLoading', 'PeriodOfFullLoading', 'TCPOpenRequestTime', 'TCPOpenResponseTime'],
+  },
+  { objPath: IPD, name: 'UDPEchoDiagnostics()', type: 'async', input: ['Interface', 'Host', 'Port', 'NumberOfRepetitions', 'Timeout', 'DataBlockSize', 'DSCP', 'InterTransmissionTime', 'ProtocolVersion', 'EnableIndividualPacketResults'], output: ['Status', 'IPAddressUsed', 'SuccessCount', 'FailureCount', 'AverageResponseTime', 'MinimumResponseTime', 'MaximumResponseTime'] },
+  { objPath: IPD, name: 'ServerSelectionDiagnostics()', type: 'async', input: ['Interface', 'ProtocolVersion', 'Protocol', 'HostList', 'NumberOfRepetitions', 'Timeout'], output: ['Status', 'FastestHost', 'MinimumResponseTime', 'AverageResponseTime', 'MaximumResponseTime', 'IPAddressUsed'] },
+];
+
 // Schema paths are written for the TR-181 root "Device."; USP has no other root.
 const COMMANDS: readonly CommandDef[] = [
   { objPath: 'Device.', name: 'Reboot()', type: 'sync', input: ['Cause'], output: [] },
@@ -41,6 +63,8 @@ const COMMANDS: readonly CommandDef[] = [
     input: ['TimeWindow.{i}.Start', 'TimeWindow.{i}.End', 'TimeWindow.{i}.Mode', 'TimeWindow.{i}.UserMessage', 'TimeWindow.{i}.MaxRetries'],
     output: [],
   },
+  // TR-143 tests (TR-181 2.12+ Device.IP.Diagnostics; docs/diagnostics.md), their arguments as TR-181 names them.
+  ...DIAGNOSTIC_COMMANDS,
   { objPath: 'Device.LocalAgent.Request.{i}.', name: 'Cancel()', type: 'sync', input: [], output: [] },
   { objPath: 'Device.LocalAgent.Controller.{i}.', name: 'SendOnBoardRequest()', type: 'sync', input: [], output: [] },
 ];

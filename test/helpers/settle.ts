@@ -18,6 +18,7 @@ function busyWith(h: Harness): string | undefined {
     const e = h.shard.device.extras.get(l);
     if (e?.transfers.some((t) => t.state === 2)) return `a transfer of CPE ${l} running`;
     if (e?.duChanges.some((c) => c.state === 2)) return `a ChangeDUState of CPE ${l} running`;
+    if (h.shard.diagnostics.working(l) > 0) return `a diagnostic test of CPE ${l} running`;
   }
   return undefined;
 }

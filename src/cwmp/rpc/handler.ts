@@ -1,4 +1,4 @@
-import type { CpeView } from '../../datamodel/view.js';
+import type { CpeView, WriteRule } from '../../datamodel/view.js';
 import type { AcsRequest, CpeMessage, CwmpFault, DuOperation, QueuedTransfer } from '../types.js';
 
 /** A Download, Upload or ScheduleDownload as an RPC hands it to the device. */
@@ -34,6 +34,8 @@ export interface DeviceActions {
 export interface RpcContext {
   view: CpeView;
   device: DeviceActions;
+  /** The device's own write rules (TR-143 DiagnosticsState), checked with the rest before any write. */
+  writeRule?: WriteRule | undefined;
 }
 
 /** Every RPC handler has this shape: the request narrowed to its method. */

@@ -6,7 +6,7 @@
 import type { Attr } from '../../datamodel/overlay.js';
 import type { ObjectNode } from '../../datamodel/schema.js';
 import { answerCap, MAX_NAMES_PER_REQUEST } from '../../datamodel/limits.js';
-import type { CpeView, ParamRef, Refusal, Resolved } from '../../datamodel/view.js';
+import type { CpeView, ParamRef, Refusal, Resolved, WriteRule } from '../../datamodel/view.js';
 import type { CwmpFault, ParameterAttribute, ParameterInfo, ParameterValue, SetParameterAttributesStruct, SetParameterValuesFault } from '../types.js';
 
 export type Result<T> = { ok: true; value: T } | { ok: false; fault: CwmpFault };
@@ -149,7 +149,7 @@ function spvFault(name: string, refusal: Refusal): SetParameterValuesFault {
   }
 }
 
-export function setParameterValues(view: CpeView, params: readonly ParameterValue[], parameterKey: string): Result<0> {
+export function setParameterValues(view: CpeView, params: readonly ParameterValue[], parameterKey: string, rule?: WriteRule): Result<0> {
   if (params.length > MAX_NAMES_PER_REQUEST) return fail(9004, `Resources exceeded: ${params.length} parameters in one request, at most ${MAX_NAMES_PER_REQUEST}`);
   const seen = new Set<string>();
   for (const pv of params) {
@@ -159,7 +159,7 @@ export function setParameterValues(view: CpeView, params: readonly ParameterValu
   // Checked before any write: the set is all or nothing (TR-069 A.3.2.1).
   const badKey = badParameterKey(parameterKey);
   if (badKey) return badKey;
-  const refused = view.setValues(params.map((pv) => ({ path: pv.name, value: pv.value })));
+  const refused = view.setValues(params.map((pv) => ({ path: pv.name, value: pv.value })), rule);
   // TR-069 A.3.2.1: all or nothing; one SetParameterValuesFault per bad parameter
   if (refused.length > 0) return fail(9003, 'Invalid arguments', refused.map((r) => spvFault(params[r.index]!.name, r.refusal)));
   setParameterKey(view, parameterKey);

@@ -18,8 +18,8 @@ export interface HttpTestSpec {
   maxBytes: number;
   /** The whole test's limit. */
   timeoutMs: number;
-  /** Extra CA for https servers (--acs-ca-file, as for file transfers). */
-  ca?: string | undefined;
+  /** Extra CA (--acs-ca-file) and client certificate (--acs-cert/--acs-key) for https servers, as for file transfers. */
+  tls?: { ca?: string; cert?: string; key?: string } | undefined;
   resolve(host: string): Promise<string | undefined>;
   /** The shard clock, epoch ms. */
   now(): number;
@@ -98,7 +98,7 @@ export async function runHttpTest(spec: HttpTestSpec): Promise<HttpTestResult> {
       method: spec.method,
       agent: false as const,
       headers: { host: u.host, ...(isGet ? {} : { 'content-type': 'application/octet-stream', 'content-length': String(length) }) },
-      ...(https ? { servername: isIP(u.hostname) ? undefined : u.hostname, ...(spec.ca ? { ca: spec.ca } : {}) } : {}),
+      ...(https ? { servername: isIP(u.hostname) ? undefined : u.hostname, ...spec.tls } : {}),
     };
     const onResponse = (res: IncomingMessage): void => {
       if (isGet) times.bom = performance.now();

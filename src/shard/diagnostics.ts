@@ -36,8 +36,8 @@ export interface DiagnosticsHost {
   schedule(at: number, l: number): void;
   /** The whole limit of a download or upload test. */
   transferTimeoutMs: number;
-  /** Extra CA for https test servers (--acs-ca-file). */
-  ca: string | undefined;
+  /** Extra CA (--acs-ca-file) and the client certificate (--acs-cert/--acs-key) for https test servers, as for file transfers. */
+  tls: { ca?: string; cert?: string; key?: string };
   log(level: 'debug' | 'warn', msg: string, extra: Record<string, unknown>): void;
 }
 
@@ -262,7 +262,7 @@ export class Diagnostics {
           bytes: isGet ? undefined : num('TestFileLength'),
           maxBytes: this.host.profile.settings.maxDownloadBytes,
           timeoutMs: this.host.transferTimeoutMs,
-          ca: this.host.ca,
+          tls: this.host.tls,
           resolve: resolveHost,
           now: () => this.host.clock.now(),
           signal: r.abort.signal,

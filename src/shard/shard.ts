@@ -177,7 +177,7 @@ export class Shard implements CpeTable, AdminTable {
       completed: (l) => this.cwmp?.raise(l, EV.DIAGNOSTICS_COMPLETE),
       schedule: (at, l) => this.schedule(at, l, TimerKind.Diagnostic),
       transferTimeoutMs: init.acs.timeoutMs * 2,
-      ca: init.acs.caFile ? readFileSync(init.acs.caFile, 'utf8') : undefined,
+      tls,
       log: (level, msg, extra) => this.log(level, msg, { ...extra, cpe: init.lo + (extra['cpe'] as number) }),
     });
     this.cwmp = init.cwmp ? new CwmpSide(this, { acs: init.acs, maxSessions: init.maxSessions, stopGraceMs: init.stopGraceMs ?? 10_000, treeChanged: (l) => this.usp?.recheck(l) }) : undefined;

@@ -1,0 +1,184 @@
+// UDP connection requests (TR-069 Annex G) with STUN (TR-111 part 2), against coturn as
+// the STUN server (started here on a free loopback port) and a sender byte-compatible
+// with GenieACS's (test/helpers/udp-cr-sender.ts), over the shard's one real UDP socket.
+import diagnostics_channel from 'node:diagnostics_channel';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { stunChannel, udpCrChannel, type StunEvent, type UdpCrEvent } from '../src/cwmp/diagnostics.js';
+import { bindingRequest, CONNECTION_REQUEST_BINDING_VALUE, parseStunAnswer } from '../src/cwmp/stun.js';
+import { parseUdpConnectionRequest } from '../src/cwmp/udp-cr.js';
+import type { Inform } from '../src/cwmp/types.js';
+import { startCoturn, type Coturn } from './helpers/coturn.js';
+import { atBootstrap, eventCodes, spv, startHarness, until, type Harness } from './helpers/harness.js';
+import { settle } from './helpers/settle.js';
+import { freshFields, sendUdpCr, udpCrMessage } from './helpers/udp-cr-sender.js';
+
+const MS = 'Device.ManagementServer.';
+let h: Harness | undefined;
+let coturn: Coturn | undefined;
+const unsubscribe: Array<() => void> = [];
+
+afterEach(async () => {
+  for (const u of unsubscribe.splice(0)) u();
+  await h?.stop();
+  h = undefined;
+  await coturn?.stop();
+  coturn = undefined;
+});
+
+/** Counts of what the CPEs' UDP endpoint published on its diagnostics channels, from now on. */
+function counting(): { udp: Record<string, number>; stun: Record<string, number> } {
+  const counts = { udp: {} as Record<string, number>, stun: {} as Record<string, number> };
+  const onUdp = (m: unknown) => {
+    const r = (m as UdpCrEvent).result;
+    counts.udp[r] = (counts.udp[r] ?? 0) + 1;
+  };
+  const onStun = (m: unknown) => {
+    const r = (m as StunEvent).result;
+    counts.stun[r] = (counts.stun[r] ?? 0) + 1;
+  };
+  diagnostics_channel.subscribe(udpCrChannel.name, onUdp);
+  diagnostics_channel.subscribe(stunChannel.name, onStun);
+  unsubscribe.push(() => diagnostics_channel.unsubscribe(udpCrChannel.name, onUdp), () => diagnostics_channel.unsubscribe(stunChannel.name, onStun));
+  return counts;
+}
+
+const param = (i: Inform, name: string) => i.params.find((p) => p.name === name);
+const udpInit = (stunPort: number) => ({ host: '127.0.0.1', port: 0, advertiseHost: '127.0.0.1', stunServer: { host: '127.0.0.1', port: stunPort } });
+
+/** The Inform of CPE `serial` that carried its UDPConnectionRequestAddress with 4 VALUE CHANGE. */
+async function publishedAddress(h: Harness, serial: string): Promise<string> {
+  let found: string | undefined;
+  await h.acs.waitFor(
+    () => {
+      const s = h.acs.sessions.find((x) => x.inform.deviceId.serialNumber === serial && eventCodes(x).includes('4 VALUE CHANGE') && param(x.inform, `${MS}UDPConnectionRequestAddress`));
+      found = s ? param(s.inform, `${MS}UDPConnectionRequestAddress`)!.value : undefined;
+      return found !== undefined;
+    },
+    10_000,
+    `VALUE CHANGE Inform with UDPConnectionRequestAddress from ${serial}`,
+  );
+  return found!;
+}
+
+describe('STUN binding (TR-111 part 2) against coturn', () => {
+  it('sends a Binding Request with CONNECTION-REQUEST-BINDING (and BINDING-CHANGE when asked) that coturn answers with the mapped address', async () => {
+    coturn = await startCoturn();
+    const tid = Buffer.alloc(12, 7);
+    const plain = bindingRequest({ transactionId: tid, bindingChange: false });
+    const changed = bindingRequest({ transactionId: tid, bindingChange: true, username: 'stun-user' });
+    // Header: Binding Request, body length, magic cookie, transaction id.
+    expect(plain.subarray(0, 8).toString('hex')).toBe('000100182112a442');
+    // 0xC001 with the 20-byte TR-111 value; BINDING-CHANGE 0xC002 is empty; then USERNAME.
+    expect(plain.subarray(20).toString('hex')).toBe(`c0010014${Buffer.from(CONNECTION_REQUEST_BINDING_VALUE).toString('hex')}`);
+    expect(changed.subarray(44, 48).toString('hex')).toBe('c0020000');
+    expect(changed.subarray(48, 52).toString('hex')).toBe('00060009');
+    // coturn answers both (comprehension-optional attributes are ignored by a plain STUN server).
+    const dgram = await import('node:dgram');
+    for (const msg of [plain, changed]) {
+      const s = dgram.createSocket('udp4');
+      await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+      const answer = new Promise<Buffer>((r) => s.once('message', (b) => r(b)));
+      s.send(msg, coturn.port, '127.0.0.1');
+      const a = parseStunAnswer(await answer);
+      expect(a).toEqual({ kind: 'success', transactionId: tid, mapped: { address: '127.0.0.1', port: s.address().port } });
+      s.close();
+    }
+  });
+});
+
+describe('UDP connection requests (TR-069 Annex G) with STUN', () => {
+  it('learns the mapped address from coturn and publishes it to the ACS with 4 VALUE CHANGE; NATDetected stays false on loopback', async () => {
+    coturn = await startCoturn();
+    const c = counting();
+    h = await startHarness({ cpes: 2, udpCr: udpInit(coturn.port) });
+    h.tick();
+    const port = h.shard.udp!.port;
+    expect(port).toBeGreaterThan(0);
+    // One socket for the shard: both CPEs publish the same mapped address, told apart later by `un`.
+    for (const l of [0, 1]) expect(await publishedAddress(h, h.shard.env.serial(l))).toBe(`127.0.0.1:${port}`);
+    await until(() => (c.stun['new'] ?? 0) === 2, 10_000, 'two new bindings');
+    const v = h.shard.view(0);
+    expect([v.get(`${MS}STUNEnable`), v.get(`${MS}STUNServerAddress`), v.get(`${MS}STUNServerPort`), v.get(`${MS}NATDetected`)]).toEqual(['true', '127.0.0.1', String(coturn.port), 'false']);
+    expect(v.get(`${MS}SupportedConnReqMethods`)).toBe('HTTP,STUN');
+    // The keepalive after STUNMinimumKeepAlivePeriod (30 s) confirms the same address: no new report.
+    await settle(h);
+    const sessions = h.acs.sessions.length;
+    h.tick(30_000);
+    await until(() => (c.stun['same'] ?? 0) === 2, 10_000, 'two keepalive answers');
+    await settle(h);
+    expect(h.acs.sessions.length).toBe(sessions);
+  });
+
+  it('a GenieACS-style UDP connection request with the right signature starts a 6 CONNECTION REQUEST session; wrong sig, stale ts, unknown un, garbage and replays do not', async () => {
+    coturn = await startCoturn();
+    const c = counting();
+    h = await startHarness({ cpes: 2, udpCr: udpInit(coturn.port) });
+    h.tick();
+    const [host, portText] = (await publishedAddress(h, h.shard.env.serial(1))).split(':') as [string, string];
+    const port = Number(portText);
+    await settle(h);
+    const before = h.acs.sessions.length;
+    const v = h.shard.view(1);
+    const un = v.get(`${MS}ConnectionRequestUsername`)!;
+    const pw = v.get(`${MS}ConnectionRequestPassword`)!;
+    const now = h.clock.now();
+
+    // Each sent three times, as GenieACS does.
+    await sendUdpCr(host, port, udpCrMessage(host, port, 'not-the-password', freshFields(un, now)));
+    await sendUdpCr(host, port, udpCrMessage(host, port, pw, freshFields(un, now - 3600_000)));
+    await sendUdpCr(host, port, udpCrMessage(host, port, pw, freshFields('nobody', now)));
+    await sendUdpCr(host, port, Buffer.from('GET / HTTP/1.1\r\n\r\n'));
+    await until(() => c.udp['bad-signature'] === 3 && c.udp['stale'] === 3 && c.udp['unknown-user'] === 3 && c.udp['malformed'] === 3, 10_000, 'the bad requests counted');
+    await settle(h);
+    expect(h.acs.sessions.length).toBe(before);
+
+    const good = udpCrMessage(host, port, pw, freshFields(un, now));
+    expect(parseUdpConnectionRequest(good)?.un).toBe(un);
+    await sendUdpCr(host, port, good);
+    await h.acs.waitFor(() => h!.acs.sessions.length > before && h!.acs.sessions.at(-1)!.ended, 10_000, 'UDP CR session');
+    const s = h.acs.sessions.at(-1)!;
+    expect(s.inform.deviceId.serialNumber).toBe(h.shard.env.serial(1));
+    expect(eventCodes(s)).toEqual(['6 CONNECTION REQUEST']);
+    expect(c.udp['accepted']).toBe(1);
+    await until(() => c.udp['replay'] === 2, 10_000, 'the two copies counted as replays');
+
+    // The same message again later: its id was seen.
+    await sendUdpCr(host, port, good, 1);
+    await until(() => c.udp['replay'] === 3, 10_000, 'the replay counted');
+    await settle(h);
+    expect(h.acs.sessions.length).toBe(before + 1);
+    expect(c.udp['accepted']).toBe(1);
+  });
+
+  it('obeys the ACS: a STUN server port set with SetParameterValues is used at once', async () => {
+    coturn = await startCoturn();
+    const c = counting();
+    // --stun-server points at a port where nothing answers; the ACS puts the CPE on coturn.
+    const dead = { ...udpInit(coturn.port), stunServer: { host: '127.0.0.1', port: 9 } };
+    h = await startHarness({ udpCr: dead, acs: { script: atBootstrap(spv('stun', [`${MS}STUNServerPort`, String(coturn.port), 'unsignedInt'])) } });
+    h.tick();
+    await h.acs.waitFor(() => h!.acs.sessions.some((s) => s.ended), 10_000, 'bootstrap session');
+    expect(h.shard.view(0).get(`${MS}UDPConnectionRequestAddress`)).toBe('');
+    // The write restarted the STUN client: its Binding Request is due now.
+    h.tick();
+    expect(await publishedAddress(h, h.shard.env.serial(0))).toBe(`127.0.0.1:${h.shard.udp!.port}`);
+    expect(c.stun['new']).toBe(1);
+  });
+
+  it('STUNEnable false (set by the ACS) publishes the shard socket\'s own address and sends no Binding Request', async () => {
+    coturn = await startCoturn();
+    const c = counting();
+    h = await startHarness({ udpCr: udpInit(coturn.port), acs: { script: atBootstrap(spv('stun-off', [`${MS}STUNEnable`, 'false', 'boolean'])) } });
+    h.tick();
+    await h.acs.waitFor(() => h!.acs.sessions.some((s) => s.ended), 10_000, 'bootstrap session');
+    await settle(h);
+    const v = h.shard.view(0);
+    expect([v.get(`${MS}STUNEnable`), v.get(`${MS}UDPConnectionRequestAddress`), v.get(`${MS}NATDetected`)]).toEqual(['false', `127.0.0.1:${h.shard.udp!.port}`, 'false']);
+    // Past several keepalive periods: the restart after the write stopped the client.
+    const sent = { ...c.stun };
+    h.tick(120_000);
+    await settle(h);
+    expect(c.stun['new'] ?? 0).toBe(sent['new'] ?? 0);
+    expect(c.stun['same'] ?? 0).toBe(0);
+  });
+});

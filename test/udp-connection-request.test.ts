@@ -8,7 +8,12 @@ import { bindingRequest, CONNECTION_REQUEST_BINDING_VALUE, parseStunAnswer } fro
 import { parseUdpConnectionRequest } from '../src/cwmp/udp-cr.js';
 import type { Inform } from '../src/cwmp/types.js';
 import { startCoturn, type Coturn } from './helpers/coturn.js';
-import { atBootstrap, eventCodes, spv, startHarness, until, type Harness } from './helpers/harness.js';
+import { loadConfig } from '../src/config/load.js';
+import { startFleet, type Fleet } from '../src/coordinator/fleet.js';
+import { createLogger } from '../src/log.js';
+import { MockAcs } from '../src/mock-acs/mock-acs.js';
+import { atBootstrap, eventCodes, exampleProfile, spv, startHarness, until, type Harness } from './helpers/harness.js';
+import { sample, scrapeUntil } from './helpers/scrape.js';
 import { settle } from './helpers/settle.js';
 import { freshFields, sendUdpCr, udpCrMessage } from './helpers/udp-cr-sender.js';
 
@@ -180,5 +185,61 @@ describe('UDP connection requests (TR-069 Annex G) with STUN', () => {
     await settle(h);
     expect(c.stun['new'] ?? 0).toBe(sent['new'] ?? 0);
     expect(c.stun['same'] ?? 0).toBe(0);
+  });
+});
+
+describe('a fleet on two worker-thread shards with --stun-server', () => {
+  it('opens one UDP socket per shard: every CPE of a shard publishes its shard\'s address, a UDP CR reaches the CPE named by un, and the metrics count it', async () => {
+    coturn = await startCoturn();
+    const acs = new MockAcs();
+    await acs.listen();
+    const cpes = 12;
+    const cfg = loadConfig({
+      flags: {
+        profile: exampleProfile,
+        acsUrl: acs.url,
+        cpes: String(cpes),
+        shards: '2',
+        bootRamp: '0',
+        crBindAddr: '127.0.0.1:0',
+        crPassword: 'pw-{index}',
+        stunServer: `127.0.0.1:${coturn.port}`,
+        metricsBindAddr: '127.0.0.1:0',
+        logLevel: 'silent',
+      },
+      env: {},
+    });
+    const fleet: Fleet = await startFleet(cfg, createLogger('silent', 'json'));
+    try {
+      const byCpe = new Map<string, string>();
+      await acs.waitFor(
+        () => {
+          for (const s of acs.sessions) {
+            const p = param(s.inform, `${MS}UDPConnectionRequestAddress`);
+            if (p && p.value !== '') byCpe.set(s.inform.deviceId.serialNumber, p.value);
+          }
+          return byCpe.size === cpes;
+        },
+        20_000,
+        'every CPE\'s UDPConnectionRequestAddress',
+      );
+      // Two shards, two sockets, two addresses: CPEs 0-5 share one, 6-11 the other.
+      const serial = (i: number) => `CS${String(i).padStart(8, '0')}`;
+      expect(new Set(byCpe.values()).size).toBe(2);
+      for (let i = 1; i < 6; i++) expect(byCpe.get(serial(i))).toBe(byCpe.get(serial(0)));
+      for (let i = 7; i < cpes; i++) expect(byCpe.get(serial(i))).toBe(byCpe.get(serial(6)));
+
+      const target = 9;
+      const [host, portText] = byCpe.get(serial(target))!.split(':') as [string, string];
+      const before = acs.sessions.length;
+      await sendUdpCr(host, Number(portText), udpCrMessage(host, Number(portText), `pw-${target}`, freshFields(serial(target), Date.now())));
+      await acs.waitFor(() => acs.sessions.slice(before).some((s) => s.inform.deviceId.serialNumber === serial(target) && eventCodes(s).includes('6 CONNECTION REQUEST')), 10_000, 'the UDP CR session');
+      const text = await scrapeUntil(fleet.admin!.port, (t) => sample(t, 'cpe_sim_udp_connection_requests_total{result="replay"}') === 2);
+      expect(sample(text, 'cpe_sim_udp_connection_requests_total{result="accepted"}')).toBe(1);
+      expect(sample(text, 'cpe_sim_stun_bindings_total{result="new"}')).toBe(cpes);
+    } finally {
+      await fleet.stop();
+      await acs.close();
+    }
   });
 });

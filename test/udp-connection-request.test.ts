@@ -234,7 +234,7 @@ describe('a fleet on two worker-thread shards with --stun-server', () => {
       const before = acs.sessions.length;
       await sendUdpCr(host, Number(portText), udpCrMessage(host, Number(portText), `pw-${target}`, freshFields(serial(target), Date.now())));
       await acs.waitFor(() => acs.sessions.slice(before).some((s) => s.inform.deviceId.serialNumber === serial(target) && eventCodes(s).includes('6 CONNECTION REQUEST')), 10_000, 'the UDP CR session');
-      const text = await scrapeUntil(fleet.admin!.port, (t) => sample(t, 'cpe_sim_udp_connection_requests_total{result="replay"}') === 2);
+      const text = await scrapeUntil(fleet.admin!.port, (t) => sample(t, 'cpe_sim_udp_connection_requests_total{result="replay"}') === 2 && sample(t, 'cpe_sim_stun_bindings_total{result="new"}') === cpes);
       expect(sample(text, 'cpe_sim_udp_connection_requests_total{result="accepted"}')).toBe(1);
       expect(sample(text, 'cpe_sim_stun_bindings_total{result="new"}')).toBe(cpes);
     } finally {

@@ -46,6 +46,7 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
       const { ThreadMetrics: Metrics } = await import('../src/metrics/thread-metrics.js');
       metrics = new Metrics();
     }
+    await shard.openSockets();
     shard.start();
     if (metrics) {
       const push = () => void metrics!.snapshot(shard.stateCountsByName(), uspGauge()).then((snapshot) => send({ type: 'metrics', shardId: init.shardId, snapshot }), () => undefined);

@@ -54,6 +54,8 @@ export const OPTIONS: readonly OptionDef[] = [
   { key: 'crUsername', kind: { t: 'string' }, describe: 'ConnectionRequestUsername of every CPE, with {serial}, {index} and {oui} filled in per CPE (overrides the profile default)', defaultText: 'the profile\'s default' },
   { key: 'crPassword', kind: { t: 'secret' }, describe: 'ConnectionRequestPassword of every CPE, with {serial}, {index} and {oui} filled in per CPE (overrides the profile default, which an ACS cannot read back)', defaultText: 'the profile\'s default' },
   { key: 'crRateLimit', kind: { t: 'rateLimit' }, describe: 'Connection requests one CPE accepts per period, "<n>/<seconds>s"; more get 503', default: '10/60s' },
+  { key: 'udpCrBindAddr', kind: { t: 'hostport' }, describe: 'host:port of each shard\'s one UDP socket for STUN and UDP connection requests (TR-069 Annex G); port 0: an ephemeral port per shard, otherwise this port plus the shard id', defaultText: 'the host of --cr-bind-addr, port 0' },
+  { key: 'stunServer', kind: { t: 'hostport' }, describe: 'STUN server of every CPE (TR-111): the default of ManagementServer.STUNServerAddress/STUNServerPort, which an ACS may change', defaultText: 'none: the ACS URL\'s host, port 3478 (TR-181)' },
   { key: 'mockAcs', kind: { t: 'hostport' }, describe: 'Start the embedded mock ACS on host:port (and inform it unless --acs-url is set)' },
   { key: 'mockAcsMaxSessions', kind: { t: 'int', min: 0, max: 10_000_000 }, describe: 'Overload mode of the embedded mock ACS: sessions it keeps open at once; an Inform past them gets 503 and the connection closed (0: no limit; docs/mock-acs.md)', default: 0 },
   { key: 'mockAcsRetryAfter', kind: { t: 'int', min: 0, max: 86400 }, describe: 'Retry-After seconds on the embedded mock ACS\'s 503 (0: send no Retry-After)', default: 60 },
@@ -108,6 +110,8 @@ export interface Config {
   crUsername: string | undefined;
   crPassword: string | undefined;
   crRateLimit: { count: number; periodSec: number };
+  udpCrBindAddr: HostPort | undefined;
+  stunServer: HostPort | undefined;
   mockAcs: HostPort | undefined;
   mockAcsMaxSessions: number;
   mockAcsRetryAfter: number;

@@ -121,6 +121,8 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
   const port = await cr.listen(cfg.crBindAddr.host, cfg.crBindAddr.port);
   const crBaseUrl = `http://${urlHost(cfg.crAdvertiseHost ?? advertiseHost(cfg.crBindAddr.host))}:${port}`;
   log.info({ bind: `${cfg.crBindAddr.host}:${port}`, advertised: crBaseUrl }, 'connection-request listener up');
+  // One UDP socket per shard for STUN and UDP connection requests (docs/cwmp-behaviour.md "UDP connection requests and STUN").
+  const udpBind = cfg.udpCrBindAddr ?? { host: cfg.crBindAddr.host, port: 0 };
 
   coordinator = new Coordinator(
     {
@@ -138,6 +140,12 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
       bootRamp: cfg.bootRamp,
       startAt: Date.now(),
       cr: { baseUrl: crBaseUrl, secret: crSecret ?? randomBytes(24).toString('hex'), rateLimit: cfg.crRateLimit, username: cfg.crUsername, password: cfg.crPassword },
+      udpCr: {
+        host: udpBind.host,
+        port: udpBind.port,
+        advertiseHost: cfg.crAdvertiseHost ?? advertiseHost(udpBind.host),
+        stunServer: cfg.stunServer,
+      },
       logLevel: cfg.logLevel,
       logFormat: cfg.logFormat,
       metrics: hub !== undefined,

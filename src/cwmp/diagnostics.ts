@@ -2,6 +2,7 @@
 // subscribe, so nothing here imports either. Publishing costs nothing without subscribers.
 // Channels are per thread: each shard's metrics subscribe in the shard.
 import diagnostics_channel from 'node:diagnostics_channel';
+import type { UdpCrResult } from './udp-cr.js';
 
 /** One CPE message and the ACS's reply to it: the one place every CWMP exchange passes. */
 export interface MessageEvent {
@@ -55,4 +56,33 @@ export function publishSession(e: SessionEvent): void {
 
 export function publishTick(e: TickEvent): void {
   if (tickChannel.hasSubscribers) tickChannel.publish(e);
+}
+
+/** A UDP connection request (TR-069 Annex G) a CPE accepted or ignored, and why. */
+export interface UdpCrEvent {
+  result: UdpCrResult;
+}
+
+/** What became of one STUN Binding transaction (TR-111 part 2). */
+export interface StunEvent {
+  result: StunResult;
+}
+
+/**
+ * new: the answer gave the CPE a mapped address it did not have (its first, or a change);
+ * same: a keepalive confirmed it; error-response: a Binding Error Response; timeout: no
+ * answer after the retransmissions; send-failed: the datagram could not be sent.
+ */
+export const STUN_RESULTS = ['new', 'same', 'error-response', 'timeout', 'send-failed'] as const;
+export type StunResult = (typeof STUN_RESULTS)[number];
+
+export const udpCrChannel = diagnostics_channel.channel('cpe-sim:cwmp:udp-cr');
+export const stunChannel = diagnostics_channel.channel('cpe-sim:cwmp:stun');
+
+export function publishUdpCr(e: UdpCrEvent): void {
+  if (udpCrChannel.hasSubscribers) udpCrChannel.publish(e);
+}
+
+export function publishStun(e: StunEvent): void {
+  if (stunChannel.hasSubscribers) stunChannel.publish(e);
 }

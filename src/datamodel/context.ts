@@ -55,6 +55,19 @@ export interface EvalContext {
   crPassword?: (() => string) | undefined;
   /** USP identity and topics (--usp-*); defaults follow obuspa (docs/usp-behaviour.md). */
   usp?: UspIdentity | undefined;
+  /** The shard's UDP connection-request endpoint (TR-069 Annex G, TR-111 part 2), when it has one. */
+  udpCr?: UdpCrFacts | undefined;
+}
+
+/** What a CPE publishes about its UDP connection-request address and STUN. */
+export interface UdpCrFacts {
+  /** host:port the ACS sends UDP connection requests to ('' while STUN has not learned it). */
+  address(): string;
+  /** The STUN-mapped address differs from the socket's own. */
+  natDetected(): boolean;
+  /** --stun-server's host ('' when unset: the ACS URL's host is used, TR-181). */
+  stunServerAddress: string;
+  stunServerPort: number;
 }
 
 export interface UspIdentity {

@@ -6,6 +6,8 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { EVENT_CODES } from '../cwmp/events.js';
 import { FAIL_REASONS } from '../cwmp/session.js';
+import { STUN_RESULTS } from '../cwmp/diagnostics.js';
+import { UDP_CR_RESULTS } from '../cwmp/udp-cr.js';
 import { LIFECYCLE_STATES, MQTT_CONNECTION_STATES, RESTART_REASONS } from '../threads/messages.js';
 import { MQTT_FAIL_CAUSES } from '../usp/diagnostics.js';
 
@@ -108,6 +110,8 @@ export function createCatalog() {
     cwmpSessionDuration: new Histogram({ name: 'cpe_sim_cwmp_session_duration_seconds', help: 'CWMP session length, Inform to session end, as the CPEs see it.', buckets: SESSION_BUCKETS, registers: r }),
     cwmpSessionFailures: new Counter({ name: 'cpe_sim_cwmp_session_failures_total', help: 'Failed CWMP sessions by reason (connect, timeout, auth, http-status, ..., the link faults reset, stall, link-down, and the cuts power-off, stopped) and the HTTP status they failed on (common codes, other, none).', labelNames: ['reason', 'http_status'] as const, registers: r }),
     cwmpRetryAfterHonored: new Counter({ name: 'cpe_sim_cwmp_retry_after_honored_total', help: 'Session retries the ACS\'s Retry-After on a 503 or 429 moved later than the TR-069 3.2.1.1 retry window.', registers: r }),
+    udpConnectionRequests: new Counter({ name: 'cpe_sim_udp_connection_requests_total', help: 'UDP connection requests (TR-069 Annex G) the CPEs accepted or ignored, by result.', labelNames: ['result'] as const, registers: r }),
+    stunBindings: new Counter({ name: 'cpe_sim_stun_bindings_total', help: 'STUN Binding transactions of the CPEs (TR-111 part 2), by result.', labelNames: ['result'] as const, registers: r }),
     cwmpAcsResponse: new Histogram({ name: 'cpe_sim_cwmp_acs_response_seconds', help: 'Time from each POST to the ACS\'s reply, by the CPE message sent.', labelNames: ['message'] as const, buckets: RESPONSE_BUCKETS, registers: r }),
     // ---- USP ----
     uspRequests: new Counter({ name: 'cpe_sim_usp_requests_total', help: 'USP messages handled by the agents, by type and result.', labelNames: ['msg_type', 'result'] as const, registers: r }),
@@ -139,6 +143,8 @@ export function createCatalog() {
   for (const s of LIFECYCLE_STATES) c.fleetCpesByState.set({ lifecycle_state: s }, 0);
   for (const e of INFORM_EVENT_CODES) for (const res of INFORM_RESULTS) c.cwmpInforms.inc({ event_code: e, result: res }, 0);
   for (const m of CPE_MESSAGES) c.cwmpAcsResponse.zero({ message: m });
+  for (const res of UDP_CR_RESULTS) c.udpConnectionRequests.inc({ result: res }, 0);
+  for (const res of STUN_RESULTS) c.stunBindings.inc({ result: res }, 0);
   for (const labels of sessionFailureLabels()) c.cwmpSessionFailures.inc(labels, 0);
   for (const t of USP_MSG_TYPES) {
     for (const res of USP_RESULTS) c.uspRequests.inc({ msg_type: t, result: res }, 0);

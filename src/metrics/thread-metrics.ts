@@ -3,7 +3,7 @@
 // session.ts's exchange) and by the thread's own process readings.
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
-import { informChannel, messageChannel, sessionChannel, tickChannel, type InformEvent, type MessageEvent, type SessionEvent, type TickEvent } from '../cwmp/diagnostics.js';
+import { informChannel, messageChannel, sessionChannel, stunChannel, tickChannel, udpCrChannel, type InformEvent, type MessageEvent, type SessionEvent, type StunEvent, type TickEvent, type UdpCrEvent } from '../cwmp/diagnostics.js';
 import type { LifecycleState, MetricsSnapshot } from '../threads/messages.js';
 import { ChannelSubscriptions } from '../util/channels.js';
 import { activeHandles } from '../util/probe.js';
@@ -56,6 +56,8 @@ export class ThreadMetrics {
       c.diagnostics.inc({ test: e.test, protocol: e.protocol, result: e.result });
       if (e.bytes > 0) c.diagnosticsBytes.inc({ test: e.test }, e.bytes);
     });
+    on<UdpCrEvent>(udpCrChannel, (e) => c.udpConnectionRequests.inc({ result: e.result }));
+    on<StunEvent>(stunChannel, (e) => c.stunBindings.inc({ result: e.result }));
     on<TickEvent>(tickChannel, (t) => (t.kind === 'periodic' ? c.fleetPeriodicTicks : c.fleetScheduledEvents).inc());
     this.lag.enable();
     this.gc = new PerformanceObserver((list) => {

@@ -194,6 +194,14 @@ function compileNode(n: Node, expr: string, scope: TemplateScope): ValueFn {
           return (ctx) => ctx.usp?.controllerTopic ?? '/usp/controller';
         case 'bootTime':
           return (ctx) => isoSeconds(ctx.bootAt);
+        case 'udpCrAddress':
+          return (ctx) => ctx.udpCr?.address() ?? '';
+        case 'natDetected':
+          return (ctx) => String(ctx.udpCr?.natDetected() ?? false);
+        case 'stunServerAddress':
+          return (ctx) => ctx.udpCr?.stunServerAddress ?? '';
+        case 'stunServerPort':
+          return (ctx) => String(ctx.udpCr?.stunServerPort ?? 3478);
         default:
           return bad(`unknown name "${name}"`);
       }

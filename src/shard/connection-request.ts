@@ -138,6 +138,11 @@ export class ConnectionRequests {
     return 'ok';
   }
 
+  /** A UDP connection request (TR-069 Annex G) takes its place in the same per-CPE rate limit; false: refused. */
+  admitUdp(l: number): boolean {
+    return this.admit(l, this.clock.now());
+  }
+
   /** Per-CPE fixed window: at most rateLimit.count accepted per period; `take` false only looks. */
   private admit(l: number, now: number, take = true): boolean {
     const periodMs = this.cfg.rateLimit.periodSec * 1000;

@@ -30,6 +30,8 @@ export interface CwmpSideOptions {
   stopGraceMs: number;
   /** The tree changed over CWMP (Set/Add/Delete): the USP side looks for subscribed changes. */
   treeChanged(l: number): void;
+  /** After a write of these parameters (CWMP or USP): the table's other parts that obey ManagementServer. */
+  afterWrite?(l: number, names: readonly string[]): void;
 }
 
 export class CwmpSide {
@@ -347,6 +349,7 @@ export class CwmpSide {
         this.raise(l, EV.BOOTSTRAP);
       }
     }
+    this.opts.afterWrite?.(l, names);
   }
 
   /** A fleet event changed the CPE's periodic interval: a fresh random phase in the new one (docs/scenarios.md "setInterval"). */

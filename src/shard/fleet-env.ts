@@ -3,7 +3,7 @@
 import { hash } from 'node:crypto';
 import type { Template } from '../datamodel/schema.js';
 import { compileSerialPattern } from '../profile/identity.js';
-import type { EvalContext, ResolvedIdentity, UspIdentity } from '../datamodel/context.js';
+import type { EvalContext, ResolvedIdentity, UdpCrFacts, UspIdentity } from '../datamodel/context.js';
 import { agentTopicOf, endpointIdOf, mqttCredentialsOf, type AgentFacts, type UspPatterns } from '../usp/identity.js';
 import type { ProfileSpec } from '../profile/types.js';
 
@@ -84,7 +84,7 @@ export class FleetEnv {
     return pattern.replace(/\{(serial|index|oui)\}/g, (_m, k: string) => (k === 'serial' ? this.serial(index) : k === 'index' ? String(index) : this.profile.identity.oui));
   }
 
-  context(index: number, now: number, bootAt: number, firmware?: { active: 1 | 2; versions: readonly [string, string] }): EvalContext {
+  context(index: number, now: number, bootAt: number, firmware?: { active: 1 | 2; versions: readonly [string, string] }, udpCr?: UdpCrFacts): EvalContext {
     const { username, password } = this.crCreds;
     const fw = firmware ?? this.factoryFirmware;
     return {
@@ -100,6 +100,7 @@ export class FleetEnv {
       crUsername: username === undefined ? undefined : () => this.fill(username, index),
       crPassword: password === undefined ? undefined : () => this.fill(password, index),
       usp: this.uspIdentity(index),
+      udpCr,
     };
   }
 }

@@ -82,14 +82,17 @@ export class Notifications {
     }
   }
 
-  /** The device changed these itself (firmware): report them, actively if their notification says so. */
+  /**
+   * The device changed these itself (firmware, a new STUN binding): report them, in a
+   * session of their own when one is active, in the next Inform when passive; not at all when off.
+   */
   deviceChanged(l: number, paths: readonly string[]): void {
     const view = this.host.view(l);
     const w = this.ensure(l);
-    for (const p of paths) w.pending.add(p);
     const attrs = getParameterAttributes(view, paths);
-    if (attrs.ok && attrs.value.some((a) => a.notification !== 0)) this.host.raiseValueChange(l);
-    else for (const p of paths) w.pending.delete(p);
+    const notified = attrs.ok ? attrs.value.filter((a) => a.notification !== 0) : [];
+    for (const a of notified) w.pending.add(a.name);
+    if (notified.some((a) => isActive(a.notification))) this.host.raiseValueChange(l);
     this.prune(l);
   }
 

@@ -36,6 +36,7 @@ import { TimerKind } from './timer-kind.js';
 import { transfer } from './transfers.js';
 import { tlsMaterial } from '../cwmp/transport.js';
 import { uploadBody } from './upload-body.js';
+import { UdpCrEndpoint } from './udp-cr.js';
 import { UspSide } from './usp-side.js';
 
 export interface ShardDeps {
@@ -71,6 +72,8 @@ export class Shard implements CpeTable, AdminTable {
   readonly usp: UspSide | undefined;
   readonly admin: ShardAdmin;
   readonly cr: ConnectionRequests;
+  /** The shard's one UDP socket for STUN and UDP connection requests (TR-069 Annex G), when the fleet and profile have it. */
+  readonly udp: UdpCrEndpoint | undefined;
   /** Fleet events (scenario stages, POST /admin/events) on this shard's CPEs. */
   readonly events: FleetEvents;
   /** Latencies since the last sample (scenario summary, report, live page). */
@@ -180,7 +183,9 @@ export class Shard implements CpeTable, AdminTable {
       tls,
       log: (level, msg, extra) => this.log(level, msg, { ...extra, cpe: init.lo + (extra['cpe'] as number) }),
     });
-    this.cwmp = init.cwmp ? new CwmpSide(this, { acs: init.acs, maxSessions: init.maxSessions, stopGraceMs: init.stopGraceMs ?? 10_000, treeChanged: (l) => this.usp?.recheck(l) }) : undefined;
+    this.cwmp = init.cwmp
+      ? new CwmpSide(this, { acs: init.acs, maxSessions: init.maxSessions, stopGraceMs: init.stopGraceMs ?? 10_000, treeChanged: (l) => this.usp?.recheck(l), afterWrite: (l, names) => this.udp?.afterSet(l, names) })
+      : undefined;
     this.usp = u
       ? new UspSide(u, this, {
           afterWrite: (l, paths) => this.cwmp?.afterSet(l, paths, ''),
@@ -207,6 +212,36 @@ export class Shard implements CpeTable, AdminTable {
       init.cr,
       deps.clock,
     );
+    const ms = `${deps.template.rootName}.ManagementServer.`;
+    // CWMP only, and only where the profile has the parameter it publishes (a profile without it has no UDP CR).
+    const withUdp = init.udpCr !== undefined && this.cwmp !== undefined && this.size > 0 && new CpeView(deps.template, this.env.context(this.lo, 0, 0), undefined).resolve(`${ms}UDPConnectionRequestAddress`)?.kind === 'param';
+    this.udp = withUdp
+      ? new UdpCrEndpoint(
+          {
+            lo: this.lo,
+            size: this.size,
+            clock: deps.clock,
+            ms,
+            view: (l) => this.view(l),
+            isPoweredOn: (l) => this.isPoweredOn(l),
+            schedule: (at, l, kind) => this.schedule(at, l, kind),
+            connectionRequest: (l) => {
+              if (!this.cr.admitUdp(l)) return false;
+              this.cwmp?.raise(l, EV.CONNECTION_REQUEST);
+              return true;
+            },
+            addressChanged: (l, path) => this.cwmp?.notifications.deviceChanged(l, [path]),
+            log: (level, msg, extra) => this.log(level, msg, extra),
+          },
+          init.udpCr!,
+          init.shardId,
+        )
+      : undefined;
+  }
+
+  /** Open the shard's sockets (the UDP connection-request socket) before start(). */
+  async openSockets(): Promise<void> {
+    await this.udp?.open();
   }
 
   // ---- lifecycle ----
@@ -234,6 +269,7 @@ export class Shard implements CpeTable, AdminTable {
     this.scheduler.stop();
     await this.cwmp?.stop();
     await this.usp?.stop();
+    this.udp?.close();
     await this.transferAgent?.close();
     this.recorder.close();
     return this.admin.stats();
@@ -293,7 +329,7 @@ export class Shard implements CpeTable, AdminTable {
 
   view(l: number): CpeView {
     const now = this.clock.now();
-    const ctx = this.env.context(this.lo + l, now, this.bootAt[l] || now, this.device.firmware(l));
+    const ctx = this.env.context(this.lo + l, now, this.bootAt[l] || now, this.device.firmware(l), this.udp?.facts(l));
     return new CpeView(this.template, ctx, this.overlays.get(l), this.events.valuesFor(l));
   }
 
@@ -434,6 +470,10 @@ export class Shard implements CpeTable, AdminTable {
       case TimerKind.UspScan:
         this.usp?.fire(l, k, at);
         return;
+      case TimerKind.StunKeepAlive:
+      case TimerKind.UdpCrNotify:
+        this.udp?.fire(l, k, at);
+        return;
       default: {
         const never: never = k;
         throw new Error(`unknown timer kind ${String(never)}`);
@@ -451,6 +491,7 @@ export class Shard implements CpeTable, AdminTable {
     const newImage = this.device.takeFirmwareChange(l);
     this.usp?.powerOn(l, newImage);
     this.cwmp?.powerOn(l, newImage);
+    this.udp?.powerOn(l);
   }
 
   /**
@@ -488,6 +529,7 @@ export class Shard implements CpeTable, AdminTable {
   }
 
   private goDark(l: number): void {
+    this.udp?.powerOff(l);
     if (!(this.life[l]! & DARK)) this.darkCount++;
     this.life[l] = (this.life[l]! | DARK) & ~REACHED;
     this.setLife(l, Life.Bootstrapping);

@@ -40,6 +40,12 @@ export const enum TimerKind {
   UspPeriodic = 11,
   /** A slice of the shard-wide subscription scan. */
   UspScan = 12,
+
+  // ---- the UDP connection-request endpoint (TR-069 Annex G, TR-111) ----
+  /** The next STUN Binding Request: a keepalive, a retransmission or the timeout of one. */
+  StunKeepAlive = 17,
+  /** A changed UDPConnectionRequestAddress may be notified now (UDPConnectionRequestAddressNotificationLimit). */
+  UdpCrNotify = 18,
 }
 
 export type CwmpTimer = TimerKind.Periodic | TimerKind.Retry | TimerKind.Heartbeat | TimerKind.NotifyWake | TimerKind.NotifyScan;

@@ -49,6 +49,8 @@ export interface ShardInit {
   cwmp: boolean;
   /** Every CPE is also a USP agent (--usp-broker). */
   usp?: UspInit | undefined;
+  /** The shard's UDP connection-request and STUN socket (TR-069 Annex G); absent: none. */
+  udpCr?: UdpCrInit | undefined;
   /** Count and push metrics (on when --metrics-bind-addr is set). */
   metrics?: boolean;
   /** Bench: take a heap baseline (after GC) before the CPEs are built. */
@@ -86,6 +88,17 @@ export interface UspInit {
   /** PEM text of --usp-cert and --usp-key: the client certificate the agents present. */
   cert?: string | undefined;
   key?: string | undefined;
+}
+
+/** One UDP socket per shard for STUN and UDP connection requests (--udp-cr-bind-addr, --stun-server). */
+export interface UdpCrInit {
+  host: string;
+  /** 0: an ephemeral port per shard; otherwise this port plus the shard id. */
+  port: number;
+  /** Host published in UDPConnectionRequestAddress while STUN is off. */
+  advertiseHost: string;
+  /** Default of ManagementServer.STUNServerAddress/Port (--stun-server). */
+  stunServer?: { host: string; port: number } | undefined;
 }
 
 export interface CrRequest {

@@ -2,7 +2,7 @@
 // HTTP and, when asked, the real connection-request listener in front of it.
 import { fileURLToPath } from 'node:url';
 import type { BootRamp } from '../../src/config/options.js';
-import type { ShardInit, UspInit } from '../../src/threads/messages.js';
+import type { ShardInit, UdpCrInit, UspInit } from '../../src/threads/messages.js';
 import type { AcsOutgoingRequest, Inform, XsdType } from '../../src/cwmp/types.js';
 import { CrListener } from '../../src/http/cr-listener.js';
 import { MockAcs, type MockAcsOptions } from '../../src/mock-acs/mock-acs.js';
@@ -56,6 +56,8 @@ export interface HarnessOptions {
   cwmp?: boolean;
   /** Leave every CPE off at start (a scenario powers them on with fleet events). */
   holdPower?: boolean;
+  /** The shard's UDP connection-request and STUN socket (opened before the shard starts). */
+  udpCr?: UdpCrInit;
 }
 
 /** USP settings as the CLI's defaults would give them, on the given broker. */
@@ -127,9 +129,11 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     logLevel: 'silent',
     logFormat: 'json',
     ...(o.holdPower ? { holdPower: true } : {}),
+    ...(o.udpCr ? { udpCr: o.udpCr } : {}),
   };
   const shard = new Shard(init, { clock, profile, template, ...(o.random ? { random: o.random } : {}), ...(process.env['HARNESS_LOG'] ? { log: (level, msg, extra) => process.stderr.write(`${level} ${msg} ${JSON.stringify(extra ?? {})}\n`) } : {}) });
   shardRef = shard;
+  await shard.openSockets();
   shard.start();
   return {
     shard,

@@ -1,0 +1,119 @@
+// STUN Binding messages as a TR-069 CPE sends and reads them (TR-111 part 2; TR-069
+// Annex G): RFC 5389 wire format (the magic cookie makes an RFC 3489 server answer too),
+// the TR-111 attributes CONNECTION-REQUEST-BINDING (0xC001) and BINDING-CHANGE (0xC002),
+// and USERNAME when STUNUsername is set. Pure functions over Buffers; the socket is the
+// shard's (src/shard/udp-cr.ts).
+
+export const STUN_MAGIC = 0x2112a442;
+const BINDING_REQUEST = 0x0001;
+const BINDING_SUCCESS = 0x0101;
+const BINDING_ERROR = 0x0111;
+const ATTR_MAPPED_ADDRESS = 0x0001;
+const ATTR_USERNAME = 0x0006;
+const ATTR_ERROR_CODE = 0x0009;
+const ATTR_XOR_MAPPED_ADDRESS = 0x0020;
+/** TR-111 part 2: marks the binding the ACS uses for UDP connection requests. */
+export const ATTR_CONNECTION_REQUEST_BINDING = 0xc001;
+/** TR-111 part 2: the CPE saw its binding change since its last Binding Request. */
+export const ATTR_BINDING_CHANGE = 0xc002;
+/** The value TR-111 gives CONNECTION-REQUEST-BINDING: 20 bytes, trailing space included. */
+export const CONNECTION_REQUEST_BINDING_VALUE = 'dslforum.org/TR-111 ';
+
+export interface BindingRequestOptions {
+  /** 12 bytes. */
+  transactionId: Buffer;
+  /** Include BINDING-CHANGE (the mapped address changed since the last request). */
+  bindingChange: boolean;
+  /** STUNUsername; omitted when empty. */
+  username?: string;
+}
+
+function attr(type: number, value: Buffer): Buffer {
+  const pad = (4 - (value.length % 4)) % 4;
+  const b = Buffer.alloc(4 + value.length + pad);
+  b.writeUInt16BE(type, 0);
+  b.writeUInt16BE(value.length, 2);
+  value.copy(b, 4);
+  return b;
+}
+
+/** A Binding Request carrying CONNECTION-REQUEST-BINDING (and BINDING-CHANGE, USERNAME when asked). */
+export function bindingRequest(o: BindingRequestOptions): Buffer {
+  if (o.transactionId.length !== 12) throw new Error('a STUN transaction id is 12 bytes');
+  const attrs = [attr(ATTR_CONNECTION_REQUEST_BINDING, Buffer.from(CONNECTION_REQUEST_BINDING_VALUE, 'latin1'))];
+  if (o.bindingChange) attrs.push(attr(ATTR_BINDING_CHANGE, Buffer.alloc(0)));
+  if (o.username) attrs.push(attr(ATTR_USERNAME, Buffer.from(o.username, 'utf8')));
+  const body = Buffer.concat(attrs);
+  const head = Buffer.alloc(20);
+  head.writeUInt16BE(BINDING_REQUEST, 0);
+  head.writeUInt16BE(body.length, 2);
+  head.writeUInt32BE(STUN_MAGIC, 4);
+  o.transactionId.copy(head, 8);
+  return Buffer.concat([head, body]);
+}
+
+export type StunAnswer =
+  | { kind: 'success'; transactionId: Buffer; mapped: { address: string; port: number } }
+  | { kind: 'error'; transactionId: Buffer; code: number }
+  /** A STUN message that is no answer to a Binding Request of ours, or one without a usable address. */
+  | { kind: 'other'; transactionId: Buffer };
+
+/** Whether a datagram looks like STUN at all (the first two bits are 0; RFC 5389 6). */
+export function looksLikeStun(b: Buffer): boolean {
+  return b.length >= 20 && (b[0]! & 0xc0) === 0;
+}
+
+function readAddress(v: Buffer, xor: boolean, tid: Buffer): { address: string; port: number } | undefined {
+  if (v.length < 8) return undefined;
+  const family = v[1];
+  let port = v.readUInt16BE(2);
+  if (xor) port ^= STUN_MAGIC >>> 16;
+  if (family === 0x01) {
+    let a = v.readUInt32BE(4);
+    if (xor) a = (a ^ STUN_MAGIC) >>> 0;
+    return { address: [a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255].join('.'), port };
+  }
+  if (family === 0x02 && v.length >= 20) {
+    const raw = Buffer.from(v.subarray(4, 20));
+    if (xor) {
+      const key = Buffer.alloc(16);
+      key.writeUInt32BE(STUN_MAGIC, 0);
+      tid.copy(key, 4);
+      for (let i = 0; i < 16; i++) raw[i]! ^= key[i]!;
+    }
+    const groups: string[] = [];
+    for (let i = 0; i < 16; i += 2) groups.push(raw.readUInt16BE(i).toString(16));
+    // The URL parser writes IPv6 in its canonical (RFC 5952) form, as socket.address() does.
+    return { address: new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1), port };
+  }
+  return undefined;
+}
+
+/** Read a Binding answer; undefined for anything that is not a well-formed STUN message. */
+export function parseStunAnswer(b: Buffer): StunAnswer | undefined {
+  if (!looksLikeStun(b)) return undefined;
+  const type = b.readUInt16BE(0);
+  const len = b.readUInt16BE(2);
+  if (len % 4 !== 0 || 20 + len > b.length) return undefined;
+  const cookie = b.readUInt32BE(4) === STUN_MAGIC;
+  const tid = Buffer.from(b.subarray(8, 20));
+  let mapped: { address: string; port: number } | undefined;
+  let xorMapped: { address: string; port: number } | undefined;
+  let code: number | undefined;
+  for (let off = 20; off + 4 <= 20 + len; ) {
+    const t = b.readUInt16BE(off);
+    const l = b.readUInt16BE(off + 2);
+    if (off + 4 + l > 20 + len) return undefined;
+    const v = b.subarray(off + 4, off + 4 + l);
+    if (t === ATTR_MAPPED_ADDRESS) mapped = readAddress(v, false, tid);
+    else if (t === ATTR_XOR_MAPPED_ADDRESS && cookie) xorMapped = readAddress(v, true, tid);
+    else if (t === ATTR_ERROR_CODE && l >= 4) code = (v[2]! & 7) * 100 + v[3]!;
+    off += 4 + l + ((4 - (l % 4)) % 4);
+  }
+  if (type === BINDING_SUCCESS) {
+    const m = xorMapped ?? mapped;
+    return m ? { kind: 'success', transactionId: tid, mapped: m } : { kind: 'other', transactionId: tid };
+  }
+  if (type === BINDING_ERROR) return { kind: 'error', transactionId: tid, code: code ?? 0 };
+  return { kind: 'other', transactionId: tid };
+}

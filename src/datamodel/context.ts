@@ -55,6 +55,19 @@ export interface EvalContext {
   crPassword?: (() => string) | undefined;
   /** USP identity and topics (--usp-*); defaults follow obuspa (docs/usp-behaviour.md). */
   usp?: UspIdentity | undefined;
+  /** XMPP connection-request settings (--xmpp-*), when the fleet turns XMPP on. */
+  xmpp?: XmppDefaults | undefined;
+}
+
+/** What the {{xmpp...}} template names read (docs/profiles.md). */
+export interface XmppDefaults {
+  serverAddress: string;
+  serverPort: number;
+  domain: string;
+  username(): string;
+  password(): string;
+  allowedJids: string;
+  useTls: boolean;
 }
 
 export interface UspIdentity {

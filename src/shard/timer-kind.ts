@@ -38,6 +38,12 @@ export const enum TimerKind {
   UspPeriodic = 11,
   /** A slice of the shard-wide subscription scan. */
   UspScan = 12,
+
+  // ---- XMPP connection requests (TR-069 Annex K) ----
+  /** A CPE's XMPP reconnect after its backoff. */
+  XmppConnect = 16,
+  /** A CPE's XMPP whitespace keepalive is due (KeepAliveInterval). */
+  XmppKeepAlive = 17,
 }
 
 export type CwmpTimer = TimerKind.Periodic | TimerKind.Retry | TimerKind.Heartbeat | TimerKind.NotifyWake | TimerKind.NotifyScan;

@@ -49,6 +49,8 @@ export interface ShardInit {
   cwmp: boolean;
   /** Every CPE is also a USP agent (--usp-broker). */
   usp?: UspInit | undefined;
+  /** XMPP connection requests (--xmpp-server; TR-069 Annex K). */
+  xmpp?: XmppInit | undefined;
   /** Count and push metrics (on when --metrics-bind-addr is set). */
   metrics?: boolean;
   /** Bench: take a heap baseline (after GC) before the CPEs are built. */
@@ -82,6 +84,22 @@ export interface UspInit {
   password: string | undefined;
   secret: string | undefined;
   /** PEM text of --usp-ca-file. */
+  ca: string | undefined;
+}
+
+/**
+ * The fleet's XMPP settings (--xmpp-*): the defaults of each CPE's Device.XMPP.Connection.1
+ * and ManagementServer.ConnReqAllowedJabberIDs; patterns unfilled. Without `server` the
+ * profile's own values stand (XMPP off in the shipped profile).
+ */
+export interface XmppInit {
+  server: { host: string; port: number } | undefined;
+  domain: string | undefined;
+  username: string | undefined;
+  password: string | undefined;
+  allowedJids: string | undefined;
+  useTls: boolean;
+  /** PEM text of --xmpp-ca-file. */
   ca: string | undefined;
 }
 

@@ -179,6 +179,9 @@ export class Shard implements CpeTable, AdminTable {
           },
         })
       : undefined;
+    if (init.xmpp?.server && !(this.cwmp && XmppSide.supported(this))) {
+      throw new CpeSimError('CONFIG_INVALID', `config: xmppServer: XMPP connection requests need a CWMP fleet and a TR-181 profile with Device.XMPP.Connection.{i}; profile ${deps.profile.name} has ${XmppSide.supported(this) ? 'it, but the fleet runs no CWMP' : 'none'}`);
+    }
     // An XMPP connection only serves connection requests: it needs a CWMP side to ask for sessions.
     this.xmpp =
       this.cwmp && XmppSide.supported(this)

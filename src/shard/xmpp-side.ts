@@ -96,6 +96,11 @@ export class XmppSide {
     return xmpp?.kind === 'object' && xmpp.children.get('Connection') !== undefined;
   }
 
+  /** The fleet turned XMPP on (--xmpp-server), rather than leaving it to the profile. */
+  get fleetWide(): boolean {
+    return this.init?.server !== undefined;
+  }
+
   isUp(l: number): boolean {
     return this.conn[l] === Conn.Up;
   }

@@ -163,6 +163,8 @@ export interface ShardStats {
   queuedSessions: number;
   /** USP agents by MQTT connection state (absent without --usp-broker). */
   uspConnections?: Record<string, number> | undefined;
+  /** CPEs by XMPP connection state (absent when the profile has no Device.XMPP or the fleet no CWMP). */
+  xmppConnections?: Record<string, number> | undefined;
 }
 
 /**

@@ -27,6 +27,9 @@
 // the fault and the wall time per session (1 / fault_sessions_per_s). clean_failed is the
 // failed sessions of the window without a fault (0 expected).
 //
+// XMPP_BENCH=1 adds a BenchmarkXmpp line per size (see xmppLine below): what one CPE's XMPP
+// connection (TR-069 Annex K) costs, against a prosody started for it.
+//
 // STATE_BENCH=1 adds a BenchmarkStateDir line per size (see stateDirLine below): bytes per
 // CPE and the achieved rate of a ten-parameter SetParameterValues campaign, without and
 // with --state-dir, and the state dir's size on disk after it.
@@ -42,6 +45,8 @@ import { MetricsHub } from '../src/metrics/hub.js';
 import { ThreadMetrics } from '../src/metrics/thread-metrics.js';
 import { MinimalAcs } from './minimal-acs.js';
 import { uspRttN } from './usp.js';
+import type { XmppInit } from '../src/threads/messages.js';
+import { startProsody } from '../test/helpers/prosody.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const profile = process.env['BENCH_PROFILE'] ?? resolve(root, 'profiles/example-tr181-gateway');
@@ -101,7 +106,7 @@ interface Footprint {
 }
 
 /** Start N CPEs at once against a fresh minimal ACS; resolves with the wall time (ns) until every CPE is ready. */
-async function bootFleet(n: number, logLevel = 'warn', stateDir?: string): Promise<{ fleet: BenchFleet; elapsedNs: number }> {
+async function bootFleet(n: number, logLevel = 'warn', stateDir?: string, xmpp?: XmppInit): Promise<{ fleet: BenchFleet; elapsedNs: number }> {
   const acs = new MinimalAcs();
   const acsUrl = await acs.listen();
   let coordinator: Coordinator | undefined;
@@ -124,6 +129,7 @@ async function bootFleet(n: number, logLevel = 'warn', stateDir?: string): Promi
       startAt: Date.now(),
       cr: { baseUrl: `http://127.0.0.1:${crPort}`, secret: 'bench', rateLimit: { count: 10, periodSec: 60 } },
       ...(stateDir ? { stateDir } : {}),
+      ...(xmpp ? { xmpp } : {}),
       logLevel,
       logFormat: 'json',
       measure: true,
@@ -339,6 +345,47 @@ async function stateDirLine(n: number): Promise<string> {
   }
 }
 
+/**
+ *   BenchmarkXmpp_<N>-<threads>  <N>  <ns/op>  <bytes_per_cpe>  <noxmpp_bytes_per_cpe>  <xmpp_bytes_per_cpe>  <fds_open>  <noxmpp_fds_open>
+ * The BootstrapN fleet twice, without and with --xmpp-server (a prosody of its own, c2s on
+ * loopback, SCRAM-SHA-1 on plain TCP, one account per CPE): bytes_per_cpe of each once
+ * every CPE is ready and (with XMPP) logged in, and their difference, xmpp_bytes_per_cpe:
+ * what one CPE's XMPP connection costs this process (socket, client, parser, the JID
+ * kept). ns/op is the wall time from start until every CPE has logged in, per CPE.
+ */
+async function xmppLine(n: number): Promise<string> {
+  const plainRun = await bootFleet(n);
+  const plain = await footprint(plainRun.fleet);
+  await closeFleet(plainRun.fleet);
+  const accounts = Array.from({ length: n }, (_, i) => ({ username: `cs${String(i).padStart(8, '0')}`, password: `pw-${i}` }));
+  const server = await startProsody({ accounts });
+  try {
+    const t0 = process.hrtime.bigint();
+    const { fleet } = await bootFleet(n, 'warn', undefined, { server: { host: server.host, port: server.port }, domain: server.domain, username: '{serial}', password: 'pw-{index}', allowedJids: '', useTls: false, ca: undefined });
+    for (;;) {
+      const s = await fleet.coordinator.stats();
+      if ((s.xmppConnections?.['connected'] ?? 0) === n) break;
+      if ((s.xmppConnections?.['backoff'] ?? 0) > 0) throw new Error(`bench: XMPP logins failed: ${JSON.stringify(s.failReasons)} ${JSON.stringify(s.xmppConnections)}\n${server.log()}`);
+      await sleep(20);
+    }
+    const elapsedNs = Number(process.hrtime.bigint() - t0);
+    const fp = await footprint(fleet);
+    await closeFleet(fleet);
+    return [
+      benchName('Xmpp', fleet),
+      String(n).padStart(6),
+      nsCol(elapsedNs / n),
+      bytesCol(fp.bytesPerCpe),
+      bytesCol(plain.bytesPerCpe, 'noxmpp_bytes_per_cpe'),
+      bytesCol(fp.bytesPerCpe - plain.bytesPerCpe, 'xmpp_bytes_per_cpe'),
+      `${String(fp.fds).padStart(6)} fds_open`,
+      `${String(plain.fds).padStart(6)} noxmpp_fds_open`,
+    ].join('\t');
+  } finally {
+    await server.stop();
+  }
+}
+
 async function main(): Promise<void> {
   process.stdout.write(`goos: ${process.platform}\ngoarch: ${process.arch}\npkg: cpe-sim\nnode: ${process.version}\nprofile: ${profile}\nshards: ${shards}\nmetrics: ${withMetrics ? 'on' : 'off'}\nscenarios: ${withScenarios ? 'on' : 'off'}\n`);
   if (process.env['USP_ONLY'] !== '1') {
@@ -350,6 +397,9 @@ async function main(): Promise<void> {
         process.stdout.write(`${await scenarioLinkFault(n)}\n`);
       }
     }
+  }
+  if (process.env['XMPP_BENCH'] === '1') {
+    for (const n of (process.env['XMPP_BENCH_SIZES'] ?? '100,1000').split(',').map(Number)) process.stdout.write(`${await xmppLine(n)}\n`);
   }
   // USP_BENCH=1: request/response RTT over an aedes broker in a child process.
   if (process.env['USP_BENCH'] === '1') {

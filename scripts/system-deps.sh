@@ -4,6 +4,7 @@
 #   mosquitto (the MQTT 5 broker of the USP tests; tests start their own on free ports),
 #   chromium (headless, for the report and live page tests),
 #   coturn (turnserver: the STUN server of the UDP connection-request tests, started by them on free ports).
+#   prosody (the XMPP server of the XMPP connection-request tests; tests start their own on free ports).
 # Installs what is missing with apt-get when it can (root, or sudo without a password);
 # otherwise names the command to run and fails.
 set -euo pipefail
@@ -12,6 +13,7 @@ command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 { command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ]; } || missing+=(mosquitto)
 { [ -x /usr/bin/chromium ] || command -v chromium >/dev/null 2>&1; } || missing+=(chromium)
 { [ -x /usr/bin/turnserver ] || command -v turnserver >/dev/null 2>&1; } || missing+=(coturn)
+{ [ -x /usr/bin/prosody ] || command -v prosody >/dev/null 2>&1; } || missing+=(prosody)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "system-deps: installing ${missing[*]} (Debian packages) for the tests" >&2
 as_root=()

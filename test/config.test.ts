@@ -509,3 +509,17 @@ describe('the CLI', () => {
     }
   });
 });
+
+describe('XMPP connection-request options', () => {
+  it('needs --xmpp-password with --xmpp-server, a CWMP fleet, and refuses companions without a server', () => {
+    expect(configError(() => load({ ...MOCK, xmppServer: '127.0.0.1:5222' }))).toContain('config: xmppPassword: required with --xmpp-server');
+    expect(configError(() => load({ xmppServer: '127.0.0.1:5222', xmppPassword: 'pw-{serial}', uspBroker: 'embedded', uspMqttVersion: '3.1.1' }))).toContain('config: xmppServer: XMPP connection requests start CWMP sessions');
+    expect(configError(() => load({ ...MOCK, xmppPassword: 'x' }))).toContain('config: xmppPassword: has no effect without --xmpp-server');
+    expect(configError(() => load({ ...MOCK, xmppServer: '127.0.0.1:5222', xmppPassword: 'x', xmppCaFile: '/nonexistent.pem' }))).toContain('config: xmppCaFile: cannot read');
+    const c = load({ ...MOCK, xmppServer: '127.0.0.1:5222', xmppPassword: 'pw-{index}' });
+    expect(c.xmppServer).toEqual({ host: '127.0.0.1', port: 5222 });
+    expect(c.xmppUsername).toBe('{serial}');
+    expect(c.xmppAllowedJids).toBe('');
+    expect(c.xmppUseTls).toBe(false);
+  });
+});

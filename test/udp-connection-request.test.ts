@@ -104,7 +104,7 @@ describe('UDP connection requests (TR-069 Annex G) with STUN', () => {
     await until(() => (c.stun['new'] ?? 0) === 2, 10_000, 'two new bindings');
     const v = h.shard.view(0);
     expect([v.get(`${MS}STUNEnable`), v.get(`${MS}STUNServerAddress`), v.get(`${MS}STUNServerPort`), v.get(`${MS}NATDetected`)]).toEqual(['true', '127.0.0.1', String(coturn.port), 'false']);
-    expect(v.get(`${MS}SupportedConnReqMethods`)).toBe('HTTP,STUN');
+    expect(v.get(`${MS}SupportedConnReqMethods`)).toBe('HTTP,STUN,XMPP');
     // The keepalive after STUNMinimumKeepAlivePeriod (30 s) confirms the same address: no new report.
     await settle(h);
     const sessions = h.acs.sessions.length;

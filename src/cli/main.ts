@@ -124,7 +124,7 @@ export async function main(argv: string[]): Promise<number> {
   const progress = setInterval(() => {
     void fleet.coordinator.stats().then((s) => {
       const failures = Object.keys(s.failReasons).length > 0 ? { failReasons: s.failReasons } : {};
-      log.info({ ...s.states, bootstraps: s.bootstraps, sessionsOk: s.sessionsOk, sessionsFailed: s.sessionsFailed, active: s.activeSessions, queued: s.queuedSessions, ...failures, ...(s.uspConnections ? { mqtt: s.uspConnections } : {}) }, 'progress');
+      log.info({ ...s.states, bootstraps: s.bootstraps, sessionsOk: s.sessionsOk, sessionsFailed: s.sessionsFailed, active: s.activeSessions, queued: s.queuedSessions, ...failures, ...(s.uspConnections ? { mqtt: s.uspConnections } : {}), ...(s.xmppConnections ? { xmpp: s.xmppConnections } : {}) }, 'progress');
     }, (e: Error) => log.warn({ err: e.message }, 'progress unavailable'));
   }, 5000);
   // Daemon mode: something long-lived (the metrics/admin listener, the embedded mock ACS,

@@ -267,6 +267,21 @@ export function loadConfig({ flags, env, scenario }: RawSources): Config {
   }
   checkClientCert(cfg, 'acsCert', 'acsKey');
   checkClientCert(cfg, 'uspCert', 'uspKey');
+  if (cfg.xmppServer === undefined) {
+    for (const key of ['xmppDomain', 'xmppPassword', 'xmppCaFile']) {
+      if (cfg[key as keyof Config] !== undefined) throw new ConfigError(`config: ${key}: has no effect without --xmpp-server (XMPP connection requests are off)`);
+    }
+  } else {
+    if (cfg.xmppPassword === undefined) throw new ConfigError('config: xmppPassword: required with --xmpp-server: each CPE logs in to the XMPP server with it (a pattern such as "pw-{serial}"; the server must have each account)');
+    if (cfg.acsUrl === undefined && cfg.mockAcs === undefined) throw new ConfigError('config: xmppServer: XMPP connection requests start CWMP sessions: give --acs-url or --mock-acs too');
+    if (cfg.xmppCaFile !== undefined) {
+      try {
+        readFileSync(cfg.xmppCaFile);
+      } catch (e) {
+        throw new ConfigError(`config: xmppCaFile: cannot read ${JSON.stringify(cfg.xmppCaFile)}: ${(e as Error).message} (expected a PEM file of CA certificates)`);
+      }
+    }
+  }
   if (cfg.uspBroker?.mode === 'embedded' && cfg.uspMqttVersion === '5') {
     // aedes speaks MQTT 3.1.1 only: say so rather than fail every CONNECT at run time.
     if (flagOrEnvOrFile(flags, env, [scen, file], 'uspMqttVersion')) {

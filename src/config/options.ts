@@ -75,6 +75,13 @@ export const OPTIONS: readonly OptionDef[] = [
   { key: 'uspCaFile', kind: { t: 'string' }, describe: 'PEM file of CA certificates trusted for an mqtts:// broker (default: the system store)' },
   { key: 'uspCert', kind: { t: 'string' }, describe: 'PEM file of the client certificate the agents present to a TLS broker or controller (mqtts://, wss://, stomps://). Needs --usp-key' },
   { key: 'uspKey', kind: { t: 'string' }, describe: 'PEM file of the private key of --usp-cert' },
+  { key: 'xmppServer', kind: { t: 'hostport' }, describe: 'XMPP connection requests (TR-069 Annex K): every CPE logs in to this XMPP server (host:port) with its Device.XMPP.Connection.1 credentials and answers connectionRequest iqs; off when unset (the profile\'s own Device.XMPP values stand)' },
+  { key: 'xmppDomain', kind: { t: 'string' }, describe: 'Domain of every CPE\'s JID (XMPP.Connection.1.Domain)', defaultText: 'the --xmpp-server host' },
+  { key: 'xmppUsername', kind: { t: 'string' }, describe: 'XMPP username (JID local part) of every CPE, with {serial}, {index} and {oui} filled in per CPE', default: '{serial}' },
+  { key: 'xmppPassword', kind: { t: 'secret' }, describe: 'XMPP password of every CPE, with {serial}, {index} and {oui} filled in per CPE; required with --xmpp-server (the server must know each account)' },
+  { key: 'xmppAllowedJids', kind: { t: 'string' }, describe: 'ManagementServer.ConnReqAllowedJabberIDs of every CPE: comma-separated JIDs that may send connection requests (a bare JID allows any of its resources); empty allows anyone', default: '' },
+  { key: 'xmppUseTls', kind: { t: 'bool' }, describe: 'XMPP.Connection.1.UseTLS: start TLS (STARTTLS) and refuse a server that does not offer it; a server that requires TLS gets it either way', default: false },
+  { key: 'xmppCaFile', kind: { t: 'string' }, describe: 'PEM file of CA certificates trusted for the XMPP server\'s certificate (default: the system store)' },
   { key: 'stateDir', kind: { t: 'string' }, describe: 'Folder where each CPE keeps its state across restarts and shard crashes, as a gateway keeps its flash: values, rows and attributes set by an ACS or controller, the bootstrap flag, pending transfers and events (docs/persistence.md); off when unset' },
   { key: 'forceDescriptors', kind: { t: 'bool' }, describe: 'Start even when the fleet needs more file descriptors than the soft limit (ulimit -n) allows; without it such a start is refused with the numbers (exit 2). What does not fit fails with reason "descriptors" (README "Descriptors")', default: false },
   { key: 'duration', kind: { t: 'seconds', min: 0 }, describe: 'Stop after this many seconds (0: run until SIGINT/SIGTERM)', default: 0 },
@@ -131,6 +138,13 @@ export interface Config {
   uspCaFile: string | undefined;
   uspCert: string | undefined;
   uspKey: string | undefined;
+  xmppServer: HostPort | undefined;
+  xmppDomain: string | undefined;
+  xmppUsername: string;
+  xmppPassword: string | undefined;
+  xmppAllowedJids: string;
+  xmppUseTls: boolean;
+  xmppCaFile: string | undefined;
   forceDescriptors: boolean;
   duration: number;
   logLevel: string;

@@ -431,6 +431,10 @@ export function sumStats(list: ShardStats[]): ShardStats {
     out.retryAfterHonored! += s.retryAfterHonored ?? 0;
     out.activeSessions += s.activeSessions;
     out.queuedSessions += s.queuedSessions;
+    if (s.xmppConnections) {
+      out.xmppConnections ??= {};
+      for (const [k, v] of Object.entries(s.xmppConnections)) out.xmppConnections[k] = (out.xmppConnections[k] ?? 0) + v;
+    }
     if (s.uspConnections) {
       out.uspConnections ??= {};
       for (const [k, v] of Object.entries(s.uspConnections)) out.uspConnections[k] = (out.uspConnections[k] ?? 0) + v;

@@ -31,6 +31,7 @@ export function fdBudget(cfg: Config, limit: FdLimit, openNow: number | undefine
     parts.push({ what: `${cfg.cpes} USP agents' MQTT connections`, fds: cfg.cpes });
     if (cfg.uspBroker.mode === 'embedded') parts.push({ what: 'the embedded broker\'s side of each', fds: cfg.cpes });
   }
+  if (cfg.xmppServer) parts.push({ what: `${cfg.cpes} CPEs' XMPP connections`, fds: cfg.cpes });
   if (cwmp) {
     // A shard keeps at most --max-sessions connections to its ACS (in use or idle).
     const sessions = shards.reduce((n, s) => n + Math.min(cfg.maxSessions, s.hi - s.lo), 0);
@@ -53,7 +54,7 @@ export function fdRefusal(cfg: Config, b: FdBudget): string {
   ];
   if (cfg.uspBroker?.mode === 'embedded') lines.push(`  - use an external broker (--usp-broker mqtt://host:port): saves ${cfg.cpes} descriptors`);
   // Split evenly so each process fits: what one CPE costs, times its share, plus the fixed part.
-  const perCpe = (cfg.uspBroker ? 1 : 0) + (cfg.uspBroker?.mode === 'embedded' ? 1 : 0);
+  const perCpe = (cfg.uspBroker ? 1 : 0) + (cfg.uspBroker?.mode === 'embedded' ? 1 : 0) + (cfg.xmppServer ? 1 : 0);
   const fixed = b.need - perCpe * cfg.cpes;
   if (perCpe > 0 && soft > fixed) {
     const processes = Math.ceil((perCpe * cfg.cpes) / (soft - fixed));

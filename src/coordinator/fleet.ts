@@ -15,7 +15,7 @@ import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embedded.js'
 import { LiveBuffer } from '../report/live.js';
 import { Sampler } from '../scenario/sampler.js';
 import { prepareStateDir } from '../persist/store.js';
-import type { ShardStats, UspInit } from '../threads/messages.js';
+import type { ShardStats, UspInit, XmppInit } from '../threads/messages.js';
 import { FdGate, FdMonitor, readFdLimit } from '../util/fds.js';
 import { Coordinator, type RestartBackoff } from './coordinator.js';
 
@@ -136,6 +136,7 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
       ...(stateDir ? { stateDir } : {}),
       cwmp: cfg.acsUrl !== undefined || mockAcs !== undefined,
       usp,
+      ...(cfg.xmppServer ? { xmpp: xmppInitOf(cfg) } : {}),
       transfers: cfg.transfers,
       bootRamp: cfg.bootRamp,
       startAt: Date.now(),
@@ -212,6 +213,19 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
 }
 
 /** The agents' settings from --usp-*; the broker label drops any credentials in the URL. */
+/** --xmpp-* as the shards take them (patterns unfilled; the CA file read once). */
+function xmppInitOf(cfg: Config): XmppInit {
+  return {
+    server: cfg.xmppServer,
+    domain: cfg.xmppDomain,
+    username: cfg.xmppUsername,
+    password: cfg.xmppPassword,
+    allowedJids: cfg.xmppAllowedJids,
+    useTls: cfg.xmppUseTls,
+    ca: cfg.xmppCaFile ? readFileSync(cfg.xmppCaFile, 'utf8') : undefined,
+  };
+}
+
 function uspInitOf(cfg: Config, brokerUrl: string): UspInit {
   const u = new URL(brokerUrl);
   return {

@@ -57,6 +57,8 @@ export interface EvalContext {
   usp?: UspIdentity | undefined;
   /** The shard's UDP connection-request endpoint (TR-069 Annex G, TR-111 part 2), when it has one. */
   udpCr?: UdpCrFacts | undefined;
+  /** XMPP connection-request settings (--xmpp-*), when the fleet turns XMPP on. */
+  xmpp?: XmppDefaults | undefined;
 }
 
 /** What a CPE publishes about its UDP connection-request address and STUN. */
@@ -68,6 +70,17 @@ export interface UdpCrFacts {
   /** --stun-server's host ('' when unset: the ACS URL's host is used, TR-181). */
   stunServerAddress: string;
   stunServerPort: number;
+}
+
+/** What the {{xmpp...}} template names read (docs/profiles.md). */
+export interface XmppDefaults {
+  serverAddress: string;
+  serverPort: number;
+  domain: string;
+  username(): string;
+  password(): string;
+  allowedJids: string;
+  useTls: boolean;
 }
 
 export interface UspIdentity {

@@ -10,6 +10,8 @@ import { STUN_RESULTS } from '../cwmp/diagnostics.js';
 import { UDP_CR_RESULTS } from '../cwmp/udp-cr.js';
 import { LIFECYCLE_STATES, MQTT_CONNECTION_STATES, RESTART_REASONS } from '../threads/messages.js';
 import { MQTT_FAIL_CAUSES } from '../usp/diagnostics.js';
+import { XMPP_FAIL_CAUSES } from '../xmpp/client.js';
+import { XMPP_CR_RESULTS } from '../xmpp/conn-req.js';
 
 export const SESSION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 export const RESPONSE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -120,6 +122,10 @@ export function createCatalog() {
     uspMqttState: new Gauge({ name: 'cpe_sim_usp_mqtt_connection_state', help: 'USP agents\' MQTT connections in each state, per broker.', labelNames: ['broker', 'state'] as const, registers: r, aggregator: 'sum' }),
     uspConnectionFailures: new Counter({ name: 'cpe_sim_usp_mqtt_connection_failures_total', help: 'USP agents\' MQTT connection attempts that failed and connections lost, by reason (descriptors: out of file descriptors or kept for the reserve; connect, rejected, timeout, closed, subscribe, link, error).', labelNames: ['reason'] as const, registers: r }),
     uspDropped: new Counter({ name: 'cpe_sim_usp_records_dropped_total', help: 'Records and Msgs the agents dropped without answering (TR-369 R-MTP.5, R-MSG.4), by reason.', labelNames: ['reason'] as const, registers: r }),
+    // ---- XMPP connection requests (TR-069 Annex K) ----
+    xmppConnectionRequests: new Counter({ name: 'cpe_sim_xmpp_connection_requests_total', help: 'XMPP connection requests (TR-069 Annex K) the CPEs answered, by result: accepted (iq result, a session follows), not-authorized (wrong username or password), service-unavailable (sender not in ConnReqAllowedJabberIDs).', labelNames: ['result'] as const, registers: r }),
+    xmppLogins: new Counter({ name: 'cpe_sim_xmpp_logins_total', help: 'XMPP logins the CPEs completed (stream, SASL, resource bound), by whether TLS was established.', labelNames: ['tls'] as const, registers: r }),
+    xmppConnectionFailures: new Counter({ name: 'cpe_sim_xmpp_connection_failures_total', help: 'CPEs\' XMPP connection attempts that failed and connections lost, by reason (connect, tls, auth, bind, timeout, closed, stream-error, link, descriptors, error).', labelNames: ['reason'] as const, registers: r }),
     // ---- faults ----
     rpcFaults: new Counter({ name: 'cpe_sim_rpc_faults_total', help: 'Faults the CPEs answered with (CWMP SOAP faults, USP Error messages), by protocol and code.', labelNames: ['protocol', 'code'] as const, registers: r }),
     // ---- process (each thread reports its own; sums are over all threads) ----
@@ -156,6 +162,9 @@ export function createCatalog() {
   for (const reason of USP_DROP_REASONS) c.uspDropped.inc({ reason }, 0);
   for (const reason of USP_CONNECTION_FAIL_REASONS) c.uspConnectionFailures.inc({ reason }, 0);
   for (const reason of RESTART_REASONS) c.shardRestarts.inc({ reason }, 0);
+  for (const result of XMPP_CR_RESULTS) c.xmppConnectionRequests.inc({ result }, 0);
+  for (const tls of ['true', 'false']) c.xmppLogins.inc({ tls }, 0);
+  for (const reason of XMPP_FAIL_CAUSES) c.xmppConnectionFailures.inc({ reason }, 0);
   for (const result of ['stored', 'failed']) c.stateWrites.inc({ result }, 0);
   for (const test of DIAG_TEST_LABELS) for (const protocol of ['cwmp', 'usp']) for (const result of ['complete', 'error', 'canceled']) c.diagnostics.inc({ test, protocol, result }, 0);
   for (const test of ['download', 'upload']) c.diagnosticsBytes.inc({ test }, 0);

@@ -8,6 +8,7 @@ import type { LifecycleState, MetricsSnapshot } from '../threads/messages.js';
 import { ChannelSubscriptions } from '../util/channels.js';
 import { activeHandles } from '../util/probe.js';
 import { diagnosticChannel, type DiagnosticEvent } from '../shard/diag-channel.js';
+import { xmppConnectionFailureChannel, xmppConnectionRequestChannel, xmppLoginChannel, type XmppConnectionFailureEvent, type XmppConnectionRequestEvent, type XmppLoginEvent } from '../xmpp/diagnostics.js';
 import { stateRestoreChannel, stateWriteChannel, type StateRestoreEvent, type StateWriteEvent } from '../persist/diagnostics.js';
 import { uspConnectionFailureChannel, uspDropChannel, uspNotifyChannel, uspRequestChannel, type UspConnectionFailureEvent, type UspDropEvent, type UspNotifyEvent, type UspRequestEvent } from '../usp/diagnostics.js';
 import { CPE_MESSAGES, createCatalog, failStatusLabel, INFORM_EVENT_CODES, SESSION_FAIL_REASONS, USP_MQTT_STATES, type Catalog } from './catalog.js';
@@ -50,6 +51,9 @@ export class ThreadMetrics {
     on<UspNotifyEvent>(uspNotifyChannel, (e) => c.uspNotifies.inc({ notify_kind: e.kind, gated: String(e.gated) }));
     on<UspDropEvent>(uspDropChannel, (e) => c.uspDropped.inc({ reason: e.reason }));
     on<UspConnectionFailureEvent>(uspConnectionFailureChannel, (e) => c.uspConnectionFailures.inc({ reason: e.cause }));
+    on<XmppConnectionRequestEvent>(xmppConnectionRequestChannel, (e) => c.xmppConnectionRequests.inc({ result: e.result }));
+    on<XmppLoginEvent>(xmppLoginChannel, (e) => c.xmppLogins.inc({ tls: String(e.tls) }));
+    on<XmppConnectionFailureEvent>(xmppConnectionFailureChannel, (e) => c.xmppConnectionFailures.inc({ reason: e.cause }));
     on<StateWriteEvent>(stateWriteChannel, (e) => c.stateWrites.inc({ result: e.result }));
     on<StateRestoreEvent>(stateRestoreChannel, (e) => c.stateRestoredCpes.inc(e.cpes));
     on<DiagnosticEvent>(diagnosticChannel, (e) => {

@@ -192,6 +192,25 @@ function compileNode(n: Node, expr: string, scope: TemplateScope): ValueFn {
           return (ctx) => ctx.usp?.controllerId ?? 'self::usp-controller';
         case 'uspControllerTopic':
           return (ctx) => ctx.usp?.controllerTopic ?? '/usp/controller';
+        // XMPP connection requests (--xmpp-*; TR-069 Annex K): off unless the fleet turns them on.
+        case 'xmppEnable':
+          return (ctx) => (ctx.xmpp ? 'true' : 'false');
+        case 'xmppServerAddress':
+          return (ctx) => ctx.xmpp?.serverAddress ?? '';
+        case 'xmppServerPort':
+          return (ctx) => String(ctx.xmpp?.serverPort ?? 5222);
+        case 'xmppDomain':
+          return (ctx) => ctx.xmpp?.domain ?? '';
+        case 'xmppUsername':
+          // The configured pattern, else the serial.
+          return (ctx) => (ctx.xmpp ? ctx.xmpp.username() : ctx.identity.serial);
+        case 'xmppPassword':
+          // The configured pattern, else 16 hex digits drawn for this CPE.
+          return (ctx, _inst, salt) => (ctx.xmpp ? ctx.xmpp.password() : hexDigits(ctx.seed, ctx.index, salt, 16));
+        case 'xmppAllowedJids':
+          return (ctx) => ctx.xmpp?.allowedJids ?? '';
+        case 'xmppUseTls':
+          return (ctx) => String(ctx.xmpp?.useTls ?? false);
         case 'bootTime':
           return (ctx) => isoSeconds(ctx.bootAt);
         case 'udpCrAddress':

@@ -10,6 +10,7 @@ import { CpeSimError } from '../util/errors.js';
 import type { CwmpSide } from './cwmp-side.js';
 import type { FleetEnv } from './fleet-env.js';
 import type { UspSide } from './usp-side.js';
+import type { XmppSide } from './xmpp-side.js';
 
 /** What the admin queries read of the shard. */
 export interface AdminTable {
@@ -19,6 +20,7 @@ export interface AdminTable {
   readonly env: FleetEnv;
   readonly cwmp: CwmpSide | undefined;
   readonly usp: UspSide | undefined;
+  readonly xmpp: XmppSide | undefined;
   local(cpe: number): number | undefined;
   view(l: number): CpeView;
   lifecycle(l: number): LifecycleState;
@@ -123,6 +125,7 @@ export class ShardAdmin {
       activeSessions: cwmp?.activeSessions ?? 0,
       queuedSessions: cwmp?.queuedSessions ?? 0,
       ...(usp ? { uspConnections: usp.connections.countsByState() } : {}),
+      ...(this.t.xmpp?.fleetWide ? { xmppConnections: this.t.xmpp.countsByState() } : {}),
     };
   }
 }

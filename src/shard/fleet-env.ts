@@ -3,9 +3,10 @@
 import { hash } from 'node:crypto';
 import type { Template } from '../datamodel/schema.js';
 import { compileSerialPattern } from '../profile/identity.js';
-import type { EvalContext, ResolvedIdentity, UdpCrFacts, UspIdentity } from '../datamodel/context.js';
+import type { EvalContext, ResolvedIdentity, UdpCrFacts, UspIdentity, XmppDefaults } from '../datamodel/context.js';
 import { agentTopicOf, endpointIdOf, mqttCredentialsOf, type AgentFacts, type UspPatterns } from '../usp/identity.js';
 import type { ProfileSpec } from '../profile/types.js';
+import type { XmppInit } from '../threads/messages.js';
 
 export class FleetEnv {
   private readonly serialOf: (seed: number, index: number) => string;
@@ -19,6 +20,7 @@ export class FleetEnv {
     readonly acs: { url: string; username: string; password: string },
     private readonly crCreds: { username?: string | undefined; password?: string | undefined } = {},
     readonly usp?: { patterns: UspPatterns; controllerId: string; controllerTopic: string },
+    private readonly xmpp?: XmppInit,
   ) {
     this.serialOf = compileSerialPattern(profile.identity.serialPattern, profile.identity.oui);
     this.factoryFirmware = { active: 1, versions: [profile.identity.softwareVersion, profile.settings.previousSoftwareVersion ?? profile.identity.softwareVersion] };
@@ -101,6 +103,22 @@ export class FleetEnv {
       crPassword: password === undefined ? undefined : () => this.fill(password, index),
       usp: this.uspIdentity(index),
       udpCr,
+      xmpp: this.xmppDefaults(index),
+    };
+  }
+
+  /** --xmpp-server and its companions for one CPE (patterns filled in); undefined when the fleet leaves XMPP to the profile. */
+  private xmppDefaults(index: number): XmppDefaults | undefined {
+    const x = this.xmpp;
+    if (!x?.server) return undefined;
+    return {
+      serverAddress: x.server.host,
+      serverPort: x.server.port,
+      domain: x.domain ?? x.server.host,
+      username: () => this.fill(x.username ?? '{serial}', index),
+      password: () => this.fill(x.password ?? '', index),
+      allowedJids: x.allowedJids ?? '',
+      useTls: x.useTls,
     };
   }
 }

@@ -38,6 +38,7 @@ import { tlsMaterial } from '../cwmp/transport.js';
 import { uploadBody } from './upload-body.js';
 import { UdpCrEndpoint } from './udp-cr.js';
 import { UspSide } from './usp-side.js';
+import { XmppSide } from './xmpp-side.js';
 
 export interface ShardDeps {
   clock: Clock;
@@ -70,6 +71,8 @@ export class Shard implements CpeTable, AdminTable {
   readonly cwmp: CwmpSide | undefined;
   /** Every CPE as a USP agent too (--usp-broker). */
   readonly usp: UspSide | undefined;
+  /** XMPP connection requests (TR-069 Annex K), when the template has Device.XMPP and CWMP runs. */
+  readonly xmpp: XmppSide | undefined;
   readonly admin: ShardAdmin;
   readonly cr: ConnectionRequests;
   /** The shard's one UDP socket for STUN and UDP connection requests (TR-069 Annex G), when the fleet and profile have it. */
@@ -111,7 +114,7 @@ export class Shard implements CpeTable, AdminTable {
     this.fdGate = init.fds ? new FdGate(init.fds.gate) : undefined;
     const u = init.usp;
     this.env = new FleetEnv(deps.profile, deps.template, init.seed, init.cr.baseUrl, init.cr.secret, init.acs, { username: init.cr.username, password: init.cr.password },
-      u ? { patterns: { endpointId: u.endpointId, agentTopic: u.agentTopic, username: u.username, password: u.password, secret: u.secret }, controllerId: u.controllerId, controllerTopic: u.controllerTopic } : undefined);
+      u ? { patterns: { endpointId: u.endpointId, agentTopic: u.agentTopic, username: u.username, password: u.password, secret: u.secret }, controllerId: u.controllerId, controllerTopic: u.controllerTopic } : undefined, init.xmpp);
     if (u && deps.template.rootName !== 'Device') {
       throw new CpeSimError('CONFIG_INVALID', `config: uspBroker: USP needs a TR-181 Device:2 profile (root "Device"); profile ${deps.profile.name} has root "${deps.template.rootName}"`);
     }
@@ -138,7 +141,10 @@ export class Shard implements CpeTable, AdminTable {
         powerCut: (l, bootAt) => this.powerCut(l, bootAt),
         // A link that goes down drops the agent's MQTT connection now; connects then fail until it ends.
         linkFaultApplied: (l, fault) => {
-          if (fault.down) this.usp?.connections.cut(l, 'link down');
+          if (fault.down) {
+            this.usp?.connections.cut(l, 'link down');
+            this.xmpp?.cut(l, 'link down');
+          }
         },
         // The fleet's new interval is the newest write: it replaces one the ACS made before (a later ACS write wins again).
         intervalChanged: (l) => {
@@ -184,11 +190,34 @@ export class Shard implements CpeTable, AdminTable {
       log: (level, msg, extra) => this.log(level, msg, { ...extra, cpe: init.lo + (extra['cpe'] as number) }),
     });
     this.cwmp = init.cwmp
-      ? new CwmpSide(this, { acs: init.acs, maxSessions: init.maxSessions, stopGraceMs: init.stopGraceMs ?? 10_000, treeChanged: (l) => this.usp?.recheck(l), afterWrite: (l, names) => this.udp?.afterSet(l, names) })
+      ? new CwmpSide(this, {
+          acs: init.acs,
+          maxSessions: init.maxSessions,
+          stopGraceMs: init.stopGraceMs ?? 10_000,
+          treeChanged: (l) => {
+            this.usp?.recheck(l);
+            this.xmpp?.recheck(l);
+          },
+          afterWrite: (l, names) => this.udp?.afterSet(l, names),
+        })
       : undefined;
+    if (init.xmpp?.server && !(this.cwmp && XmppSide.supported(this))) {
+      throw new CpeSimError('CONFIG_INVALID', `config: xmppServer: XMPP connection requests need a CWMP fleet and a TR-181 profile with Device.XMPP.Connection.{i}; profile ${deps.profile.name} has ${XmppSide.supported(this) ? 'it, but the fleet runs no CWMP' : 'none'}`);
+    }
+    // An XMPP connection only serves connection requests: it needs a CWMP side to ask for sessions.
+    this.xmpp =
+      this.cwmp && XmppSide.supported(this)
+        ? new XmppSide(init.xmpp, this, {
+            connectionRequest: (l) => this.cwmp?.raise(l, EV.CONNECTION_REQUEST),
+            deviceChanged: (l, paths) => this.cwmp?.notifications.deviceChanged(l, paths),
+          })
+        : undefined;
     this.usp = u
       ? new UspSide(u, this, {
-          afterWrite: (l, paths) => this.cwmp?.afterSet(l, paths, ''),
+          afterWrite: (l, paths) => {
+            this.cwmp?.afterSet(l, paths, '');
+            this.xmpp?.recheck(l);
+          },
           // A USP-only fleet's lifecycle follows the agent's MQTT connection.
           connectionChanged: (l, up) => {
             if (!this.cwmp && !(this.life[l]! & DARK)) this.setLife(l, up ? Life.Ready : Life.Failed);
@@ -270,6 +299,7 @@ export class Shard implements CpeTable, AdminTable {
     await this.cwmp?.stop();
     await this.usp?.stop();
     this.udp?.close();
+    await this.xmpp?.stop();
     await this.transferAgent?.close();
     this.recorder.close();
     return this.admin.stats();
@@ -285,16 +315,16 @@ export class Shard implements CpeTable, AdminTable {
     return this.events.linkFault(l);
   }
 
-  fdRefusal(kind: 'mqtt' | 'acs'): string | undefined {
+  fdRefusal(kind: 'mqtt' | 'acs' | 'xmpp'): string | undefined {
     const f = this.init.fds;
     if (!f || !this.fdGate) return undefined;
-    if (this.fdGate.tryOpen(kind === 'mqtt' ? f.perMqtt : f.perAcs)) return undefined;
+    if (this.fdGate.tryOpen(kind === 'mqtt' ? f.perMqtt : kind === 'acs' ? f.perAcs : 1)) return undefined;
     return `not opened: the process is within ${FD_RESERVE} file descriptors of its limit (about ${this.fdGate.estimate} open, ceiling ${this.fdGate.ceiling})`;
   }
 
-  fdReleased(kind: 'mqtt' | 'acs'): void {
+  fdReleased(kind: 'mqtt' | 'acs' | 'xmpp'): void {
     const f = this.init.fds;
-    if (f && this.fdGate) this.fdGate.release(kind === 'mqtt' ? f.perMqtt : f.perAcs);
+    if (f && this.fdGate) this.fdGate.release(kind === 'mqtt' ? f.perMqtt : kind === 'acs' ? f.perAcs : 1);
   }
 
   /** Counters so far and latencies since the last sample. */
@@ -330,7 +360,15 @@ export class Shard implements CpeTable, AdminTable {
   view(l: number): CpeView {
     const now = this.clock.now();
     const ctx = this.env.context(this.lo + l, now, this.bootAt[l] || now, this.device.firmware(l), this.udp?.facts(l));
-    return new CpeView(this.template, ctx, this.overlays.get(l), this.events.valuesFor(l));
+    return new CpeView(this.template, ctx, this.overlays.get(l), this.fixedValues(l));
+  }
+
+  /** Values fixed for CPE `l` under its overlay: a fleet event's rules, and what its XMPP connection shows. */
+  private fixedValues(l: number): ReadonlyMap<string, string> | undefined {
+    const ev = this.events.valuesFor(l);
+    const xv = this.xmpp?.values(l);
+    if (!xv) return ev;
+    return ev ? new Map([...ev, ...xv]) : xv;
   }
 
   keep(l: number, view: CpeView): void {
@@ -474,6 +512,10 @@ export class Shard implements CpeTable, AdminTable {
       case TimerKind.UdpCrNotify:
         this.udp?.fire(l, k, at);
         return;
+      case TimerKind.XmppConnect:
+      case TimerKind.XmppKeepAlive:
+        this.xmpp?.fire(l, k, at);
+        return;
       default: {
         const never: never = k;
         throw new Error(`unknown timer kind ${String(never)}`);
@@ -492,6 +534,7 @@ export class Shard implements CpeTable, AdminTable {
     this.usp?.powerOn(l, newImage);
     this.cwmp?.powerOn(l, newImage);
     this.udp?.powerOn(l);
+    this.xmpp?.powerOn(l);
   }
 
   /**
@@ -506,6 +549,7 @@ export class Shard implements CpeTable, AdminTable {
     if (this.diagnostics.powerOff(l) && !factoryReset) void this.durable(l);
     this.cwmp?.powerOff(l, factoryReset);
     this.usp?.powerOff(l, factoryReset, why?.cause ?? (factoryReset ? 'RemoteFactoryReset' : 'RemoteReboot'), why?.commandKey ?? '');
+    this.xmpp?.powerOff(l, false);
     if (factoryReset) {
       this.overlays.delete(l);
       this.device.reset(l);
@@ -525,6 +569,7 @@ export class Shard implements CpeTable, AdminTable {
     this.cwmp?.powerOff(l, false);
     // No goodbye: the broker sees the socket die (and would publish a Will).
     this.usp?.powerOff(l, false, undefined, '', true);
+    this.xmpp?.powerOff(l, true);
     this.schedule(bootAt, l, TimerKind.Boot);
   }
 

@@ -62,9 +62,9 @@ export interface CpeTable {
    * to go ahead (booked against the process's descriptor reserve), or why not: the process
    * is within the reserve of its descriptor limit (README "Descriptors").
    */
-  fdRefusal(kind: 'mqtt' | 'acs'): string | undefined;
+  fdRefusal(kind: 'mqtt' | 'acs' | 'xmpp'): string | undefined;
   /** A socket fdRefusal let open is closed again. */
-  fdReleased(kind: 'mqtt' | 'acs'): void;
+  fdReleased(kind: 'mqtt' | 'acs' | 'xmpp'): void;
   /** Go dark and boot again after the profile's reboot window; a factory reset wipes the overlay. */
   powerCycle(l: number, factoryReset: boolean, why?: BootReason): void;
   log: LogFn;

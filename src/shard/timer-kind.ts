@@ -46,6 +46,11 @@ export const enum TimerKind {
   StunKeepAlive = 17,
   /** A changed UDPConnectionRequestAddress may be notified now (UDPConnectionRequestAddressNotificationLimit). */
   UdpCrNotify = 18,
+  // ---- XMPP connection requests (TR-069 Annex K) ----
+  /** A CPE's XMPP reconnect after its backoff. */
+  XmppConnect = 19,
+  /** A CPE's XMPP whitespace keepalive is due (KeepAliveInterval). */
+  XmppKeepAlive = 20,
 }
 
 export type CwmpTimer = TimerKind.Periodic | TimerKind.Retry | TimerKind.Heartbeat | TimerKind.NotifyWake | TimerKind.NotifyScan;

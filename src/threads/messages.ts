@@ -51,6 +51,8 @@ export interface ShardInit {
   usp?: UspInit | undefined;
   /** The shard's UDP connection-request and STUN socket (TR-069 Annex G); absent: none. */
   udpCr?: UdpCrInit | undefined;
+  /** XMPP connection requests (--xmpp-server; TR-069 Annex K). */
+  xmpp?: XmppInit | undefined;
   /** Count and push metrics (on when --metrics-bind-addr is set). */
   metrics?: boolean;
   /** Bench: take a heap baseline (after GC) before the CPEs are built. */
@@ -99,6 +101,22 @@ export interface UdpCrInit {
   advertiseHost: string;
   /** Default of ManagementServer.STUNServerAddress/Port (--stun-server). */
   stunServer?: { host: string; port: number } | undefined;
+}
+
+/**
+ * The fleet's XMPP settings (--xmpp-*): the defaults of each CPE's Device.XMPP.Connection.1
+ * and ManagementServer.ConnReqAllowedJabberIDs; patterns unfilled. Without `server` the
+ * profile's own values stand (XMPP off in the shipped profile).
+ */
+export interface XmppInit {
+  server: { host: string; port: number } | undefined;
+  domain: string | undefined;
+  username: string | undefined;
+  password: string | undefined;
+  allowedJids: string | undefined;
+  useTls: boolean;
+  /** PEM text of --xmpp-ca-file. */
+  ca: string | undefined;
 }
 
 export interface CrRequest {
@@ -161,6 +179,8 @@ export interface ShardStats {
   queuedSessions: number;
   /** USP agents by MQTT connection state (absent without --usp-broker). */
   uspConnections?: Record<string, number> | undefined;
+  /** CPEs by XMPP connection state (absent when the profile has no Device.XMPP or the fleet no CWMP). */
+  xmppConnections?: Record<string, number> | undefined;
 }
 
 /**

@@ -2,7 +2,7 @@
 // HTTP and, when asked, the real connection-request listener in front of it.
 import { fileURLToPath } from 'node:url';
 import type { BootRamp } from '../../src/config/options.js';
-import type { ShardInit, UdpCrInit, UspInit } from '../../src/threads/messages.js';
+import type { ShardInit, UdpCrInit, UspInit, XmppInit } from '../../src/threads/messages.js';
 import type { AcsOutgoingRequest, Inform, XsdType } from '../../src/cwmp/types.js';
 import { CrListener } from '../../src/http/cr-listener.js';
 import { MockAcs, type MockAcsOptions } from '../../src/mock-acs/mock-acs.js';
@@ -50,6 +50,8 @@ export interface HarnessOptions {
   crCreds?: { username?: string; password?: string };
   /** Make the CPEs USP agents too (fill in brokerUrl; see uspInit()). */
   usp?: UspInit;
+  /** XMPP connection requests (--xmpp-*; TR-069 Annex K). */
+  xmpp?: XmppInit;
   /** [0, 1) for retry windows and jitter (Math.random by default): pins where a retry lands. */
   random?: () => number;
   /** false: a USP-only fleet (no CWMP sessions). */
@@ -122,6 +124,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     maxSessions: o.maxSessions ?? 16,
     cwmp: o.cwmp ?? true,
     usp: o.usp,
+    ...(o.xmpp ? { xmpp: o.xmpp } : {}),
     transfers: o.transfers ?? 'fetch',
     bootRamp: o.bootRamp ?? { mode: 'none' },
     startAt: clock.now(),

@@ -202,11 +202,11 @@ export class UspSide {
   // ---- the connection's events ----
 
   private connected(l: number, replyTopic: string, discovered: boolean): void {
-    // R-MQTT.21: ResponseTopicDiscovered holds the CONNACK's Response Information, when there is one.
-    if (discovered) {
-      const v = this.table.view(l);
-      if (v.deviceSet('Device.LocalAgent.MTP.1.MQTT.ResponseTopicDiscovered', replyTopic)) this.table.keep(l, v);
-    }
+    // R-MQTT.21: ResponseTopicDiscovered holds the topic the CONNACK gave (Response Information,
+    // or a broker-assigned subscribe-topic), and nothing once a CONNACK gave none.
+    const v = this.table.view(l);
+    const discoveredTopic = discovered ? replyTopic : '';
+    if (v.get('Device.LocalAgent.MTP.1.MQTT.ResponseTopicDiscovered') !== discoveredTopic && v.deviceSet('Device.LocalAgent.MTP.1.MQTT.ResponseTopicDiscovered', discoveredTopic)) this.table.keep(l, v);
     // MQTT binding: the MQTTConnect Record comes before any other Record on a connection.
     this.publish(l, connectRecord(this.ends(l), this.init.protocolVersion === 5 ? 'V5' : 'V3_1_1', replyTopic));
     // Notifies that waited for the connection go out again now.

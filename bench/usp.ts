@@ -84,6 +84,7 @@ export async function uspRttN(n: number, shards: number, profile: string): Promi
       maxSessions: 64,
       cwmp: false,
       usp: {
+        mtp: 'mqtt',
         brokerUrl: url,
         brokerLabel: url,
         protocolVersion: 4,

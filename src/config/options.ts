@@ -59,6 +59,9 @@ export const OPTIONS: readonly OptionDef[] = [
   { key: 'metricsBindAddr', kind: { t: 'hostport' }, describe: 'host:port of the metrics and admin listener (GET /metrics, /admin/...); off when unset. Bind it to localhost or inside a trust boundary' },
   { key: 'adminToken', kind: { t: 'secret' }, describe: 'When set, /admin/* requires Authorization: Bearer <token>' },
   { key: 'uspBroker', kind: { t: 'broker' }, describe: 'Make every CPE a USP agent on this MQTT broker: mqtt://host:port, mqtts://host:port, or "embedded" (an in-process aedes broker on --usp-embedded-bind, MQTT 3.1.1 only). Without --acs-url and --mock-acs the fleet is USP-only' },
+  { key: 'uspMtp', kind: { t: 'enum', values: ['mqtt', 'websocket', 'stomp'] }, describe: 'Message transfer protocol of the USP agents: mqtt (--usp-broker mqtt://...), websocket (--usp-controller-url, or --usp-ws-listen for agents as WebSocket servers) or stomp (--usp-broker stomp://...)', default: 'mqtt' },
+  { key: 'uspControllerUrl', kind: { t: 'url', schemes: ['ws', 'wss'] }, describe: 'With --usp-mtp websocket: make every CPE a USP agent that connects to the controller\'s WebSocket server at this URL (ws://host:port/path or wss://...)' },
+  { key: 'uspWsListen', kind: { t: 'hostport' }, describe: 'With --usp-mtp websocket: make every CPE a USP agent that accepts the controller\'s WebSocket connection instead, at ws://host:port/usp/{endpointId}; shard k listens on port + k (port 0: each shard picks a free port)' },
   { key: 'uspEmbeddedBind', kind: { t: 'hostport' }, describe: 'host:port of the embedded broker (--usp-broker embedded)', default: '127.0.0.1:1883' },
   { key: 'uspEndpointId', kind: { t: 'pattern', must: '' }, describe: 'Endpoint ID of each agent, with {oui}, {serial}, {productClass} and {index} filled in (TR-369 "os::" form by default)', default: 'os::{oui}-{serial}' },
   { key: 'uspControllerId', kind: { t: 'string' }, describe: 'Endpoint ID of the USP controller the agents answer and notify (LocalAgent.Controller.1.EndpointID)', default: 'self::usp-controller' },
@@ -69,6 +72,8 @@ export const OPTIONS: readonly OptionDef[] = [
   { key: 'uspMqttPassword', kind: { t: 'secret' }, describe: 'MQTT password shared by every agent (see --usp-mqtt-secret for per-agent passwords)' },
   { key: 'uspMqttSecret', kind: { t: 'secret' }, describe: 'Secret from which each agent derives its own MQTT password: lower-case hex HMAC-SHA256(key = secret, message = Endpoint ID)' },
   { key: 'uspCaFile', kind: { t: 'string' }, describe: 'PEM file of CA certificates trusted for an mqtts:// broker (default: the system store)' },
+  { key: 'uspCert', kind: { t: 'string' }, describe: 'PEM file of the client certificate the agents present to a TLS broker or controller (mqtts://, wss://, stomps://)' },
+  { key: 'uspKey', kind: { t: 'string' }, describe: 'PEM file of the private key of --usp-cert' },
   { key: 'stateDir', kind: { t: 'string' }, describe: 'Folder where each CPE keeps its state across restarts and shard crashes, as a gateway keeps its flash: values, rows and attributes set by an ACS or controller, the bootstrap flag, pending transfers and events (docs/persistence.md); off when unset' },
   { key: 'forceDescriptors', kind: { t: 'bool' }, describe: 'Start even when the fleet needs more file descriptors than the soft limit (ulimit -n) allows; without it such a start is refused with the numbers (exit 2). What does not fit fails with reason "descriptors" (README "Descriptors")', default: false },
   { key: 'duration', kind: { t: 'seconds', min: 0 }, describe: 'Stop after this many seconds (0: run until SIGINT/SIGTERM)', default: 0 },
@@ -109,6 +114,9 @@ export interface Config {
   metricsBindAddr: HostPort | undefined;
   adminToken: string | undefined;
   uspBroker: UspBroker | undefined;
+  uspMtp: 'mqtt' | 'websocket' | 'stomp';
+  uspControllerUrl: string | undefined;
+  uspWsListen: HostPort | undefined;
   uspEmbeddedBind: HostPort;
   uspEndpointId: string;
   uspControllerId: string;
@@ -119,6 +127,8 @@ export interface Config {
   uspMqttPassword: string | undefined;
   uspMqttSecret: string | undefined;
   uspCaFile: string | undefined;
+  uspCert: string | undefined;
+  uspKey: string | undefined;
   forceDescriptors: boolean;
   duration: number;
   logLevel: string;

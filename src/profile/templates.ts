@@ -192,6 +192,9 @@ function compileNode(n: Node, expr: string, scope: TemplateScope): ValueFn {
           return (ctx) => ctx.usp?.controllerId ?? 'self::usp-controller';
         case 'uspControllerTopic':
           return (ctx) => ctx.usp?.controllerTopic ?? '/usp/controller';
+        case 'uspMtpProtocol':
+          // TR-181 LocalAgent.MTP.{i}.Protocol: the MTP the fleet's agents speak (--usp-mtp).
+          return (ctx) => ctx.usp?.mtpProtocol ?? 'MQTT';
         case 'bootTime':
           return (ctx) => isoSeconds(ctx.bootAt);
         default:

@@ -18,7 +18,7 @@ export class FleetEnv {
     private readonly crSecret: string,
     readonly acs: { url: string; username: string; password: string },
     private readonly crCreds: { username?: string | undefined; password?: string | undefined } = {},
-    readonly usp?: { patterns: UspPatterns; controllerId: string; controllerTopic: string },
+    readonly usp?: { patterns: UspPatterns; controllerId: string; controllerTopic: string; mtpProtocol?: string },
   ) {
     this.serialOf = compileSerialPattern(profile.identity.serialPattern, profile.identity.oui);
     this.factoryFirmware = { active: 1, versions: [profile.identity.softwareVersion, profile.settings.previousSoftwareVersion ?? profile.identity.softwareVersion] };
@@ -76,7 +76,7 @@ export class FleetEnv {
   private uspIdentity(index: number): UspIdentity | undefined {
     const u = this.usp;
     if (!u) return undefined;
-    return { endpointId: () => this.endpointId(index), agentTopic: () => this.agentTopic(index), controllerId: u.controllerId, controllerTopic: u.controllerTopic };
+    return { endpointId: () => this.endpointId(index), agentTopic: () => this.agentTopic(index), controllerId: u.controllerId, controllerTopic: u.controllerTopic, mtpProtocol: u.mtpProtocol };
   }
 
   /** A --cr-username/--cr-password pattern filled in for one CPE. */

@@ -15,7 +15,7 @@ import { publishUspDrop, publishUspRequest } from '../usp/diagnostics.js';
 import { DuplicateFilter, receive, type Inbound, type InboundAgents } from '../usp/inbound.js';
 import { bootParameterMap, UspNotifier } from '../usp/notifier.js';
 import { uniqueKeysOfRow } from '../usp/paths-glue.js';
-import { connectRecord, disconnectRecord, type Ends } from '../usp/records.js';
+import { connectRecord, disconnectRecord, stompConnectRecord, websocketConnectRecord, type Ends } from '../usp/records.js';
 import { SubscriptionWatch } from '../usp/subscriptions.js';
 import type { CpeTable } from './table.js';
 import { TimerKind, type UspTimer } from './timer-kind.js';
@@ -207,8 +207,8 @@ export class UspSide {
     const v = this.table.view(l);
     const discoveredTopic = discovered ? replyTopic : '';
     if (v.get('Device.LocalAgent.MTP.1.MQTT.ResponseTopicDiscovered') !== discoveredTopic && v.deviceSet('Device.LocalAgent.MTP.1.MQTT.ResponseTopicDiscovered', discoveredTopic)) this.table.keep(l, v);
-    // MQTT binding: the MQTTConnect Record comes before any other Record on a connection.
-    this.publish(l, connectRecord(this.ends(l), this.init.protocolVersion === 5 ? 'V5' : 'V3_1_1', replyTopic));
+    // The MTP's Connect Record comes before any other Record on a connection (R-MTP.6).
+    this.publish(l, this.connectRecordOf(l, replyTopic));
     // Notifies that waited for the connection go out again now.
     this.notifier.resend(l);
     // TR-369 R-NOT.5: OnBoardRequest until a controller has acknowledged one (first start, after a reset).
@@ -224,6 +224,17 @@ export class UspSide {
     // look now, so they are notified on the reconnect rather than at the next full scan.
     this.recheck(l);
     this.opts.connectionChanged(l, true);
+  }
+
+  private connectRecordOf(l: number, replyTopic: string): Uint8Array {
+    switch (this.init.mtp) {
+      case 'mqtt':
+        return connectRecord(this.ends(l), this.init.protocolVersion === 5 ? 'V5' : 'V3_1_1', replyTopic);
+      case 'websocket':
+        return websocketConnectRecord(this.ends(l));
+      case 'stomp':
+        return stompConnectRecord(this.ends(l), replyTopic);
+    }
   }
 
   private disconnected(l: number, reason: string): void {

@@ -110,7 +110,7 @@ export function createCatalog() {
     uspRequests: new Counter({ name: 'cpe_sim_usp_requests_total', help: 'USP messages handled by the agents, by type and result.', labelNames: ['msg_type', 'result'] as const, registers: r }),
     uspRtt: new Histogram({ name: 'cpe_sim_usp_request_rtt_seconds', help: 'USP request handling time, decode through send.', labelNames: ['msg_type'] as const, buckets: RESPONSE_BUCKETS, registers: r }),
     uspNotifies: new Counter({ name: 'cpe_sim_usp_autonomous_notifies_total', help: 'Autonomous USP Notify messages, by kind and whether a subscription gated them.', labelNames: ['notify_kind', 'gated'] as const, registers: r }),
-    uspMqttState: new Gauge({ name: 'cpe_sim_usp_mqtt_connection_state', help: 'USP agents\' MQTT connections in each state, per broker.', labelNames: ['broker', 'state'] as const, registers: r, aggregator: 'sum' }),
+    uspMqttState: new Gauge({ name: 'cpe_sim_usp_mqtt_connection_state', help: 'USP agents\' MQTT connections (or WebSocket, STOMP ones, per --usp-mtp) in each state, per broker (the MTP endpoint URL).', labelNames: ['broker', 'state'] as const, registers: r, aggregator: 'sum' }),
     uspConnectionFailures: new Counter({ name: 'cpe_sim_usp_mqtt_connection_failures_total', help: 'USP agents\' MQTT connection attempts that failed and connections lost, by reason (descriptors: out of file descriptors or kept for the reserve; connect, rejected, timeout, closed, subscribe, link, error).', labelNames: ['reason'] as const, registers: r }),
     uspDropped: new Counter({ name: 'cpe_sim_usp_records_dropped_total', help: 'Records and Msgs the agents dropped without answering (TR-369 R-MTP.5, R-MSG.4), by reason.', labelNames: ['reason'] as const, registers: r }),
     // ---- faults ----

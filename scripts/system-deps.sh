@@ -2,7 +2,8 @@
 # The system packages the tests need besides Node (npm test runs this first, as pretest):
 #   prometheus (promtool: checks a live scrape and the alert recipes),
 #   mosquitto (the MQTT 5 broker of the USP tests; tests start their own on free ports),
-#   chromium (headless, for the report and live page tests).
+#   chromium (headless, for the report and live page tests),
+#   rabbitmq-server (the STOMP broker of the USP STOMP tests, with its rabbitmq_stomp plugin; tests start their own node).
 # Installs what is missing with apt-get when it can (root, or sudo without a password);
 # otherwise names the command to run and fails.
 set -euo pipefail
@@ -10,6 +11,7 @@ missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 { command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ]; } || missing+=(mosquitto)
 { [ -x /usr/bin/chromium ] || command -v chromium >/dev/null 2>&1; } || missing+=(chromium)
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "system-deps: installing ${missing[*]} (Debian packages) for the tests" >&2
 as_root=()

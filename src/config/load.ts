@@ -265,6 +265,11 @@ export function loadConfig({ flags, env, scenario }: RawSources): Config {
     }
   }
   checkUspMtp(cfg);
+  if (cfg.uspMtp === 'stomp') {
+    // MQTT-style topics are no STOMP destinations RabbitMQ (and most brokers) take: default to queues.
+    if (!flagOrEnvOrFile(flags, env, [scen, file], 'uspAgentTopic')) cfg.uspAgentTopic = '/queue/usp.agent.{endpointId}';
+    if (!flagOrEnvOrFile(flags, env, [scen, file], 'uspControllerTopic')) cfg.uspControllerTopic = '/queue/usp.controller';
+  }
   for (const key of ['uspCert', 'uspKey'] as const) {
     const file = cfg[key];
     if (file === undefined) continue;

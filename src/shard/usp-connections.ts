@@ -8,6 +8,7 @@ import { retryDelayMs } from '../scheduler/backoff.js';
 import { MQTT_CONNECTION_STATES, type MqttConnectionState, type UspInit } from '../threads/messages.js';
 import type { AgentLink, LinkEvents } from '../usp/mtp/link.js';
 import { MQTT_MAX_PACKET_BYTES, MqttMtp } from '../usp/mtp/mqtt.js';
+import { StompMtp } from '../usp/mtp/stomp.js';
 import { WsMtp } from '../usp/mtp/websocket.js';
 import { WsAgentServer, type WsServerLink } from '../usp/mtp/ws-server.js';
 import { publishUspConnectionFailure, type MqttFailCause } from '../usp/diagnostics.js';
@@ -200,8 +201,25 @@ export class UspConnections {
           },
           events,
         );
-      case 'stomp':
-        throw new Error('STOMP MTP: not built yet');
+      case 'stomp': {
+        const conn = 'Device.STOMP.Connection.1';
+        const creds = env.mqttCredentials(index);
+        const heartbeats = v.get(`${conn}.EnableHeartbeats`) !== 'false';
+        return new StompMtp(
+          {
+            url: this.init.brokerUrl,
+            endpointId,
+            ...tls,
+            virtualHost: v.get(`${conn}.VirtualHost`) || '/',
+            login: creds.username,
+            passcode: creds.password,
+            destination: v.get('Device.LocalAgent.MTP.1.STOMP.Destination') || env.agentTopic(index),
+            heartbeat: heartbeats ? [Number(v.get(`${conn}.OutgoingHeartbeat`)) || 0, Number(v.get(`${conn}.IncomingHeartbeat`)) || 0] : undefined,
+            connectTimeoutMs: 30_000,
+          },
+          events,
+        );
+      }
       case 'mqtt':
         return new MqttMtp(
           {
@@ -262,7 +280,14 @@ export class UspConnections {
     }
     const v = this.table.view(l);
     const policy =
-      this.init.mtp === 'websocket'
+      this.init.mtp === 'stomp'
+        ? // TR-369 R-STOMP.7: STOMP.Connection.{i}.ServerRetryInitialInterval, IntervalMultiplier, MaxInterval.
+          {
+            minWait: Number(v.get('Device.STOMP.Connection.1.ServerRetryInitialInterval')),
+            multiplier: Number(v.get('Device.STOMP.Connection.1.ServerRetryIntervalMultiplier')),
+            maxMs: (Number(v.get('Device.STOMP.Connection.1.ServerRetryMaxInterval')) || 30720) * 1000,
+          }
+        : this.init.mtp === 'websocket'
         ? // TR-369 R-WS.19: Controller.{i}.MTP.{i}.WebSocket.SessionRetryMinimumWaitInterval / IntervalMultiplier.
           {
             minWait: Number(v.get(`${CONTROLLER_MTP}.WebSocket.SessionRetryMinimumWaitInterval`)),

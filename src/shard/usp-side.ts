@@ -138,8 +138,9 @@ export class UspSide {
     return view.get(`${CONTROLLER_REF}.EndpointID`) || this.init.controllerId;
   }
 
+  /** Where Notifies go: the controller's MQTT topic or STOMP destination (unused by WebSocket). */
   private controllerTopic(l: number, view: CpeView = this.table.view(l)): string {
-    return view.get(`${CONTROLLER_REF}.MTP.1.MQTT.Topic`) || this.init.controllerTopic;
+    return view.get(`${CONTROLLER_REF}.MTP.1.${this.init.mtp === 'stomp' ? 'STOMP.Destination' : 'MQTT.Topic'}`) || this.init.controllerTopic;
   }
 
   /** LocalAgent.MTP.1.MQTT.PublishQoS (obuspa publishes at 0 by default). */
@@ -204,9 +205,11 @@ export class UspSide {
   private connected(l: number, replyTopic: string, discovered: boolean): void {
     // R-MQTT.21: ResponseTopicDiscovered holds the topic the CONNACK gave (Response Information,
     // or a broker-assigned subscribe-topic), and nothing once a CONNACK gave none.
+    // STOMP: DestinationFromServer holds CONNECTED's subscribe-dest (R-STOMP.6).
     const v = this.table.view(l);
     const discoveredTopic = discovered ? replyTopic : '';
-    if (v.get('Device.LocalAgent.MTP.1.MQTT.ResponseTopicDiscovered') !== discoveredTopic && v.deviceSet('Device.LocalAgent.MTP.1.MQTT.ResponseTopicDiscovered', discoveredTopic)) this.table.keep(l, v);
+    const param = this.init.mtp === 'stomp' ? 'Device.LocalAgent.MTP.1.STOMP.DestinationFromServer' : this.init.mtp === 'mqtt' ? 'Device.LocalAgent.MTP.1.MQTT.ResponseTopicDiscovered' : undefined;
+    if (param !== undefined && v.get(param) !== discoveredTopic && v.deviceSet(param, discoveredTopic)) this.table.keep(l, v);
     // The MTP's Connect Record comes before any other Record on a connection (R-MTP.6).
     this.publish(l, this.connectRecordOf(l, replyTopic));
     // Notifies that waited for the connection go out again now.

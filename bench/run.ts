@@ -44,7 +44,7 @@ import { openFds, probeThread, type ThreadProbe } from '../src/util/probe.js';
 import { MetricsHub } from '../src/metrics/hub.js';
 import { ThreadMetrics } from '../src/metrics/thread-metrics.js';
 import { MinimalAcs } from './minimal-acs.js';
-import { uspRttN } from './usp.js';
+import { uspRttN, uspWsN } from './usp.js';
 import type { XmppInit } from '../src/threads/messages.js';
 import { startProsody } from '../test/helpers/prosody.js';
 
@@ -404,7 +404,7 @@ async function main(): Promise<void> {
   // USP_BENCH=1: request/response RTT over an aedes broker in a child process.
   if (process.env['USP_BENCH'] === '1') {
     for (const n of (process.env['USP_BENCH_SIZES'] ?? '100,1000,10000').split(',').map(Number)) {
-      process.stdout.write(`${await uspRttN(n, shards, profile)}\n`);
+      process.stdout.write(`${await (process.env['USP_BENCH_MTP'] === 'websocket' ? uspWsN : uspRttN)(n, shards, profile)}\n`);
     }
   }
 }

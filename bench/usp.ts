@@ -84,6 +84,7 @@ export async function uspRttN(n: number, shards: number, profile: string): Promi
       maxSessions: 64,
       cwmp: false,
       usp: {
+        mtp: 'mqtt',
         brokerUrl: url,
         brokerLabel: url,
         protocolVersion: 4,
@@ -184,5 +185,88 @@ export async function uspRttN(n: number, shards: number, profile: string): Promi
       child.stdin!.end();
       await new Promise((r) => child.once('exit', r));
     }
+  }
+}
+
+/**
+ * USP_BENCH_MTP=websocket: the same fleet as agents that are WebSocket clients of a
+ * controller in a child process (ws-controller-process.ts).
+ *   BenchmarkUSPWebSocketN_<N>-<threads>  <requests>  rtt_p50_us  rtt_p99_us  bytes_per_cpe  fds_open  lost
+ */
+export async function uspWsN(n: number, shards: number, profile: string): Promise<string> {
+  const script = fileURLToPath(new URL('./ws-controller-process.js', import.meta.url));
+  const child = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  const lineOf = (re: RegExp, ms: number) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`bench: no ${re} from the controller process`)), ms);
+      const look = () => {
+        const m = re.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          child.stdout!.off('data', look);
+          out = out.slice(m.index + m[0].length);
+          resolve(m);
+        }
+      };
+      child.stdout!.on('data', look);
+      look();
+    });
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  const port = Number((await lineOf(/PORT (\d+)\n/, 10_000))[1]);
+  const mainBefore = probeThread();
+  const url = `ws://127.0.0.1:${port}/usp`;
+  const coordinator = new Coordinator(
+    {
+      fleetOffset: 0,
+      fleetSize: n,
+      seed: 1,
+      profileDir: profile,
+      acs: { url: '', username: '', password: '', timeoutMs: 30_000, sessionTimeoutMs: 600_000, caFile: undefined },
+      maxSessions: 64,
+      cwmp: false,
+      usp: { mtp: 'websocket', brokerUrl: url, brokerLabel: url, protocolVersion: 4, endpointId: 'os::{oui}-{serial}', agentTopic: '/usp/agent/{endpointId}', controllerId: CONTROLLER, controllerTopic: CONTROLLER_TOPIC, username: undefined, password: undefined, secret: undefined, ca: undefined },
+      bootRamp: { mode: 'rate', perSecond: 1000 },
+      startAt: Date.now(),
+      cr: { baseUrl: 'http://127.0.0.1:9', secret: 'bench', rateLimit: { count: 10, periodSec: 60 } },
+      logLevel: 'warn',
+      logFormat: 'json',
+      measure: true,
+    },
+    shards,
+    () => undefined,
+  );
+  try {
+    await coordinator.start();
+    const deadline = Date.now() + 60_000 + n * 20;
+    for (;;) {
+      const s = await coordinator.stats();
+      if ((s.uspConnections?.['connected'] ?? 0) === n) break;
+      if (Date.now() > deadline) throw new Error(`bench: only ${s.uspConnections?.['connected'] ?? 0} of ${n} WebSocket agents connected`);
+      await sleep(50);
+    }
+    await sleep(1000);
+    const shardNow = await coordinator.probe();
+    const mainNow = probeThread();
+    const growth = shardNow.reduce((sum, p, i) => sum + p.heapBytes - (coordinator.baselines[i]?.heapBytes ?? p.heapBytes), 0) + (mainNow.heapBytes - mainBefore.heapBytes);
+    const fds = openFds();
+    const requests = Number(process.env['USP_BENCH_REQUESTS'] ?? 2000);
+    child.stdin!.write(`GET ${Math.min(2000, 4 * n)}\n`); // warm-up
+    await lineOf(/RTT \d+ \d+ \d+\n/, 120_000);
+    child.stdin!.write(`GET ${requests}\n`);
+    const [, p50, p99, lost] = (await lineOf(/RTT (\d+) (\d+) (\d+)\n/, 120_000)) as unknown as [string, string, string, string];
+    return [
+      `BenchmarkUSPWebSocketN_${n}-${coordinator.shardCount}`.padEnd(40),
+      String(requests).padStart(6),
+      `${p50.padStart(7)} rtt_p50_us`,
+      `${p99.padStart(7)} rtt_p99_us`,
+      `${(growth / n).toFixed(0).padStart(8)} bytes_per_cpe`,
+      `${String(fds).padStart(6)} fds_open`,
+      `${lost.padStart(4)} lost`,
+    ].join('\t');
+  } finally {
+    await coordinator.stop();
+    child.stdin!.end();
+    await new Promise((r) => child.once('exit', r));
   }
 }

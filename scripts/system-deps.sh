@@ -5,6 +5,7 @@
 #   chromium (headless, for the report and live page tests),
 #   coturn (turnserver: the STUN server of the UDP connection-request tests, started by them on free ports).
 #   prosody (the XMPP server of the XMPP connection-request tests; tests start their own on free ports).
+#   rabbitmq-server (the STOMP broker of the USP STOMP tests, with its rabbitmq_stomp plugin; tests start their own node).
 # Installs what is missing with apt-get when it can (root, or sudo without a password);
 # otherwise names the command to run and fails.
 set -euo pipefail
@@ -14,6 +15,7 @@ command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 { [ -x /usr/bin/chromium ] || command -v chromium >/dev/null 2>&1; } || missing+=(chromium)
 { [ -x /usr/bin/turnserver ] || command -v turnserver >/dev/null 2>&1; } || missing+=(coturn)
 { [ -x /usr/bin/prosody ] || command -v prosody >/dev/null 2>&1; } || missing+=(prosody)
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "system-deps: installing ${missing[*]} (Debian packages) for the tests" >&2
 as_root=()

@@ -371,9 +371,25 @@ describe('USP options (--usp-*)', () => {
     expect(load({ uspBroker: 'mqtts://broker.example:8883' }).uspBroker).toEqual({ mode: 'url', url: 'mqtts://broker.example:8883' });
     for (const bad of ['http://x', 'foo', 'mqtt://', 'ws://broker:80', '']) {
       const m = configError(() => load({ ...MOCK, uspBroker: bad }));
-      expect(m).toContain(`uspBroker (flag --usp-broker): expected "embedded" or a URL (mqtt://host:port or mqtts://host:port), got ${JSON.stringify(bad)}`);
+      expect(m).toContain(`uspBroker (flag --usp-broker): expected "embedded" or a URL (mqtt://host:port or mqtts://host:port; stomp://host:port or stomps://host:port with --usp-mtp stomp), got ${JSON.stringify(bad)}`);
     }
     expect(configError(() => load({ ...MOCK }, { CPE_SIM_USP_BROKER: 'foo' }))).toContain('uspBroker (env CPE_SIM_USP_BROKER)');
+  });
+
+  it('--usp-mtp and its endpoint options agree', () => {
+    expect(load({ ...MOCK }).uspMtp).toBe('mqtt');
+    const ws = load({ uspMtp: 'websocket', uspControllerUrl: 'ws://127.0.0.1:9000/usp' });
+    expect([ws.uspMtp, ws.uspControllerUrl, ws.uspBroker]).toEqual(['websocket', 'ws://127.0.0.1:9000/usp', undefined]);
+    expect(load({ uspMtp: 'websocket', uspWsListen: '127.0.0.1:9100' }).uspWsListen).toEqual({ host: '127.0.0.1', port: 9100 });
+    expect(load({ uspMtp: 'stomp', uspBroker: 'stomp://127.0.0.1:61613' }).uspBroker).toEqual({ mode: 'url', url: 'stomp://127.0.0.1:61613' });
+    expect(configError(() => load({ uspControllerUrl: 'ws://127.0.0.1:9000/usp' }))).toContain('config: uspControllerUrl: applies to the WebSocket MTP only; give --usp-mtp websocket too');
+    expect(configError(() => load({ uspBroker: 'stomp://127.0.0.1:61613' }))).toContain('config: uspBroker: stomp:// is a STOMP broker; give --usp-mtp stomp too');
+    expect(configError(() => load({ uspMtp: 'stomp', uspBroker: 'embedded' }))).toContain('config: uspBroker: --usp-mtp stomp needs a STOMP broker URL (stomp://host:port or stomps://host:port), not "embedded"');
+    expect(configError(() => load({ uspMtp: 'websocket', uspBroker: 'mqtt://127.0.0.1:1883' }))).toContain('config: uspBroker: the WebSocket MTP has no broker');
+    expect(configError(() => load({ uspMtp: 'websocket' }))).toContain('config: uspMtp: websocket needs exactly one of --usp-controller-url');
+    expect(configError(() => load({ uspMtp: 'websocket', uspControllerUrl: 'ws://a:1/', uspWsListen: '127.0.0.1:0' }))).toContain('config: uspMtp: websocket needs exactly one of');
+    expect(configError(() => load({ uspMtp: 'websocket', uspControllerUrl: 'http://a:1/' }))).toContain('uspControllerUrl (flag --usp-controller-url): expected a URL (ws:// or wss://host[:port]/path)');
+    expect(configError(() => load({ ...MOCK, uspCert: caFile() }))).toContain('config: uspCert: set without uspKey');
   });
 
   it('--usp-agent-topic must contain {endpointId}', () => {

@@ -192,7 +192,7 @@ describe.each(transports)('MqttMtp over $name', ({ version, start }) => {
     expect(a.mtp.state).toBe('connecting');
     expect(() => a.mtp.connect()).toThrow(/connect\(\) in state connecting/);
     const info = await a.waitUp();
-    expect(info).toEqual({ replyTopic: a.address.topic, discovered: false });
+    expect(info).toEqual({ replyTopic: a.address.topic, discovered: false, source: 'configured' });
     expect(a.mtp.state).toBe('up');
     expect(a.mtp.replyTopic).toBe(a.address.topic);
 
@@ -503,7 +503,7 @@ describe('MqttMtp CONNECT / CONNACK / SUBSCRIBE details (scripted broker)', () =
     try {
       const a = makeAgent(fb.url, 5);
       a.mtp.connect();
-      expect(await a.waitUp()).toEqual({ replyTopic: '/usp/discovered/agent-1', discovered: true });
+      expect(await a.waitUp()).toEqual({ replyTopic: '/usp/discovered/agent-1', discovered: true, source: 'response-information' });
       const [connect] = ofCmd(fb.packets, 'connect');
       expect(connect!.protocolVersion).toBe(5);
       expect(connect!.clientId).toBe(''); // none configured: the broker assigns one (TR-369 R-MQTT.8)
@@ -511,7 +511,8 @@ describe('MqttMtp CONNECT / CONNACK / SUBSCRIBE details (scripted broker)', () =
       expect(connect!.properties?.requestResponseInformation).toBe(true);
       expect(connect!.properties?.userProperties).toEqual({ 'usp-endpoint-id': a.address.endpointId });
       const [sub] = ofCmd(fb.packets, 'subscribe');
-      expect(sub!.subscriptions.map((s) => s.topic).sort()).toEqual(['/usp/discovered/agent-1', '/usp/extra/a', '/usp/extra/b', a.address.topic].sort());
+      // R-MQTT.15: every subscribe-topic, and the Response Information; not the configured topic once a reply-to was given.
+      expect(sub!.subscriptions.map((s) => s.topic)).toEqual(['/usp/extra/a', '/usp/extra/b', '/usp/discovered/agent-1']);
 
       // Publishing names the discovered topic as Response Topic.
       await a.mtp.publish('/usp/controller', new Uint8Array([1, 2, 3]), 1);

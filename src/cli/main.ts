@@ -4,7 +4,7 @@ import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { loadConfig } from '../config/load.js';
+import { loadConfig, uspEnabled } from '../config/load.js';
 import { OPTIONS, toEnv, toKebab } from '../config/options.js';
 import { fdBudget, fdRefusal, type FdBudget } from '../coordinator/fd-budget.js';
 import { startFleet } from '../coordinator/fleet.js';
@@ -111,9 +111,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   log.info({ acs: fleet.acsUrl || 'none (USP only)', usp: fleet.uspBrokerUrl ?? 'off', shards: fleet.coordinator.shardCount, paramsDeclared: fleet.coordinator.paramCount }, 'fleet started');
   const first = await fleet.coordinator.inspect(cfg.fleetOffset).catch(() => null);
-  if (first && cfg.uspBroker) {
+  if (first && uspEnabled(cfg)) {
     const d = await fleet.coordinator.detail(cfg.fleetOffset).catch(() => null);
-    log.info({ cpe: first.id, endpointId: d?.usp?.endpointId, controller: cfg.uspControllerId, controllerTopic: cfg.uspControllerTopic, mqtt: cfg.uspMqttVersion }, 'USP agents: one MQTT connection each; requests to each agent\'s own topic');
+    if (cfg.uspMtp === 'mqtt') log.info({ cpe: first.id, endpointId: d?.usp?.endpointId, controller: cfg.uspControllerId, controllerTopic: cfg.uspControllerTopic, mqtt: cfg.uspMqttVersion }, 'USP agents: one MQTT connection each; requests to each agent\'s own topic');
+    else if (cfg.uspMtp === 'stomp') log.info({ cpe: first.id, endpointId: d?.usp?.endpointId, controller: cfg.uspControllerId, controllerDestination: cfg.uspControllerTopic }, 'USP agents: one STOMP connection each; requests to each agent\'s own destination');
+    else if (cfg.uspWsListen) log.info({ cpe: first.id, endpointId: d?.usp?.endpointId, controller: cfg.uspControllerId, url: `ws://${cfg.uspWsListen.host}:${cfg.uspWsListen.port}/usp/${d?.usp?.endpointId ?? '{endpointId}'}` }, 'USP agents: WebSocket servers, one listening port per shard (port + shard number); the controller connects to /usp/{endpointId}');
+    else log.info({ cpe: first.id, endpointId: d?.usp?.endpointId, controller: cfg.uspControllerId, url: cfg.uspControllerUrl }, 'USP agents: one WebSocket connection each to the controller');
   }
   if (first && fleet.acsUrl !== '') {
     log.info(
@@ -170,7 +173,7 @@ export async function main(argv: string[]): Promise<number> {
 function checkProfile(cfg: Config): ProfileSpec {
   const profile = loadProfile(cfg.profile);
   const template = compileProfile(profile);
-  if (cfg.uspBroker && template.rootName !== 'Device') {
+  if (uspEnabled(cfg) && template.rootName !== 'Device') {
     throw new ConfigError(`config: uspBroker: USP needs a TR-181 Device:2 profile (root "Device"); profile ${profile.name} has root "${template.rootName}"`);
   }
   return profile;

@@ -54,7 +54,7 @@ function expected(kind: Kind): string {
     case 'rateLimit':
       return '"<count>/<seconds>s", e.g. 10/60s';
     case 'broker':
-      return '"embedded" or a URL (mqtt://host:port or mqtts://host:port)';
+      return '"embedded" or a URL (mqtt://host:port or mqtts://host:port; stomp://host:port or stomps://host:port with --usp-mtp stomp)';
     case 'pattern':
       return kind.must ? `a non-empty pattern containing ${kind.must}` : 'a non-empty pattern';
     case 'latency':
@@ -119,7 +119,7 @@ export function parseValue(kind: Kind, raw: unknown): { ok: true; value: unknown
       } catch {
         return { ok: false };
       }
-      return (u.protocol === 'mqtt:' || u.protocol === 'mqtts:') && u.hostname !== '' ? { ok: true, value: { mode: 'url', url: s } } : { ok: false };
+      return ['mqtt:', 'mqtts:', 'stomp:', 'stomps:'].includes(u.protocol) && u.hostname !== '' ? { ok: true, value: { mode: 'url', url: s } } : { ok: false };
     }
     case 'pattern':
       return s !== '' && s.includes(kind.must) ? { ok: true, value: s } : { ok: false };
@@ -282,6 +282,12 @@ export function loadConfig({ flags, env, scenario }: RawSources): Config {
       }
     }
   }
+  checkUspMtp(cfg);
+  if (cfg.uspMtp === 'stomp') {
+    // MQTT-style topics are no STOMP destinations RabbitMQ (and most brokers) take: default to queues.
+    if (!flagOrEnvOrFile(flags, env, [scen, file], 'uspAgentTopic')) cfg.uspAgentTopic = '/queue/usp.agent.{endpointId}';
+    if (!flagOrEnvOrFile(flags, env, [scen, file], 'uspControllerTopic')) cfg.uspControllerTopic = '/queue/usp.controller';
+  }
   if (cfg.uspBroker?.mode === 'embedded' && cfg.uspMqttVersion === '5') {
     // aedes speaks MQTT 3.1.1 only: say so rather than fail every CONNECT at run time.
     if (flagOrEnvOrFile(flags, env, [scen, file], 'uspMqttVersion')) {
@@ -294,8 +300,8 @@ export function loadConfig({ flags, env, scenario }: RawSources): Config {
       if (flagOrEnvOrFile(flags, env, [scen, file], key)) throw new ConfigError(`config: ${key}: applies to the embedded mock ACS only; give --mock-acs host:port too (or drop --${toKebab(key)})`);
     }
   }
-  if (!cfg.version && cfg.acsUrl === undefined && cfg.mockAcs === undefined && cfg.uspBroker === undefined) {
-    throw new ConfigError(`config: acsUrl: missing (give --acs-url http://host:port/ or ${toEnv('acsUrl')}, --mock-acs host:port for the embedded mock ACS, or --usp-broker for a USP-only fleet)`);
+  if (!cfg.version && cfg.acsUrl === undefined && cfg.mockAcs === undefined && !uspEnabled(cfg)) {
+    throw new ConfigError(`config: acsUrl: missing (give --acs-url http://host:port/ or ${toEnv('acsUrl')}, --mock-acs host:port for the embedded mock ACS, or --usp-broker (or --usp-controller-url, --usp-ws-listen) for a USP-only fleet)`);
   }
   return cfg;
 }
@@ -320,5 +326,35 @@ function checkClientCert(cfg: Config, certKey: 'acsCert' | 'uspCert', keyKey: 'a
     createSecureContext({ cert: certPem, key: keyPem });
   } catch (e) {
     throw new ConfigError(`config: ${certKey}/${keyKey}: ${JSON.stringify(cert)} and ${JSON.stringify(key)} are not a usable certificate and matching private key: ${(e as Error).message}`);
+  }
+}
+
+/** The CPEs are USP agents: some MTP endpoint is configured. */
+export function uspEnabled(cfg: Pick<Config, 'uspBroker' | 'uspControllerUrl' | 'uspWsListen'>): boolean {
+  return cfg.uspBroker !== undefined || cfg.uspControllerUrl !== undefined || cfg.uspWsListen !== undefined;
+}
+
+/** --usp-mtp and the endpoint options agree: each MTP takes its own and no other's. */
+function checkUspMtp(cfg: Config): void {
+  const scheme = cfg.uspBroker?.mode === 'url' ? new URL(cfg.uspBroker.url).protocol.replace(/:$/, '') : cfg.uspBroker?.mode;
+  switch (cfg.uspMtp) {
+    case 'mqtt':
+      for (const key of ['uspControllerUrl', 'uspWsListen'] as const) {
+        if (cfg[key] !== undefined) throw new ConfigError(`config: ${key}: applies to the WebSocket MTP only; give --usp-mtp websocket too`);
+      }
+      if (scheme === 'stomp' || scheme === 'stomps') throw new ConfigError(`config: uspBroker: ${scheme}:// is a STOMP broker; give --usp-mtp stomp too`);
+      return;
+    case 'stomp':
+      for (const key of ['uspControllerUrl', 'uspWsListen'] as const) {
+        if (cfg[key] !== undefined) throw new ConfigError(`config: ${key}: applies to the WebSocket MTP only, not to --usp-mtp stomp`);
+      }
+      if (scheme !== 'stomp' && scheme !== 'stomps') throw new ConfigError(`config: uspBroker: --usp-mtp stomp needs a STOMP broker URL (stomp://host:port or stomps://host:port)${scheme ? `, not ${scheme === 'embedded' ? '"embedded"' : `${scheme}://`}` : ''}`);
+      return;
+    case 'websocket':
+      if (cfg.uspBroker !== undefined) throw new ConfigError('config: uspBroker: the WebSocket MTP has no broker; give --usp-controller-url ws://host:port/path (agents as clients) or --usp-ws-listen host:port (agents as servers)');
+      if ((cfg.uspControllerUrl === undefined) === (cfg.uspWsListen === undefined)) {
+        throw new ConfigError('config: uspMtp: websocket needs exactly one of --usp-controller-url ws://host:port/path (agents connect to the controller) and --usp-ws-listen host:port (the controller connects to the agents)');
+      }
+      return;
   }
 }

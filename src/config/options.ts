@@ -63,11 +63,14 @@ export const OPTIONS: readonly OptionDef[] = [
   { key: 'metricsBindAddr', kind: { t: 'hostport' }, describe: 'host:port of the metrics and admin listener (GET /metrics, /admin/...); off when unset. Bind it to localhost or inside a trust boundary' },
   { key: 'adminToken', kind: { t: 'secret' }, describe: 'When set, /admin/* requires Authorization: Bearer <token>' },
   { key: 'uspBroker', kind: { t: 'broker' }, describe: 'Make every CPE a USP agent on this MQTT broker: mqtt://host:port, mqtts://host:port, or "embedded" (an in-process aedes broker on --usp-embedded-bind, MQTT 3.1.1 only). Without --acs-url and --mock-acs the fleet is USP-only' },
+  { key: 'uspMtp', kind: { t: 'enum', values: ['mqtt', 'websocket', 'stomp'] }, describe: 'Message transfer protocol of the USP agents: mqtt (--usp-broker mqtt://...), websocket (--usp-controller-url, or --usp-ws-listen for agents as WebSocket servers) or stomp (--usp-broker stomp://...)', default: 'mqtt' },
+  { key: 'uspControllerUrl', kind: { t: 'url', schemes: ['ws', 'wss'] }, describe: 'With --usp-mtp websocket: make every CPE a USP agent that connects to the controller\'s WebSocket server at this URL (ws://host:port/path or wss://...)' },
+  { key: 'uspWsListen', kind: { t: 'hostport' }, describe: 'With --usp-mtp websocket: make every CPE a USP agent that accepts the controller\'s WebSocket connection instead, at ws://host:port/usp/{endpointId}; shard k listens on port + k (port 0: each shard picks a free port)' },
   { key: 'uspEmbeddedBind', kind: { t: 'hostport' }, describe: 'host:port of the embedded broker (--usp-broker embedded)', default: '127.0.0.1:1883' },
   { key: 'uspEndpointId', kind: { t: 'pattern', must: '' }, describe: 'Endpoint ID of each agent, with {oui}, {serial}, {productClass} and {index} filled in (TR-369 "os::" form by default)', default: 'os::{oui}-{serial}' },
   { key: 'uspControllerId', kind: { t: 'string' }, describe: 'Endpoint ID of the USP controller the agents answer and notify (LocalAgent.Controller.1.EndpointID)', default: 'self::usp-controller' },
-  { key: 'uspControllerTopic', kind: { t: 'string' }, describe: 'MQTT topic the controller subscribes to: where agents send MQTTConnect records and notifications', default: '/usp/controller' },
-  { key: 'uspAgentTopic', kind: { t: 'pattern', must: '{endpointId}' }, describe: 'MQTT topic each agent subscribes to, with {endpointId} (required), {serial}, {oui} and {index} filled in', default: '/usp/agent/{endpointId}' },
+  { key: 'uspControllerTopic', kind: { t: 'string' }, describe: 'MQTT topic the controller subscribes to: where agents send MQTTConnect records and notifications (--usp-mtp stomp: the controller\'s STOMP destination, /queue/usp.controller unless given)', default: '/usp/controller' },
+  { key: 'uspAgentTopic', kind: { t: 'pattern', must: '{endpointId}' }, describe: 'MQTT topic each agent subscribes to, with {endpointId} (required), {serial}, {oui} and {index} filled in (--usp-mtp stomp: each agent\'s STOMP destination, /queue/usp.agent.{endpointId} unless given)', default: '/usp/agent/{endpointId}' },
   { key: 'uspMqttVersion', kind: { t: 'enum', values: ['3.1.1', '5'] }, describe: 'MQTT protocol version of the agents\' connections (the embedded broker speaks 3.1.1 only)', default: '5' },
   { key: 'uspMqttUsername', kind: { t: 'string' }, describe: 'MQTT username of each agent, with {endpointId}, {serial}, {oui} and {index} filled in', defaultText: 'none; the Endpoint ID when --usp-mqtt-secret is set' },
   { key: 'uspMqttPassword', kind: { t: 'secret' }, describe: 'MQTT password shared by every agent (see --usp-mqtt-secret for per-agent passwords)' },
@@ -126,6 +129,9 @@ export interface Config {
   metricsBindAddr: HostPort | undefined;
   adminToken: string | undefined;
   uspBroker: UspBroker | undefined;
+  uspMtp: 'mqtt' | 'websocket' | 'stomp';
+  uspControllerUrl: string | undefined;
+  uspWsListen: HostPort | undefined;
   uspEmbeddedBind: HostPort;
   uspEndpointId: string;
   uspControllerId: string;

@@ -1,6 +1,7 @@
 // The file descriptors a fleet needs, counted at start against the soft limit
 // (RLIMIT_NOFILE), so a fleet that cannot fit is refused with the numbers instead of
 // leaving agents in backoff for ever (README "Descriptors").
+import { uspEnabled } from '../config/load.js';
 import type { Config } from '../config/options.js';
 import { countOpenFds, FD_RESERVE, type FdLimit } from '../util/fds.js';
 import { partition } from './coordinator.js';
@@ -27,9 +28,10 @@ export function fdBudget(cfg: Config, limit: FdLimit, openNow: number | undefine
   const gated = 1 + (cfg.metricsBindAddr ? 1 : 0);
   const listeners = gated + (cfg.mockAcs ? 1 : 0) + (cfg.uspBroker?.mode === 'embedded' ? 1 : 0);
   parts.push({ what: `${listeners} listeners`, fds: listeners + gated });
-  if (cfg.uspBroker) {
-    parts.push({ what: `${cfg.cpes} USP agents' MQTT connections`, fds: cfg.cpes });
-    if (cfg.uspBroker.mode === 'embedded') parts.push({ what: 'the embedded broker\'s side of each', fds: cfg.cpes });
+  if (uspEnabled(cfg)) {
+    parts.push({ what: `${cfg.cpes} USP agents' ${cfg.uspMtp === 'mqtt' ? 'MQTT' : cfg.uspMtp === 'stomp' ? 'STOMP' : 'WebSocket'} connections`, fds: cfg.cpes });
+    if (cfg.uspWsListen) parts.push({ what: 'the shards\' WebSocket listeners (--usp-ws-listen)', fds: shards.length });
+    if (cfg.uspBroker?.mode === 'embedded') parts.push({ what: 'the embedded broker\'s side of each', fds: cfg.cpes });
   }
   if (cfg.xmppServer) parts.push({ what: `${cfg.cpes} CPEs' XMPP connections`, fds: cfg.cpes });
   if (cwmp) {
@@ -54,7 +56,7 @@ export function fdRefusal(cfg: Config, b: FdBudget): string {
   ];
   if (cfg.uspBroker?.mode === 'embedded') lines.push(`  - use an external broker (--usp-broker mqtt://host:port): saves ${cfg.cpes} descriptors`);
   // Split evenly so each process fits: what one CPE costs, times its share, plus the fixed part.
-  const perCpe = (cfg.uspBroker ? 1 : 0) + (cfg.uspBroker?.mode === 'embedded' ? 1 : 0) + (cfg.xmppServer ? 1 : 0);
+  const perCpe = (uspEnabled(cfg) ? 1 : 0) + (cfg.uspBroker?.mode === 'embedded' ? 1 : 0) + (cfg.xmppServer ? 1 : 0);
   const fixed = b.need - perCpe * cfg.cpes;
   if (perCpe > 0 && soft > fixed) {
     const processes = Math.ceil((perCpe * cfg.cpes) / (soft - fixed));

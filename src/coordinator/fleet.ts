@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { basename, resolve } from 'node:path';
 import type { Config } from '../config/options.js';
+import { uspEnabled } from '../config/load.js';
 import { AdminServer } from '../http/admin-server.js';
 import { CrListener } from '../http/cr-listener.js';
 import { MetricsHub } from '../metrics/hub.js';
@@ -99,9 +100,9 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
   const acsUrl = cfg.acsUrl ?? mockAcs?.url ?? '';
   let broker: EmbeddedBroker | undefined;
   let usp: UspInit | undefined;
-  if (cfg.uspBroker) {
+  if (uspEnabled(cfg)) {
     try {
-      if (cfg.uspBroker.mode === 'embedded') {
+      if (cfg.uspBroker?.mode === 'embedded') {
         const acceptFailed = rateLimitedWarn(log, 'embedded MQTT broker: cannot accept a connection');
         broker = await startEmbeddedBroker({ host: cfg.uspEmbeddedBind.host, port: cfg.uspEmbeddedBind.port, onAcceptError: (err) => acceptFailed({ err: err.message, code: err.code }) });
         log.info({ url: broker.url }, 'embedded MQTT broker (aedes, MQTT 3.1.1) listening');
@@ -111,7 +112,7 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
       fdMonitor.stop();
       throw e;
     }
-    usp = uspInitOf(cfg, broker?.url ?? (cfg.uspBroker as { url: string }).url);
+    usp = uspInitOf(cfg, broker?.url ?? (cfg.uspBroker?.mode === 'url' ? cfg.uspBroker.url : (cfg.uspControllerUrl ?? `ws://${urlHost(cfg.uspWsListen!.host)}:${cfg.uspWsListen!.port}`)));
   }
 
   let coordinator: Coordinator | undefined;
@@ -229,6 +230,8 @@ function xmppInitOf(cfg: Config): XmppInit {
 function uspInitOf(cfg: Config, brokerUrl: string): UspInit {
   const u = new URL(brokerUrl);
   return {
+    mtp: cfg.uspMtp,
+    ...(cfg.uspWsListen ? { wsListen: cfg.uspWsListen } : {}),
     brokerUrl,
     brokerLabel: `${u.protocol}//${u.host}`,
     protocolVersion: cfg.uspMqttVersion === '5' ? 5 : 4,

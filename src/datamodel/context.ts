@@ -88,6 +88,8 @@ export interface UspIdentity {
   agentTopic(): string;
   controllerId: string;
   controllerTopic: string;
+  /** TR-181 MTP Protocol of the agents: MQTT, WebSocket or STOMP. */
+  mtpProtocol?: string | undefined;
 }
 
 /** (ctx, row numbers from the outermost table in, salt of the concrete parameter) */

@@ -211,6 +211,9 @@ function compileNode(n: Node, expr: string, scope: TemplateScope): ValueFn {
           return (ctx) => ctx.xmpp?.allowedJids ?? '';
         case 'xmppUseTls':
           return (ctx) => String(ctx.xmpp?.useTls ?? false);
+        case 'uspMtpProtocol':
+          // TR-181 LocalAgent.MTP.{i}.Protocol: the MTP the fleet's agents speak (--usp-mtp).
+          return (ctx) => ctx.usp?.mtpProtocol ?? 'MQTT';
         case 'bootTime':
           return (ctx) => isoSeconds(ctx.bootAt);
         case 'udpCrAddress':

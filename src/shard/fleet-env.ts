@@ -19,7 +19,7 @@ export class FleetEnv {
     private readonly crSecret: string,
     readonly acs: { url: string; username: string; password: string },
     private readonly crCreds: { username?: string | undefined; password?: string | undefined } = {},
-    readonly usp?: { patterns: UspPatterns; controllerId: string; controllerTopic: string },
+    readonly usp?: { patterns: UspPatterns; controllerId: string; controllerTopic: string; mtpProtocol?: string },
     private readonly xmpp?: XmppInit,
   ) {
     this.serialOf = compileSerialPattern(profile.identity.serialPattern, profile.identity.oui);
@@ -78,7 +78,7 @@ export class FleetEnv {
   private uspIdentity(index: number): UspIdentity | undefined {
     const u = this.usp;
     if (!u) return undefined;
-    return { endpointId: () => this.endpointId(index), agentTopic: () => this.agentTopic(index), controllerId: u.controllerId, controllerTopic: u.controllerTopic };
+    return { endpointId: () => this.endpointId(index), agentTopic: () => this.agentTopic(index), controllerId: u.controllerId, controllerTopic: u.controllerTopic, mtpProtocol: u.mtpProtocol };
   }
 
   /** A --cr-username/--cr-password pattern filled in for one CPE. */

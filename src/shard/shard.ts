@@ -55,6 +55,9 @@ const DARK = 0x80;
 const REACHED = 0x40;
 const LIFE = 0x3f;
 
+/** TR-181 LocalAgent.MTP.{i}.Protocol and Controller.{i}.MTP.{i}.Protocol of each --usp-mtp. */
+const MTP_PROTOCOL = { mqtt: 'MQTT', websocket: 'WebSocket', stomp: 'STOMP' } as const;
+
 export class Shard implements CpeTable, AdminTable {
   readonly shardId: number;
   readonly lo: number;
@@ -114,7 +117,7 @@ export class Shard implements CpeTable, AdminTable {
     this.fdGate = init.fds ? new FdGate(init.fds.gate) : undefined;
     const u = init.usp;
     this.env = new FleetEnv(deps.profile, deps.template, init.seed, init.cr.baseUrl, init.cr.secret, init.acs, { username: init.cr.username, password: init.cr.password },
-      u ? { patterns: { endpointId: u.endpointId, agentTopic: u.agentTopic, username: u.username, password: u.password, secret: u.secret }, controllerId: u.controllerId, controllerTopic: u.controllerTopic } : undefined, init.xmpp);
+      u ? { patterns: { endpointId: u.endpointId, agentTopic: u.agentTopic, username: u.username, password: u.password, secret: u.secret }, controllerId: u.controllerId, controllerTopic: u.controllerTopic, mtpProtocol: MTP_PROTOCOL[u.mtp] } : undefined, init.xmpp);
     if (u && deps.template.rootName !== 'Device') {
       throw new CpeSimError('CONFIG_INVALID', `config: uspBroker: USP needs a TR-181 Device:2 profile (root "Device"); profile ${deps.profile.name} has root "${deps.template.rootName}"`);
     }

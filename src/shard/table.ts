@@ -30,6 +30,8 @@ export interface BootReason {
 }
 
 export interface CpeTable {
+  /** This shard's number (0-based). */
+  readonly shardId: number;
   /** Global index of local CPE 0. */
   readonly lo: number;
   readonly size: number;

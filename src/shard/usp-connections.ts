@@ -6,11 +6,18 @@
 // object an idle agent holds is its connection.
 import { retryDelayMs } from '../scheduler/backoff.js';
 import { MQTT_CONNECTION_STATES, type MqttConnectionState, type UspInit } from '../threads/messages.js';
+import type { AgentLink, LinkEvents } from '../usp/mtp/link.js';
 import { MQTT_MAX_PACKET_BYTES, MqttMtp } from '../usp/mtp/mqtt.js';
+import { StompMtp } from '../usp/mtp/stomp.js';
+import { WsMtp } from '../usp/mtp/websocket.js';
+import { WsAgentServer, type WsServerLink } from '../usp/mtp/ws-server.js';
 import { publishUspConnectionFailure, type MqttFailCause } from '../usp/diagnostics.js';
 import { FailureLog } from './failure-log.js';
 import type { CpeTable } from './table.js';
 import { TimerKind } from './timer-kind.js';
+
+/** The controller's MTP row the agents connect with. */
+const CONTROLLER_MTP = 'Device.LocalAgent.Controller.1.MTP.1';
 
 /** How long a connection a reset link fault picked stays up before it is cut. */
 const CUT_AFTER_UP_MS = 100;
@@ -39,10 +46,16 @@ export class UspConnections {
   /** Epoch ms of the planned reconnect; 0 when none (a stale timer entry is ignored). */
   private readonly connectAt: Float64Array;
   private readonly counts = [0, 0, 0, 0];
-  private readonly mtps = new Map<number, MqttMtp>();
+  private readonly mtps = new Map<number, AgentLink>();
   private stopping = false;
   /** Failed attempts and lost connections by cause, with a rate-limited warning per cause. */
   readonly failures: FailureLog;
+  /** --usp-ws-listen: this shard's listener, its agents WebSocket servers (no reconnect: the controller connects). */
+  private readonly server: WsAgentServer | undefined;
+  /** The listener's port once it listens (rejects if it cannot). */
+  readonly serverPort: Promise<number> | undefined;
+  /** Endpoint ID -> shard-local index, for the listener's paths (built on its first use). */
+  private byEndpointId: Map<string, number> | undefined;
 
   constructor(
     private readonly init: UspInit,
@@ -54,6 +67,50 @@ export class UspConnections {
     this.retries = new Uint8Array(table.size);
     this.connectAt = new Float64Array(table.size);
     this.failures = new FailureLog((msg, extra) => table.log('warn', msg, extra), 'USP MQTT connection failed');
+    if (init.mtp === 'websocket' && init.wsListen) {
+      const server = new WsAgentServer({
+        agentOf: (eid) => this.agentOf(eid),
+        refusal: (l) =>
+          this.stopping || this.conn[l] === Conn.Off
+            ? { status: 503, error: 'the agent is powered off' }
+            : this.conn[l] === Conn.Up
+              ? { status: 409, error: 'the agent has a WebSocket session already (TR-369 R-WS.4: at most one)' }
+              : undefined,
+        controllerId: (l) => table.view(l).get('Device.LocalAgent.Controller.1.EndpointID') || init.controllerId,
+        keepAliveSec: (l) => Number(table.view(l).get('Device.LocalAgent.MTP.1.WebSocket.KeepAliveInterval')) || 0,
+        accepted: (l, link) => this.accepted(l, link),
+      });
+      this.server = server;
+      const port = init.wsListen.port === 0 ? 0 : init.wsListen.port + table.shardId;
+      this.serverPort = server.listen(init.wsListen.host, port);
+      this.serverPort.then(
+        (p) => table.log('info', 'USP WebSocket listener up: the controller connects to each agent at /usp/<Endpoint ID>', { shard: table.shardId, host: init.wsListen!.host, port: p }),
+        (e: Error) => table.log('warn', 'USP WebSocket listener failed', { shard: table.shardId, host: init.wsListen!.host, port, error: e.message }),
+      );
+    }
+  }
+
+  private agentOf(endpointId: string): number | undefined {
+    if (this.byEndpointId === undefined) {
+      this.byEndpointId = new Map();
+      for (let l = 0; l < this.table.size; l++) this.byEndpointId.set(this.table.env.endpointId(this.table.lo + l), l);
+    }
+    return this.byEndpointId.get(endpointId);
+  }
+
+  /** A controller opened a session with agent l (agents as servers). */
+  private accepted(l: number, link: WsServerLink): void {
+    this.mtps.set(l, link);
+    link.attach({
+      onUp: () => undefined,
+      onDown: (reason, cause) => {
+        if (this.mtps.get(l) !== link) return;
+        this.mtps.delete(l);
+        this.down(l, reason, cause);
+      },
+      onRecord: (payload, replyTo) => this.mtps.get(l) === link && this.events.record(l, payload, replyTo),
+    });
+    this.up(l, '', false);
   }
 
   isUp(l: number): boolean {
@@ -79,41 +136,25 @@ export class UspConnections {
   connect(l: number, fresh = false): void {
     if (fresh) this.retries[l] = 0;
     if (this.stopping) return;
+    if (this.server) {
+      // An agent that is a server waits for the controller: 'connecting' until it comes.
+      if (this.conn[l] === Conn.Off) this.setConn(l, Conn.Connecting);
+      return;
+    }
     const old = this.mtps.get(l);
     if (old && (old.state === 'connecting' || old.state === 'up')) return;
-    // Each attempt reads the MQTT settings the tree holds now (a controller may have
-    // changed ClientID, KeepAliveTime or ResponseTopicConfigured since the last one).
-    const index = this.table.lo + l;
-    const env = this.table.env;
-    const v = this.table.view(l);
-    const endpointId = env.endpointId(index);
     let cutAfterUp = false;
-    const mtp: MqttMtp = new MqttMtp(
-      {
-        url: this.init.brokerUrl,
-        protocolVersion: this.init.protocolVersion,
-        clientId: v.get('Device.MQTT.Client.1.ClientID') || endpointId,
-        endpointId,
-        ...env.mqttCredentials(index),
-        ...(this.init.ca ? { ca: this.init.ca } : {}),
-        ...(this.init.cert && this.init.key ? { cert: this.init.cert, key: this.init.key } : {}),
-        keepaliveSec: Number(v.get('Device.MQTT.Client.1.KeepAliveTime')) || 60,
-        subscribeTopic: v.get('Device.LocalAgent.MTP.1.MQTT.ResponseTopicConfigured') || env.agentTopic(index),
-        // mqtt.js's default: a broker busy with a connect storm answers late, not never.
-        connectTimeoutMs: 30_000,
+    const mtp: AgentLink = this.makeLink(l, {
+      // Only the current connection of an agent speaks for it.
+      onUp: (info) => {
+        if (this.mtps.get(l) !== mtp) return;
+        this.up(l, info.replyTopic, info.discovered);
+        if (cutAfterUp) setTimeout(() => mtp.cut('link reset'), CUT_AFTER_UP_MS);
       },
-      {
-        // Only the current connection of an agent speaks for it.
-        onUp: (info) => {
-          if (this.mtps.get(l) !== mtp) return;
-          this.up(l, info.replyTopic, info.discovered);
-          if (cutAfterUp) setTimeout(() => mtp.cut('link reset'), CUT_AFTER_UP_MS);
-        },
-        onDown: (reason, cause) => this.mtps.get(l) === mtp && this.down(l, reason, cause),
-        onRecord: (payload, replyTo) => this.mtps.get(l) === mtp && this.events.record(l, payload, replyTo),
-        onSocketClosed: () => this.table.fdReleased('mqtt'),
-      },
-    );
+      onDown: (reason, cause) => this.mtps.get(l) === mtp && this.down(l, reason, cause),
+      onRecord: (payload, replyTo) => this.mtps.get(l) === mtp && this.events.record(l, payload, replyTo),
+      onSocketClosed: () => this.table.fdReleased('mqtt'),
+    });
     this.mtps.set(l, mtp);
     this.setConn(l, Conn.Connecting);
     // A fleet event's link fault (docs/usp-behaviour.md "Link faults"): a down link fails the
@@ -135,6 +176,67 @@ export class UspConnections {
     const wait = fault ? fault.latencyMs + (fault.jitterMs > 0 ? this.table.random() * fault.jitterMs : 0) : 0;
     if (wait > 0) setTimeout(() => this.mtps.get(l) === mtp && mtp.state === 'idle' && mtp.connect(), wait);
     else mtp.connect();
+  }
+
+  /**
+   * A connection of the fleet's MTP (--usp-mtp). Each attempt reads the settings the tree
+   * holds now (a controller may have changed ClientID, KeepAliveTime, ResponseTopicConfigured
+   * or the WebSocket KeepAliveInterval since the last one).
+   */
+  private makeLink(l: number, events: LinkEvents): AgentLink {
+    const index = this.table.lo + l;
+    const env = this.table.env;
+    const v = this.table.view(l);
+    const endpointId = env.endpointId(index);
+    const tls = { ...(this.init.ca ? { ca: this.init.ca } : {}), ...(this.init.cert ? { cert: this.init.cert } : {}), ...(this.init.key ? { key: this.init.key } : {}) };
+    switch (this.init.mtp) {
+      case 'websocket':
+        return new WsMtp(
+          {
+            url: this.init.brokerUrl,
+            endpointId,
+            ...tls,
+            keepAliveSec: Number(v.get(`${CONTROLLER_MTP}.WebSocket.KeepAliveInterval`)) || 0,
+            connectTimeoutMs: 30_000,
+          },
+          events,
+        );
+      case 'stomp': {
+        const conn = 'Device.STOMP.Connection.1';
+        const creds = env.mqttCredentials(index);
+        const heartbeats = v.get(`${conn}.EnableHeartbeats`) !== 'false';
+        return new StompMtp(
+          {
+            url: this.init.brokerUrl,
+            endpointId,
+            ...tls,
+            virtualHost: v.get(`${conn}.VirtualHost`) || '/',
+            login: creds.username,
+            passcode: creds.password,
+            destination: v.get('Device.LocalAgent.MTP.1.STOMP.Destination') || env.agentTopic(index),
+            heartbeat: heartbeats ? [Number(v.get(`${conn}.OutgoingHeartbeat`)) || 0, Number(v.get(`${conn}.IncomingHeartbeat`)) || 0] : undefined,
+            connectTimeoutMs: 30_000,
+          },
+          events,
+        );
+      }
+      case 'mqtt':
+        return new MqttMtp(
+          {
+            url: this.init.brokerUrl,
+            protocolVersion: this.init.protocolVersion,
+            clientId: v.get('Device.MQTT.Client.1.ClientID') || endpointId,
+            endpointId,
+            ...env.mqttCredentials(index),
+            ...tls,
+            keepaliveSec: Number(v.get('Device.MQTT.Client.1.KeepAliveTime')) || 60,
+            subscribeTopic: v.get('Device.LocalAgent.MTP.1.MQTT.ResponseTopicConfigured') || env.agentTopic(index),
+            // mqtt.js's default: a broker busy with a connect storm answers late, not never.
+            connectTimeoutMs: 30_000,
+          },
+          events,
+        );
+    }
   }
 
   /** The agent's link is cut now (a link fault's down): the connection dies without a DISCONNECT and backs off. */
@@ -171,13 +273,32 @@ export class UspConnections {
     this.failures.record(this.table.clock.now(), this.table.lo + l, cause, reason);
     publishUspConnectionFailure({ cause });
     this.events.down(l, reason);
-    // TR-181 MQTT.Client: ConnectRetryTime, ConnectRetryIntervalMultiplier, ConnectRetryMaxInterval.
+    if (this.server) {
+      // The controller's session ended: the agent waits for the next one, no backoff of its own.
+      this.setConn(l, Conn.Connecting);
+      return;
+    }
     const v = this.table.view(l);
-    const policy = {
-      minWait: Number(v.get('Device.MQTT.Client.1.ConnectRetryTime')),
-      multiplier: Number(v.get('Device.MQTT.Client.1.ConnectRetryIntervalMultiplier')),
-      maxMs: (Number(v.get('Device.MQTT.Client.1.ConnectRetryMaxInterval')) || 30720) * 1000,
-    };
+    const policy =
+      this.init.mtp === 'stomp'
+        ? // TR-369 R-STOMP.7: STOMP.Connection.{i}.ServerRetryInitialInterval, IntervalMultiplier, MaxInterval.
+          {
+            minWait: Number(v.get('Device.STOMP.Connection.1.ServerRetryInitialInterval')),
+            multiplier: Number(v.get('Device.STOMP.Connection.1.ServerRetryIntervalMultiplier')),
+            maxMs: (Number(v.get('Device.STOMP.Connection.1.ServerRetryMaxInterval')) || 30720) * 1000,
+          }
+        : this.init.mtp === 'websocket'
+        ? // TR-369 R-WS.19: Controller.{i}.MTP.{i}.WebSocket.SessionRetryMinimumWaitInterval / IntervalMultiplier.
+          {
+            minWait: Number(v.get(`${CONTROLLER_MTP}.WebSocket.SessionRetryMinimumWaitInterval`)),
+            multiplier: Number(v.get(`${CONTROLLER_MTP}.WebSocket.SessionRetryIntervalMultiplier`)),
+          }
+        : // TR-181 MQTT.Client: ConnectRetryTime, ConnectRetryIntervalMultiplier, ConnectRetryMaxInterval.
+          {
+            minWait: Number(v.get('Device.MQTT.Client.1.ConnectRetryTime')),
+            multiplier: Number(v.get('Device.MQTT.Client.1.ConnectRetryIntervalMultiplier')),
+            maxMs: (Number(v.get('Device.MQTT.Client.1.ConnectRetryMaxInterval')) || 30720) * 1000,
+          };
     this.retries[l] = Math.min(255, this.retries[l]! + 1);
     const at = this.table.clock.now() + retryDelayMs(this.retries[l]!, policy, this.table.random);
     this.connectAt[l] = at;
@@ -219,5 +340,6 @@ export class UspConnections {
     }
     this.mtps.clear();
     await Promise.all(closing);
+    await this.server?.close();
   }
 }

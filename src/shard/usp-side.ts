@@ -15,7 +15,7 @@ import { publishUspDrop, publishUspRequest } from '../usp/diagnostics.js';
 import { DuplicateFilter, receive, type Inbound, type InboundAgents } from '../usp/inbound.js';
 import { bootParameterMap, UspNotifier } from '../usp/notifier.js';
 import { uniqueKeysOfRow } from '../usp/paths-glue.js';
-import { connectRecord, disconnectRecord, type Ends } from '../usp/records.js';
+import { connectRecord, disconnectRecord, stompConnectRecord, websocketConnectRecord, type Ends } from '../usp/records.js';
 import { SubscriptionWatch } from '../usp/subscriptions.js';
 import type { CpeTable } from './table.js';
 import { TimerKind, type UspTimer } from './timer-kind.js';
@@ -145,8 +145,9 @@ export class UspSide {
     return view.get(`${CONTROLLER_REF}.EndpointID`) || this.init.controllerId;
   }
 
+  /** Where Notifies go: the controller's MQTT topic or STOMP destination (unused by WebSocket). */
   private controllerTopic(l: number, view: CpeView = this.table.view(l)): string {
-    return view.get(`${CONTROLLER_REF}.MTP.1.MQTT.Topic`) || this.init.controllerTopic;
+    return view.get(`${CONTROLLER_REF}.MTP.1.${this.init.mtp === 'stomp' ? 'STOMP.Destination' : 'MQTT.Topic'}`) || this.init.controllerTopic;
   }
 
   /** LocalAgent.MTP.1.MQTT.PublishQoS (obuspa publishes at 0 by default). */
@@ -209,13 +210,15 @@ export class UspSide {
   // ---- the connection's events ----
 
   private connected(l: number, replyTopic: string, discovered: boolean): void {
-    // R-MQTT.21: ResponseTopicDiscovered holds the CONNACK's Response Information, when there is one.
-    if (discovered) {
-      const v = this.table.view(l);
-      if (v.deviceSet('Device.LocalAgent.MTP.1.MQTT.ResponseTopicDiscovered', replyTopic)) this.table.keep(l, v);
-    }
-    // MQTT binding: the MQTTConnect Record comes before any other Record on a connection.
-    this.publish(l, connectRecord(this.ends(l), this.init.protocolVersion === 5 ? 'V5' : 'V3_1_1', replyTopic));
+    // R-MQTT.21: ResponseTopicDiscovered holds the topic the CONNACK gave (Response Information,
+    // or a broker-assigned subscribe-topic), and nothing once a CONNACK gave none.
+    // STOMP: DestinationFromServer holds CONNECTED's subscribe-dest (R-STOMP.6).
+    const v = this.table.view(l);
+    const discoveredTopic = discovered ? replyTopic : '';
+    const param = this.init.mtp === 'stomp' ? 'Device.LocalAgent.MTP.1.STOMP.DestinationFromServer' : this.init.mtp === 'mqtt' ? 'Device.LocalAgent.MTP.1.MQTT.ResponseTopicDiscovered' : undefined;
+    if (param !== undefined && v.get(param) !== discoveredTopic && v.deviceSet(param, discoveredTopic)) this.table.keep(l, v);
+    // The MTP's Connect Record comes before any other Record on a connection (R-MTP.6).
+    this.publish(l, this.connectRecordOf(l, replyTopic));
     // Notifies that waited for the connection go out again now.
     this.notifier.resend(l);
     // TR-369 R-NOT.5: OnBoardRequest until a controller has acknowledged one (first start, after a reset).
@@ -231,6 +234,17 @@ export class UspSide {
     // look now, so they are notified on the reconnect rather than at the next full scan.
     this.recheck(l);
     this.opts.connectionChanged(l, true);
+  }
+
+  private connectRecordOf(l: number, replyTopic: string): Uint8Array {
+    switch (this.init.mtp) {
+      case 'mqtt':
+        return connectRecord(this.ends(l), this.init.protocolVersion === 5 ? 'V5' : 'V3_1_1', replyTopic);
+      case 'websocket':
+        return websocketConnectRecord(this.ends(l));
+      case 'stomp':
+        return stompConnectRecord(this.ends(l), replyTopic);
+    }
   }
 
   private disconnected(l: number, reason: string): void {

@@ -73,7 +73,16 @@ export interface ShardInit {
 }
 
 /** The USP agents' settings (--usp-*), patterns unfilled: each agent fills its own. */
+/** The MTP the agents speak (--usp-mtp). */
+export const USP_MTPS = ['mqtt', 'websocket', 'stomp'] as const;
+export type UspMtp = (typeof USP_MTPS)[number];
+
 export interface UspInit {
+  /** The MTP of every agent of the fleet. */
+  mtp: UspMtp;
+  /** WebSocket MTP with the agents as servers (--usp-ws-listen): shard k listens on port + k (0: any). */
+  wsListen?: { host: string; port: number } | undefined;
+  /** The MQTT or STOMP broker's URL, or the controller's WebSocket URL (agents as WebSocket clients). */
   brokerUrl: string;
   /** Label of cpe_sim_usp_mqtt_connection_state{broker}: the URL without credentials. */
   brokerLabel: string;

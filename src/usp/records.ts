@@ -29,6 +29,16 @@ export function connectRecord(ends: Ends, version: MQTTVersion, subscribedTopic:
   return encodeRecord({ version: USP_VERSION, to_id: ends.controller, from_id: ends.agent, mqtt_connect: { version, subscribed_topic: subscribedTopic } });
 }
 
+/** TR-369 WebSocket binding: the WebSocketConnect Record after every (re)connect (R-MTP.6). */
+export function websocketConnectRecord(ends: Ends): Uint8Array {
+  return encodeRecord({ version: USP_VERSION, to_id: ends.controller, from_id: ends.agent, websocket_connect: {} });
+}
+
+/** TR-369 STOMP binding: announce the agent's destination after every (re)connect. */
+export function stompConnectRecord(ends: Ends, subscribedDestination: string): Uint8Array {
+  return encodeRecord({ version: USP_VERSION, to_id: ends.controller, from_id: ends.agent, stomp_connect: { version: 'V1_2', subscribed_destination: subscribedDestination } });
+}
+
 export function disconnectRecord(ends: Ends, reason: string, reasonCode = 0): Uint8Array {
   return encodeRecord({ version: USP_VERSION, to_id: ends.controller, from_id: ends.agent, disconnect: { reason, reason_code: reasonCode } });
 }

@@ -65,6 +65,7 @@ export interface HarnessOptions {
 /** USP settings as the CLI's defaults would give them, on the given broker. */
 export function uspInit(brokerUrl: string, o: Partial<UspInit> = {}): UspInit {
   return {
+    mtp: 'mqtt',
     brokerUrl,
     brokerLabel: brokerUrl,
     protocolVersion: 4,

@@ -51,9 +51,18 @@ export interface MqttMtpOptions {
 export interface MqttMtpUpInfo {
   /** The topic this agent receives on and advertises as reply-to. */
   replyTopic: string;
-  /** True if replyTopic came from the v5 CONNACK Response Information. */
+  /** True if replyTopic came from the v5 CONNACK (Response Information or a subscribe-topic User Property). */
   discovered: boolean;
+  /** Where replyTopic came from (docs/usp-behaviour.md "The MQTT connection"). */
+  source: ReplyTopicSource;
 }
+
+/**
+ * Where an agent's reply-to topic came from: its configured ResponseTopicConfigured, the v5
+ * CONNACK's Response Information (R-MQTT.21), or the CONNACK's first `subscribe-topic` User
+ * Property that is a topic name, not a filter (R-MQTT.15; a broker-assigned topic).
+ */
+export type ReplyTopicSource = 'configured' | 'response-information' | 'subscribe-topic';
 
 export interface MqttMtpEvents {
   /** Connected and subscribed (after SUBACK). */
@@ -108,7 +117,7 @@ export class MqttMtp {
   private client: MqttClient | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
   private ownTopic: string;
-  private discovered = false;
+  private source: ReplyTopicSource = 'configured';
   /** v5 Assigned Client Identifier, reused on the next CONNECT when no ClientID is configured (R-MQTT.9). */
   private assignedClientId: string | undefined;
   /** Reason of a broker DISCONNECT (v5), reported when the socket then closes. */
@@ -166,7 +175,7 @@ export class MqttMtp {
     if (this.st !== 'idle' && this.st !== 'down') throw new MqttMtpError(`mqtt mtp: connect() in state ${this.st}`);
     this.st = 'connecting';
     this.ownTopic = this.opts.subscribeTopic;
-    this.discovered = false;
+    this.source = 'configured';
     this.disconnectReason = undefined;
     this.maxPacket = MQTT_MAX_PACKET_BYTES;
     this.linkCut = false;
@@ -255,15 +264,11 @@ export class MqttMtp {
     const props = this.opts.protocolVersion === 5 ? connack.properties : undefined;
     if (this.opts.clientId === '' && props?.assignedClientIdentifier) this.assignedClientId = props.assignedClientIdentifier;
     if (props?.maximumPacketSize) this.maxPacket = Math.min(MQTT_MAX_PACKET_BYTES, props.maximumPacketSize);
-    if (props?.responseInformation) {
-      // TR-369 MQTT binding: Response Information becomes the reply-to topic
-      // (LocalAgent.MTP.{i}.MQTT.ResponseTopicDiscovered).
-      this.ownTopic = props.responseInformation;
-      this.discovered = true;
-    }
-    const topics = new Set([this.opts.subscribeTopic, this.ownTopic, ...userPropertyValues(props?.userProperties, 'subscribe-topic')]);
+    const plan = subscriptionPlan(this.opts.subscribeTopic, props?.responseInformation, userPropertyValues(props?.userProperties, 'subscribe-topic'));
+    this.ownTopic = plan.replyTopic;
+    this.source = plan.source;
     // 3.1.1 carries the reply-to in the topic, so also subscribe <topic>/# (obuspa does).
-    const filters = this.opts.protocolVersion === 5 ? [...topics] : [...topics].flatMap((t) => [t, `${t}/#`]);
+    const filters = this.opts.protocolVersion === 5 ? plan.filters : plan.filters.flatMap((t) => [t, `${t}/#`]);
     client.subscribe(filters, { qos: 1 }, (err, _granted, suback?: SubackPacket) => this.handleSuback(client, filters, err, suback));
   }
 
@@ -282,7 +287,7 @@ export class MqttMtp {
     }
     this.clearConnectTimer();
     this.st = 'up';
-    this.events.onUp({ replyTopic: this.ownTopic, discovered: this.discovered });
+    this.events.onUp({ replyTopic: this.ownTopic, discovered: this.source !== 'configured', source: this.source });
   }
 
   /** @internal */
@@ -463,6 +468,44 @@ function endClient(client: MqttClient, force: boolean, boundMs: number): Promise
       resolve();
     });
   });
+}
+
+/** True if the MQTT topic filter `filter` matches the topic name `topic` (MQTT 5 4.7: `+` one level, `#` the rest). */
+export function filterMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return i < t.length || (i === t.length && i > 0); // "a/#" matches "a" too
+    if (i >= t.length) return false;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+const isFilter = (t: string): boolean => /[+#]/.test(t);
+
+/**
+ * What an agent subscribes to and answers on after a CONNACK (TR-369 R-MQTT.15, R-MQTT.21):
+ * - the reply-to is the Response Information if there is one; else the first
+ *   `subscribe-topic` that is a topic name (a broker-assigned topic, as Oktopus-style brokers
+ *   hand out); else the configured topic (ResponseTopicConfigured);
+ * - the filters are every `subscribe-topic`, then the Response Information unless one of
+ *   them covers it, then the configured topic only when the reply-to is still the configured
+ *   one and no `subscribe-topic` covers it: a broker-assigned topic replaces the configured one.
+ */
+export function subscriptionPlan(
+  configured: string,
+  responseInformation: string | undefined,
+  subscribeTopics: readonly string[],
+): { replyTopic: string; source: ReplyTopicSource; filters: string[] } {
+  const assigned = subscribeTopics.find((t) => t !== '' && !isFilter(t));
+  const source: ReplyTopicSource = responseInformation ? 'response-information' : assigned !== undefined ? 'subscribe-topic' : 'configured';
+  const replyTopic = responseInformation || (assigned ?? configured);
+  const filters = [...new Set(subscribeTopics.filter((t) => t !== ''))];
+  const covered = (topic: string): boolean => filters.some((f) => filterMatches(f, topic));
+  if (responseInformation && !covered(responseInformation)) filters.push(responseInformation);
+  if (source === 'configured' && !covered(configured)) filters.push(configured);
+  return { replyTopic, source, filters };
 }
 
 function userPropertyValues(props: { [k: string]: string | string[] } | undefined, name: string): string[] {

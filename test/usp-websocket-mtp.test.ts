@@ -8,7 +8,8 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { WebSocket } from 'ws';
-import { startHarness, uspInit, until, type Harness } from './helpers/harness.js';
+import { readFileSync } from 'node:fs';
+import { fixture, startHarness, uspInit, until, type Harness } from './helpers/harness.js';
 import { WsController, type WsReceived } from './helpers/ws-controller.js';
 import { acceptOf, eidOfExtensions, uspExtensionHeader } from '../src/usp/mtp/websocket.js';
 import { decodeMsg, decodeRecord, encodeMsg, encodeRecord, type UspMsg, type UspRecord } from '../src/usp/codec.js';
@@ -109,6 +110,30 @@ describe('USP agents as WebSocket clients', () => {
     expect(paramsOf(await c.request(eid, { request: { get: { param_paths: ['Device.DeviceInfo.SerialNumber'] } } }))).toEqual({ SerialNumber: hh.shard.env.serial(0) });
     // KeepAliveInterval 1 s, read at this attempt (R-WS.17, R-WS.18).
     await until(() => (c.pings.get(eid) ?? 0) >= 1, 5000, 'a Ping from the agent');
+  });
+
+  describe('wss:// to a controller that requires a client certificate (--usp-cert / --usp-key)', () => {
+    const pem = (f: string): string => readFileSync(fixture(f), 'utf8');
+    const tlsCtl = () => WsController.start({ tls: { key: pem('tls/server-key.pem'), cert: pem('tls/server.pem'), ca: pem('tls/client-ca.pem'), requestCert: true } });
+
+    it('presents the certificate in the handshake: the controller sees its subject and gets the WebSocketConnect Record', async () => {
+      ctl = await tlsCtl();
+      h = await startHarness({ cwmp: false, usp: uspInit(ctl.url, { mtp: 'websocket', ca: pem('tls/ca.pem'), cert: pem('tls/client.pem'), key: pem('tls/client-key.pem') }) });
+      h.tick();
+      await connected(h);
+      const eid = h.shard.env.endpointId(0);
+      expect(ctl.upgrades.map((u) => [u.eid, u.clientCertCn])).toEqual([[eid, 'cpe-sim test CPE']]);
+      expect((await ctl.waitFor((r) => r.record.from_id === eid, 5000, 'the first Record')).record.record_type).toBe('websocket_connect');
+    });
+
+    it('without one the TLS handshake is refused: no upgrade reaches the controller, the agent is not connected', async () => {
+      ctl = await tlsCtl();
+      h = await startHarness({ cwmp: false, usp: uspInit(ctl.url, { mtp: 'websocket', ca: pem('tls/ca.pem') }) });
+      h.tick();
+      await until(() => h!.shard.usp!.connections.countsByState().backoff === 1, 10_000, 'the attempt failed: backing off');
+      expect(ctl.upgrades).toEqual([]);
+      expect(h.shard.usp!.connections.countsByState().connected).toBe(0);
+    });
   });
 
   it('a text frame is closed with 1003 (R-WS.16); a server without v1.usp is refused (R-WS.12)', async () => {

@@ -4,6 +4,8 @@
 // every upgrade request and every Record each agent sends, and sends requests down an
 // agent's connection. restart() closes it and listens again on the same port.
 import type { IncomingMessage } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { decodeMsg, decodeRecord, encodeMsg, encodeRecord, type MsgInput, type UspMsg, type UspRecord } from '../../src/usp/codec.js';
@@ -23,6 +25,8 @@ export interface Upgrade {
   url: string;
   headers: IncomingMessage['headers'];
   eid: string | undefined;
+  /** Subject CN of the client certificate the agent presented (wss:// with requestCert). */
+  clientCertCn?: string;
 }
 
 export interface WsControllerOptions {
@@ -30,6 +34,8 @@ export interface WsControllerOptions {
   /** Select v1.usp (default true); false: answer with no subprotocol, as a non-USP server. */
   selectUsp?: boolean;
   port?: number;
+  /** Serve wss://: PEM key and certificate; with `ca` and `requestCert`, agents must present a certificate signed by `ca`. */
+  tls?: { key: string; cert: string; ca?: string; requestCert?: boolean };
 }
 
 type Waiter = { pred: (r: WsReceived) => boolean; resolve: (r: WsReceived) => void };
@@ -45,6 +51,7 @@ export class WsController {
   private readonly sockets = new Map<string, WebSocket>();
   private readonly waiters = new Set<Waiter>();
   private wss: WebSocketServer | undefined;
+  private https: HttpsServer | undefined;
   private seq = 0;
   port = 0;
 
@@ -59,7 +66,7 @@ export class WsController {
   }
 
   get url(): string {
-    return `ws://${HOST}:${this.port}/usp/controller`;
+    return `${this.o.tls ? 'wss' : 'ws'}://${HOST}:${this.port}/usp/controller`;
   }
 
   /** The open connection of agent `eid`, if any. */
@@ -69,9 +76,9 @@ export class WsController {
   }
 
   private async listen(port: number): Promise<void> {
+    const https = this.o.tls ? createHttpsServer(this.o.tls) : undefined;
     const wss = new WebSocketServer({
-      host: HOST,
-      port,
+      ...(https ? { server: https } : { host: HOST, port }),
       perMessageDeflate: false,
       handleProtocols: (protocols) => (this.o.selectUsp === false ? false : protocols.has('v1.usp') ? 'v1.usp' : false),
     });
@@ -80,7 +87,8 @@ export class WsController {
     });
     wss.on('connection', (ws, req) => {
       const eid = eidOfExtensions(req.headers['sec-websocket-extensions']);
-      this.upgrades.push({ url: req.url ?? '', headers: req.headers, eid });
+      const cn = https ? (req.socket as TLSSocket).getPeerCertificate()?.subject?.CN : undefined;
+      this.upgrades.push({ url: req.url ?? '', headers: req.headers, eid, ...(cn ? { clientCertCn: String(cn) } : {}) });
       if (eid !== undefined) this.sockets.set(eid, ws);
       ws.on('ping', () => eid !== undefined && this.pings.set(eid, (this.pings.get(eid) ?? 0) + 1));
       ws.on('close', (code) => this.closes.push({ eid, code }));
@@ -99,12 +107,15 @@ export class WsController {
         for (const w of [...this.waiters]) if (w.pred(item)) w.resolve(item);
       });
     });
+    const listening = https ?? wss;
     await new Promise<void>((resolve, reject) => {
-      wss.once('listening', resolve);
-      wss.once('error', reject);
+      listening.once('listening', resolve);
+      listening.once('error', reject);
+      https?.listen(port, HOST);
     });
     this.wss = wss;
-    this.port = (wss.address() as AddressInfo).port;
+    this.https = https;
+    this.port = ((https ?? wss).address() as AddressInfo).port;
   }
 
   waitFor(pred: (r: WsReceived) => boolean, timeoutMs = DEFAULT_TIMEOUT_MS, what = 'a matching Record'): Promise<WsReceived> {
@@ -148,6 +159,12 @@ export class WsController {
     if (!wss) return;
     for (const ws of wss.clients) ws.terminate();
     await new Promise<void>((resolve) => wss.close(() => resolve()));
+    const https = this.https;
+    this.https = undefined;
+    if (https) {
+      https.closeAllConnections();
+      await new Promise<void>((resolve) => https.close(() => resolve()));
+    }
     this.sockets.clear();
   }
 

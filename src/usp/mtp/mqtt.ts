@@ -14,7 +14,7 @@
 // MqttMtp through the client's `my` option, so an attempt allocates no closures; TLS
 // contexts are shared per CA.
 import { isIP } from 'node:net';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
 import {
   connect as mqttConnect, type IClientOptions, type IClientPublishOptions, type IConnackPacket,
   type ClientSubscribeCallback, type IDisconnectPacket, type IPublishPacket, type MqttClient,
@@ -22,6 +22,7 @@ import {
 
 import { isFdExhaustion } from '../../util/fds.js';
 import type { MqttFailCause } from '../diagnostics.js';
+import { secureContextOf } from './tls.js';
 
 type SubackPacket = NonNullable<Parameters<ClientSubscribeCallback>[2]>;
 
@@ -396,7 +397,7 @@ export class MqttMtp {
       password: o.password,
       // TR-369 MQTT binding: v5 CONNECT carries usp-endpoint-id and requests Response Information.
       properties: v5 ? { requestResponseInformation: true, maximumPacketSize: MQTT_MAX_PACKET_BYTES, userProperties: { 'usp-endpoint-id': o.endpointId } } : undefined,
-      secureContext: o.ca !== undefined || o.cert !== undefined ? secureContextFor(o.ca, o.cert, o.key) : undefined,
+      secureContext: secureContextOf(o),
       servername: tls && isIP(host) === 0 ? host : undefined,
       rejectUnauthorized: true,
       log: noop,
@@ -511,19 +512,4 @@ export function subscriptionPlan(
 function userPropertyValues(props: { [k: string]: string | string[] } | undefined, name: string): string[] {
   const v = props?.[name];
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
-}
-
-const secureContexts = new Map<string, SecureContext>();
-/**
- * One SecureContext per CA bundle and client certificate: parsing the PEM per connection
- * would cost memory and CPU per agent. Without a CA bundle the system store is trusted.
- */
-function secureContextFor(ca: string | undefined, cert: string | undefined, key: string | undefined): SecureContext {
-  const id = `${ca ?? ''}\0${cert ?? ''}\0${key ?? ''}`;
-  let ctx = secureContexts.get(id);
-  if (ctx === undefined) {
-    ctx = createSecureContext({ ...(ca !== undefined ? { ca } : {}), ...(cert !== undefined && key !== undefined ? { cert, key } : {}) });
-    secureContexts.set(id, ctx);
-  }
-  return ctx;
 }

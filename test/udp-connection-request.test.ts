@@ -155,6 +155,33 @@ describe('UDP connection requests (TR-069 Annex G) with STUN', () => {
     expect(c.udp['accepted']).toBe(1);
   });
 
+  it('CPEs sharing one CR username (--cr-username admin): the signature picks the CPE; two that fit are refused as ambiguous', async () => {
+    const c = counting();
+    const noStun = { ...udpInit(0), stunServer: { host: '127.0.0.1', port: 9 } };
+    h = await startHarness({ cpes: 3, udpCr: noStun, crCreds: { username: 'admin' } });
+    h.tick();
+    await settle(h);
+    const port = h.shard.udp!.port;
+    const pw = (l: number) => h!.shard.view(l).get(`${MS}ConnectionRequestPassword`)!;
+    expect([0, 1, 2].map((l) => h!.shard.view(l).get(`${MS}ConnectionRequestUsername`))).toEqual(['admin', 'admin', 'admin']);
+    expect(new Set([pw(0), pw(1), pw(2)]).size).toBe(3);
+    const before = h.acs.sessions.length;
+    await sendUdpCr('127.0.0.1', port, udpCrMessage('127.0.0.1', port, pw(2), freshFields('admin', h.clock.now())), 1);
+    await h.acs.waitFor(() => h!.acs.sessions.length > before && h!.acs.sessions.at(-1)!.ended, 10_000, 'UDP CR session');
+    expect(h.acs.sessions.slice(before).map((x) => [x.inform.deviceId.serialNumber, eventCodes(x)])).toEqual([[h.shard.env.serial(2), ['6 CONNECTION REQUEST']]]);
+    await h.stop();
+
+    h = await startHarness({ cpes: 2, udpCr: noStun, crCreds: { username: 'admin', password: 'shared' } });
+    h.tick();
+    await settle(h);
+    const p2 = h.shard.udp!.port;
+    const n = h.acs.sessions.length;
+    await sendUdpCr('127.0.0.1', p2, udpCrMessage('127.0.0.1', p2, 'shared', freshFields('admin', h.clock.now())), 1);
+    await until(() => c.udp['ambiguous'] === 1, 10_000, 'the ambiguous request counted');
+    await settle(h);
+    expect(h.acs.sessions.length).toBe(n);
+  });
+
   it('obeys the ACS: a STUN server port set with SetParameterValues is used at once', async () => {
     coturn = await startCoturn();
     const c = counting();

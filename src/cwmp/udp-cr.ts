@@ -6,7 +6,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** Why a UDP connection request was ignored, or that it was accepted (cpe_sim_udp_connection_requests_total{result}). */
-export const UDP_CR_RESULTS = ['accepted', 'malformed', 'stale', 'unknown-user', 'bad-signature', 'replay', 'offline', 'rate-limited'] as const;
+export const UDP_CR_RESULTS = ['accepted', 'malformed', 'stale', 'unknown-user', 'bad-signature', 'ambiguous', 'replay', 'offline', 'rate-limited'] as const;
 export type UdpCrResult = (typeof UDP_CR_RESULTS)[number];
 
 export interface UdpCrMessage {

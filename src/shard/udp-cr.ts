@@ -346,12 +346,17 @@ export class UdpCrEndpoint {
     const ts = Number(m.ts);
     if (Math.abs(nowS - ts) > UDP_CR_TS_WINDOW_S || ts <= this.floorTs) return this.ignored('stale', rinfo);
     this.users ??= new UsernameIndex(this.host.size, (l) => this.username(l));
-    const l = this.users.find(m.un);
-    if (l === undefined) return this.ignored('unknown-user', rinfo);
+    const named = this.users.findAll(m.un);
+    if (named.length === 0) return this.ignored('unknown-user', rinfo);
     // A CPE that is off or rebooting hears nothing.
-    if (!this.host.isPoweredOn(l)) return 'offline';
-    const password = this.host.view(l).get(`${this.host.ms}ConnectionRequestPassword`) ?? '';
-    if (!signatureMatches(password, m)) return this.ignored('bad-signature', rinfo);
+    const on = named.filter((c) => this.host.isPoweredOn(c));
+    if (on.length === 0) return 'offline';
+    // Several CPEs may share a CR username (--cr-username without a placeholder): the
+    // signature, keyed with each one's password, picks the CPE; two that fit are refused.
+    const fit = on.filter((c) => signatureMatches(this.host.view(c).get(`${this.host.ms}ConnectionRequestPassword`) ?? '', m));
+    if (fit.length === 0) return this.ignored('bad-signature', rinfo);
+    if (fit.length > 1) return this.ignored('ambiguous', rinfo);
+    const l = fit[0]!;
     const key = `${l} ${m.id}`;
     if (this.seen.has(key)) return 'replay';
     this.remember(key, ts, nowS);
@@ -392,7 +397,7 @@ class UsernameIndex {
   private count = 0;
 
   constructor(
-    size: number,
+    private readonly size: number,
     private readonly usernameOf: (l: number) => string,
   ) {
     let cap = 16;
@@ -412,18 +417,32 @@ class UsernameIndex {
     }
     this.hashes[i] = h;
     this.slots[i] = l + 1;
-    if (++this.count * 2 > this.slots.length) this.grow();
+    if (++this.count * 2 > this.slots.length) {
+      // Usernames an ACS replaced leave stale hints: past two per CPE, start over from the
+      // usernames of now rather than grow without bound.
+      if (this.count > this.size * 2) this.rebuild();
+      else this.grow();
+    }
   }
 
-  find(un: string): number | undefined {
+  private rebuild(): void {
+    this.hashes.fill(0);
+    this.slots.fill(0);
+    this.count = 0;
+    for (let l = 0; l < this.size; l++) this.add(l, this.usernameOf(l));
+  }
+
+  /** Every CPE whose CR username is `un` now. */
+  findAll(un: string): number[] {
     const h = fnv1a(un);
     const mask = this.slots.length - 1;
+    const out: number[] = [];
     for (let i = h & mask; this.slots[i]; i = (i + 1) & mask) {
       if (this.hashes[i] !== h) continue;
       const l = this.slots[i]! - 1;
-      if (this.usernameOf(l) === un) return l;
+      if (this.usernameOf(l) === un) out.push(l);
     }
-    return undefined;
+    return out;
   }
 
   private grow(): void {

@@ -26,7 +26,9 @@ const isConnectRecord = (eid: string) => (r: Received) => r.record.from_id === e
 describe('subscriptionPlan (R-MQTT.15, R-MQTT.21)', () => {
   it('Response Information wins the reply-to; a topic-name subscribe-topic comes next; else the configured topic', () => {
     expect(subscriptionPlan('/cfg', '/ri', ['/st'])).toEqual({ replyTopic: '/ri', source: 'response-information', filters: ['/st', '/ri'] });
-    expect(subscriptionPlan('/cfg', undefined, ['a/+/x', '/st'])).toEqual({ replyTopic: '/st', source: 'subscribe-topic', filters: ['a/+/x', '/st'] });
+    expect(subscriptionPlan('/cfg', undefined, ['a/+/x', '/st'])).toEqual({ replyTopic: '/st', source: 'subscribe-topic', filters: ['a/+/x', '/st', '/cfg'] });
+    // A subscribe-topic filter that covers the configured topic: not subscribed twice.
+    expect(subscriptionPlan('/usp/agent/x', undefined, ['/usp/agent/+', '/st'])).toEqual({ replyTopic: '/st', source: 'subscribe-topic', filters: ['/usp/agent/+', '/st'] });
     expect(subscriptionPlan('/cfg', undefined, [])).toEqual({ replyTopic: '/cfg', source: 'configured', filters: ['/cfg'] });
   });
 
@@ -59,9 +61,10 @@ describe('MQTT 5 CONNACK subscribe-topic (broker-assigned agent topic)', () => {
     for (const l of [0, 1]) {
       const eid = h.shard.env.endpointId(l);
       const configured = h.shard.env.agentTopic(l);
-      // SUBSCRIBE names the assigned topic only.
+      // SUBSCRIBE names the assigned topic and, with no Response Information, the configured
+      // one too (R-MQTT.15, last bullet); the assigned one is the reply-to.
       const subs = (broker.packets.get(eid) ?? []).filter((p): p is Extract<Packet, { cmd: 'subscribe' }> => p.cmd === 'subscribe');
-      expect(subs.flatMap((s) => s.subscriptions.map((x) => x.topic))).toEqual([assigned(eid)]);
+      expect(subs.flatMap((s) => s.subscriptions.map((x) => x.topic))).toEqual([assigned(eid), `/usp/agent/${eid}`]);
       // The MQTTConnect Record names it, and so does the Response Topic of the PUBLISH carrying it.
       const rec = await ctl.waitFor(isConnectRecord(eid), 5000, `the MQTTConnect Record of ${eid}`);
       expect(rec.record.record_type === 'mqtt_connect' && rec.record.mqtt_connect).toEqual({ version: 'V5', subscribed_topic: assigned(eid) });

@@ -491,8 +491,9 @@ const isFilter = (t: string): boolean => /[+#]/.test(t);
  *   `subscribe-topic` that is a topic name (a broker-assigned topic, as Oktopus-style brokers
  *   hand out); else the configured topic (ResponseTopicConfigured);
  * - the filters are every `subscribe-topic`, then the Response Information unless one of
- *   them covers it, then the configured topic only when the reply-to is still the configured
- *   one and no `subscribe-topic` covers it: a broker-assigned topic replaces the configured one.
+ *   them covers it, then, without Response Information, the configured topic unless a
+ *   `subscribe-topic` covers it (a broker-assigned topic becomes the reply-to, but the
+ *   configured topic is still listened on).
  */
 export function subscriptionPlan(
   configured: string,
@@ -505,7 +506,9 @@ export function subscriptionPlan(
   const filters = [...new Set(subscribeTopics.filter((t) => t !== ''))];
   const covered = (topic: string): boolean => filters.some((f) => filterMatches(f, topic));
   if (responseInformation && !covered(responseInformation)) filters.push(responseInformation);
-  if (source === 'configured' && !covered(configured)) filters.push(configured);
+  // R-MQTT.15, last bullet: without Response Information the configured topic is subscribed
+  // too unless a subscribe-topic filter covers it (an assigned topic stays the reply-to).
+  if (!responseInformation && !covered(configured)) filters.push(configured);
   return { replyTopic, source, filters };
 }
 

@@ -74,3 +74,26 @@ describe('cpe-sim bootstrap runs', () => {
     expect(await exited).toBe(0);
   });
 });
+
+describe('a listening port already taken names the flag to change', () => {
+  it('--usp-ws-listen (TCP) and --udp-cr-bind-addr (UDP): the start fails with the key and the flag, exit 1', async () => {
+    const { createServer } = await import('node:net');
+    const { createSocket } = await import('node:dgram');
+    const tcp = createServer();
+    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
+    const udp = createSocket('udp4');
+    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+    try {
+      const common = ['--cpes', '1', '--shards', '1', '--cr-bind-addr', '127.0.0.1:0', '--log-format', 'text'];
+      const ws = await run(['--usp-mtp', 'websocket', '--usp-ws-listen', `127.0.0.1:${(tcp.address() as { port: number }).port}`, ...common]);
+      expect(ws.code).toBe(1);
+      expect(ws.stderr).toMatch(/config: uspWsListen \(--usp-ws-listen\): shard 0 cannot listen: .*EADDRINUSE/);
+      const u = await run(['--mock-acs', '127.0.0.1:0', '--udp-cr-bind-addr', `127.0.0.1:${udp.address().port}`, ...common]);
+      expect(u.code).toBe(1);
+      expect(u.stderr).toMatch(/config: udpCrBindAddr \(--udp-cr-bind-addr\): shard 0 cannot listen: .*EADDRINUSE/);
+    } finally {
+      tcp.close();
+      udp.close();
+    }
+  });
+});

@@ -134,7 +134,8 @@ export async function main(argv: string[]): Promise<number> {
   // a --duration) keeps the fleet running until SIGINT/SIGTERM or the duration. Otherwise
   // the run is a bootstrap: once every CPE has powered on and finished its first session,
   // print a summary and exit, non-zero when CPEs failed.
-  const daemon = cfg.metricsBindAddr !== undefined || cfg.mockAcs !== undefined || cfg.uspBroker?.mode === 'embedded' || cfg.duration > 0;
+  // Agents as WebSocket servers wait for a controller to come: a listener, like the embedded broker, is a daemon.
+  const daemon = cfg.metricsBindAddr !== undefined || cfg.mockAcs !== undefined || cfg.uspBroker?.mode === 'embedded' || cfg.uspWsListen !== undefined || cfg.duration > 0;
   let interrupted = false;
   await new Promise<void>((resolve) => {
     const stop = () => {

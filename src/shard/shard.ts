@@ -271,9 +271,17 @@ export class Shard implements CpeTable, AdminTable {
       : undefined;
   }
 
-  /** Open the shard's sockets (the UDP connection-request socket) before start(). */
+  /**
+   * Open the shard's listening sockets before start(): the UDP connection-request socket and,
+   * with agents as WebSocket servers, their listener. One that cannot open stops the start
+   * with a message naming the flag to change.
+   */
   async openSockets(): Promise<void> {
-    await this.udp?.open();
+    const named = (flag: string) => (e: unknown) => {
+      throw new CpeSimError('CONFIG_INVALID', `config: ${flag}: shard ${this.shardId} cannot listen: ${(e as Error).message}`);
+    };
+    await this.udp?.open().catch(named('udpCrBindAddr (--udp-cr-bind-addr)'));
+    await this.usp?.connections.serverPort?.catch(named('uspWsListen (--usp-ws-listen)'));
   }
 
   // ---- lifecycle ----

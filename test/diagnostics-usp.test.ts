@@ -156,4 +156,18 @@ describe('TR-143 over USP (aedes)', () => {
     expect(bed.h.shard.diagnostics.inFlight(0)).toBe(0);
     mark = bed.ctl.received.length;
   });
+  it('a USP Set of DiagnosticsState is refused with 7013 pointing at the command; a Set of an input puts a CWMP-requested state back to None', async () => {
+    const m = await bed.ask({ request: { set: { allow_partial: false, update_objs: [{ obj_path: `${IPD}IPPing.`, param_settings: [{ param: 'DiagnosticsState', value: 'Requested', required: true }] }] } } });
+    if (m.body.msg_body !== 'error') throw new Error(JSON.stringify(m.body));
+    expect(m.body.error.param_errs.map((e) => [e.param_path, e.err_code])).toEqual([[`${IPD}IPPing.DiagnosticsState`, 7013]]);
+    expect(m.body.error.param_errs[0]!.err_msg).toContain(`run ${IPD}IPPing() instead`);
+    // As if an ACS had requested a test (CWMP): a USP write of Host resets the state.
+    const v = bed.h.shard.view(0);
+    v.deviceSet(`${IPD}IPPing.DiagnosticsState`, 'Requested');
+    bed.h.shard.keep(0, v);
+    const ok = await bed.ask({ request: { set: { allow_partial: false, update_objs: [{ obj_path: `${IPD}IPPing.`, param_settings: [{ param: 'Host', value: '192.0.2.9', required: true }] }] } } });
+    expect(ok.body.msg_body).toBe('response');
+    expect(bed.h.shard.view(0).get(`${IPD}IPPing.DiagnosticsState`)).toBe('None');
+    mark = bed.ctl.received.length;
+  });
 });

@@ -220,6 +220,8 @@ export class Shard implements CpeTable, AdminTable {
           afterWrite: (l, paths) => {
             this.cwmp?.afterSet(l, paths, '');
             this.xmpp?.recheck(l);
+            // A test's inputs changed over USP: its CWMP DiagnosticsState goes back to None too.
+            this.diagnostics.written(l, paths);
           },
           // A USP-only fleet's lifecycle follows the agent's MQTT connection.
           connectionChanged: (l, up) => {

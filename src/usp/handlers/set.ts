@@ -29,6 +29,9 @@ export interface Write { node: ParamNode; rel: string; path: string; value: stri
  * Check one parameter setting of object `o` (an existing object, or a row Add is about to
  * create). `rel` may go through single-instance sub-objects ("MQTT.Reference").
  */
+/** The TR-143 test objects of TR-181 (Device.IP.Diagnostics.IPPing. ...). */
+const DIAG_OBJECT = /^Device\.IP\.Diagnostics\.(IPPing|TraceRoute|DownloadDiagnostics|UploadDiagnostics|UDPEchoDiagnostics|ServerSelectionDiagnostics)\.$/;
+
 export function checkSetting(view: CpeView, o: ObjectMatch, rel: string, value: string): { ok: true; write: Write } | { ok: false; err: ParameterError } {
   const err = (err_code: number, err_msg: string) => ({ ok: false as const, err: { param: rel, err_code, err_msg } });
   const names = rel.split('.');
@@ -50,6 +53,11 @@ export function checkSetting(view: CpeView, o: ObjectMatch, rel: string, value: 
   }
   const v = check.value;
   const path = o.path + rel;
+  // TR-143 tests run over USP as commands (Device.IP.Diagnostics.IPPing() ...); the CWMP way of
+  // writing DiagnosticsState = Requested has no session end to run after (docs/diagnostics.md).
+  if (rel === 'DiagnosticsState' && DIAG_OBJECT.test(o.path)) {
+    return err(7013, `Attempt to update a non-writeable parameter: ${path} is written over CWMP only; over USP run ${o.path.slice(0, -1)}() instead`);
+  }
   if (o.node.path === SUBSCRIPTION_SCHEMA) {
     // TR-181 Subscription.{i}.ID is string(1:64): it identifies the subscription in Notify.
     if (rel === 'ID' && v === '') return err(7012, 'Invalid value: ID must be 1 to 64 characters');

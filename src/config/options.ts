@@ -75,7 +75,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { key: 'uspMqttUsername', kind: { t: 'string' }, describe: 'MQTT username of each agent, with {endpointId}, {serial}, {oui} and {index} filled in', defaultText: 'none; the Endpoint ID when --usp-mqtt-secret is set' },
   { key: 'uspMqttPassword', kind: { t: 'secret' }, describe: 'MQTT password shared by every agent (see --usp-mqtt-secret for per-agent passwords)' },
   { key: 'uspMqttSecret', kind: { t: 'secret' }, describe: 'Secret from which each agent derives its own MQTT password: lower-case hex HMAC-SHA256(key = secret, message = Endpoint ID)' },
-  { key: 'uspCaFile', kind: { t: 'string' }, describe: 'PEM file of CA certificates trusted for an mqtts:// broker (default: the system store)' },
+  { key: 'uspCaFile', kind: { t: 'string' }, describe: 'PEM file of CA certificates trusted for a TLS broker or controller (mqtts://, wss://, stomps://; default: the system store)' },
   { key: 'uspCert', kind: { t: 'string' }, describe: 'PEM file of the client certificate the agents present to a TLS broker or controller (mqtts://, wss://, stomps://). Needs --usp-key' },
   { key: 'uspKey', kind: { t: 'string' }, describe: 'PEM file of the private key of --usp-cert' },
   { key: 'xmppServer', kind: { t: 'hostport' }, describe: 'XMPP connection requests (TR-069 Annex K): every CPE logs in to this XMPP server (host:port) with its Device.XMPP.Connection.1 credentials and answers connectionRequest iqs; off when unset (the profile\'s own Device.XMPP values stand)' },

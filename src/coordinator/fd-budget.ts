@@ -39,6 +39,7 @@ export function fdBudget(cfg: Config, limit: FdLimit, openNow: number | undefine
     const sessions = shards.reduce((n, s) => n + Math.min(cfg.maxSessions, s.hi - s.lo), 0);
     parts.push({ what: `${sessions} CWMP sessions at once (--max-sessions ${cfg.maxSessions} x ${shards.length} shards)`, fds: sessions });
     if (cfg.mockAcs && cfg.acsUrl === undefined) parts.push({ what: 'the embedded mock ACS\'s side of each', fds: sessions });
+    parts.push({ what: 'the shards\' UDP connection-request sockets', fds: shards.length });
   }
   parts.push({ what: 'the reserve for /metrics, /admin, connection requests and transfers', fds: FD_RESERVE });
   const need = parts.reduce((n, p) => n + p.fds, 0);

@@ -213,7 +213,6 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
   };
 }
 
-/** The agents' settings from --usp-*; the broker label drops any credentials in the URL. */
 /** --xmpp-* as the shards take them (patterns unfilled; the CA file read once). */
 function xmppInitOf(cfg: Config): XmppInit {
   return {
@@ -227,6 +226,7 @@ function xmppInitOf(cfg: Config): XmppInit {
   };
 }
 
+/** The agents' settings from --usp-*; the broker label drops any credentials in the URL. */
 function uspInitOf(cfg: Config, brokerUrl: string): UspInit {
   const u = new URL(brokerUrl);
   return {

@@ -127,6 +127,11 @@ export class UdpCrEndpoint {
     this.socket = s;
   }
 
+  /** CPE `l`'s STUN client has a Binding Request in flight or one planned (tests, inspection). */
+  stunActive(l: number): boolean {
+    return this.due[l] !== 0 || this.inFlight.has(l);
+  }
+
   get port(): number {
     return this.local.port;
   }

@@ -66,7 +66,7 @@ export class UspConnections {
     this.counts[Conn.Off] = table.size;
     this.retries = new Uint8Array(table.size);
     this.connectAt = new Float64Array(table.size);
-    this.failures = new FailureLog((msg, extra) => table.log('warn', msg, extra), 'USP MQTT connection failed');
+    this.failures = new FailureLog((msg, extra) => table.log('warn', msg, extra), `USP ${init.mtp === 'mqtt' ? 'MQTT' : init.mtp === 'stomp' ? 'STOMP' : 'WebSocket'} connection failed`);
     if (init.mtp === 'websocket' && init.wsListen) {
       const server = new WsAgentServer({
         agentOf: (eid) => this.agentOf(eid),

@@ -3,8 +3,8 @@
 #   prometheus (promtool: checks a live scrape and the alert recipes),
 #   mosquitto (the MQTT 5 broker of the USP tests; tests start their own on free ports),
 #   chromium (headless, for the report and live page tests),
-#   coturn (turnserver: the STUN server of the UDP connection-request tests, started by them on free ports).
-#   prosody (the XMPP server of the XMPP connection-request tests; tests start their own on free ports).
+#   coturn (turnserver: the STUN server of the UDP connection-request tests, started by them on free ports),
+#   prosody (the XMPP server of the XMPP connection-request tests; tests start their own on free ports),
 #   rabbitmq-server (the STOMP broker of the USP STOMP tests, with its rabbitmq_stomp plugin; tests start their own node).
 # Installs what is missing with apt-get when it can (root, or sudo without a password);
 # otherwise names the command to run and fails.
@@ -31,5 +31,15 @@ if ! command -v apt-get >/dev/null 2>&1; then
   echo "system-deps: no apt-get here; install ${missing[*]} with your package manager" >&2
   exit 1
 fi
+# The tests start their own servers on free ports: keep the packages' system services
+# (rabbitmq-server, prosody, coturn, mosquitto) from being started by the install, as
+# Debian's policy-rc.d convention allows, unless this machine already has a policy.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\n# written by cpe-sim scripts/system-deps.sh for the length of one install\nexit 101\n' | "${as_root[@]}" tee "$policy" >/dev/null
+  "${as_root[@]}" chmod 755 "$policy"
+  trap '"${as_root[@]}" rm -f "$policy"' EXIT
+fi
 "${as_root[@]}" apt-get update -qq
 DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+echo "system-deps: installed ${missing[*]}" >&2

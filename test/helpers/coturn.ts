@@ -5,10 +5,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { bindingRequest, parseStunAnswer } from '../../src/cwmp/stun.js';
+import { findBinary } from './peers.js';
 
 export interface Coturn {
   /** The loopback addresses it listens on, each with `port`. */
@@ -18,19 +19,6 @@ export interface Coturn {
 }
 
 const WAIT_MS = 5000;
-
-function findTurnserver(): string {
-  const candidates = ['/usr/bin/turnserver', ...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'turnserver'))];
-  for (const c of candidates) {
-    try {
-      accessSync(c, constants.X_OK);
-      return c;
-    } catch {
-      // next
-    }
-  }
-  throw new Error('turnserver not found (looked in /usr/bin and PATH): install the Debian package "coturn" (apt-get install coturn)');
-}
 
 async function freeUdpPort(host: string): Promise<number> {
   const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
@@ -65,7 +53,7 @@ function answers(host: string, port: number, ms: number): Promise<boolean> {
 
 /** Start coturn as a STUN server on 127.0.0.1 (and the other given loopback hosts, e.g. ::1). */
 export async function startCoturn(hosts: string[] = ['127.0.0.1']): Promise<Coturn> {
-  const bin = findTurnserver();
+  const bin = findBinary('turnserver', 'coturn', '/usr/bin');
   const port = await freeUdpPort(hosts[0]!);
   const dir = mkdtempSync(join(tmpdir(), 'cpe-sim-coturn-'));
   const log = join(dir, 'turn.log');

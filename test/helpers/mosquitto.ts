@@ -2,10 +2,10 @@
 // own loopback port with a throwaway config: no persistence (unless asked), anonymous, quiet logs.
 // restart() brings it back on the same port, for broker-outage tests.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { accepts, findBinary, freePort } from './peers.js';
 
 export interface MosquittoOptions {
   /** Listener port on 127.0.0.1; default: a free ephemeral port. */
@@ -36,45 +36,9 @@ export interface Mosquitto {
 const WAIT_MS = 5000;
 const HOST = '127.0.0.1';
 
-function findMosquitto(): string {
-  const candidates = ['/usr/sbin/mosquitto', ...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'mosquitto'))];
-  for (const c of candidates) {
-    try {
-      accessSync(c, constants.X_OK);
-      return c;
-    } catch {
-      // next
-    }
-  }
-  throw new Error('mosquitto not found (looked in /usr/sbin and PATH): install the Debian package "mosquitto" (apt-get install mosquitto)');
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, HOST, () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: HOST, port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
 export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosquitto> {
-  const bin = findMosquitto();
-  const port = opts.port ?? (await freePort());
+  const bin = findBinary('mosquitto', 'mosquitto', '/usr/sbin');
+  const port = opts.port ?? (await freePort(HOST));
   const lines = [
     `listener ${port} ${HOST}`,
     'allow_anonymous true',
@@ -115,7 +79,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
       const deadline = Date.now() + WAIT_MS;
       for (;;) {
         if (exited) throw new Error(`mosquitto exited on start (port ${port}): ${stderr.trim()}`);
-        if (await accepts(port)) return;
+        if (await accepts(HOST, port)) return;
         if (Date.now() > deadline) {
           child = undefined;
           await stopProc(proc);

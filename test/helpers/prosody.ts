@@ -3,10 +3,10 @@
 // storage written into a throwaway data dir, no daemon, pidfile and logs in the temp dir.
 // restart() brings it back on the same port (the reconnect test).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { accepts, findBinary, freePort } from './peers.js';
 
 export interface ProsodyOptions {
   /** Accounts to create (username is the JID's local part). */
@@ -33,49 +33,13 @@ const WAIT_MS = 10_000;
 const HOST = '127.0.0.1';
 const DOMAIN = 'localhost';
 
-function findProsody(): string {
-  const candidates = ['/usr/bin/prosody', ...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'prosody'))];
-  for (const c of candidates) {
-    try {
-      accessSync(c, constants.X_OK);
-      return c;
-    } catch {
-      // next
-    }
-  }
-  throw new Error('prosody not found (looked in /usr/bin and PATH): install the Debian package "prosody" (apt-get install prosody)');
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, HOST, () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: HOST, port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
 /** prosody's storage encodes every non-alphanumeric character of a name as %xx. */
 const encodeName = (s: string): string => s.replace(/[^A-Za-z0-9]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 const luaString = (s: string): string => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
 export async function startProsody(opts: ProsodyOptions): Promise<Prosody> {
-  const bin = findProsody();
-  const port = await freePort();
+  const bin = findBinary('prosody', 'prosody', '/usr/bin');
+  const port = await freePort(HOST);
   const dir = mkdtempSync(join(tmpdir(), 'cpe-sim-prosody-'));
   const data = join(dir, 'data');
   const accounts = join(data, encodeName(DOMAIN), 'accounts');
@@ -128,7 +92,7 @@ export async function startProsody(opts: ProsodyOptions): Promise<Prosody> {
     const deadline = Date.now() + WAIT_MS;
     for (;;) {
       if (exited) throw new Error(`prosody exited on start (port ${port}): ${output.trim()}`);
-      if (await accepts(port)) return;
+      if (await accepts(HOST, port)) return;
       if (Date.now() > deadline) {
         child = undefined;
         await stopProc(proc);

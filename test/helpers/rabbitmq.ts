@@ -6,9 +6,9 @@
 // the epmd it started.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { accepts, freePort } from './peers.js';
 
 const HOST = '127.0.0.1';
 const BIN = '/usr/lib/rabbitmq/bin/rabbitmq-server';
@@ -23,28 +23,6 @@ export interface RabbitMq {
   stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, HOST, () => {
-      const a = srv.address();
-      srv.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0));
-    });
-  });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: HOST, port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
 export async function startRabbitMq(): Promise<RabbitMq> {
   try {
     accessSync(BIN, constants.X_OK);
@@ -52,7 +30,7 @@ export async function startRabbitMq(): Promise<RabbitMq> {
     throw new Error(`rabbitmq-server not found at ${BIN}: install the Debian package "rabbitmq-server" (apt-get install rabbitmq-server; scripts/system-deps.sh)`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'cpe-sim-rabbitmq-'));
-  const [stomp, node, dist, epmd] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [stomp, node, dist, epmd] = [await freePort(HOST), await freePort(HOST), await freePort(HOST), await freePort(HOST)];
   const user = { login: 'cpe', passcode: 'cpe-secret' };
   writeFileSync(join(dir, 'enabled_plugins'), '[rabbitmq_stomp].\n');
   writeFileSync(
@@ -113,7 +91,7 @@ export async function startRabbitMq(): Promise<RabbitMq> {
   };
 
   const deadline = Date.now() + START_MS;
-  while (!(await accepts(stomp))) {
+  while (!(await accepts(HOST, stomp))) {
     if (exited || Date.now() > deadline) {
       await stop();
       throw new Error(`rabbitmq-server did not open its STOMP port ${stomp} within ${START_MS} ms${exited ? ' (it exited)' : ''}: ${out.trim().slice(-1500)}`);

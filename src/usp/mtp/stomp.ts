@@ -9,13 +9,11 @@
 // JavaScript clients (@stomp/stompjs) speak STOMP over WebSocket and need an adapter for
 // TCP, and an agent that runs 10,000 times must hold no more than a socket, this object and
 // one heart-beat timer.
-import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import type { Socket } from 'node:net';
 
-import type { MqttFailCause } from '../diagnostics.js';
-import type { AgentLink, LinkEvents, LinkState } from './link.js';
-import { secureContextOf, type TlsFiles } from './tls.js';
-import { causeOf } from './websocket.js';
+import type { LinkEvents } from './link.js';
+import { type TlsFiles } from './tls.js';
+import { SocketLink } from './socket-link.js';
 
 /** R-STOMP.22: the content-type of a SEND carrying a USP Record. */
 export const USP_STOMP_CONTENT_TYPE = 'application/vnd.bbf.usp.msg';
@@ -136,38 +134,24 @@ const SUBSCRIPTION_ID = '0';
 const SUBSCRIBE_RECEIPT = 'usp-subscribe';
 const EOL = Buffer.from('\n');
 
-export class StompMtp implements AgentLink {
-  private st: LinkState = 'idle';
-  private sock: Socket | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private pending: Buffer | undefined;
-  private ending: { reason: string; cause: MqttFailCause } | undefined;
+export class StompMtp extends SocketLink<StompMtpOptions> {
   /** The destination in effect: subscribe-dest, else the configured one. */
   private dest = '';
   private discovered = false;
   private beats = { send: 0, expect: 0 };
   private lastRx = 0;
   private lastTx = 0;
-  private readonly target: { tls: boolean; host: string; port: number };
 
-  constructor(
-    private readonly opts: StompMtpOptions,
-    private readonly events: LinkEvents,
-  ) {
-    let u: URL;
-    try {
-      u = new URL(opts.url);
-    } catch {
-      throw new StompMtpError(`stomp mtp: not a URL: ${opts.url}`);
-    }
-    if (u.protocol !== 'stomp:' && u.protocol !== 'stomps:') throw new StompMtpError(`stomp mtp: ${opts.url}: only stomp:// and stomps:// are supported`);
-    const tls = u.protocol === 'stomps:';
-    const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
-    this.target = { tls, host, port: u.port === '' ? (tls ? 61614 : 61613) : Number(u.port) };
-  }
-
-  get state(): LinkState {
-    return this.st;
+  constructor(opts: StompMtpOptions, events: LinkEvents) {
+    super(opts, events, {
+      name: 'stomp',
+      schemes: ['stomp:', 'stomps:'],
+      ports: [61613, 61614],
+      error: (m) => new StompMtpError(m),
+      connectTimeout: 'stomp connect timeout (no CONNECTED or SUBSCRIBE receipt in time)',
+      closedWhenUp: 'connection closed by the STOMP broker',
+      closedBeforeUp: 'connection closed before the SUBSCRIBE receipt',
+    });
   }
 
   /** The destination this agent receives on and names as reply-to-dest. */
@@ -179,28 +163,14 @@ export class StompMtp implements AgentLink {
     return STOMP_MAX_BODY_BYTES;
   }
 
-  connect(): void {
-    if (this.st !== 'idle' && this.st !== 'down') throw new StompMtpError(`stomp mtp: connect() in state ${this.st}`);
-    this.st = 'connecting';
-    this.ending = undefined;
-    this.pending = undefined;
+  protected resetAttempt(): void {
     this.dest = this.opts.destination;
     this.discovered = false;
     this.beats = { send: 0, expect: 0 };
-    const t = this.target;
-    const sock = t.tls
-      ? tlsConnect({ host: t.host, port: t.port, secureContext: secureContextOf(this.opts), servername: isIP(t.host) === 0 ? t.host : undefined })
-      : netConnect({ host: t.host, port: t.port });
-    this.sock = sock;
-    sock.setNoDelay(true);
-    sock.once(t.tls ? 'secureConnect' : 'connect', () => this.sendConnect(sock));
-    sock.on('data', (d: Buffer) => this.onData(sock, d));
-    sock.on('error', (e: NodeJS.ErrnoException) => this.end(sock, `stomp: ${e.message}`, causeOf(e)));
-    sock.once('close', () => {
-      this.events.onSocketClosed?.();
-      this.closed(sock);
-    });
-    this.timer = setTimeout(() => this.end(sock, 'stomp connect timeout (no CONNECTED or SUBSCRIBE receipt in time)', 'timeout'), this.opts.connectTimeoutMs);
+  }
+
+  protected greet(sock: Socket): void {
+    this.sendConnect(sock);
   }
 
   publish(dest: string, payload: Uint8Array): Promise<void> {
@@ -209,41 +179,10 @@ export class StompMtp implements AgentLink {
     return new Promise((resolve, reject) => this.write(sock, this.sendFrame(dest, payload), (err) => (err ? reject(err) : resolve())));
   }
 
-  async close(final?: { topic: string; payload: Uint8Array }): Promise<void> {
-    if (this.st === 'closed') return;
-    const sock = this.sock;
-    const wasUp = this.st === 'up';
-    this.st = 'closed';
-    this.sock = undefined;
-    this.clearTimer();
-    if (sock === undefined || sock.destroyed) return;
-    if (!wasUp) {
-      sock.destroy();
-      return;
-    }
-    const gone = new Promise<void>((resolve) => sock.once('close', () => resolve()));
+  /** The goodbye Record, then DISCONNECT (R-STOMP.31): the broker closes. */
+  protected goodbye(sock: Socket, final: { topic: string; payload: Uint8Array } | undefined): void {
     if (final !== undefined) sock.write(this.sendFrame(final.topic, final.payload));
-    // R-STOMP.31: DISCONNECT, then the broker closes (or we do, bounded).
     sock.end(encodeFrame('DISCONNECT', []));
-    const guard = setTimeout(() => sock.destroy(), this.opts.connectTimeoutMs);
-    await gone;
-    clearTimeout(guard);
-  }
-
-  cut(reason: string): void {
-    const sock = this.sock;
-    if (sock === undefined || (this.st !== 'up' && this.st !== 'connecting')) return;
-    this.ending = { reason, cause: 'link' };
-    sock.resetAndDestroy();
-  }
-
-  abort(): void {
-    if (this.st === 'closed') return;
-    const sock = this.sock;
-    this.st = 'closed';
-    this.sock = undefined;
-    this.clearTimer();
-    sock?.destroy();
   }
 
   // ---- internals -------------------------------------------------------------------------
@@ -270,7 +209,7 @@ export class StompMtp implements AgentLink {
     this.write(sock, encodeFrame('STOMP', headers, undefined, true));
   }
 
-  private onData(sock: Socket, d: Buffer): void {
+  protected onData(sock: Socket, d: Buffer): void {
     if (sock !== this.sock) return;
     this.lastRx = Date.now();
     const buf = this.pending === undefined ? d : Buffer.concat([this.pending, d]);
@@ -347,29 +286,5 @@ export class StompMtp implements AgentLink {
       }
       if (send > 0 && now - this.lastTx >= send - tick / 2) this.write(sock, EOL);
     }, tick);
-  }
-
-  private end(sock: Socket, reason: string, cause: MqttFailCause): void {
-    if (sock !== this.sock) return;
-    this.ending ??= { reason, cause };
-    sock.destroy();
-    this.closed(sock);
-  }
-
-  private closed(sock: Socket): void {
-    if (sock !== this.sock) return;
-    this.sock = undefined;
-    this.clearTimer();
-    const wasUp = this.st === 'up';
-    this.st = 'down';
-    const e = this.ending ?? { reason: wasUp ? 'connection closed by the STOMP broker' : 'connection closed before the SUBSCRIBE receipt', cause: 'closed' as const };
-    this.events.onDown(e.reason, e.cause);
-  }
-
-  private clearTimer(): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
   }
 }

@@ -9,13 +9,11 @@
 // and R-WS.11a makes a USP controller answer with `bbf-usp-protocol`. It is also lean: per
 // agent one socket, this object and, while keepalive is on, one timer.
 import { createHash, randomBytes } from 'node:crypto';
-import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import type { Socket } from 'node:net';
 
-import { isFdExhaustion } from '../../util/fds.js';
-import type { MqttFailCause } from '../diagnostics.js';
-import type { AgentLink, LinkEvents, LinkState } from './link.js';
-import { secureContextOf, type TlsFiles } from './tls.js';
+import type { LinkEvents } from './link.js';
+import { type TlsFiles } from './tls.js';
+import { SocketLink } from './socket-link.js';
 
 /** R-WS.9: the subprotocol of USP Records in protobuf encoding. */
 export const USP_WS_SUBPROTOCOL = 'v1.usp';
@@ -105,71 +103,42 @@ const closePayload = (code: number, reason = ''): Buffer => {
   return b;
 };
 
-export class WsMtp implements AgentLink {
-  private st: LinkState = 'idle';
-  private sock: Socket | undefined;
-  private timer: NodeJS.Timeout | undefined;
+export class WsMtp extends SocketLink<WsMtpOptions> {
   private key = '';
-  /** Bytes not yet parsed (handshake answer, then frames). */
-  private pending: Buffer | undefined;
   /** A fragmented message being assembled. */
   private parts: Buffer[] | undefined;
   private partsBytes = 0;
   private awaitingPong = false;
-  /** Why the current attempt ends (set before the socket is destroyed). */
-  private ending: { reason: string; cause: MqttFailCause } | undefined;
   /** The controller's Endpoint ID from its handshake answer (R-WS.11a), when it sent one. */
   peerEndpointId: string | undefined;
-  private readonly target: { tls: boolean; host: string; port: number; path: string; hostHeader: string };
 
-  constructor(
-    private readonly opts: WsMtpOptions,
-    private readonly events: LinkEvents,
-  ) {
-    let u: URL;
-    try {
-      u = new URL(opts.url);
-    } catch {
-      throw new WsMtpError(`websocket mtp: not a URL: ${opts.url}`);
-    }
-    if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new WsMtpError(`websocket mtp: ${opts.url}: only ws:// and wss:// are supported`);
-    const tls = u.protocol === 'wss:';
-    const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
-    this.target = { tls, host, port: u.port === '' ? (tls ? 443 : 80) : Number(u.port), path: `${u.pathname || '/'}${u.search}`, hostHeader: u.host };
-  }
-
-  get state(): LinkState {
-    return this.st;
+  constructor(opts: WsMtpOptions, events: LinkEvents) {
+    super(opts, events, {
+      name: 'websocket',
+      schemes: ['ws:', 'wss:'],
+      ports: [80, 443],
+      alpn: ['http/1.1'],
+      error: (m) => new WsMtpError(m),
+      connectTimeout: 'websocket connect timeout (no handshake answer in time)',
+      closedWhenUp: 'connection closed by controller',
+      closedBeforeUp: 'connection closed before the handshake answer',
+    });
   }
 
   maxPayloadTo(): number {
     return WS_MAX_MESSAGE_BYTES;
   }
 
-  connect(): void {
-    if (this.st !== 'idle' && this.st !== 'down') throw new WsMtpError(`websocket mtp: connect() in state ${this.st}`);
-    this.st = 'connecting';
-    this.ending = undefined;
-    this.pending = undefined;
+  protected resetAttempt(): void {
     this.parts = undefined;
     this.partsBytes = 0;
     this.awaitingPong = false;
     this.peerEndpointId = undefined;
     this.key = randomBytes(16).toString('base64');
-    const t = this.target;
-    const sock = t.tls
-      ? tlsConnect({ host: t.host, port: t.port, secureContext: secureContextOf(this.opts), servername: isIP(t.host) === 0 ? t.host : undefined, ALPNProtocols: ['http/1.1'] })
-      : netConnect({ host: t.host, port: t.port });
-    this.sock = sock;
-    sock.setNoDelay(true);
-    sock.once(t.tls ? 'secureConnect' : 'connect', () => this.sendHandshake(sock));
-    sock.on('data', (d: Buffer) => this.onData(sock, d));
-    sock.on('error', (e: NodeJS.ErrnoException) => this.end(sock, `websocket: ${e.message}`, causeOf(e)));
-    sock.once('close', () => {
-      this.events.onSocketClosed?.();
-      this.closed(sock);
-    });
-    this.timer = setTimeout(() => this.end(sock, 'websocket connect timeout (no handshake answer in time)', 'timeout'), this.opts.connectTimeoutMs);
+  }
+
+  protected greet(sock: Socket): void {
+    this.sendHandshake(sock);
   }
 
   publish(_dest: string, payload: Uint8Array): Promise<void> {
@@ -178,42 +147,10 @@ export class WsMtp implements AgentLink {
     return new Promise((resolve, reject) => sock.write(clientFrame(Op.Binary, payload), (err) => (err ? reject(err) : resolve())));
   }
 
-  async close(final?: { topic: string; payload: Uint8Array }): Promise<void> {
-    if (this.st === 'closed') return;
-    const sock = this.sock;
-    const wasUp = this.st === 'up';
-    this.st = 'closed';
-    this.sock = undefined;
-    this.clearTimer();
-    if (sock === undefined || sock.destroyed) return;
-    if (!wasUp) {
-      sock.destroy();
-      return;
-    }
-    // The goodbye Record, then a Close frame (RFC 6455 7.1.2): the server answers Close and
-    // closes the TCP connection; bounded by connectTimeoutMs.
-    const gone = new Promise<void>((resolve) => sock.once('close', () => resolve()));
+  /** The goodbye Record, then a Close frame (RFC 6455 7.1.2): the server answers Close and closes the TCP connection. */
+  protected goodbye(sock: Socket, final: { topic: string; payload: Uint8Array } | undefined): void {
     if (final !== undefined) sock.write(clientFrame(Op.Binary, final.payload));
     sock.write(clientFrame(Op.Close, closePayload(1000)));
-    const guard = setTimeout(() => sock.destroy(), this.opts.connectTimeoutMs);
-    await gone;
-    clearTimeout(guard);
-  }
-
-  cut(reason: string): void {
-    const sock = this.sock;
-    if (sock === undefined || (this.st !== 'up' && this.st !== 'connecting')) return;
-    this.ending = { reason, cause: 'link' };
-    sock.resetAndDestroy();
-  }
-
-  abort(): void {
-    if (this.st === 'closed') return;
-    const sock = this.sock;
-    this.st = 'closed';
-    this.sock = undefined;
-    this.clearTimer();
-    sock?.destroy();
   }
 
   // ---- internals -------------------------------------------------------------------------
@@ -233,7 +170,7 @@ export class WsMtp implements AgentLink {
     );
   }
 
-  private onData(sock: Socket, d: Buffer): void {
+  protected onData(sock: Socket, d: Buffer): void {
     if (sock !== this.sock) return;
     this.pending = this.pending === undefined ? d : Buffer.concat([this.pending, d]);
     if (this.st === 'connecting') {
@@ -367,38 +304,5 @@ export class WsMtp implements AgentLink {
     this.awaitingPong = true;
     sock.write(clientFrame(Op.Ping, new Uint8Array(0)));
   }
-
-  /** End the attempt now with this reason. */
-  private end(sock: Socket, reason: string, cause: MqttFailCause): void {
-    if (sock !== this.sock) return;
-    this.ending ??= { reason, cause };
-    sock.destroy();
-    this.closed(sock);
-  }
-
-  /** The socket of the current attempt is gone: report onDown once. */
-  private closed(sock: Socket): void {
-    if (sock !== this.sock) return;
-    this.sock = undefined;
-    this.clearTimer();
-    const wasUp = this.st === 'up';
-    this.st = 'down';
-    const e = this.ending ?? { reason: wasUp ? 'connection closed by controller' : 'connection closed before the handshake answer', cause: 'closed' as const };
-    this.events.onDown(e.reason, e.cause);
-  }
-
-  private clearTimer(): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-  }
 }
 
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'EADDRNOTAVAIL']);
-
-export function causeOf(e: NodeJS.ErrnoException): MqttFailCause {
-  if (isFdExhaustion(e.code)) return 'descriptors';
-  if (e.code !== undefined && CONNECT_CODES.has(e.code)) return 'connect';
-  return 'error';
-}

@@ -2,6 +2,7 @@
 // refusing unknown keys and bad values with a message that names the key, where it came
 // from and the form expected.
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { createSecureContext } from 'node:tls';
 import YAML from 'yaml';
 import { ConfigError } from '../util/errors.js';
@@ -57,6 +58,8 @@ function expected(kind: Kind): string {
       return '"embedded" or a URL (mqtt://host:port or mqtts://host:port; stomp://host:port or stomps://host:port with --usp-mtp stomp)';
     case 'pattern':
       return kind.must ? `a non-empty pattern containing ${kind.must}` : 'a non-empty pattern';
+    case 'fleetIndex':
+      return '"auto" or a whole number >= 0';
     case 'latency':
       return 'milliseconds "<ms>" or "<ms>±<jitter>" (or "<ms>+-<jitter>"), e.g. 200 or 200±50';
   }
@@ -127,6 +130,11 @@ export function parseValue(kind: Kind, raw: unknown): { ok: true; value: unknown
       const m = /^(\d+(?:\.\d+)?)(?:\s*(?:±|\+-)\s*(\d+(?:\.\d+)?))?$/.exec(s);
       if (!m) return { ok: false };
       return { ok: true, value: { ms: Number(m[1]), jitterMs: m[2] !== undefined ? Number(m[2]) : 0 } };
+    }
+    case 'fleetIndex': {
+      if (s === 'auto') return { ok: true, value: 'auto' };
+      if (!/^\d+$/.test(s) || !Number.isSafeInteger(Number(s))) return { ok: false };
+      return { ok: true, value: Number(s) };
     }
     case 'rateLimit': {
       const m = /^(\d+)\/(\d+(?:\.\d+)?)s$/.exec(s);
@@ -265,6 +273,7 @@ export function loadConfig({ flags, env, scenario }: RawSources): Config {
       throw new ConfigError(`config: uspCaFile: cannot read ${JSON.stringify(cfg.uspCaFile)}: ${(e as Error).message} (expected a PEM file of CA certificates)`);
     }
   }
+  if (cfg.fleetIndex !== undefined) cfg.fleetOffset = fleetOffsetOf(cfg, env, flagOrEnvOrFile(flags, env, [scen, file], 'fleetOffset'));
   checkClientCert(cfg, 'acsCert', 'acsKey');
   checkClientCert(cfg, 'uspCert', 'uspKey');
   if (cfg.xmppServer === undefined) {
@@ -304,6 +313,36 @@ export function loadConfig({ flags, env, scenario }: RawSources): Config {
     throw new ConfigError(`config: acsUrl: missing (give --acs-url http://host:port/ or ${toEnv('acsUrl')}, --mock-acs host:port for the embedded mock ACS, or --usp-broker (or --usp-controller-url, --usp-ws-listen) for a USP-only fleet)`);
   }
   return cfg;
+}
+
+/**
+ * The fleet offset of --fleet-index: index × cpes. "auto" reads JOB_COMPLETION_INDEX (set by
+ * Kubernetes in the pods of an Indexed Job) when present, else the trailing "-<n>" of the
+ * hostname (a StatefulSet pod's hostname is <statefulset>-<ordinal>): HOSTNAME first, which
+ * Kubernetes sets in every pod, then the system hostname.
+ */
+function fleetOffsetOf(cfg: Config, env: NodeJS.ProcessEnv, offsetGiven: boolean): number {
+  if (offsetGiven) throw new ConfigError('config: fleetIndex and fleetOffset: give one of --fleet-index and --fleet-offset, not both (--fleet-index sets the offset to index × --cpes)');
+  let index: number;
+  if (cfg.fleetIndex === 'auto') {
+    const job = env['JOB_COMPLETION_INDEX'];
+    if (job !== undefined && job !== '') {
+      if (!/^\d+$/.test(job.trim()) || !Number.isSafeInteger(Number(job.trim()))) throw new ConfigError(`config: fleetIndex: auto: JOB_COMPLETION_INDEX is ${JSON.stringify(job)}, expected a whole number >= 0`);
+      index = Number(job.trim());
+    } else {
+      const host = env['HOSTNAME'] !== undefined && env['HOSTNAME'] !== '' ? env['HOSTNAME'] : hostname();
+      const m = /-(\d+)$/.exec(host.split('.')[0]!);
+      if (!m || !Number.isSafeInteger(Number(m[1]))) {
+        throw new ConfigError(`config: fleetIndex: auto: hostname ${JSON.stringify(host)} has no trailing "-<ordinal>" (as a StatefulSet pod's <name>-<n>) and JOB_COMPLETION_INDEX is not set; give --fleet-index N or --fleet-offset N`);
+      }
+      index = Number(m[1]);
+    }
+  } else {
+    index = cfg.fleetIndex as number;
+  }
+  const offset = index * cfg.cpes;
+  if (!Number.isSafeInteger(offset)) throw new ConfigError(`config: fleetIndex: ${index} × cpes ${cfg.cpes} is too large a fleet offset`);
+  return offset;
 }
 
 /** A client certificate and its key come as a pair of readable PEM files that belong together. */

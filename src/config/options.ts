@@ -15,7 +15,8 @@ export type Kind =
   | { t: 'rateLimit' }
   | { t: 'broker' }
   | { t: 'pattern'; must: string }
-  | { t: 'latency' };
+  | { t: 'latency' }
+  | { t: 'fleetIndex' };
 
 export interface OptionDef {
   key: string;
@@ -42,6 +43,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { key: 'acsKey', kind: { t: 'string' }, describe: 'PEM file of the private key of --acs-cert' },
   { key: 'cpes', kind: { t: 'int', min: 1, max: 10_000_000 }, describe: 'Number of CPEs in the fleet', default: 100 },
   { key: 'fleetOffset', kind: { t: 'int', min: 0 }, describe: 'Global index of the first CPE (run several cpe-sim processes side by side)', default: 0 },
+  { key: 'fleetIndex', kind: { t: 'fleetIndex' }, describe: 'This process\'s slice of a larger fleet: the fleet offset becomes index × --cpes (not with --fleet-offset). "auto" takes the index from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) when set, else from the trailing "-<n>" of the hostname (HOSTNAME, else the system hostname: a StatefulSet pod is <name>-<ordinal>)' },
   { key: 'seed', kind: { t: 'int', min: 0, max: 4294967295 }, describe: 'Seed of every drawn value: {hex:N} serials, hex()/rand() values, per-CPE row counts, counter rates and phases; index-derived serials, MACs and addresses do not depend on it', default: 1 },
   { key: 'shards', kind: { t: 'int', min: 1, max: 256 }, describe: 'Worker threads the fleet is spread over', defaultText: 'available cores' },
   { key: 'shardHeapMb', kind: { t: 'int', min: 32, max: 1_048_576 }, describe: 'Heap cap (V8 old generation, MiB) of each shard thread: a shard that reaches it is ended alone and restarted with a backoff (cpe_sim_process_shard_restarts_total{reason="out-of-memory"}), the other shards and the process carry on', defaultText: '3/4 of the memory (cgroup limit or RAM) divided by --shards, at least 256' },
@@ -108,6 +110,8 @@ export interface Config {
   acsKey: string | undefined;
   cpes: number;
   fleetOffset: number;
+  /** As given; loadConfig has already folded it into fleetOffset. */
+  fleetIndex: 'auto' | number | undefined;
   seed: number;
   shards: number;
   shardHeapMb: number | undefined;

@@ -97,3 +97,26 @@ describe('a listening port already taken names the flag to change', () => {
     }
   });
 });
+
+describe('every listener cpe-sim opens: a taken port fails the start naming the key and the flag', () => {
+  it.each([
+    ['mockAcs', '--mock-acs', [] as string[]],
+    ['crBindAddr', '--cr-bind-addr', ['--mock-acs', '127.0.0.1:0']],
+    ['metricsBindAddr', '--metrics-bind-addr', ['--mock-acs', '127.0.0.1:0']],
+    ['uspEmbeddedBind', '--usp-embedded-bind', ['--usp-broker', 'embedded']],
+  ])('%s (%s) held by another process: exit 1, "is in use (EADDRINUSE)"', async (key, flag, rest) => {
+    const { createServer } = await import('node:net');
+    const held = createServer();
+    await new Promise<void>((resolve) => held.listen(0, '127.0.0.1', resolve));
+    const port = (held.address() as { port: number }).port;
+    try {
+      const defaults = key === 'crBindAddr' ? [] : ['--cr-bind-addr', '127.0.0.1:0'];
+      // --log-level silent: the refusal does not depend on the log.
+      const r = await run(['--cpes', '1', '--shards', '1', ...defaults, ...rest, flag, `127.0.0.1:${port}`, '--log-level', 'silent']);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim()).toBe(`config: ${key} (${flag}): 127.0.0.1:${port} is in use (EADDRINUSE)`);
+    } finally {
+      held.close();
+    }
+  });
+});

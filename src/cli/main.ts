@@ -106,6 +106,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${e.message}\n`);
       return 2;
     }
+    // A listener that could not open names its key and flag: said plainly, whatever the log level.
+    if ((e as Error).message.startsWith('config: ')) {
+      process.stderr.write(`${(e as Error).message}\n`);
+      return 1;
+    }
     log.error({ err: (e as Error).message }, 'fleet failed to start');
     return 1;
   }

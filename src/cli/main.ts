@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // cpe-sim: start a fleet of simulated CPEs against an ACS.
-import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadConfig, uspEnabled } from '../config/load.js';
 import { OPTIONS, toEnv, toKebab } from '../config/options.js';
+import { shippedProfiles } from '../config/profile-path.js';
 import { fdBudget, fdRefusal, type FdBudget } from '../coordinator/fd-budget.js';
 import { startFleet } from '../coordinator/fleet.js';
 import { createLogger } from '../log.js';
@@ -177,6 +178,9 @@ export async function main(argv: string[]): Promise<number> {
  * error reaches the user only through the log (nothing at all under --log-level silent).
  */
 function checkProfile(cfg: Config): ProfileSpec {
+  if (!existsSync(cfg.profile)) {
+    throw new ConfigError(`config: profile (--profile): no folder ${JSON.stringify(cfg.profile)} in ${process.cwd()}, nor a shipped profile of that name; shipped: ${shippedProfiles().join(', ')}`);
+  }
   const profile = loadProfile(cfg.profile);
   const template = compileProfile(profile);
   if (uspEnabled(cfg) && template.rootName !== 'Device') {

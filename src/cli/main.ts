@@ -24,14 +24,60 @@ import { totalsSince } from '../scenario/measure.js';
 import { StateDirError } from '../persist/store.js';
 import { outsideFleet } from '../scenario/target.js';
 import { readFdLimit } from '../util/fds.js';
+import { didYouMean } from '../util/suggest.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 
+/** What --help says after the options: the run modes and their exit codes. */
+const RUN_MODES = `Run modes and exit codes:
+  bootstrap run  nothing long-lived configured: each CPE powers on and ends its
+                 first session, then a JSON summary on stdout; exit 0 when every
+                 CPE bootstrapped, 1 when some failed
+  daemon         --metrics-bind-addr, --mock-acs, --usp-broker embedded,
+                 --usp-ws-listen or --duration: runs, informs and answers until
+                 SIGINT/SIGTERM or the --duration ends it (exit 0)
+  scenario run   cpe-sim run FILE: exit 0 when every threshold held, 99 when one
+                 failed
+  any mode       exit 2: a bad option, profile or scenario file, refused before
+                 anything starts; exit 1: the fleet could not start (e.g. a
+                 listener's address in use: the message names its flag)`;
+
+const EXAMPLES: [string, string][] = [
+  ['$0 --mock-acs 127.0.0.1:7647 --cpes 1000 --boot-ramp 200/s --metrics-bind-addr 127.0.0.1:9100', 'A daemon: 1,000 CPEs against the embedded mock ACS, metrics on :9100; Ctrl-C stops it'],
+  ['$0 --acs-url http://acs.example:7547/ --cpes 10000 --cr-bind-addr 0.0.0.0:7548 --cr-advertise-host 192.0.2.10', 'A bootstrap run: 10,000 CPEs inform your ACS once each, then a summary and the exit code'],
+  ['$0 run scenarios/boot-storm.yaml --acs-url http://acs.example:7547/ --report report/', 'A scenario run against your ACS, with a report in report/'],
+];
+
+/**
+ * yargs' "Unknown argument(s): a, b" as ours: each unknown flag with the closest known one,
+ * each stray word as an unexpected argument.
+ */
+function unknownFlags(msg: string, argv: string[], scenarioRun: boolean): string | undefined {
+  const m = /^Unknown arguments?: (.*)$/.exec(msg);
+  if (!m) return undefined;
+  const known = [...OPTIONS.map((o) => `--${toKebab(o.key)}`), '--help', '--version', ...(scenarioRun ? ['--report'] : [])];
+  const typed = new Set(argv.filter((a) => a.startsWith('-')).map((a) => a.replace(/^-+/, '').replace(/=.*$/, '')));
+  const said = new Set<string>();
+  const out: string[] = [];
+  for (const name of m[1]!.split(', ')) {
+    // yargs names each unknown flag twice, as typed and camelCased: only the typed one counts.
+    if (typed.has(name)) {
+      const flag = `${name.length === 1 ? '-' : '--'}${name}`;
+      if (!said.has(flag)) out.push(`unknown flag ${flag}${didYouMean(flag, known)}`);
+      said.add(flag);
+    } else if (argv.includes(name)) {
+      out.push(`unexpected argument ${JSON.stringify(name)}${scenarioRun ? ' (one scenario file at a time)' : ' (options are flags: --name value; a scenario runs as cpe-sim run FILE)'}`);
+    }
+  }
+  return out.length > 0 ? out.join('; ') : undefined;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const scenarioRun = argv[0] === 'run';
+  const helping = argv.includes('--help') || argv.includes('-h');
   let parser = yargs(scenarioRun ? argv.slice(1) : argv)
     .scriptName('cpe-sim')
     .usage(
@@ -39,6 +85,8 @@ export async function main(argv: string[]): Promise<number> {
         ? '$0 run SCENARIO.yaml [--report DIR] [options]\n\nRun a load test written as a file (docs/scenarios.md). Options as for a plain run; the scenario\'s options: map sits between the environment and --config.'
         : '$0 --profile DIR --acs-url URL --cpes N [options]\n$0 run SCENARIO.yaml [--report DIR] [options]\n\nEvery option is also an environment variable CPE_SIM_<NAME> and a camelCase key of the --config YAML file; a flag beats the environment, which beats the file.',
     )
+    .epilogue(RUN_MODES)
+    .example(EXAMPLES)
     .version(false)
     .help('help')
     .alias('h', 'help')
@@ -46,8 +94,11 @@ export async function main(argv: string[]): Promise<number> {
     .strict()
     .wrap(Math.min(110, process.stdout.columns || 110));
   for (const o of OPTIONS) {
+    // Numbers show as [number] in --help. Parsed, they stay text as typed: yargs would turn
+    // `--cpes lots` into NaN and `0x10` into 16, where the config loader gives a precise refusal.
+    const numeric = helping && (o.kind.t === 'int' || o.kind.t === 'seconds');
     parser = parser.option(toKebab(o.key), {
-      type: o.kind.t === 'bool' ? 'boolean' : 'string',
+      type: o.kind.t === 'bool' ? 'boolean' : numeric ? 'number' : 'string',
       describe: `${o.describe} [env ${toEnv(o.key)}]`,
       defaultDescription: o.defaultText ?? (o.default !== undefined ? String(o.default) : undefined),
     });
@@ -60,7 +111,7 @@ export async function main(argv: string[]): Promise<number> {
   let parsed: Record<string, unknown>;
   try {
     parsed = await parser.fail((msg, err) => {
-      throw err ?? new CpeSimError('CONFIG_INVALID', `config: ${msg}`);
+      throw err ?? new CpeSimError('CONFIG_INVALID', `config: ${unknownFlags(msg, scenarioRun ? argv.slice(1) : argv, scenarioRun) ?? msg}`);
     }).parseAsync();
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n`);

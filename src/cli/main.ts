@@ -38,7 +38,8 @@ const RUN_MODES = `Run modes and exit codes:
                  CPE bootstrapped, 1 when some failed
   daemon         --metrics-bind-addr, --mock-acs, --usp-broker embedded,
                  --usp-ws-listen or --duration: runs, informs and answers until
-                 SIGINT/SIGTERM or the --duration ends it (exit 0)
+                 SIGINT/SIGTERM (exit 0) or the --duration ends it: then a JSON
+                 summary on stdout; exit 1 when every CWMP session failed, else 0
   scenario run   cpe-sim run FILE: exit 0 when every threshold held, 99 when one
                  failed
   any mode       exit 2: a bad option, profile or scenario file, refused before
@@ -216,11 +217,18 @@ export async function main(argv: string[]): Promise<number> {
   });
   clearInterval(progress);
   const stats = await fleet.stop();
-  const summary = { ...stats.states, bootstraps: stats.bootstraps, sessionsOk: stats.sessionsOk, sessionsFailed: stats.sessionsFailed, failReasons: stats.failReasons, ...(stats.uspConnections ? { mqtt: stats.uspConnections } : {}), seconds: (Date.now() - started) / 1000 };
-  log.info(summary, daemon ? 'fleet stopped' : 'bootstrap run finished');
-  if (!daemon) process.stdout.write(`${JSON.stringify({ summary })}\n`);
-  if (!daemon && !interrupted && stats.states.failed > 0) return 1;
-  return 0;
+  // A run that ends by itself (a bootstrap run, or --duration reached) is judged: a bootstrap
+  // run fails when a CPE did not bootstrap, a --duration run when no CWMP session succeeded.
+  const timed = daemon && cfg.duration > 0 && !interrupted;
+  const reasons = Object.entries(stats.failReasons).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([r, n]) => `${r}: ${n}`).join(', ');
+  let verdict: string | undefined;
+  if (!daemon && !interrupted && stats.states.failed > 0) verdict = `${stats.states.failed} of ${cfg.cpes} CPEs did not bootstrap (reason ${reasons || 'none recorded'})`;
+  if (timed && stats.sessionsOk === 0 && stats.sessionsFailed > 0) verdict = `every CWMP session failed (reason ${reasons})`;
+  const summary = { ...stats.states, bootstraps: stats.bootstraps, sessionsOk: stats.sessionsOk, sessionsFailed: stats.sessionsFailed, failReasons: stats.failReasons, ...(stats.uspConnections ? { mqtt: stats.uspConnections } : {}), seconds: (Date.now() - started) / 1000, ...(verdict ? { verdict } : {}) };
+  if (verdict) log.error(summary, daemon ? `fleet stopped: ${verdict}` : `bootstrap run failed: ${verdict}`);
+  else log.info(summary, daemon ? 'fleet stopped' : 'bootstrap run finished');
+  if (!daemon || timed) process.stdout.write(`${JSON.stringify({ summary })}\n`);
+  return verdict ? 1 : 0;
 }
 
 /**

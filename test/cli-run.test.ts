@@ -98,6 +98,10 @@ describe('cpe-sim bootstrap runs', () => {
     await until(() => readyProgress() >= 2 || p.exitCode !== null, 15_000, 'two progress lines with every CPE ready').catch(() => undefined);
     expect(readyProgress()).toBeGreaterThanOrEqual(2);
     expect(p.exitCode).toBeNull();
+    // The moment the whole fleet was first ready is logged once, however long it runs on.
+    const allReady = log.split('\n').filter((l) => /"msg":"all 4 ready in \d+(\.\d)? s"/.test(l));
+    expect(allReady).toHaveLength(1);
+    expect(JSON.parse(allReady[0]!)).toMatchObject({ level: 30, cpes: 4 });
     p.kill('SIGTERM');
     expect(await exited).toBe(0);
   });

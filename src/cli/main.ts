@@ -36,10 +36,12 @@ const RUN_MODES = `Run modes and exit codes:
   bootstrap run  nothing long-lived configured: each CPE powers on and ends its
                  first session, then a JSON summary on stdout; exit 0 when every
                  CPE bootstrapped, 1 when some failed
-  daemon         --metrics-bind-addr, --mock-acs, --usp-broker embedded,
-                 --usp-ws-listen or --duration: runs, informs and answers until
+  daemon         --metrics-bind-addr, --mock-acs, USP (--usp-broker, embedded or
+                 not, --usp-controller-url, --usp-ws-listen) or --duration: runs,
+                 logs "all N ready in X s" once, informs and answers until
                  SIGINT/SIGTERM (exit 0) or the --duration ends it: then a JSON
-                 summary on stdout; exit 1 when every CWMP session failed, else 0
+                 summary on stdout; exit 1 when every CWMP session failed (or, USP
+                 only, no agent was connected at the end), else 0
   scenario run   cpe-sim run FILE: exit 0 when every threshold held, 99 when one
                  failed
   any mode       exit 2: a bad option, profile or scenario file, refused before
@@ -189,12 +191,13 @@ export async function main(argv: string[]): Promise<number> {
     }, (e: Error) => log.warn({ err: e.message }, 'progress unavailable'));
   }, 5000);
   // Daemon mode: something long-lived (the metrics/admin listener, the embedded mock ACS,
-  // a --duration) keeps the fleet running until SIGINT/SIGTERM or the duration. Otherwise
-  // the run is a bootstrap: once every CPE has powered on and finished its first session,
-  // print a summary and exit, non-zero when CPEs failed.
-  // Agents as WebSocket servers wait for a controller to come: a listener, like the embedded broker, is a daemon.
-  const daemon = cfg.metricsBindAddr !== undefined || cfg.mockAcs !== undefined || cfg.uspBroker?.mode === 'embedded' || cfg.uspWsListen !== undefined || cfg.duration > 0;
+  // an MQTT/STOMP/WebSocket connection or listener of USP agents, a --duration) keeps the
+  // fleet running until SIGINT/SIGTERM or the duration. Otherwise the run is a bootstrap:
+  // once every CPE has powered on and finished its first session, print a summary and
+  // exit, non-zero when CPEs failed.
+  const daemon = cfg.metricsBindAddr !== undefined || cfg.mockAcs !== undefined || uspEnabled(cfg) || cfg.duration > 0;
   let interrupted = false;
+  let check: NodeJS.Timeout | undefined;
   await new Promise<void>((resolve) => {
     const stop = () => {
       interrupted = true;
@@ -203,18 +206,28 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     if (cfg.duration > 0) setTimeout(resolve, cfg.duration * 1000).unref();
-    if (!daemon) {
-      const check = setInterval(() => {
-        void fleet.coordinator.stats().then((s) => {
-          const answered = s.states.new + s.states.bootstrapping + s.states.ready + s.states.failed === cfg.cpes;
-          if (answered && s.states.new === 0 && s.states.bootstrapping === 0) {
+    // A daemon says once when the whole fleet is first ready; a bootstrap run ends when
+    // every CPE has answered (ready or failed).
+    check = setInterval(() => {
+      void fleet.coordinator.stats().then((s) => {
+        if (daemon) {
+          if (s.states.ready === cfg.cpes && check) {
             clearInterval(check);
-            resolve();
+            check = undefined;
+            const seconds = Math.round((Date.now() - started) / 100) / 10;
+            log.info({ cpes: cfg.cpes, seconds }, `all ${cfg.cpes} ready in ${seconds} s`);
           }
-        }, () => undefined);
-      }, 250);
-    }
+          return;
+        }
+        const answered = s.states.new + s.states.bootstrapping + s.states.ready + s.states.failed === cfg.cpes;
+        if (answered && s.states.new === 0 && s.states.bootstrapping === 0) {
+          clearInterval(check);
+          resolve();
+        }
+      }, () => undefined);
+    }, 250);
   });
+  if (check) clearInterval(check);
   clearInterval(progress);
   const stats = await fleet.stop();
   // A run that ends by itself (a bootstrap run, or --duration reached) is judged: a bootstrap
@@ -224,6 +237,10 @@ export async function main(argv: string[]): Promise<number> {
   let verdict: string | undefined;
   if (!daemon && !interrupted && stats.states.failed > 0) verdict = `${stats.states.failed} of ${cfg.cpes} CPEs did not bootstrap (reason ${reasons || 'none recorded'})`;
   if (timed && stats.sessionsOk === 0 && stats.sessionsFailed > 0) verdict = `every CWMP session failed (reason ${reasons})`;
+  if (timed && fleet.acsUrl === '' && stats.states.ready === 0 && stats.states.failed > 0) {
+    const conns = Object.entries(stats.uspConnections ?? {}).filter(([, n]) => n > 0).map(([st, n]) => `${st}: ${n}`).join(', ');
+    verdict = `no USP agent was connected at the end (${stats.states.failed} of ${cfg.cpes} failed${reasons ? `, reason ${reasons}` : ''}${conns ? `; connections ${conns}` : ''})`;
+  }
   const summary = { ...stats.states, bootstraps: stats.bootstraps, sessionsOk: stats.sessionsOk, sessionsFailed: stats.sessionsFailed, failReasons: stats.failReasons, ...(stats.uspConnections ? { mqtt: stats.uspConnections } : {}), seconds: (Date.now() - started) / 1000, ...(verdict ? { verdict } : {}) };
   if (verdict) log.error(summary, daemon ? `fleet stopped: ${verdict}` : `bootstrap run failed: ${verdict}`);
   else log.info(summary, daemon ? 'fleet stopped' : 'bootstrap run finished');

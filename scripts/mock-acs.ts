@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Run the embedded mock ACS on its own (npm run mock-acs -- --bind 127.0.0.1:7547 --auth digest ...),
+// Run the embedded mock ACS on its own (npm run mock-acs -- --bind 127.0.0.1:7647 --auth digest ...),
 // to point one or more cpe-sim processes at it and watch sessions arrive. Its counts are
 // served on GET /stats and printed as one JSON line on SIGINT/SIGTERM (docs/mock-acs.md).
 import yargs from 'yargs';
@@ -9,7 +9,7 @@ import { MockAcs, type Latency } from '../src/mock-acs/mock-acs.js';
 
 const argv = await yargs(hideBin(process.argv))
   .scriptName('mock-acs')
-  .option('bind', { type: 'string', default: '127.0.0.1:7547', describe: 'host:port to listen on (port 0: any free port, printed)' })
+  .option('bind', { type: 'string', default: '127.0.0.1:7647', describe: 'host:port to listen on (port 0: any free port, printed)' })
   .option('auth', { choices: ['none', 'basic', 'digest'] as const, default: 'none' as const, describe: 'authentication the ACS demands' })
   .option('username', { type: 'string', default: 'cpe', describe: 'username for --auth basic|digest' })
   .option('password', { type: 'string', default: 'cpe', describe: 'password for --auth basic|digest' })

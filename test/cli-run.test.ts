@@ -30,6 +30,34 @@ describe('cpe-sim bootstrap runs', () => {
     const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { summary: { failed: number; failReasons: Record<string, number> } };
     expect(summary.summary.failed).toBe(3);
     expect(summary.summary.failReasons['connect']).toBe(3);
+    expect(summary.summary).toMatchObject({ verdict: '3 of 3 CPEs did not bootstrap (reason connect: 3)' });
+  });
+
+  it('a --duration run in which every session failed exits 1, its summary saying why', async () => {
+    const { createServer } = await import('node:net');
+    // A port that was free a moment ago: nothing listens there.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const r = await run(['--acs-url', `http://127.0.0.1:${port}/`, '--cpes', '4', '--shards', '1', '--boot-ramp', '0', '--duration', '2', '--cr-bind-addr', '127.0.0.1:0', '--log-level', 'error']);
+    expect(r.code).toBe(1);
+    const { summary } = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { summary: { sessionsOk: number; sessionsFailed: number; failReasons: Record<string, number>; verdict: string } };
+    expect(summary.sessionsOk).toBe(0);
+    expect(summary.sessionsFailed).toBeGreaterThanOrEqual(4);
+    expect(summary.failReasons).toEqual({ connect: summary.sessionsFailed });
+    expect(summary.verdict).toBe(`every CWMP session failed (reason connect: ${summary.sessionsFailed})`);
+    // The error log says it too.
+    expect(r.stderr).toContain(`fleet stopped: every CWMP session failed (reason connect: ${summary.sessionsFailed})`);
+  });
+
+  it('a --duration run with sessions that succeeded exits 0 with its summary, no verdict', async () => {
+    const r = await run(['--acs-url', acs.url, '--cpes', '2', '--shards', '1', '--boot-ramp', '0', '--duration', '2', '--cr-bind-addr', '127.0.0.1:0', '--log-level', 'error']);
+    expect(r.code).toBe(0);
+    const { summary } = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { summary: Record<string, unknown> };
+    expect(summary).toMatchObject({ ready: 2, sessionsFailed: 0 });
+    expect(summary['sessionsOk']).toBeGreaterThanOrEqual(2);
+    expect(summary).not.toHaveProperty('verdict');
   });
 
   it('with --metrics-bind-addr runs as a daemon, serves /metrics, and exits 0 on SIGTERM', async () => {
@@ -70,6 +98,10 @@ describe('cpe-sim bootstrap runs', () => {
     await until(() => readyProgress() >= 2 || p.exitCode !== null, 15_000, 'two progress lines with every CPE ready').catch(() => undefined);
     expect(readyProgress()).toBeGreaterThanOrEqual(2);
     expect(p.exitCode).toBeNull();
+    // The moment the whole fleet was first ready is logged once, however long it runs on.
+    const allReady = log.split('\n').filter((l) => /"msg":"all 4 ready in \d+(\.\d)? s"/.test(l));
+    expect(allReady).toHaveLength(1);
+    expect(JSON.parse(allReady[0]!)).toMatchObject({ level: 30, cpes: 4 });
     p.kill('SIGTERM');
     expect(await exited).toBe(0);
   });
@@ -94,6 +126,29 @@ describe('a listening port already taken names the flag to change', () => {
     } finally {
       tcp.close();
       udp.close();
+    }
+  });
+});
+
+describe('every listener cpe-sim opens: a taken port fails the start naming the key and the flag', () => {
+  it.each([
+    ['mockAcs', '--mock-acs', [] as string[]],
+    ['crBindAddr', '--cr-bind-addr', ['--mock-acs', '127.0.0.1:0']],
+    ['metricsBindAddr', '--metrics-bind-addr', ['--mock-acs', '127.0.0.1:0']],
+    ['uspEmbeddedBind', '--usp-embedded-bind', ['--usp-broker', 'embedded']],
+  ])('%s (%s) held by another process: exit 1, "is in use (EADDRINUSE)"', async (key, flag, rest) => {
+    const { createServer } = await import('node:net');
+    const held = createServer();
+    await new Promise<void>((resolve) => held.listen(0, '127.0.0.1', resolve));
+    const port = (held.address() as { port: number }).port;
+    try {
+      const defaults = key === 'crBindAddr' ? [] : ['--cr-bind-addr', '127.0.0.1:0'];
+      // --log-level silent: the refusal does not depend on the log.
+      const r = await run(['--cpes', '1', '--shards', '1', ...defaults, ...rest, flag, `127.0.0.1:${port}`, '--log-level', 'silent']);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim()).toBe(`config: ${key} (${flag}): 127.0.0.1:${port} is in use (EADDRINUSE)`);
+    } finally {
+      held.close();
     }
   });
 });

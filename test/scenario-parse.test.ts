@@ -51,7 +51,7 @@ describe('the shipped scenarios', () => {
     expect(s.stages.length).toBeGreaterThan(1);
     expect(s.thresholds.length).toBeGreaterThan(0);
     const cfg = loadConfig({ flags: {}, env: {}, scenario: { file: path, options: s.options } });
-    expect(cfg.mockAcs).toEqual({ host: '127.0.0.1', port: 7547 });
+    expect(cfg.mockAcs).toEqual({ host: '127.0.0.1', port: 7647 });
     expect(cfg.cpes).toBeGreaterThanOrEqual(500);
     expect(cfg.cpes).toBeLessThanOrEqual(5000);
   });

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // cpe-sim: start a fleet of simulated CPEs against an ACS.
-import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadConfig, uspEnabled } from '../config/load.js';
 import { OPTIONS, toEnv, toKebab } from '../config/options.js';
+import { shippedProfiles } from '../config/profile-path.js';
 import { fdBudget, fdRefusal, type FdBudget } from '../coordinator/fd-budget.js';
 import { startFleet } from '../coordinator/fleet.js';
 import { createLogger } from '../log.js';
@@ -23,14 +24,63 @@ import { totalsSince } from '../scenario/measure.js';
 import { StateDirError } from '../persist/store.js';
 import { outsideFleet } from '../scenario/target.js';
 import { readFdLimit } from '../util/fds.js';
+import { didYouMean } from '../util/suggest.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 
+/** What --help says after the options: the run modes and their exit codes. */
+const RUN_MODES = `Run modes and exit codes:
+  bootstrap run  nothing long-lived configured: each CPE powers on and ends its
+                 first session, then a JSON summary on stdout; exit 0 when every
+                 CPE bootstrapped, 1 when some failed
+  daemon         --metrics-bind-addr, --mock-acs, USP (--usp-broker, embedded or
+                 not, --usp-controller-url, --usp-ws-listen) or --duration: runs,
+                 logs "all N ready in X s" once, informs and answers until
+                 SIGINT/SIGTERM (exit 0) or the --duration ends it: then a JSON
+                 summary on stdout; exit 1 when every CWMP session failed (or, USP
+                 only, no agent was connected at the end), else 0
+  scenario run   cpe-sim run FILE: exit 0 when every threshold held, 99 when one
+                 failed
+  any mode       exit 2: a bad option, profile or scenario file, refused before
+                 anything starts; exit 1: the fleet could not start (e.g. a
+                 listener's address in use: the message names its flag)`;
+
+const EXAMPLES: [string, string][] = [
+  ['$0 --mock-acs 127.0.0.1:7647 --cpes 1000 --boot-ramp 200/s --metrics-bind-addr 127.0.0.1:9100', 'A daemon: 1,000 CPEs against the embedded mock ACS, metrics on :9100; Ctrl-C stops it'],
+  ['$0 --acs-url http://acs.example:7547/ --cpes 10000 --cr-bind-addr 0.0.0.0:7548 --cr-advertise-host 192.0.2.10', 'A bootstrap run: 10,000 CPEs inform your ACS once each, then a summary and the exit code'],
+  ['$0 run scenarios/boot-storm.yaml --acs-url http://acs.example:7547/ --report report/', 'A scenario run against your ACS, with a report in report/'],
+];
+
+/**
+ * yargs' "Unknown argument(s): a, b" as ours: each unknown flag with the closest known one,
+ * each stray word as an unexpected argument.
+ */
+function unknownFlags(msg: string, argv: string[], scenarioRun: boolean): string | undefined {
+  const m = /^Unknown arguments?: (.*)$/.exec(msg);
+  if (!m) return undefined;
+  const known = [...OPTIONS.map((o) => `--${toKebab(o.key)}`), '--help', '--version', ...(scenarioRun ? ['--report'] : [])];
+  const typed = new Set(argv.filter((a) => a.startsWith('-')).map((a) => a.replace(/^-+/, '').replace(/=.*$/, '')));
+  const said = new Set<string>();
+  const out: string[] = [];
+  for (const name of m[1]!.split(', ')) {
+    // yargs names each unknown flag twice, as typed and camelCased: only the typed one counts.
+    if (typed.has(name)) {
+      const flag = `${name.length === 1 ? '-' : '--'}${name}`;
+      if (!said.has(flag)) out.push(`unknown flag ${flag}${didYouMean(flag, known)}`);
+      said.add(flag);
+    } else if (argv.includes(name)) {
+      out.push(`unexpected argument ${JSON.stringify(name)}${scenarioRun ? ' (one scenario file at a time)' : ' (options are flags: --name value; a scenario runs as cpe-sim run FILE)'}`);
+    }
+  }
+  return out.length > 0 ? out.join('; ') : undefined;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const scenarioRun = argv[0] === 'run';
+  const helping = argv.includes('--help') || argv.includes('-h');
   let parser = yargs(scenarioRun ? argv.slice(1) : argv)
     .scriptName('cpe-sim')
     .usage(
@@ -38,6 +88,8 @@ export async function main(argv: string[]): Promise<number> {
         ? '$0 run SCENARIO.yaml [--report DIR] [options]\n\nRun a load test written as a file (docs/scenarios.md). Options as for a plain run; the scenario\'s options: map sits between the environment and --config.'
         : '$0 --profile DIR --acs-url URL --cpes N [options]\n$0 run SCENARIO.yaml [--report DIR] [options]\n\nEvery option is also an environment variable CPE_SIM_<NAME> and a camelCase key of the --config YAML file; a flag beats the environment, which beats the file.',
     )
+    .epilogue(RUN_MODES)
+    .example(EXAMPLES)
     .version(false)
     .help('help')
     .alias('h', 'help')
@@ -45,8 +97,11 @@ export async function main(argv: string[]): Promise<number> {
     .strict()
     .wrap(Math.min(110, process.stdout.columns || 110));
   for (const o of OPTIONS) {
+    // Numbers show as [number] in --help. Parsed, they stay text as typed: yargs would turn
+    // `--cpes lots` into NaN and `0x10` into 16, where the config loader gives a precise refusal.
+    const numeric = helping && (o.kind.t === 'int' || o.kind.t === 'seconds');
     parser = parser.option(toKebab(o.key), {
-      type: o.kind.t === 'bool' ? 'boolean' : 'string',
+      type: o.kind.t === 'bool' ? 'boolean' : numeric ? 'number' : 'string',
       describe: `${o.describe} [env ${toEnv(o.key)}]`,
       defaultDescription: o.defaultText ?? (o.default !== undefined ? String(o.default) : undefined),
     });
@@ -59,7 +114,7 @@ export async function main(argv: string[]): Promise<number> {
   let parsed: Record<string, unknown>;
   try {
     parsed = await parser.fail((msg, err) => {
-      throw err ?? new CpeSimError('CONFIG_INVALID', `config: ${msg}`);
+      throw err ?? new CpeSimError('CONFIG_INVALID', `config: ${unknownFlags(msg, scenarioRun ? argv.slice(1) : argv, scenarioRun) ?? msg}`);
     }).parseAsync();
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n`);
@@ -106,6 +161,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${e.message}\n`);
       return 2;
     }
+    // A listener that could not open names its key and flag: said plainly, whatever the log level.
+    if ((e as Error).message.startsWith('config: ')) {
+      process.stderr.write(`${(e as Error).message}\n`);
+      return 1;
+    }
     log.error({ err: (e as Error).message }, 'fleet failed to start');
     return 1;
   }
@@ -131,12 +191,13 @@ export async function main(argv: string[]): Promise<number> {
     }, (e: Error) => log.warn({ err: e.message }, 'progress unavailable'));
   }, 5000);
   // Daemon mode: something long-lived (the metrics/admin listener, the embedded mock ACS,
-  // a --duration) keeps the fleet running until SIGINT/SIGTERM or the duration. Otherwise
-  // the run is a bootstrap: once every CPE has powered on and finished its first session,
-  // print a summary and exit, non-zero when CPEs failed.
-  // Agents as WebSocket servers wait for a controller to come: a listener, like the embedded broker, is a daemon.
-  const daemon = cfg.metricsBindAddr !== undefined || cfg.mockAcs !== undefined || cfg.uspBroker?.mode === 'embedded' || cfg.uspWsListen !== undefined || cfg.duration > 0;
+  // an MQTT/STOMP/WebSocket connection or listener of USP agents, a --duration) keeps the
+  // fleet running until SIGINT/SIGTERM or the duration. Otherwise the run is a bootstrap:
+  // once every CPE has powered on and finished its first session, print a summary and
+  // exit, non-zero when CPEs failed.
+  const daemon = cfg.metricsBindAddr !== undefined || cfg.mockAcs !== undefined || uspEnabled(cfg) || cfg.duration > 0;
   let interrupted = false;
+  let check: NodeJS.Timeout | undefined;
   await new Promise<void>((resolve) => {
     const stop = () => {
       interrupted = true;
@@ -145,25 +206,46 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     if (cfg.duration > 0) setTimeout(resolve, cfg.duration * 1000).unref();
-    if (!daemon) {
-      const check = setInterval(() => {
-        void fleet.coordinator.stats().then((s) => {
-          const answered = s.states.new + s.states.bootstrapping + s.states.ready + s.states.failed === cfg.cpes;
-          if (answered && s.states.new === 0 && s.states.bootstrapping === 0) {
+    // A daemon says once when the whole fleet is first ready; a bootstrap run ends when
+    // every CPE has answered (ready or failed).
+    check = setInterval(() => {
+      void fleet.coordinator.stats().then((s) => {
+        if (daemon) {
+          if (s.states.ready === cfg.cpes && check) {
             clearInterval(check);
-            resolve();
+            check = undefined;
+            const seconds = Math.round((Date.now() - started) / 100) / 10;
+            log.info({ cpes: cfg.cpes, seconds }, `all ${cfg.cpes} ready in ${seconds} s`);
           }
-        }, () => undefined);
-      }, 250);
-    }
+          return;
+        }
+        const answered = s.states.new + s.states.bootstrapping + s.states.ready + s.states.failed === cfg.cpes;
+        if (answered && s.states.new === 0 && s.states.bootstrapping === 0) {
+          clearInterval(check);
+          resolve();
+        }
+      }, () => undefined);
+    }, 250);
   });
+  if (check) clearInterval(check);
   clearInterval(progress);
   const stats = await fleet.stop();
-  const summary = { ...stats.states, bootstraps: stats.bootstraps, sessionsOk: stats.sessionsOk, sessionsFailed: stats.sessionsFailed, failReasons: stats.failReasons, ...(stats.uspConnections ? { mqtt: stats.uspConnections } : {}), seconds: (Date.now() - started) / 1000 };
-  log.info(summary, daemon ? 'fleet stopped' : 'bootstrap run finished');
-  if (!daemon) process.stdout.write(`${JSON.stringify({ summary })}\n`);
-  if (!daemon && !interrupted && stats.states.failed > 0) return 1;
-  return 0;
+  // A run that ends by itself (a bootstrap run, or --duration reached) is judged: a bootstrap
+  // run fails when a CPE did not bootstrap, a --duration run when no CWMP session succeeded.
+  const timed = daemon && cfg.duration > 0 && !interrupted;
+  const reasons = Object.entries(stats.failReasons).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([r, n]) => `${r}: ${n}`).join(', ');
+  let verdict: string | undefined;
+  if (!daemon && !interrupted && stats.states.failed > 0) verdict = `${stats.states.failed} of ${cfg.cpes} CPEs did not bootstrap (reason ${reasons || 'none recorded'})`;
+  if (timed && stats.sessionsOk === 0 && stats.sessionsFailed > 0) verdict = `every CWMP session failed (reason ${reasons})`;
+  if (timed && fleet.acsUrl === '' && stats.states.ready === 0 && stats.states.failed > 0) {
+    const conns = Object.entries(stats.uspConnections ?? {}).filter(([, n]) => n > 0).map(([st, n]) => `${st}: ${n}`).join(', ');
+    verdict = `no USP agent was connected at the end (${stats.states.failed} of ${cfg.cpes} failed${reasons ? `, reason ${reasons}` : ''}${conns ? `; connections ${conns}` : ''})`;
+  }
+  const summary = { ...stats.states, bootstraps: stats.bootstraps, sessionsOk: stats.sessionsOk, sessionsFailed: stats.sessionsFailed, failReasons: stats.failReasons, ...(stats.uspConnections ? { mqtt: stats.uspConnections } : {}), seconds: (Date.now() - started) / 1000, ...(verdict ? { verdict } : {}) };
+  if (verdict) log.error(summary, daemon ? `fleet stopped: ${verdict}` : `bootstrap run failed: ${verdict}`);
+  else log.info(summary, daemon ? 'fleet stopped' : 'bootstrap run finished');
+  if (!daemon || timed) process.stdout.write(`${JSON.stringify({ summary })}\n`);
+  return verdict ? 1 : 0;
 }
 
 /**
@@ -172,6 +254,9 @@ export async function main(argv: string[]): Promise<number> {
  * error reaches the user only through the log (nothing at all under --log-level silent).
  */
 function checkProfile(cfg: Config): ProfileSpec {
+  if (!existsSync(cfg.profile)) {
+    throw new ConfigError(`config: profile (--profile): no folder ${JSON.stringify(cfg.profile)} in ${process.cwd()}, nor a shipped profile of that name; shipped: ${shippedProfiles().join(', ')}`);
+  }
   const profile = loadProfile(cfg.profile);
   const template = compileProfile(profile);
   if (uspEnabled(cfg) && template.rootName !== 'Device') {

@@ -7,6 +7,7 @@ import { createSecureContext } from 'node:tls';
 import YAML from 'yaml';
 import { ConfigError } from '../util/errors.js';
 import { didYouMean } from '../util/suggest.js';
+import { resolveProfile } from './profile-path.js';
 import { OPTIONS, computedDefault, toEnv, toKebab, type Config, type Kind, type OptionDef } from './options.js';
 
 export type Source = 'flag' | 'env' | 'scenario' | 'file' | 'default';
@@ -259,6 +260,7 @@ export function loadConfig({ flags, env, scenario }: RawSources): Config {
     out[def.key] = parseOption(def, raw, where(def, source, configPath, scenario?.file));
   }
   const cfg = out as unknown as Config;
+  cfg.profile = resolveProfile(cfg.profile);
   if (cfg.acsCaFile !== undefined) {
     try {
       readFileSync(cfg.acsCaFile);

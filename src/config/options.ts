@@ -31,7 +31,7 @@ export interface OptionDef {
 
 export const OPTIONS: readonly OptionDef[] = [
   { key: 'config', kind: { t: 'string' }, describe: 'YAML file of options (camelCase keys)', notInFile: true },
-  { key: 'profile', kind: { t: 'string' }, describe: 'Profile folder (docs/profiles.md)', default: 'profiles/example-tr181-gateway' },
+  { key: 'profile', kind: { t: 'string' }, describe: 'Profile folder, or a shipped profile\'s name (resolved in the package when not in the working directory; docs/profiles.md)', default: 'profiles/example-tr181-gateway' },
   { key: 'acsUrl', kind: { t: 'url', schemes: ['http', 'https'] }, describe: 'ACS URL the CPEs inform (ManagementServer.URL); required unless --mock-acs is set' },
   { key: 'acsUsername', kind: { t: 'string' }, describe: 'Username for the ACS (ManagementServer.Username)', default: '' },
   { key: 'acsPassword', kind: { t: 'secret' }, describe: 'Password for the ACS (ManagementServer.Password)', default: '' },

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { basename, resolve } from 'node:path';
-import type { Config } from '../config/options.js';
+import { toKebab, type Config, type HostPort } from '../config/options.js';
 import { uspEnabled } from '../config/load.js';
 import { AdminServer } from '../http/admin-server.js';
 import { CrListener } from '../http/cr-listener.js';
@@ -19,6 +19,7 @@ import { prepareStateDir } from '../persist/store.js';
 import type { ShardStats, UspInit, XmppInit } from '../threads/messages.js';
 import { FdGate, FdMonitor, readFdLimit } from '../util/fds.js';
 import { Coordinator, type RestartBackoff } from './coordinator.js';
+import { CpeSimError } from '../util/errors.js';
 
 export interface Fleet {
   coordinator: Coordinator;
@@ -57,6 +58,27 @@ function advertiseHost(bindHost: string): string {
 
 const urlHost = (h: string) => (h.includes(':') ? `[${h}]` : h);
 
+/**
+ * A listener that could not open, as a config error naming the key and the flag to change:
+ * `config: crBindAddr (--cr-bind-addr): 127.0.0.1:7548 is in use (EADDRINUSE)`.
+ */
+export function listenError(key: string, at: HostPort, e: unknown): CpeSimError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const where = `${urlHost(at.host)}:${at.port}`;
+  const why =
+    code === 'EADDRINUSE' ? 'is in use (EADDRINUSE)'
+    : code === 'EACCES' ? 'is not allowed to this user (EACCES: ports below 1024 need root or CAP_NET_BIND_SERVICE)'
+    : code === 'EADDRNOTAVAIL' ? 'is not an address of this machine (EADDRNOTAVAIL)'
+    : `cannot listen: ${(e as Error).message}`;
+  return new CpeSimError('CONFIG_INVALID', `config: ${key} (--${toKebab(key)}): ${where} ${why}`);
+}
+
+/** `p`, its failure turned into listenError(key, at). */
+const listening = <T>(key: string, at: HostPort, p: Promise<T>): Promise<T> =>
+  p.catch((e: unknown) => {
+    throw listenError(key, at, e);
+  });
+
 /** At most one warning per period for a recurring trouble, with how many were not logged. */
 function rateLimitedWarn(log: Logger, msg: string, periodMs = 10_000): (extra: Record<string, unknown>) => void {
   let last = -Infinity;
@@ -94,7 +116,12 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
   let mockAcs: MockAcs | undefined;
   if (cfg.mockAcs) {
     mockAcs = new MockAcs({ record: false, maxSessions: cfg.mockAcsMaxSessions, retryAfterSeconds: cfg.mockAcsRetryAfter, latency: cfg.mockAcsLatency });
-    await mockAcs.listen(cfg.mockAcs.host, cfg.mockAcs.port);
+    try {
+      await listening('mockAcs', cfg.mockAcs, mockAcs.listen(cfg.mockAcs.host, cfg.mockAcs.port));
+    } catch (e) {
+      fdMonitor.stop();
+      throw e;
+    }
     log.info({ url: mockAcs.url, stats: `${mockAcs.url}stats`, maxSessions: cfg.mockAcsMaxSessions || 'unlimited', latencyMs: cfg.mockAcsLatency }, 'embedded mock ACS listening');
   }
   const acsUrl = cfg.acsUrl ?? mockAcs?.url ?? '';
@@ -104,7 +131,7 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
     try {
       if (cfg.uspBroker?.mode === 'embedded') {
         const acceptFailed = rateLimitedWarn(log, 'embedded MQTT broker: cannot accept a connection');
-        broker = await startEmbeddedBroker({ host: cfg.uspEmbeddedBind.host, port: cfg.uspEmbeddedBind.port, onAcceptError: (err) => acceptFailed({ err: err.message, code: err.code }) });
+        broker = await listening('uspEmbeddedBind', cfg.uspEmbeddedBind, startEmbeddedBroker({ host: cfg.uspEmbeddedBind.host, port: cfg.uspEmbeddedBind.port, onAcceptError: (err) => acceptFailed({ err: err.message, code: err.code }) }));
         log.info({ url: broker.url }, 'embedded MQTT broker (aedes, MQTT 3.1.1) listening');
       }
     } catch (e) {
@@ -119,7 +146,15 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
   const mainMetrics = cfg.metricsBindAddr ? new ThreadMetrics() : undefined;
   const hub = mainMetrics ? new MetricsHub(mainMetrics, () => coordinator?.liveShards ?? 0, fdMonitor) : undefined;
   const cr = new CrListener((cpe, req) => (coordinator ? coordinator.connectionRequest(cpe, req) : Promise.resolve({ status: 503, headers: {} })));
-  const port = await cr.listen(cfg.crBindAddr.host, cfg.crBindAddr.port);
+  let port: number;
+  try {
+    port = await listening('crBindAddr', cfg.crBindAddr, cr.listen(cfg.crBindAddr.host, cfg.crBindAddr.port));
+  } catch (e) {
+    await mockAcs?.close();
+    await broker?.close();
+    fdMonitor.stop();
+    throw e;
+  }
   const crBaseUrl = `http://${urlHost(cfg.crAdvertiseHost ?? advertiseHost(cfg.crBindAddr.host))}:${port}`;
   log.info({ bind: `${cfg.crBindAddr.host}:${port}`, advertised: crBaseUrl }, 'connection-request listener up');
   // One UDP socket per shard for STUN and UDP connection requests (docs/cwmp-behaviour.md "UDP connection requests and STUN").
@@ -173,7 +208,7 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
     // Bind before any CPE powers on: a taken port fails the run before it informs anyone.
     if (cfg.metricsBindAddr && hub && mainMetrics) {
       admin = new AdminServer(c, hub, mainMetrics.catalog, cfg.adminToken, live);
-      const port = await admin.listen(cfg.metricsBindAddr.host, cfg.metricsBindAddr.port);
+      const port = await listening('metricsBindAddr', cfg.metricsBindAddr, admin.listen(cfg.metricsBindAddr.host, cfg.metricsBindAddr.port));
       log.info({ bind: `${cfg.metricsBindAddr.host}:${port}`, token: cfg.adminToken ? 'required' : 'none' }, 'metrics and admin listener up');
     }
     await coordinator.start();

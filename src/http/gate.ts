@@ -131,7 +131,8 @@ function answer(client: Socket, r: Refusal, head: boolean): void {
 export async function listenGate(host: string, port: number, upstream: string, what: string): Promise<Gate> {
   const gate = new Gate(upstream);
   await new Promise<void>((resolve, reject) => {
-    const failed = (e: Error) => reject(new Error(`${what}: cannot listen on ${host}:${port}: ${e.message}`));
+    // The errno code (EADDRINUSE, EACCES...) travels on, so the caller can name the flag to change.
+    const failed = (e: NodeJS.ErrnoException) => reject(Object.assign(new Error(`${what}: cannot listen on ${host}:${port}: ${e.message}`), { code: e.code }));
     gate.server.once('error', failed);
     gate.server.listen({ host, port }, () => {
       gate.server.off('error', failed);

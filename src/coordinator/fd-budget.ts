@@ -64,10 +64,13 @@ export function fdRefusal(cfg: Config, b: FdBudget): string {
     const per = Math.ceil(cfg.cpes / processes);
     if (processes > 1 && per >= 1) {
       const offsets = Array.from({ length: Math.min(processes, 3) }, (_, i) => cfg.fleetOffset + i * per).join(', ');
-      lines.push(`  - split the fleet over ${processes} processes of --cpes ${per} with --fleet-offset ${offsets}${processes > 3 ? ', ...' : ''} (and their own ports)`);
+      const more = processes > 3 ? ', ...' : '';
+      // --fleet-index n is --fleet-offset n x --cpes: the same split, when the fleet starts at 0.
+      const byIndex = cfg.fleetOffset === 0 ? ` (or --fleet-index ${Array.from({ length: Math.min(processes, 3) }, (_, i) => i).join(', ')}${more})` : '';
+      lines.push(`  - split the fleet over ${processes} processes of --cpes ${per} with --fleet-offset ${offsets}${more}${byIndex} (and their own ports)`);
     }
   } else {
-    lines.push('  - split the fleet over several processes with --cpes and --fleet-offset (and their own ports)');
+    lines.push('  - split the fleet over several processes with --cpes and --fleet-index (or --fleet-offset), and their own ports');
   }
   lines.push(`  - or start anyway with --force-descriptors: what does not fit fails with reason "descriptors" (counted in /metrics and failReasons, logged at warn)`);
   return lines.join('\n');

@@ -5,7 +5,7 @@
 // agent it keeps a state byte, a retry count and the due time of its reconnect; the one
 // object an idle agent holds is its connection.
 import { retryDelayMs } from '../scheduler/backoff.js';
-import { MQTT_CONNECTION_STATES, type MqttConnectionState, type UspInit } from '../threads/messages.js';
+import { type MqttConnectionState, type UspInit } from '../threads/messages.js';
 import type { AgentLink, LinkEvents } from '../usp/mtp/link.js';
 import { MQTT_MAX_PACKET_BYTES, MqttMtp } from '../usp/mtp/mqtt.js';
 import { StompMtp } from '../usp/mtp/stomp.js';
@@ -15,19 +15,13 @@ import { publishUspConnectionFailure, type MqttFailCause } from '../usp/diagnost
 import { FailureLog } from './failure-log.js';
 import type { CpeTable } from './table.js';
 import { TimerKind } from './timer-kind.js';
+import { Conn, ConnStates } from './conn-states.js';
 
 /** The controller's MTP row the agents connect with. */
 const CONTROLLER_MTP = 'Device.LocalAgent.Controller.1.MTP.1';
 
 /** How long a connection a reset link fault picked stays up before it is cut. */
 const CUT_AFTER_UP_MS = 100;
-
-const enum Conn {
-  Off = 0,
-  Connecting = 1,
-  Up = 2,
-  Backoff = 3,
-}
 
 /** What the USP side hears of an agent's connection; only its current connection speaks for it. */
 export interface ConnectionEvents {
@@ -41,11 +35,10 @@ export interface ConnectionEvents {
 }
 
 export class UspConnections {
-  private readonly conn: Uint8Array;
+  private readonly states: ConnStates;
   private readonly retries: Uint8Array;
   /** Epoch ms of the planned reconnect; 0 when none (a stale timer entry is ignored). */
   private readonly connectAt: Float64Array;
-  private readonly counts = [0, 0, 0, 0];
   private readonly mtps = new Map<number, AgentLink>();
   private stopping = false;
   /** Failed attempts and lost connections by cause, with a rate-limited warning per cause. */
@@ -62,8 +55,7 @@ export class UspConnections {
     private readonly table: CpeTable,
     private readonly events: ConnectionEvents,
   ) {
-    this.conn = new Uint8Array(table.size);
-    this.counts[Conn.Off] = table.size;
+    this.states = new ConnStates(table.size);
     this.retries = new Uint8Array(table.size);
     this.connectAt = new Float64Array(table.size);
     this.failures = new FailureLog((msg, extra) => table.log('warn', msg, extra), `USP ${init.mtp === 'mqtt' ? 'MQTT' : init.mtp === 'stomp' ? 'STOMP' : 'WebSocket'} connection failed`);
@@ -71,9 +63,9 @@ export class UspConnections {
       const server = new WsAgentServer({
         agentOf: (eid) => this.agentOf(eid),
         refusal: (l) =>
-          this.stopping || this.conn[l] === Conn.Off
+          this.stopping || this.states.get(l) === Conn.Off
             ? { status: 503, error: 'the agent is powered off' }
-            : this.conn[l] === Conn.Up
+            : this.states.get(l) === Conn.Up
               ? { status: 409, error: 'the agent has a WebSocket session already (TR-369 R-WS.4: at most one)' }
               : undefined,
         controllerId: (l) => table.view(l).get('Device.LocalAgent.Controller.1.EndpointID') || init.controllerId,
@@ -114,23 +106,17 @@ export class UspConnections {
   }
 
   isUp(l: number): boolean {
-    return this.conn[l] === Conn.Up;
+    return this.states.get(l) === Conn.Up;
   }
 
   state(l: number): MqttConnectionState {
-    return MQTT_CONNECTION_STATES[this.conn[l]!]!;
+    return this.states.name(l);
   }
 
   countsByState(): Record<MqttConnectionState, number> {
-    const [disconnected, connecting, connected, backoff] = this.counts as [number, number, number, number];
-    return { disconnected, connecting, connected, backoff };
+    return this.states.countsByState();
   }
 
-  private setConn(l: number, to: Conn): void {
-    this.counts[this.conn[l]!]!--;
-    this.counts[to]!++;
-    this.conn[l] = to;
-  }
 
   /** One connection attempt (a fresh power-on starts with retry 0). */
   connect(l: number, fresh = false): void {
@@ -138,7 +124,7 @@ export class UspConnections {
     if (this.stopping) return;
     if (this.server) {
       // An agent that is a server waits for the controller: 'connecting' until it comes.
-      if (this.conn[l] === Conn.Off) this.setConn(l, Conn.Connecting);
+      if (this.states.get(l) === Conn.Off) this.states.set(l, Conn.Connecting);
       return;
     }
     const old = this.mtps.get(l);
@@ -156,7 +142,7 @@ export class UspConnections {
       onSocketClosed: () => this.table.fdReleased('mqtt'),
     });
     this.mtps.set(l, mtp);
-    this.setConn(l, Conn.Connecting);
+    this.states.set(l, Conn.Connecting);
     // A fleet event's link fault (docs/usp-behaviour.md "Link faults"): a down link fails the
     // attempt at once (the reconnect backoff applies); latency delays the CONNECT; a reset
     // picks this connection to be cut shortly after it comes up.
@@ -252,7 +238,7 @@ export class UspConnections {
     this.connectAt[l] = 0;
     const mtp = this.mtps.get(l);
     this.mtps.delete(l);
-    if (this.conn[l] !== Conn.Off) this.setConn(l, Conn.Off);
+    if (this.states.get(l) !== Conn.Off) this.states.set(l, Conn.Off);
     if (!mtp) return;
     if (abrupt) {
       mtp.abort();
@@ -263,7 +249,7 @@ export class UspConnections {
   }
 
   private up(l: number, replyTopic: string, discovered: boolean): void {
-    this.setConn(l, Conn.Up);
+    this.states.set(l, Conn.Up);
     this.retries[l] = 0;
     this.events.up(l, replyTopic, discovered);
   }
@@ -275,7 +261,7 @@ export class UspConnections {
     this.events.down(l, reason);
     if (this.server) {
       // The controller's session ended: the agent waits for the next one, no backoff of its own.
-      this.setConn(l, Conn.Connecting);
+      this.states.set(l, Conn.Connecting);
       return;
     }
     const v = this.table.view(l);
@@ -302,7 +288,7 @@ export class UspConnections {
     this.retries[l] = Math.min(255, this.retries[l]! + 1);
     const at = this.table.clock.now() + retryDelayMs(this.retries[l]!, policy, this.table.random);
     this.connectAt[l] = at;
-    this.setConn(l, Conn.Backoff);
+    this.states.set(l, Conn.Backoff);
     this.table.schedule(at, l, TimerKind.UspConnect);
   }
 

@@ -18,13 +18,7 @@ import { isoSeconds } from '../datamodel/datetime.js';
 import { FailureLog } from './failure-log.js';
 import type { CpeTable } from './table.js';
 import { TimerKind } from './timer-kind.js';
-
-const enum Conn {
-  Off = 0,
-  Connecting = 1,
-  Up = 2,
-  Backoff = 3,
-}
+import { Conn, ConnStates } from './conn-states.js';
 
 /** Device.XMPP.Connection.{i} settings as one attempt reads them from the tree. */
 interface Settings {
@@ -64,12 +58,11 @@ export interface XmppHooks {
 const LOGIN_TIMEOUT_MS = 30_000;
 
 export class XmppSide {
-  private readonly conn: Uint8Array;
+  private readonly states: ConnStates;
   private readonly retries: Uint8Array;
   /** Epoch ms of the planned reconnect / keepalive; 0 when none (a stale timer entry is ignored). */
   private readonly connectAt: Float64Array;
   private readonly keepAt: Float64Array;
-  private readonly counts = [0, 0, 0, 0];
   private readonly clients = new Map<number, XmppClient>();
   private readonly live = new Map<number, Live>();
   private stopping = false;
@@ -81,8 +74,7 @@ export class XmppSide {
     private readonly table: CpeTable,
     private readonly hooks: XmppHooks,
   ) {
-    this.conn = new Uint8Array(table.size);
-    this.counts[Conn.Off] = table.size;
+    this.states = new ConnStates(table.size);
     this.retries = new Uint8Array(table.size);
     this.connectAt = new Float64Array(table.size);
     this.keepAt = new Float64Array(table.size);
@@ -102,18 +94,11 @@ export class XmppSide {
   }
 
   isUp(l: number): boolean {
-    return this.conn[l] === Conn.Up;
+    return this.states.get(l) === Conn.Up;
   }
 
   countsByState(): { disconnected: number; connecting: number; connected: number; backoff: number } {
-    const [disconnected, connecting, connected, backoff] = this.counts as [number, number, number, number];
-    return { disconnected, connecting, connected, backoff };
-  }
-
-  private setConn(l: number, to: Conn): void {
-    this.counts[this.conn[l]!]!--;
-    this.counts[to]!++;
-    this.conn[l] = to;
+    return this.states.countsByState();
   }
 
   /** Values the tree shows for this CPE's XMPP connection, if it has one. */
@@ -197,11 +182,11 @@ export class XmppSide {
     const s = this.settings(l);
     const e = this.live.get(l);
     if (!s) {
-      if (this.conn[l] !== Conn.Off) this.drop(l, false);
+      if (this.states.get(l) !== Conn.Off) this.drop(l, false);
       if (e) this.show(l, e.base, { status: 'Disabled', tls: false, fingerprint: '' });
       return;
     }
-    if (e && e.fingerprint === XmppSide.fingerprint(s) && this.conn[l] !== Conn.Off) return;
+    if (e && e.fingerprint === XmppSide.fingerprint(s) && this.states.get(l) !== Conn.Off) return;
     this.drop(l, false);
     this.connect(l, true);
   }
@@ -211,7 +196,7 @@ export class XmppSide {
     this.keepAt[l] = 0;
     const c = this.clients.get(l);
     this.clients.delete(l);
-    if (this.conn[l] !== Conn.Off) this.setConn(l, Conn.Off);
+    if (this.states.get(l) !== Conn.Off) this.states.set(l, Conn.Off);
     if (abrupt) c?.abort();
     else c?.close();
   }
@@ -230,7 +215,7 @@ export class XmppSide {
       return;
     }
     this.show(l, s.base, { status: 'Connecting', fingerprint });
-    this.setConn(l, Conn.Connecting);
+    this.states.set(l, Conn.Connecting);
     const fault = this.table.linkFault(l);
     if (fault?.down) return this.down(l, s, 'link down', 'link');
     const refused = this.table.fdRefusal('xmpp');
@@ -266,7 +251,7 @@ export class XmppSide {
   }
 
   private up(l: number, s: Settings, jid: string, tls: boolean): void {
-    this.setConn(l, Conn.Up);
+    this.states.set(l, Conn.Up);
     this.retries[l] = 0;
     publishXmppLogin({ tls });
     const before = this.live.get(l)?.jid ?? '';
@@ -290,7 +275,7 @@ export class XmppSide {
     this.retries[l] = Math.min(255, this.retries[l]! + 1);
     const at = this.table.clock.now() + retryDelayMs(this.retries[l]!, s.retry, this.table.random);
     this.connectAt[l] = at;
-    this.setConn(l, Conn.Backoff);
+    this.states.set(l, Conn.Backoff);
     this.table.schedule(at, l, TimerKind.XmppConnect);
   }
 
@@ -318,7 +303,7 @@ export class XmppSide {
       this.connect(l);
       return;
     }
-    if (this.keepAt[l] !== at || this.conn[l] !== Conn.Up) return;
+    if (this.keepAt[l] !== at || this.states.get(l) !== Conn.Up) return;
     this.clients.get(l)?.whitespace();
     const s = this.settings(l);
     if (s && s.keepAliveSec > 0) {

@@ -96,6 +96,8 @@ export class Shard implements CpeTable, AdminTable {
   private readonly scheduler: Scheduler;
   /** File transfers to https servers signed by --acs-ca-file's CA. */
   private readonly transferAgent: Agent | undefined;
+  /** State dir writes not yet on disk. */
+  private readonly writing = new Set<Promise<boolean>>();
   private stopping = false;
   /** The state dir's store (--state-dir), when the fleet keeps state across restarts. */
   private readonly store: StateStore | undefined;
@@ -315,6 +317,7 @@ export class Shard implements CpeTable, AdminTable {
     await this.xmpp?.stop();
     await this.transferAgent?.close();
     this.recorder.close();
+    await Promise.all([...this.writing]);
     return this.admin.stats();
   }
 
@@ -410,7 +413,7 @@ export class Shard implements CpeTable, AdminTable {
       extra: this.device.extras.get(l),
       onboarded: this.usp?.onboarded(l) ?? false,
     });
-    return store.save(this.lo + l, record).then(
+    const done = store.save(this.lo + l, record).then(
       () => {
         publishStateWrite({ result: 'stored' });
         return true;
@@ -421,6 +424,10 @@ export class Shard implements CpeTable, AdminTable {
         return false;
       },
     );
+    // A stop waits for writes still on their way to disk (a reset's, a finished transfer's).
+    this.writing.add(done);
+    void done.then(() => this.writing.delete(done));
+    return done;
   }
 
   /** Put back every stored CPE of this shard (a restart of the process or of this thread). */

@@ -81,3 +81,40 @@ describe('profiles resolve from the package when not in the working directory', 
     expect(r.stderr.trim()).toBe(`config: profile (--profile): no folder "no-such-gateway" in ${dir}, nor a shipped profile of that name; shipped: example-tr181-gateway, huawei-bm632w-tr098`);
   });
 });
+
+describe('cpe-sim run FILE resolves a shipped scenario from the package when not in the working directory', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cpe-sim-cwd-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // --cpes 100 is too few for the smoke scenario's power cut of CPEs [0, 150): the refusal,
+  // before anything starts, names the file that was read.
+  const refusal = (file: string) =>
+    `scenario ${file}: stages[3].powerCut.target: the range [0, 150) is outside the fleet's CPEs [0, 100) (--cpes 100, --fleet-offset 0)`;
+
+  it('a bare shipped name, and the docs\' scenarios/NAME.yaml form, from an empty folder: the package\'s copy is read', async () => {
+    for (const name of ['overload-smoke', 'overload-smoke.yaml', 'scenarios/overload-smoke.yaml']) {
+      const r = await runIn(dir, ['run', name, '--cpes', '100']);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toBe(refusal(join(repoRoot, 'scenarios/overload-smoke.yaml')));
+    }
+  });
+
+  it('a file of that path in the working directory wins over the shipped one', async () => {
+    cpSync(join(repoRoot, 'scenarios/overload-smoke.yaml'), join(dir, 'scenarios/overload-smoke.yaml'));
+    try {
+      const r = await runIn(dir, ['run', 'scenarios/overload-smoke.yaml', '--cpes', '100']);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toBe(refusal('scenarios/overload-smoke.yaml'));
+    } finally {
+      rmSync(join(dir, 'scenarios'), { recursive: true, force: true });
+    }
+  });
+
+  it('a name found nowhere: exit 2, naming the folder looked in and the shipped scenarios', async () => {
+    const r = await runIn(dir, ['run', 'no-such-test.yaml']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(`scenario no-such-test.yaml: no such file in ${dir}, nor a shipped scenario of that name; shipped: boot-storm, breakpoint, overload-smoke, steady-day`);
+  });
+});

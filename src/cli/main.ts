@@ -6,7 +6,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadConfig, uspEnabled } from '../config/load.js';
 import { OPTIONS, toEnv, toKebab } from '../config/options.js';
-import { shippedProfiles } from '../config/profile-path.js';
+import { resolveScenario, shippedProfiles, shippedScenarios } from '../config/profile-path.js';
 import { fdBudget, fdRefusal, type FdBudget } from '../coordinator/fd-budget.js';
 import { startFleet } from '../coordinator/fleet.js';
 import { createLogger } from '../log.js';
@@ -283,6 +283,11 @@ function logDescriptors(log: ReturnType<typeof createLogger>, b: FdBudget): void
 /** Load the scenario and its options, refusing anything bad before a thread starts (exit 2). */
 function prepareScenario(file: string, flags: Record<string, unknown>): { scenario: Scenario; cfg: Config } {
   let text: string;
+  const found = resolveScenario(file);
+  if (found === undefined) {
+    throw new ConfigError(`scenario ${file}: no such file in ${process.cwd()}, nor a shipped scenario of that name; shipped: ${shippedScenarios().join(', ')}`);
+  }
+  file = found;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {

@@ -32,6 +32,7 @@ COPY --from=build /app/dist/scripts/healthcheck.js ./dist/scripts/healthcheck.js
 COPY --from=build /app/src/usp/proto ./src/usp/proto
 COPY profiles ./profiles
 COPY scenarios ./scenarios
+COPY LICENSE ./LICENSE
 RUN mkdir -p /var/lib/cpe-sim && chown node:node /var/lib/cpe-sim
 USER node
 EXPOSE 7548 9100

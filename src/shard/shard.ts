@@ -8,7 +8,7 @@ import { Agent } from 'undici';
 import type { LifecycleState, ShardInit, ShardSample, ShardStats, StateCounts } from '../threads/messages.js';
 import type { FleetEvent, LinkFaultSpec } from '../scenario/model.js';
 import { basename } from 'node:path';
-import { LIFECYCLE_STATES } from '../threads/messages.js';
+import { LIFECYCLE_STATES, USP_MTP_NAMES } from '../threads/messages.js';
 import { publishTick } from '../cwmp/diagnostics.js';
 import { EV } from '../cwmp/events.js';
 import type { Overlay } from '../datamodel/overlay.js';
@@ -56,7 +56,6 @@ const REACHED = 0x40;
 const LIFE = 0x3f;
 
 /** TR-181 LocalAgent.MTP.{i}.Protocol and Controller.{i}.MTP.{i}.Protocol of each --usp-mtp. */
-const MTP_PROTOCOL = { mqtt: 'MQTT', websocket: 'WebSocket', stomp: 'STOMP' } as const;
 
 export class Shard implements CpeTable, AdminTable {
   readonly shardId: number;
@@ -119,7 +118,7 @@ export class Shard implements CpeTable, AdminTable {
     this.fdGate = init.fds ? new FdGate(init.fds.gate) : undefined;
     const u = init.usp;
     this.env = new FleetEnv(deps.profile, deps.template, init.seed, init.cr.baseUrl, init.cr.secret, init.acs, { username: init.cr.username, password: init.cr.password },
-      u ? { patterns: { endpointId: u.endpointId, agentTopic: u.agentTopic, username: u.username, password: u.password, secret: u.secret }, controllerId: u.controllerId, controllerTopic: u.controllerTopic, mtpProtocol: MTP_PROTOCOL[u.mtp] } : undefined, init.xmpp);
+      u ? { patterns: { endpointId: u.endpointId, agentTopic: u.agentTopic, username: u.username, password: u.password, secret: u.secret }, controllerId: u.controllerId, controllerTopic: u.controllerTopic, mtpProtocol: USP_MTP_NAMES[u.mtp] } : undefined, init.xmpp);
     if (u && deps.template.rootName !== 'Device') {
       throw new CpeSimError('CONFIG_INVALID', `config: uspBroker: USP needs a TR-181 Device:2 profile (root "Device"); profile ${deps.profile.name} has root "${deps.template.rootName}"`);
     }

@@ -5,7 +5,7 @@
 // agent it keeps a state byte, a retry count and the due time of its reconnect; the one
 // object an idle agent holds is its connection.
 import { retryDelayMs } from '../scheduler/backoff.js';
-import { type MqttConnectionState, type UspInit } from '../threads/messages.js';
+import { type MqttConnectionState, type UspInit, USP_MTP_NAMES } from '../threads/messages.js';
 import type { AgentLink, LinkEvents } from '../usp/mtp/link.js';
 import { MQTT_MAX_PACKET_BYTES, MqttMtp } from '../usp/mtp/mqtt.js';
 import { StompMtp } from '../usp/mtp/stomp.js';
@@ -58,7 +58,7 @@ export class UspConnections {
     this.states = new ConnStates(table.size);
     this.retries = new Uint8Array(table.size);
     this.connectAt = new Float64Array(table.size);
-    this.failures = new FailureLog((msg, extra) => table.log('warn', msg, extra), `USP ${init.mtp === 'mqtt' ? 'MQTT' : init.mtp === 'stomp' ? 'STOMP' : 'WebSocket'} connection failed`);
+    this.failures = new FailureLog((msg, extra) => table.log('warn', msg, extra), `USP ${USP_MTP_NAMES[init.mtp]} connection failed`);
     if (init.mtp === 'websocket' && init.wsListen) {
       const server = new WsAgentServer({
         agentOf: (eid) => this.agentOf(eid),

@@ -72,11 +72,13 @@ export interface ShardInit {
   testHooks?: boolean;
 }
 
-/** The USP agents' settings (--usp-*), patterns unfilled: each agent fills its own. */
 /** The MTP the agents speak (--usp-mtp). */
 export const USP_MTPS = ['mqtt', 'websocket', 'stomp'] as const;
 export type UspMtp = (typeof USP_MTPS)[number];
+/** Each MTP's name as TR-181 `Device.LocalAgent.MTP.{i}.Protocol` and the logs write it. */
+export const USP_MTP_NAMES: Record<UspMtp, 'MQTT' | 'WebSocket' | 'STOMP'> = { mqtt: 'MQTT', websocket: 'WebSocket', stomp: 'STOMP' };
 
+/** The USP agents' settings (--usp-*), patterns unfilled: each agent fills its own. */
 export interface UspInit {
   /** The MTP of every agent of the fleet. */
   mtp: UspMtp;

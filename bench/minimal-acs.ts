@@ -23,11 +23,29 @@ export class MinimalAcs {
   private campaign: string | undefined;
   private readonly done = new Set<string>();
   private readonly serialOf = new WeakMap<Socket, string>();
+  /**
+   * With capture on: the request bodies of the first bootstrap session and of the first
+   * periodic session, in order (a session is one connection here: it ends with 204 + close).
+   */
+  readonly samples: { bootstrap?: string[]; periodic?: string[] } = {};
+  private readonly bodiesOf = new WeakMap<Socket, string[]>();
+
+  constructor(private readonly capture = false) {}
 
   /** Set these parameters (name, value, xsd type) once on every CPE, from its next session on. */
   startCampaign(params: Array<[string, string, string]>): void {
     const list = params.map(([n, v, t]) => `<ParameterValueStruct><Name>${n}</Name><Value xsi:type="xsd:${t}">${v}</Value></ParameterValueStruct>`).join('');
     this.campaign = `<cwmp:SetParameterValues><ParameterList soap-enc:arrayType="cwmp:ParameterValueStruct[${params.length}]">${list}</ParameterList><ParameterKey>campaign</ParameterKey></cwmp:SetParameterValues>`;
+  }
+
+  private keep(socket: Socket, body: string): void {
+    const list = this.bodiesOf.get(socket) ?? [];
+    this.bodiesOf.set(socket, list);
+    list.push(body);
+    if (body !== '') return;
+    this.bodiesOf.delete(socket);
+    if (list[0]?.includes('0 BOOTSTRAP')) this.samples.bootstrap ??= list;
+    else if (list[0]?.includes('2 PERIODIC')) this.samples.periodic ??= list;
   }
 
   async listen(): Promise<string> {
@@ -37,6 +55,7 @@ export class MinimalAcs {
       req.on('end', () => {
         const body = Buffer.concat(chunks).toString('utf8');
         const serial = this.serialOf.get(req.socket);
+        if (this.capture) this.keep(req.socket, body);
         if (body.length === 0) {
           if (this.campaign && serial !== undefined && !this.done.has(serial)) {
             this.done.add(serial);

@@ -27,6 +27,10 @@
 // the fault and the wall time per session (1 / fault_sessions_per_s). clean_failed is the
 // failed sessions of the window without a fault (0 expected).
 //
+// SESSION_BENCH=1 adds a BenchmarkSessionCost line per SESSION_BENCH_SIZES (50000): CPU per
+// bootstrap and periodic CWMP session against an ACS in another process, beside a bare
+// undici client sending the same bytes (bench/session-cost.ts).
+//
 // XMPP_BENCH=1 adds a BenchmarkXmpp line per size (see xmppLine below): what one CPE's XMPP
 // connection (TR-069 Annex K) costs, against a prosody started for it.
 //
@@ -45,6 +49,7 @@ import { MetricsHub } from '../src/metrics/hub.js';
 import { ThreadMetrics } from '../src/metrics/thread-metrics.js';
 import { MinimalAcs } from './minimal-acs.js';
 import { uspRttN, uspWsN } from './usp.js';
+import { sessionCostLine } from './session-cost.js';
 import type { XmppInit } from '../src/threads/messages.js';
 import { startProsody } from '../test/helpers/prosody.js';
 
@@ -400,6 +405,10 @@ async function main(): Promise<void> {
   }
   if (process.env['XMPP_BENCH'] === '1') {
     for (const n of (process.env['XMPP_BENCH_SIZES'] ?? '100,1000').split(',').map(Number)) process.stdout.write(`${await xmppLine(n)}\n`);
+  }
+  // SESSION_BENCH=1: CPU per CWMP session against an ACS in another process, next to a bare undici client.
+  if (process.env['SESSION_BENCH'] === '1') {
+    for (const n of (process.env['SESSION_BENCH_SIZES'] ?? '50000').split(',').map(Number)) process.stdout.write(`${await sessionCostLine(n, shards, profile)}\n`);
   }
   // USP_BENCH=1: request/response RTT over an aedes broker in a child process.
   if (process.env['USP_BENCH'] === '1') {

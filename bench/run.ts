@@ -31,6 +31,12 @@
 // bootstrap and periodic CWMP session against an ACS in another process, beside a bare
 // undici client sending the same bytes (bench/session-cost.ts).
 //
+// FIXED_BASE_BENCH=1 adds BenchmarkFixedBase_100-2 (the CLI's RSS with 100 CPEs, 2 shards and
+// metrics on) and STEADY_BENCH=1 a BenchmarkSteady line per STEADY_BENCH_SIZES (sessions/s,
+// CPU % of one core and RSS of the CLI at a 300 s interval): bench/whole-process.ts.
+// HELD_BENCH=1 adds BenchmarkHeldFleet_10000000 (HELD_BENCH_SIZE): ten million CPEs on a
+// 24-hour window and interval, bytes_per_cpe and RSS after HELD_BENCH_MINUTES (bench/held-fleet.ts).
+//
 // XMPP_BENCH=1 adds a BenchmarkXmpp line per size (see xmppLine below): what one CPE's XMPP
 // connection (TR-069 Annex K) costs, against a prosody started for it.
 //
@@ -50,6 +56,8 @@ import { ThreadMetrics } from '../src/metrics/thread-metrics.js';
 import { MinimalAcs } from './minimal-acs.js';
 import { uspRttN, uspWsN } from './usp.js';
 import { sessionCostLine } from './session-cost.js';
+import { fixedBaseLine, steadyLine } from './whole-process.js';
+import { heldFleetLine } from './held-fleet.js';
 import type { XmppInit } from '../src/threads/messages.js';
 import { startProsody } from '../test/helpers/prosody.js';
 
@@ -405,6 +413,15 @@ async function main(): Promise<void> {
   }
   if (process.env['XMPP_BENCH'] === '1') {
     for (const n of (process.env['XMPP_BENCH_SIZES'] ?? '100,1000').split(',').map(Number)) process.stdout.write(`${await xmppLine(n)}\n`);
+  }
+  // FIXED_BASE_BENCH=1 and STEADY_BENCH=1: the CLI in a process of its own, seen through /proc.
+  if (process.env['FIXED_BASE_BENCH'] === '1') process.stdout.write(`${await fixedBaseLine(100, 2, profile)}\n`);
+  if (process.env['STEADY_BENCH'] === '1') {
+    const window = Number(process.env['STEADY_BENCH_WINDOW'] ?? 180);
+    for (const n of (process.env['STEADY_BENCH_SIZES'] ?? '100000').split(',').map(Number)) process.stdout.write(`${await steadyLine(n, shards, profile, window)}\n`);
+  }
+  if (process.env['HELD_BENCH'] === '1') {
+    process.stdout.write(`${await heldFleetLine(Number(process.env['HELD_BENCH_SIZE'] ?? 10_000_000), shards, profile, Number(process.env['HELD_BENCH_MINUTES'] ?? 5))}\n`);
   }
   // SESSION_BENCH=1: CPU per CWMP session against an ACS in another process, next to a bare undici client.
   if (process.env['SESSION_BENCH'] === '1') {

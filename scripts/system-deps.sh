@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The system packages the tests need besides Node (npm test runs this first, as pretest):
-#   prometheus (promtool: checks a live scrape and the alert recipes),
+#   prometheus (promtool: checks a live scrape, the alert recipes and the Grafana dashboard's queries),
 #   mosquitto (the MQTT 5 broker of the USP tests; tests start their own on free ports),
 #   chromium (headless, for the report and live page tests),
 #   coturn (turnserver: the STUN server of the UDP connection-request tests, started by them on free ports),

@@ -1,17 +1,24 @@
 // docs/grafana/cpe-sim.json, the Grafana dashboard: its variables, its layout, and every
 // panel's PromQL. promtool (Debian package prometheus) checks each query's syntax as a
 // recording rule of a generated rules file; the catalog (src/metrics/catalog.ts) says
-// whether each metric and label the query names is one cpe-sim exports.
+// whether each metric and label the query names is one cpe-sim exports. Then Prometheus's
+// engine (promtool test rules) evaluates the queries on series copied from a real fleet's
+// scrape (CWMP against the mock ACS, USP agents on the embedded broker answering a Get).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
+import { loadConfig } from '../src/config/load.js';
+import { startFleet, type Fleet } from '../src/coordinator/fleet.js';
+import { createLogger } from '../src/log.js';
 import { createCatalog } from '../src/metrics/catalog.js';
-import { repoRoot } from './helpers/harness.js';
+import { exampleProfile, repoRoot } from './helpers/harness.js';
 import { findBinary } from './helpers/peers.js';
 import { checkQuery, type DashboardRules, type SeriesLabels } from './helpers/promql.js';
+import { sample, scrapeUntil } from './helpers/scrape.js';
+import { TestController } from './helpers/usp-controller.js';
 
 interface Target {
   refId: string;
@@ -60,9 +67,9 @@ function allPanels(d: Dashboard): Panel[] {
   return d.panels.flatMap((p) => (p.type === 'row' ? (p.panels ?? []) : [p]));
 }
 
-/** `expr` with the dashboard's variables as Prometheus will see them: query variables match anything. */
-function substitute(expr: string, d: Dashboard): string {
-  const vars = new Map(d.templating.list.filter((v) => v.type !== 'datasource').map((v) => [v.name, '.+']));
+/** `expr` with the dashboard's variables as Prometheus will see them: query variables match anything, or what `picked` says. */
+function substitute(expr: string, d: Dashboard, picked: Record<string, string> = {}): string {
+  const vars = new Map(d.templating.list.filter((v) => v.type !== 'datasource').map((v) => [v.name, picked[v.name] ?? '.+']));
   return expr.replace(/\$\{([a-zA-Z_][a-zA-Z0-9_]*)(?::[a-z]+)?\}|\$([a-zA-Z_][a-zA-Z0-9_]*)/g, (all, braced: string | undefined, bare: string | undefined) => {
     const name = (braced ?? bare)!;
     const value = BUILTINS[name] ?? vars.get(name);
@@ -259,5 +266,145 @@ describe('the Grafana dashboard (docs/grafana/cpe-sim.json)', () => {
     const syntax = checkRules(dir, [{ record: 'cpe_sim:grafana:typo', expr: substitute(good.replace('by (reason) (', 'by (reason) (('), dash) }]);
     expect(syntax.status).not.toBe(0);
     expect(syntax.out).toMatch(/unclosed left parenthesis|unexpected/);
+  });
+});
+
+/** One sample of a scrape: the series as written (name and raw label pairs), its family's type, its value. */
+interface Scraped {
+  name: string;
+  labels: string[];
+  type: string;
+  value: number;
+}
+function parseScrape(text: string): Scraped[] {
+  const types = new Map<string, string>();
+  const out: Scraped[] = [];
+  for (const line of text.split('\n')) {
+    const t = /^# TYPE (\S+) (\S+)$/.exec(line);
+    if (t) types.set(t[1]!, t[2]!);
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) throw new Error(`unreadable scrape line: ${line}`);
+    const family = [...types.keys()].find((f) => m[1] === f || (types.get(f) === 'histogram' && [`${f}_bucket`, `${f}_sum`, `${f}_count`].includes(m[1]!)));
+    const labels = [...(m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((x) => `${x[1]}="${x[2]}"`);
+    out.push({ name: m[1]!, labels, type: family === undefined ? 'untyped' : types.get(family)!, value: Number(m[3]) });
+  }
+  return out;
+}
+
+// The dashboard's queries evaluated by Prometheus's own engine (promtool test rules) on
+// series copied from a real fleet's scrape, as two pods of one job plus a pod of another
+// job that the job variable must leave out. Counters rise by their scraped value every
+// 30 s, gauges hold it, so each rate over 1m is 2 × value / 60 per pod.
+describe('the Grafana dashboard on a real scrape (promtool test rules)', () => {
+  const cpes = 6;
+  const dir = mkdtempSync(join(tmpdir(), 'cpe-sim-grafana-live-'));
+  let fleet: Fleet | undefined;
+  let ctl: TestController | undefined;
+  let text = '';
+  beforeAll(async () => {
+    const cfg = loadConfig({
+      flags: {
+        profile: exampleProfile, mockAcs: '127.0.0.1:0', uspBroker: 'embedded', uspEmbeddedBind: '127.0.0.1:0', cpes: String(cpes), shards: '1',
+        bootRamp: '0', crBindAddr: '127.0.0.1:0', metricsBindAddr: '127.0.0.1:0', logLevel: 'silent',
+      },
+      env: {},
+    });
+    fleet = await startFleet(cfg, createLogger('silent', 'json'));
+    const port = fleet.admin!.port;
+    const broker = `mqtt://127.0.0.1:${fleet.broker!.port}`;
+    await scrapeUntil(port, (t) => sample(t, 'cpe_sim_fleet_bootstraps_total') === cpes && sample(t, `cpe_sim_usp_mqtt_connection_state{broker="${broker}",state="connected"}`) === cpes);
+    const endpointId = (await fleet.coordinator.detail(0))!.usp!.endpointId;
+    ctl = await TestController.start({ url: fleet.broker!.url, protocolVersion: 4 });
+    await ctl.request({ endpointId, topic: `/usp/agent/${endpointId}` }, { request: { get: { param_paths: ['Device.DeviceInfo.SerialNumber'] } } }, { msgId: 'grafana-get-1' });
+    text = await scrapeUntil(port, (t) => sample(t, 'cpe_sim_usp_requests_total{msg_type="GET",result="success"}') === 1 && sample(t, 'cpe_sim_fleet_cpes_by_state{lifecycle_state="ready"}') === cpes);
+  }, 60_000);
+  afterAll(async () => {
+    await ctl?.stop();
+    await fleet?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('gives the fleet, session, Inform, USP and heap panels the values the scrape holds, summed over the picked pods', () => {
+    const samples = parseScrape(text);
+    expect(sample(text, 'cpe_sim_fleet_cpes_by_state{lifecycle_state="ready"}')).toBe(cpes);
+    const pods = [
+      { job: 'cpe-sim', instance: 'pod-a:9100' },
+      { job: 'cpe-sim', instance: 'pod-b:9100' },
+      { job: 'other-sim', instance: 'pod-c:9100' },
+    ];
+    const cumulative = (s: Scraped) => s.type === 'counter' || s.type === 'histogram';
+    const inputSeries = pods.flatMap((pod) =>
+      samples.map((s) => ({
+        series: `${s.name}{${[...s.labels, `job="${pod.job}"`, `instance="${pod.instance}"`].join(',')}}`,
+        values: cumulative(s) ? `0+${s.value}x4` : `${s.value}x4`,
+      })),
+    );
+    const picked = { job: 'cpe-sim', instance: 'pod-a:9100|pod-b:9100' };
+    const targets = new Map<string, string>(allPanels(dash).flatMap((p) => (p.targets ?? []).map((t) => [`${p.title}/${t.legendFormat}`, substitute(t.expr, dash, picked)] as const)));
+    const expr = (key: string) => {
+      const e = targets.get(key);
+      if (e === undefined) throw new Error(`no panel target ${key}`);
+      return e;
+    };
+    const v = (series: string) => sample(text, series) ?? NaN;
+    const perSecond = (value: number) => 2 * ((2 * value) / 60); // two pods, each 2 × value over 60 s
+    const num = (x: number) => x;
+    const tests: Array<{ expr: string; eval_time: string; exp_samples: Array<{ labels: string; value: number }> }> = [];
+    const at = '2m';
+    tests.push({
+      expr: expr('CPEs by lifecycle state/{{lifecycle_state}}'),
+      eval_time: at,
+      exp_samples: ['new', 'bootstrapping', 'ready', 'failed'].map((st) => ({ labels: `{lifecycle_state="${st}"}`, value: num(2 * v(`cpe_sim_fleet_cpes_by_state{lifecycle_state="${st}"}`)) })),
+    });
+    const sessions = v('cpe_sim_cwmp_session_duration_seconds_count');
+    const failed = v('cpe_sim_fleet_failed_sessions_total');
+    expect(sessions).toBeGreaterThanOrEqual(cpes);
+    tests.push({ expr: expr('CWMP sessions/s (ok, failed)/ok'), eval_time: at, exp_samples: [{ labels: '{}', value: num(perSecond(sessions) - perSecond(failed)) }] });
+    tests.push({ expr: expr('CWMP sessions/s (ok, failed)/failed'), eval_time: at, exp_samples: [{ labels: '{}', value: num(perSecond(failed)) }] });
+    tests.push({ expr: expr('CWMP sessions/s (ok, failed)/bootstraps accepted'), eval_time: at, exp_samples: [{ labels: '{}', value: num(perSecond(cpes)) }] });
+    const informs = samples.filter((s) => s.name === 'cpe_sim_cwmp_informs_total' && s.value > 0);
+    expect(informs.map((s) => s.labels.join(','))).toContain('event_code="0 BOOTSTRAP",result="accepted"');
+    tests.push({
+      expr: expr('Informs/s by event code/{{event_code}} ({{result}})'),
+      eval_time: at,
+      exp_samples: informs.map((s) => ({ labels: `{${s.labels.join(',')}}`, value: num(perSecond(s.value)) })),
+    });
+    tests.push({
+      expr: expr('USP requests/s by message type/{{msg_type}} ({{result}})'),
+      eval_time: at,
+      exp_samples: samples.filter((s) => s.name === 'cpe_sim_usp_requests_total' && s.value > 0).map((s) => ({ labels: `{${s.labels.join(',')}}`, value: num(perSecond(s.value)) })),
+    });
+    tests.push({
+      expr: expr('USP MTP connections by state/{{state}}'),
+      eval_time: at,
+      exp_samples: ['disconnected', 'connecting', 'connected', 'backoff'].map((st) => ({
+        labels: `{state="${st}"}`,
+        value: num(2 * samples.filter((s) => s.name === 'cpe_sim_usp_mqtt_connection_state' && s.labels.includes(`state="${st}"`)).reduce((a, s) => a + s.value, 0)),
+      })),
+    });
+    tests.push({
+      expr: expr('Heap per pod/{{instance}}'),
+      eval_time: at,
+      exp_samples: ['pod-a:9100', 'pod-b:9100'].map((instance) => ({ labels: `{instance="${instance}"}`, value: num(v('cpe_sim_process_heap_alloc_bytes')) })),
+    });
+    // The ACS latency quantiles: one series per CPE message the fleet sent, none for the others (NaN left out).
+    const sent = samples.filter((s) => s.name === 'cpe_sim_cwmp_acs_response_seconds_count' && s.value > 0).length;
+    expect(sent).toBeGreaterThanOrEqual(2); // Inform, Empty at least
+    for (const legend of ['{{message}} p50', '{{message}} p95', '{{message}} p99']) {
+      tests.push({ expr: `count(${expr(`ACS response time percentiles by CPE message/${legend}`)})`, eval_time: at, exp_samples: [{ labels: '{}', value: num(sent) }] });
+    }
+    // Every other query evaluates without an error (and those without a "> 0" or ">= 0"
+    // filter return something, every label value being present at 0 from the first scrape).
+    for (const e of targets.values()) {
+      const filtered = /(>|>=) 0$/.test(e);
+      tests.push({ expr: filtered ? `vector(1) or clamp_max(count(${e}), 1)` : `clamp_max(count(${e}), 1)`, eval_time: at, exp_samples: [{ labels: '{}', value: 1 }] });
+    }
+    writeFileSync(join(dir, 'empty.rules.yml'), stringify({ groups: [] }));
+    const file = join(dir, 'dashboard.test.yml');
+    writeFileSync(file, stringify({ rule_files: ['empty.rules.yml'], evaluation_interval: '30s', tests: [{ interval: '30s', input_series: inputSeries, promql_expr_test: tests }] }));
+    const r = spawnSync(promtool(), ['test', 'rules', file], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    expect({ status: r.status, out: `${r.stdout}${r.stderr}` }).toEqual({ status: 0, out: expect.stringContaining('SUCCESS') });
+    expect(tests.length).toBeGreaterThan(targets.size);
   });
 });

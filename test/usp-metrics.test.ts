@@ -1,10 +1,11 @@
 // USP metrics through real worker threads: a dual-stack fleet (mock ACS + the embedded
 // broker) on two shards with the metrics listener; the shards push every 2 s and the
 // scrape shows the agents' MQTT states per broker, every USP msg_type pre-registered, and
-// a Get answered by agent 0 counted once. promtool checks the live scrape (when installed).
+// a Get answered by agent 0 counted once. promtool checks the live scrape.
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { sample, scrape, scrapeUntil as scrapeUntilOn, withPromtool as maybe } from './helpers/scrape.js';
+import { sample, scrape, scrapeUntil as scrapeUntilOn } from './helpers/scrape.js';
+import { findBinary } from './helpers/peers.js';
 import { loadConfig } from '../src/config/load.js';
 import { startFleet, type Fleet } from '../src/coordinator/fleet.js';
 import { createLogger } from '../src/log.js';
@@ -73,10 +74,10 @@ describe('USP metrics on a live scrape (worker threads, embedded broker)', () =>
     expect(sample(text, 'cpe_sim_usp_requests_total{msg_type="GET",result="success"}')).toBe(0);
   });
 
-  maybe('promtool check metrics passes on the scrape', async () => {
+  it('promtool check metrics passes on the scrape', async () => {
     const text = await scrape(port);
     expect(text).toContain('cpe_sim_usp_mqtt_connection_state');
-    const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(findBinary('promtool', 'prometheus', '/usr/bin'), ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 20_000 });
     expect({ status: r.status, out: `${r.stdout}${r.stderr}`.trim() }).toEqual({ status: 0, out: '' });
   });
 

@@ -1,12 +1,5 @@
-// GET /metrics over real HTTP, and whether promtool (Debian package prometheus) is here:
-// CI installs it; elsewhere the promtool checks are skipped.
-import { spawnSync } from 'node:child_process';
+// GET /metrics over real HTTP.
 import { request } from 'node:http';
-import { it } from '@jest/globals';
-
-export const havePromtool = spawnSync('promtool', ['--version']).status === 0;
-/** `it` when promtool can run (always under CI, so a missing one fails there), else `it.skip`. */
-export const withPromtool = havePromtool || process.env['CI'] ? it : it.skip;
 
 export function scrape(port: number): Promise<string> {
   return new Promise((resolve, reject) => {

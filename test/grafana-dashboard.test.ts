@@ -229,12 +229,13 @@ describe('the Grafana dashboard (docs/grafana/cpe-sim.json)', () => {
       uspRtt: has(/histogram_quantile\(0\.99, sum by \(le, msg_type\) \(rate\(cpe_sim_usp_request_rtt_seconds_bucket\{/),
       uspConnections: has(/sum by \(state\) \(cpe_sim_usp_mqtt_connection_state\{/),
       heap: has(/cpe_sim_process_heap_alloc_bytes\{/),
+      rss: has(/cpe_sim_process_resident_memory_bytes\{/),
       lag: has(/cpe_sim_process_event_loop_lag_seconds\{/),
       restarts: has(/cpe_sim_process_shard_restarts_total\{/),
       fds: has(/cpe_sim_process_open_fds\{/),
     }).toEqual({
       fleetByState: true, sessionsOk: true, failuresByReason: true, failuresByStatus: true, acsP50: true, acsP95: true, acsP99: true, informsByEvent: true,
-      uspRequests: true, uspRtt: true, uspConnections: true, heap: true, lag: true, restarts: true, fds: true,
+      uspRequests: true, uspRtt: true, uspConnections: true, heap: true, rss: true, lag: true, restarts: true, fds: true,
     });
   });
 
@@ -383,11 +384,13 @@ describe('the Grafana dashboard on a real scrape (promtool test rules)', () => {
         value: num(2 * samples.filter((s) => s.name === 'cpe_sim_usp_mqtt_connection_state' && s.labels.includes(`state="${st}"`)).reduce((a, s) => a + s.value, 0)),
       })),
     });
-    tests.push({
-      expr: expr('Heap per pod/{{instance}}'),
-      eval_time: at,
-      exp_samples: ['pod-a:9100', 'pod-b:9100'].map((instance) => ({ labels: `{instance="${instance}"}`, value: num(v('cpe_sim_process_heap_alloc_bytes')) })),
-    });
+    for (const [legend, metric] of [['heap', 'cpe_sim_process_heap_alloc_bytes'], ['RSS', 'cpe_sim_process_resident_memory_bytes']] as const) {
+      tests.push({
+        expr: expr(`Memory per pod/{{instance}} ${legend}`),
+        eval_time: at,
+        exp_samples: ['pod-a:9100', 'pod-b:9100'].map((instance) => ({ labels: `{instance="${instance}"}`, value: num(v(metric)) })),
+      });
+    }
     // The ACS latency quantiles: one series per CPE message the fleet sent, none for the others (NaN left out).
     const sent = samples.filter((s) => s.name === 'cpe_sim_cwmp_acs_response_seconds_count' && s.value > 0).length;
     expect(sent).toBeGreaterThanOrEqual(2); // Inform, Empty at least

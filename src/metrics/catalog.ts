@@ -130,6 +130,7 @@ export function createCatalog() {
     rpcFaults: new Counter({ name: 'cpe_sim_rpc_faults_total', help: 'Faults the CPEs answered with (CWMP SOAP faults, USP Error messages), by protocol and code.', labelNames: ['protocol', 'code'] as const, registers: r }),
     // ---- process (each thread reports its own; sums are over all threads) ----
     heapAlloc: new Gauge({ name: 'cpe_sim_process_heap_alloc_bytes', help: 'V8 heap in use plus external memory, summed over all threads.', registers: r, aggregator: 'sum' }),
+    residentMemory: new Gauge({ name: 'cpe_sim_process_resident_memory_bytes', help: 'Resident set size of the whole process (every thread, code and native memory included), read at each scrape: what a container memory limit counts.', registers: r, aggregator: 'max' }),
     fdCount: new Gauge({ name: 'cpe_sim_process_open_fds', help: 'Open file descriptors of the process (from /proc/self/fd; the last good count when a read fails; absent where there is no /proc/self/fd).', labelNames: ['os'] as const, registers: r, aggregator: 'max' }),
     fdReadFailures: new Counter({ name: 'cpe_sim_process_open_fds_read_failures_total', help: 'Reads of /proc/self/fd that failed (EMFILE even with the spare descriptor given up); the open-fds gauge then keeps its last good count.', registers: r }),
     fdLimit: new Gauge({ name: 'cpe_sim_process_max_fds', help: 'The process\'s soft limit of open file descriptors (RLIMIT_NOFILE; 0 when unlimited or unreadable).', registers: r, aggregator: 'max' }),

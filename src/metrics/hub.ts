@@ -43,6 +43,7 @@ export class MetricsHub {
     c.uptime.inc(Math.max(0, up - this.uptimeReported));
     this.uptimeReported = up;
     c.workerThreads.set(this.workerThreads());
+    c.residentMemory.set(process.memoryUsage.rss());
     if (this.fds) {
       const open = this.fds.sample();
       if (open !== undefined) c.fdCount.set({ os: 'linux' }, open);

@@ -6,6 +6,7 @@
 #   coturn (turnserver: the STUN server of the UDP connection-request tests, started by them on free ports),
 #   prosody (the XMPP server of the XMPP connection-request tests; tests start their own on free ports),
 #   rabbitmq-server (the STOMP broker of the USP STOMP tests, with its rabbitmq_stomp plugin; tests start their own node).
+#   bsdutils (script, util-linux: runs the CLI under a pseudo-terminal for the live progress line test).
 # Installs what is missing with apt-get when it can (root, or sudo without a password);
 # otherwise names the command to run and fails.
 set -euo pipefail
@@ -16,6 +17,7 @@ command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 { [ -x /usr/bin/turnserver ] || command -v turnserver >/dev/null 2>&1; } || missing+=(coturn)
 { [ -x /usr/bin/prosody ] || command -v prosody >/dev/null 2>&1; } || missing+=(prosody)
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
+command -v script >/dev/null 2>&1 || missing+=(bsdutils)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "system-deps: installing ${missing[*]} (Debian packages) for the tests" >&2
 as_root=()

@@ -48,7 +48,11 @@ const RUN_MODES = `Run modes and exit codes:
                  failed
   any mode       exit 2: a bad option, profile or scenario file, refused before
                  anything starts; exit 1: the fleet could not start (e.g. a
-                 listener's address in use: the message names its flag)`;
+                 listener's address in use: the message names its flag)
+  signals        SIGINT/SIGTERM stops the fleet cleanly, also during start-up
+                 (as soon as the fleet is up): a daemon or a bootstrap run exits 0
+                 (a bootstrap run with its summary), a scenario run is judged on
+                 what ran (0 or 99); a second signal exits at once with 130`;
 
 const EXAMPLES: [string, string][] = [
   ['$0 --mock-acs 127.0.0.1:7647 --cpes 1000 --boot-ramp 200/s --metrics-bind-addr 127.0.0.1:9100', 'A daemon: 1,000 CPEs against the embedded mock ACS, metrics on :9100; Ctrl-C stops it'],

@@ -6,18 +6,21 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from '@jest/globals';
 import { cliEnv, runCli } from './helpers/cli.js';
 import { repoRoot } from './helpers/harness.js';
-import { findBinary } from './helpers/peers.js';
+import { findBinary, freePort } from './helpers/peers.js';
 
 const ESC = '\x1b';
 /** CSI sequences (erase, cursor moves, synchronized output) and the pty's carriage returns removed. */
 const plain = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
 const shQuote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
 
-/** Run the CLI under a pseudo-terminal (stdout and stderr both the pty); bounded: killed after timeoutMs. */
-function underPty(args: string[], timeoutMs = 60_000): Promise<{ code: number | null; out: string }> {
+/**
+ * Run the CLI under a pseudo-terminal (stdout and stderr both the pty), `cols` wide when
+ * given (else the pty reports no size and the CLI takes 80); bounded: killed after timeoutMs.
+ */
+function underPty(args: string[], timeoutMs = 60_000, cols?: number): Promise<{ code: number | null; out: string }> {
   // bsdutils is the Debian package of util-linux's `script`.
   const script = findBinary('script', 'bsdutils', '/usr/bin');
-  const command = [process.execPath, `${repoRoot}dist/src/cli/main.js`, ...args].map(shQuote).join(' ');
+  const command = `${cols ? `stty cols ${cols} rows 40 && exec ` : ''}${[process.execPath, `${repoRoot}dist/src/cli/main.js`, ...args].map(shQuote).join(' ')}`;
   return new Promise((resolve) => {
     // -q no banner, -f flush each write, -e the command's exit code, -c the command; no typescript file.
     const p = spawn(script, ['-qfec', command, '/dev/null'], { env: { ...cliEnv(), TERM: 'xterm' }, cwd: repoRoot, timeout: timeoutMs, killSignal: 'SIGKILL' });
@@ -64,6 +67,16 @@ describe('boot progress on a terminal', () => {
     expect(JSON.parse(lines[summaryAt]!)).toMatchObject({ summary: { ready: 300, failed: 0 } });
     expect(lines.findIndex((l) => / INFO fleet stopped /.test(l))).toBeLessThan(summaryAt);
     expect(lines.findLastIndex((l) => /sessions\/s/.test(l))).toBeLessThan(lines.findIndex((l) => / INFO fleet stopped /.test(l)));
+  });
+
+  it('a bootstrap run whose ACS refuses connections: the line shows the failures by reason, then the verdict (exit 1)', async () => {
+    // A port that was free a moment ago: nothing listens there.
+    const port = await freePort('127.0.0.1');
+    const r = await underPty(['--acs-url', `http://127.0.0.1:${port}/`, '--cr-bind-addr', '127.0.0.1:0', '--cpes', '20', '--shards', '1', '--boot-ramp', '0', '--log-format', 'text'], 60_000, 120);
+    expect(r.code).toBe(1);
+    const out = plain(r.out);
+    expect(out).toMatch(/\d+s \| new 0 bootstrapping 0 ready 0 failed 20 \| \d+\.\d sessions\/s \| failures connect 20\n/);
+    expect(out).toMatch(/\n\{"summary":\{.*"verdict":"20 of 20 CPEs did not bootstrap \(reason connect: 20\)"\}\}\n/);
   });
 
   it('piped (no TTY), the same run logs a progress line every 5 s and writes no escape sequence', async () => {

@@ -6,7 +6,8 @@
 #   coturn (turnserver: the STUN server of the UDP connection-request tests, started by them on free ports),
 #   prosody (the XMPP server of the XMPP connection-request tests; tests start their own on free ports),
 #   rabbitmq-server (the STOMP broker of the USP STOMP tests, with its rabbitmq_stomp plugin; tests start their own node).
-# (prlimit and script, from util-linux and bsdutils, are on every Debian install.)
+#   bsdutils (script, util-linux: runs the CLI under a pseudo-terminal for the live progress line test).
+# (prlimit, from util-linux, is on every Debian install, as bsdutils is.)
 # Installs what is missing with apt-get when it can (root, or sudo without a password);
 # otherwise names the command to run and fails.
 #   --check   only say what is missing (exit 0 when nothing is, 1 when something is)
@@ -20,6 +21,7 @@ command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 { [ -x "$root/usr/bin/turnserver" ] || command -v turnserver >/dev/null 2>&1; } || missing+=(coturn)
 { [ -x "$root/usr/bin/prosody" ] || command -v prosody >/dev/null 2>&1; } || missing+=(prosody)
 [ -x "$root/usr/lib/rabbitmq/bin/rabbitmq-server" ] || missing+=(rabbitmq-server)
+command -v script >/dev/null 2>&1 || missing+=(bsdutils)
 if [ "${1:-}" = "--check" ]; then
   if [ ${#missing[@]} -eq 0 ]; then
     echo "system-deps: every system package the tests use is here" >&2

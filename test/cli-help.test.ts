@@ -46,6 +46,7 @@ describe('cpe-sim --help', () => {
     expect(flat).toContain('scenario run cpe-sim run FILE: exit 0 when every threshold held, 99 when one failed');
     expect(flat).toContain('exit 2: a bad option, profile or scenario file, refused before anything starts');
     expect(flat).toContain('exit 1: the fleet could not start');
+    expect(flat).toContain('signals SIGINT/SIGTERM stops the fleet cleanly, also during start-up (as soon as the fleet is up): a daemon or a bootstrap run exits 0 (a bootstrap run with its summary), a scenario run is judged on what ran (0 or 99); a second signal exits at once with 130');
   });
 
   it('gives three examples: a daemon on the mock ACS, a bootstrap run on an ACS, a scenario run', () => {

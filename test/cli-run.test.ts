@@ -92,7 +92,7 @@ describe('cpe-sim bootstrap runs', () => {
       text = await get();
     }
     expect(text).toContain('cpe_sim_fleet_cpes_by_state{lifecycle_state="ready"} 4');
-    // Still running well after the bootstrap finished. A bootstrap run checks every 250 ms and
+    // Still running well after the bootstrap finished. A bootstrap run checks every second and
     // stops at the first check that sees every CPE ready, and its progress log stops with it:
     // a second progress line that reports them all ready comes only from a run that did not stop.
     await until(() => readyProgress() >= 2 || p.exitCode !== null, 15_000, 'two progress lines with every CPE ready').catch(() => undefined);

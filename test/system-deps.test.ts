@@ -90,8 +90,9 @@ beforeEach(() => {
   log = join(dir, 'calls.log');
   mkdirSync(bin);
   mkdirSync(join(root, 'usr/sbin'), { recursive: true });
-  // The tools the script itself uses, and nothing else: no promtool, mosquitto, ... on PATH.
-  for (const tool of ['bash', 'id', 'tee', 'chmod', 'rm']) symlinkSync(which(tool), join(bin, tool));
+  // The tools the script itself uses, and script (bsdutils, on every Debian install), and
+  // nothing else: no promtool, mosquitto, ... on PATH.
+  for (const tool of ['bash', 'id', 'tee', 'chmod', 'rm', 'script']) symlinkSync(which(tool), join(bin, tool));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -8,8 +8,10 @@ import { loadConfig, uspEnabled } from '../config/load.js';
 import { OPTIONS, toEnv, toKebab } from '../config/options.js';
 import { resolveScenario, shippedProfiles, shippedScenarios } from '../config/profile-path.js';
 import { fdBudget, fdRefusal, type FdBudget } from '../coordinator/fd-budget.js';
-import { startFleet } from '../coordinator/fleet.js';
-import { createLogger } from '../log.js';
+import { startFleet, type Fleet } from '../coordinator/fleet.js';
+import { createLogger, type Logger } from '../log.js';
+import { LiveLine } from './live-line.js';
+import { PROGRESS_SECONDS, SessionRate, StatsTicker, statusLine } from './progress.js';
 import { compileProfile } from '../profile/compile.js';
 import { loadProfile } from '../profile/load.js';
 import type { ProfileSpec } from '../profile/types.js';
@@ -46,7 +48,11 @@ const RUN_MODES = `Run modes and exit codes:
                  failed
   any mode       exit 2: a bad option, profile or scenario file, refused before
                  anything starts; exit 1: the fleet could not start (e.g. a
-                 listener's address in use: the message names its flag)`;
+                 listener's address in use: the message names its flag)
+  signals        SIGINT/SIGTERM stops the fleet cleanly, also during start-up
+                 (as soon as the fleet is up): a daemon or a bootstrap run exits 0
+                 (a bootstrap run with its summary), a scenario run is judged on
+                 what ran (0 or 99); a second signal exits at once with 130`;
 
 const EXAMPLES: [string, string][] = [
   ['$0 --mock-acs 127.0.0.1:7647 --cpes 1000 --boot-ramp 200/s --metrics-bind-addr 127.0.0.1:9100', 'A daemon: 1,000 CPEs against the embedded mock ACS, metrics on :9100; Ctrl-C stops it'],
@@ -150,6 +156,16 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const log = createLogger(cfg.logLevel, cfg.logFormat);
+  // SIGINT/SIGTERM are caught before anything starts: one during the start-up stops the
+  // fleet as soon as it is up (threads, listeners and state dir closed as on any stop).
+  let interrupted: NodeJS.Signals | undefined;
+  let wake: () => void = () => undefined;
+  const signals = catchSignals('exiting at once', (signal, starting) => {
+    interrupted = signal;
+    if (starting) log.warn({ signal }, `${signal} during start-up: stopping the fleet as soon as it is up (again to exit at once)`);
+    else log.info({ signal }, `${signal}: stopping the fleet (again to exit at once)`);
+    wake();
+  });
   logDescriptors(log, fds);
   log.info({ cpes: cfg.cpes, shards: cfg.shards, profile: cfg.profile, seed: cfg.seed }, 'starting fleet');
   const started = Date.now();
@@ -169,7 +185,78 @@ export async function main(argv: string[]): Promise<number> {
     log.error({ err: (e as Error).message }, 'fleet failed to start');
     return 1;
   }
+  signals.up();
   log.info({ acs: fleet.acsUrl || 'none (USP only)', usp: fleet.uspBrokerUrl ?? 'off', shards: fleet.coordinator.shardCount, paramsDeclared: fleet.coordinator.paramCount }, 'fleet started');
+  if (!interrupted) await describeFleet(cfg, fleet, log);
+  // Daemon mode: something long-lived (the metrics/admin listener, the embedded mock ACS,
+  // an MQTT/STOMP/WebSocket connection or listener of USP agents, a --duration) keeps the
+  // fleet running until SIGINT/SIGTERM or the duration. Otherwise the run is a bootstrap:
+  // once every CPE has powered on and finished its first session, print a summary and
+  // exit, non-zero when CPEs failed.
+  const daemon = cfg.metricsBindAddr !== undefined || cfg.mockAcs !== undefined || uspEnabled(cfg) || cfg.duration > 0;
+  // One tick over the fleet's totals: the progress output, and until the fleet is first
+  // ready (a daemon says so once) or the bootstrap run is over, the check for it.
+  const live = liveLineWanted(cfg, log) ? new LiveLine() : undefined;
+  let settled = false;
+  const rate = new SessionRate();
+  const ticker = new StatsTicker({
+    stats: () => fleet.coordinator.stats(),
+    fast: () => live !== undefined || !settled,
+    onTick: (s, second, dt) => {
+      const perSecond = rate.next(s, dt);
+      if (live) live.update(statusLine(s, { seconds: second, rate: perSecond }));
+      else if (second % PROGRESS_SECONDS === 0) {
+        const failures = Object.keys(s.failReasons).length > 0 ? { failReasons: s.failReasons } : {};
+        log.info({ ...s.states, bootstraps: s.bootstraps, sessionsOk: s.sessionsOk, sessionsFailed: s.sessionsFailed, active: s.activeSessions, queued: s.queuedSessions, ...failures, ...(s.uspConnections ? { mqtt: s.uspConnections } : {}), ...(s.xmppConnections ? { xmpp: s.xmppConnections } : {}) }, 'progress');
+      }
+      if (settled) return;
+      if (daemon) {
+        if (s.states.ready === cfg.cpes) {
+          settled = true;
+          const seconds = Math.round((Date.now() - started) / 100) / 10;
+          log.info({ cpes: cfg.cpes, seconds }, `all ${cfg.cpes} ready in ${seconds} s`);
+        }
+        return;
+      }
+      // A bootstrap run ends when every CPE has answered (ready or failed).
+      if (s.states.new === 0 && s.states.bootstrapping === 0 && s.states.ready + s.states.failed === cfg.cpes) {
+        settled = true;
+        wake();
+      }
+    },
+    onError: (e, second) => {
+      if (second % PROGRESS_SECONDS === 0) log.warn({ err: e.message }, 'progress unavailable');
+    },
+  });
+  await new Promise<void>((resolve) => {
+    if (interrupted) return resolve();
+    wake = resolve;
+    if (cfg.duration > 0) setTimeout(resolve, cfg.duration * 1000).unref();
+    ticker.start();
+  });
+  ticker.stop();
+  live?.stop();
+  const stats = await fleet.stop();
+  // A run that ends by itself (a bootstrap run, or --duration reached) is judged: a bootstrap
+  // run fails when a CPE did not bootstrap, a --duration run when no CWMP session succeeded.
+  const timed = daemon && cfg.duration > 0 && interrupted === undefined;
+  const reasons = Object.entries(stats.failReasons).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([r, n]) => `${r}: ${n}`).join(', ');
+  let verdict: string | undefined;
+  if (!daemon && interrupted === undefined && stats.states.failed > 0) verdict = `${stats.states.failed} of ${cfg.cpes} CPEs did not bootstrap (reason ${reasons || 'none recorded'})`;
+  if (timed && stats.sessionsOk === 0 && stats.sessionsFailed > 0) verdict = `every CWMP session failed (reason ${reasons})`;
+  if (timed && fleet.acsUrl === '' && stats.states.ready === 0 && stats.states.failed > 0) {
+    const conns = Object.entries(stats.uspConnections ?? {}).filter(([, n]) => n > 0).map(([st, n]) => `${st}: ${n}`).join(', ');
+    verdict = `no USP agent was connected at the end (${stats.states.failed} of ${cfg.cpes} failed${reasons ? `, reason ${reasons}` : ''}${conns ? `; connections ${conns}` : ''})`;
+  }
+  const summary = { ...stats.states, bootstraps: stats.bootstraps, sessionsOk: stats.sessionsOk, sessionsFailed: stats.sessionsFailed, failReasons: stats.failReasons, ...(stats.uspConnections ? { mqtt: stats.uspConnections } : {}), seconds: (Date.now() - started) / 1000, ...(interrupted ? { signal: interrupted } : {}), ...(verdict ? { verdict } : {}) };
+  if (verdict) log.error(summary, daemon ? `fleet stopped: ${verdict}` : `bootstrap run failed: ${verdict}`);
+  else log.info(summary, daemon ? 'fleet stopped' : interrupted ? `bootstrap run stopped (${interrupted})` : 'bootstrap run finished');
+  if (!daemon || timed) process.stdout.write(`${JSON.stringify({ summary })}\n`);
+  return verdict ? 1 : 0;
+}
+
+/** The first CPE's addresses, for the one who points an ACS or a USP controller at the fleet. */
+async function describeFleet(cfg: Config, fleet: Fleet, log: Logger): Promise<void> {
   const first = await fleet.coordinator.inspect(cfg.fleetOffset).catch(() => null);
   if (first && uspEnabled(cfg)) {
     const d = await fleet.coordinator.detail(cfg.fleetOffset).catch(() => null);
@@ -184,68 +271,35 @@ export async function main(argv: string[]): Promise<number> {
       'connection requests: HTTP GET with Digest',
     );
   }
-  const progress = setInterval(() => {
-    void fleet.coordinator.stats().then((s) => {
-      const failures = Object.keys(s.failReasons).length > 0 ? { failReasons: s.failReasons } : {};
-      log.info({ ...s.states, bootstraps: s.bootstraps, sessionsOk: s.sessionsOk, sessionsFailed: s.sessionsFailed, active: s.activeSessions, queued: s.queuedSessions, ...failures, ...(s.uspConnections ? { mqtt: s.uspConnections } : {}), ...(s.xmppConnections ? { xmpp: s.xmppConnections } : {}) }, 'progress');
-    }, (e: Error) => log.warn({ err: e.message }, 'progress unavailable'));
-  }, 5000);
-  // Daemon mode: something long-lived (the metrics/admin listener, the embedded mock ACS,
-  // an MQTT/STOMP/WebSocket connection or listener of USP agents, a --duration) keeps the
-  // fleet running until SIGINT/SIGTERM or the duration. Otherwise the run is a bootstrap:
-  // once every CPE has powered on and finished its first session, print a summary and
-  // exit, non-zero when CPEs failed.
-  const daemon = cfg.metricsBindAddr !== undefined || cfg.mockAcs !== undefined || uspEnabled(cfg) || cfg.duration > 0;
-  let interrupted = false;
-  let check: NodeJS.Timeout | undefined;
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      interrupted = true;
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    if (cfg.duration > 0) setTimeout(resolve, cfg.duration * 1000).unref();
-    // A daemon says once when the whole fleet is first ready; a bootstrap run ends when
-    // every CPE has answered (ready or failed).
-    check = setInterval(() => {
-      void fleet.coordinator.stats().then((s) => {
-        if (daemon) {
-          if (s.states.ready === cfg.cpes && check) {
-            clearInterval(check);
-            check = undefined;
-            const seconds = Math.round((Date.now() - started) / 100) / 10;
-            log.info({ cpes: cfg.cpes, seconds }, `all ${cfg.cpes} ready in ${seconds} s`);
-          }
-          return;
-        }
-        const answered = s.states.new + s.states.bootstrapping + s.states.ready + s.states.failed === cfg.cpes;
-        if (answered && s.states.new === 0 && s.states.bootstrapping === 0) {
-          clearInterval(check);
-          resolve();
-        }
-      }, () => undefined);
-    }, 250);
-  });
-  if (check) clearInterval(check);
-  clearInterval(progress);
-  const stats = await fleet.stop();
-  // A run that ends by itself (a bootstrap run, or --duration reached) is judged: a bootstrap
-  // run fails when a CPE did not bootstrap, a --duration run when no CWMP session succeeded.
-  const timed = daemon && cfg.duration > 0 && !interrupted;
-  const reasons = Object.entries(stats.failReasons).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([r, n]) => `${r}: ${n}`).join(', ');
-  let verdict: string | undefined;
-  if (!daemon && !interrupted && stats.states.failed > 0) verdict = `${stats.states.failed} of ${cfg.cpes} CPEs did not bootstrap (reason ${reasons || 'none recorded'})`;
-  if (timed && stats.sessionsOk === 0 && stats.sessionsFailed > 0) verdict = `every CWMP session failed (reason ${reasons})`;
-  if (timed && fleet.acsUrl === '' && stats.states.ready === 0 && stats.states.failed > 0) {
-    const conns = Object.entries(stats.uspConnections ?? {}).filter(([, n]) => n > 0).map(([st, n]) => `${st}: ${n}`).join(', ');
-    verdict = `no USP agent was connected at the end (${stats.states.failed} of ${cfg.cpes} failed${reasons ? `, reason ${reasons}` : ''}${conns ? `; connections ${conns}` : ''})`;
-  }
-  const summary = { ...stats.states, bootstraps: stats.bootstraps, sessionsOk: stats.sessionsOk, sessionsFailed: stats.sessionsFailed, failReasons: stats.failReasons, ...(stats.uspConnections ? { mqtt: stats.uspConnections } : {}), seconds: (Date.now() - started) / 1000, ...(verdict ? { verdict } : {}) };
-  if (verdict) log.error(summary, daemon ? `fleet stopped: ${verdict}` : `bootstrap run failed: ${verdict}`);
-  else log.info(summary, daemon ? 'fleet stopped' : 'bootstrap run finished');
-  if (!daemon || timed) process.stdout.write(`${JSON.stringify({ summary })}\n`);
-  return verdict ? 1 : 0;
+}
+
+/**
+ * SIGINT and SIGTERM, caught from before the fleet starts to the end of the run: the first
+ * ends the run cleanly (`first`, told whether the fleet is still starting), a second exits at
+ * once with 130, saying so on stderr.
+ */
+function catchSignals(again: string, first: (signal: NodeJS.Signals, starting: boolean) => void): { up(): void } {
+  let starting = true;
+  let seen = 0;
+  const on = (signal: NodeJS.Signals) => {
+    if (++seen > 1) {
+      process.stderr.write(`cpe-sim: ${signal} again: ${again}\n`);
+      process.exit(130);
+    }
+    first(signal, starting);
+  };
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  return {
+    up: () => {
+      starting = false;
+    },
+  };
+}
+
+/** The live status line instead of the progress log lines: text logs on a terminal, info shown, not --no-progress. */
+function liveLineWanted(cfg: Config, log: Logger): boolean {
+  return cfg.progress && cfg.logFormat === 'text' && process.stderr.isTTY === true && log.isLevelEnabled('info');
 }
 
 /**
@@ -352,6 +406,16 @@ async function runScenario(file: string, flags: Record<string, unknown>, reportD
     return 2;
   }
   const log = createLogger(cfg.logLevel, cfg.logFormat);
+  // SIGINT/SIGTERM are caught before anything starts: one during the start-up ends the run
+  // as soon as the fleet is up, as one at its first moment would.
+  let interrupted: NodeJS.Signals | undefined;
+  let runner: ScenarioRunner | undefined;
+  const signals = catchSignals('exiting without a report', (signal, starting) => {
+    interrupted = signal;
+    if (starting) log.warn({ signal }, `${signal} during start-up: ending the run as soon as the fleet is up (again to exit without a report)`);
+    else log.warn({ signal }, 'ending the run early (again to exit without a report)');
+    runner?.stop(`interrupted (${signal})`);
+  });
   logDescriptors(log, fds);
   log.info({ scenario: scenario.name, file, stages: scenario.stages.length, thresholds: scenario.thresholds.length, cpes: cfg.cpes }, 'starting scenario');
   let fleet;
@@ -366,31 +430,33 @@ async function runScenario(file: string, flags: Record<string, unknown>, reportD
     process.stderr.write(`cpe-sim: the fleet failed to start: ${(e as Error).message}\n`);
     return 1;
   }
+  signals.up();
   const coordinator = fleet.coordinator;
-  const runner = new ScenarioRunner(scenario, {
+  runner = new ScenarioRunner(scenario, {
     fleet: coordinator,
     sampler: fleet.sampler!,
     range: coordinator.range,
     about: { cpes: cfg.cpes, shards: coordinator.shardCount, acsUrl: fleet.acsUrl, usp: fleet.uspBrokerUrl, seed: cfg.seed },
     log: (level, msg, extra) => log[level](extra ?? {}, msg),
   });
-  let interrupts = 0;
-  const interrupt = (signal: string) => {
-    if (++interrupts > 1) {
-      process.stderr.write(`cpe-sim: ${signal} again: exiting without a report\n`);
-      process.exit(130);
-    }
-    log.warn({ signal }, 'ending the run early (again to exit without a report)');
-    runner.stop(`interrupted (${signal})`);
-  };
-  process.on('SIGINT', () => interrupt('SIGINT'));
-  process.on('SIGTERM', () => interrupt('SIGTERM'));
-  const cap = cfg.duration > 0 ? setTimeout(() => runner.stop(`--duration ${cfg.duration}s reached`), cfg.duration * 1000) : undefined;
-  const progress = setInterval(() => {
-    void coordinator.stats().then((s) => log.info({ stage: fleet.sampler?.stage, ...s.states, sessionsOk: s.sessionsOk, sessionsFailed: s.sessionsFailed, active: s.activeSessions, queued: s.queuedSessions }, 'progress'), () => undefined);
-  }, 5000);
+  if (interrupted) runner.stop(`interrupted (${interrupted}) during start-up`);
+  const cap = cfg.duration > 0 ? setTimeout(() => runner?.stop(`--duration ${cfg.duration}s reached`), cfg.duration * 1000) : undefined;
+  const live = liveLineWanted(cfg, log) ? new LiveLine() : undefined;
+  const rate = new SessionRate();
+  const ticker = new StatsTicker({
+    stats: () => coordinator.stats(),
+    fast: () => live !== undefined,
+    onTick: (s, second, dt) => {
+      const perSecond = rate.next(s, dt);
+      if (live) live.update(statusLine(s, { seconds: second, rate: perSecond, stage: fleet.sampler?.stage }));
+      else if (second % PROGRESS_SECONDS === 0) log.info({ stage: fleet.sampler?.stage, ...s.states, sessionsOk: s.sessionsOk, sessionsFailed: s.sessionsFailed, active: s.activeSessions, queued: s.queuedSessions }, 'progress');
+    },
+    onError: () => undefined,
+  });
+  ticker.start();
   const summary = await runner.run();
-  clearInterval(progress);
+  ticker.stop();
+  live?.stop();
   if (cap) clearTimeout(cap);
   // Sessions in flight at the end finish (or are cut) during the stop: counted apart.
   const before = fleet.sampler!.totals();

@@ -92,6 +92,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { key: 'duration', kind: { t: 'seconds', min: 0 }, describe: 'Stop after this many seconds (0: run until SIGINT/SIGTERM)', default: 0 },
   { key: 'logLevel', kind: { t: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, describe: 'Log level', default: 'info' },
   { key: 'logFormat', kind: { t: 'enum', values: ['json', 'text'] }, describe: 'Log format: json (pino) or text (one line per record)', default: 'json' },
+  { key: 'progress', kind: { t: 'bool' }, describe: 'With --log-format text on a terminal (stderr a TTY): one live status line redrawn each second (CPEs by state, sessions/s, failures by reason, connections, the stage) instead of the progress log line every 5 s; false (flag --no-progress) keeps the log lines', default: true },
   { key: 'version', kind: { t: 'bool' }, describe: 'Print the version and exit', default: false },
 ];
 
@@ -159,6 +160,7 @@ export interface Config {
   duration: number;
   logLevel: string;
   logFormat: 'json' | 'text';
+  progress: boolean;
   version: boolean;
 }
 

@@ -1,5 +1,5 @@
 // The CLI on a terminal: under a real pseudo-terminal (util-linux `script`), with
-// --log-format text, boot progress is one status line redrawn in place, the log lines
+// text logs (--log-format text, the default on a terminal), boot progress is one status line redrawn in place, the log lines
 // printed meanwhile whole above it; piped, or with --log-format json, or --no-progress,
 // progress stays log lines with no escape sequence.
 import { spawn } from 'node:child_process';
@@ -69,12 +69,13 @@ describe('boot progress on a terminal', () => {
     expect(lines.findLastIndex((l) => /sessions\/s/.test(l))).toBeLessThan(lines.findIndex((l) => / INFO fleet stopped /.test(l)));
   });
 
-  it('a bootstrap run whose ACS refuses connections: the line shows the failures by reason, then the verdict (exit 1)', async () => {
+  it('a bootstrap run whose ACS refuses connections, no --log-format (text on a terminal): the line shows the failures by reason, then the verdict (exit 1)', async () => {
     // A port that was free a moment ago: nothing listens there.
     const port = await freePort('127.0.0.1');
-    const r = await underPty(['--acs-url', `http://127.0.0.1:${port}/`, '--cr-bind-addr', '127.0.0.1:0', '--cpes', '20', '--shards', '1', '--boot-ramp', '0', '--log-format', 'text'], 60_000, 120);
+    const r = await underPty(['--acs-url', `http://127.0.0.1:${port}/`, '--cr-bind-addr', '127.0.0.1:0', '--cpes', '20', '--shards', '1', '--boot-ramp', '0'], 60_000, 120);
     expect(r.code).toBe(1);
     const out = plain(r.out);
+    expect(out).toMatch(/\n\d{4}-\d\d-\d\dT[\d:.]+Z INFO starting fleet /);
     expect(out).toMatch(/\d+s \| new 0 bootstrapping 0 ready 0 failed 20 \| \d+\.\d sessions\/s \| failures connect 20\n/);
     expect(out).toMatch(/\n\{"summary":\{.*"verdict":"20 of 20 CPEs did not bootstrap \(reason connect: 20\)"\}\}\n/);
   });

@@ -91,8 +91,8 @@ export const OPTIONS: readonly OptionDef[] = [
   { key: 'forceDescriptors', kind: { t: 'bool' }, describe: 'Start even when the fleet needs more file descriptors than the soft limit (ulimit -n) allows; without it such a start is refused with the numbers (exit 2). What does not fit fails with reason "descriptors" (README "Descriptors")', default: false },
   { key: 'duration', kind: { t: 'seconds', min: 0 }, describe: 'Stop after this many seconds (0: run until SIGINT/SIGTERM)', default: 0 },
   { key: 'logLevel', kind: { t: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, describe: 'Log level', default: 'info' },
-  { key: 'logFormat', kind: { t: 'enum', values: ['json', 'text'] }, describe: 'Log format: json (pino) or text (one line per record)', default: 'json' },
-  { key: 'progress', kind: { t: 'bool' }, describe: 'With --log-format text on a terminal (stderr a TTY): one live status line redrawn each second (CPEs by state, sessions/s, failures by reason, connections, the stage) instead of the progress log line every 5 s; false (flag --no-progress) keeps the log lines', default: true },
+  { key: 'logFormat', kind: { t: 'enum', values: ['json', 'text'] }, describe: 'Log format: json (pino) or text (one line per record)', defaultText: 'text on a terminal (stderr a TTY), else json' },
+  { key: 'progress', kind: { t: 'bool' }, describe: 'With text logs on a terminal (stderr a TTY, the default there): one live status line redrawn each second (CPEs by state, sessions/s, failures by reason, connections, the stage) instead of the progress log line every 5 s; false (flag --no-progress) keeps the log lines', default: true },
   { key: 'version', kind: { t: 'bool' }, describe: 'Print the version and exit', default: false },
 ];
 
@@ -173,6 +173,9 @@ export interface HostPort {
 
 export function computedDefault(key: string): unknown {
   if (key === 'shards') return Math.min(256, availableParallelism());
+  // A person at a terminal reads text (and gets the live status line); a pipe, a file or a
+  // log collector gets JSON.
+  if (key === 'logFormat') return process.stderr.isTTY === true ? 'text' : 'json';
   return undefined;
 }
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Coordinator } from '../src/coordinator/coordinator.js';
 import { probeThread } from '../src/util/probe.js';
 import { AcsProcess } from './acs-child.js';
+import { benchInit } from './bench-init.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -29,25 +30,7 @@ export async function heldFleetLine(n: number, shards: number, profile: string, 
     if (patched === text) throw new Error(`bench: no PeriodicInformInterval of 300 in ${ms}`);
     writeFileSync(ms, patched);
     const mainBefore = probeThread();
-    const coordinator = new Coordinator(
-      {
-        fleetOffset: 0,
-        fleetSize: n,
-        seed: 1,
-        profileDir: dir,
-        acs: { url: acs.url, username: '', password: '', timeoutMs: 30_000, sessionTimeoutMs: 600_000, caFile: undefined },
-        maxSessions: 64,
-        cwmp: true,
-        bootRamp: { mode: 'window', seconds: day },
-        startAt: Date.now(),
-        cr: { baseUrl: 'http://127.0.0.1:9', secret: 'bench', rateLimit: { count: 10, periodSec: 60 } },
-        logLevel: 'error',
-        logFormat: 'json',
-        measure: true,
-        metrics: false,
-      },
-      shards,
-    );
+    const coordinator = new Coordinator({ ...benchInit(n, dir, acs.url), bootRamp: { mode: 'window', seconds: day }, measure: true }, shards);
     const t0 = process.hrtime.bigint();
     await coordinator.start();
     const startNs = Number(process.hrtime.bigint() - t0);

@@ -21,6 +21,7 @@
 import { Client } from 'undici';
 import { Coordinator } from '../src/coordinator/coordinator.js';
 import { AcsProcess } from './acs-child.js';
+import { benchInit } from './bench-init.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rate = Number(process.env['SESSION_BENCH_RATE'] ?? 1000);
@@ -90,27 +91,7 @@ async function ended(coordinator: Coordinator): Promise<number> {
 export async function sessionCostLine(n: number, shards: number, profile: string): Promise<string> {
   const acs = await AcsProcess.start();
   try {
-    const coordinator = new Coordinator(
-      {
-        fleetOffset: 0,
-        fleetSize: n,
-        seed: 1,
-        profileDir: profile,
-        acs: { url: acs.url, username: '', password: '', timeoutMs: 30_000, sessionTimeoutMs: 600_000, caFile: undefined },
-        maxSessions,
-        cwmp: true,
-        bootRamp: { mode: 'none' },
-        startAt: Date.now(),
-        holdPower: true,
-        // No listener: the CR URLs are only written into the data model.
-        cr: { baseUrl: 'http://127.0.0.1:9', secret: 'bench', rateLimit: { count: 10, periodSec: 60 } },
-        logLevel: 'error',
-        logFormat: 'json',
-        measure: false,
-        metrics: false,
-      },
-      shards,
-    );
+    const coordinator = new Coordinator({ ...benchInit(n, profile, acs.url), maxSessions, holdPower: true }, shards);
     await coordinator.start();
     // The shards are up and idle: what follows is the sessions' cost alone.
     await sleep(500);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // cpe-sim: start a fleet of simulated CPEs against an ACS.
 import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename, isAbsolute, resolve } from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadConfig, uspEnabled } from '../config/load.js';
@@ -338,10 +338,11 @@ function logDescriptors(log: ReturnType<typeof createLogger>, b: FdBudget): void
 function prepareScenario(file: string, flags: Record<string, unknown>): { scenario: Scenario; cfg: Config } {
   let text: string;
   const found = resolveScenario(file);
-  if (found === undefined) {
+  // A relative name found nowhere may be a shipped scenario misspelt; an absolute path is read as given.
+  if (found === undefined && !isAbsolute(file)) {
     throw new ConfigError(`scenario ${file}: no such file in ${process.cwd()}, nor a shipped scenario of that name; shipped: ${shippedScenarios().join(', ')}`);
   }
-  file = found;
+  file = found ?? file;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {

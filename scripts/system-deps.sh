@@ -37,7 +37,7 @@ if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
     as_root=(sudo -n)
   else
-    echo "system-deps: the tests need the Debian packages: ${missing[*]}; run: sudo apt-get install -y ${missing[*]}" >&2
+    echo "system-deps: the tests need the Debian packages: ${missing[*]}; run: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
     exit 1
   fi
 fi
@@ -55,5 +55,7 @@ if [ ! -e "$policy" ]; then
   trap '"${as_root[@]}" rm -f "$policy"' EXIT
 fi
 "${as_root[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+# Through env: sudo's env_reset would drop a DEBIAN_FRONTEND set in front of it, and a
+# debconf question would then wait on a terminal whose output goes to /dev/null.
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 echo "system-deps: installed ${missing[*]}" >&2

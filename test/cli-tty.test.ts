@@ -40,7 +40,7 @@ const STATUS = /(\d+)s \| new (\d+) bootstrapping (\d+) ready (\d+) failed (\d+)
 
 describe('boot progress on a terminal', () => {
   it('--log-format text on a TTY: one live line redrawn in place (states, sessions/s), log lines whole above it, the summary after', async () => {
-    const r = await underPty([...fleet, '--duration', '5', '--log-format', 'text']);
+    const r = await underPty([...fleet, '--duration', '10', '--log-format', 'text']);
     expect(r.code).toBe(0);
     // Redrawn in place: the previous frame erased (erase line, cursor up) before each new one.
     expect(r.out).toContain(`${ESC}[2K`);
@@ -59,6 +59,20 @@ describe('boot progress on a terminal', () => {
     const records = lines.filter((l) => / (INFO|WARN|ERROR) /.test(l));
     expect(records.length).toBeGreaterThanOrEqual(5);
     for (const l of records) expect([l, LOG_LINE.test(l) && !/sessions\/s/.test(l)]).toEqual([l, true]);
+    // On the screen, not only in the byte stream: a log record that follows a drawn status
+    // line comes after that line was erased (else the next redraw, moving the cursor up over
+    // the lines it drew, would overwrite the record).
+    const frameEnds = [...r.out.matchAll(/\d+s \| new \d+ bootstrapping [^\n]*\n/g)].map((m) => m.index! + m[0].length);
+    const recordStarts = [...r.out.matchAll(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (INFO|WARN|ERROR) /g)].map((m) => m.index!);
+    let checked = 0;
+    for (const p of recordStarts) {
+      const f = frameEnds.filter((x) => x < p).at(-1);
+      // The last frame is the final state, kept on purpose: what follows it prints below.
+      if (f === undefined || f === frameEnds.at(-1) || recordStarts.some((q) => q > f && q < p)) continue;
+      expect([r.out.slice(f, p).includes(`${ESC}[2K`), JSON.stringify(r.out.slice(f, p + 40))]).toEqual([true, expect.any(String)]);
+      checked++;
+    }
+    expect(checked).toBeGreaterThanOrEqual(1);
     // The log line written while the status was up ("all 300 ready") came through whole.
     expect(records.filter((l) => /INFO all 300 ready in \d+(\.\d)? s cpes=300/.test(l))).toHaveLength(1);
     // The last state stays, then the stop's log and the JSON summary.

@@ -92,7 +92,9 @@ beforeEach(() => {
   mkdirSync(join(root, 'usr/sbin'), { recursive: true });
   // The tools the script itself uses, and script (bsdutils, on every Debian install), and
   // nothing else: no promtool, mosquitto, ... on PATH.
-  for (const tool of ['bash', 'id', 'tee', 'chmod', 'rm', 'script']) symlinkSync(which(tool), join(bin, tool));
+  for (const tool of ['bash', 'env', 'tee', 'chmod', 'rm', 'script']) symlinkSync(which(tool), join(bin, tool));
+  // Root unless a test says otherwise, whoever runs the tests.
+  exe(join(bin, 'id'), '[ "$1" = -u ] && echo 0');
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -130,17 +132,18 @@ describe('scripts/system-deps.sh on a machine without the tests\' peers', () => 
     exe(join(bin, 'id'), '[ "$1" = -u ] && echo 1000');
     const r = run();
     expect(r.code).toBe(1);
-    expect(r.stderr.trim().split('\n').at(-1)).toBe(`system-deps: the tests need the Debian packages: ${ALL.join(' ')}; run: sudo apt-get install -y ${ALL.join(' ')}`);
+    expect(r.stderr.trim().split('\n').at(-1)).toBe(`system-deps: the tests need the Debian packages: ${ALL.join(' ')}; run: sudo apt-get update && sudo apt-get install -y ${ALL.join(' ')}`);
     expect(r.calls).toEqual([]);
   });
 
   it('not root, sudo without a password: installs through sudo', () => {
     aptGet();
     exe(join(bin, 'id'), '[ "$1" = -u ] && echo 1000');
-    exe(join(bin, 'sudo'), `[ "$1" = -n ] && shift; [ "$1" = true ] && exit 0; echo "sudo $1" >> '${log}'; exec "$@"`);
+    // As Debian's sudo does (env_reset): the command gets a fresh environment.
+    exe(join(bin, 'sudo'), `[ "$1" = -n ] && shift; [ "$1" = true ] && exit 0; echo "sudo $1" >> '${log}'; exec ${which('env')} -i PATH="$PATH" "$@"`);
     const r = run();
     expect(r.code).toBe(0);
-    expect(r.calls.filter((c) => c.startsWith('sudo apt-get'))).toHaveLength(2);
+    expect(r.calls.filter((c) => c.startsWith('sudo apt-get') || c.startsWith('sudo env'))).toHaveLength(2);
     expect(r.calls).toContain(`apt-get install -y -qq ${ALL.join(' ')} | policy: exit 101 | frontend: noninteractive`);
     expect(existsSync(join(root, 'usr/sbin/policy-rc.d'))).toBe(false);
   });

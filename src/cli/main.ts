@@ -200,6 +200,7 @@ export async function main(argv: string[]): Promise<number> {
   let settled = false;
   const rate = new SessionRate();
   const ticker = new StatsTicker({
+    t0: started,
     stats: () => fleet.coordinator.stats(),
     fast: () => live !== undefined || !settled,
     onTick: (s, second, dt) => {
@@ -234,23 +235,26 @@ export async function main(argv: string[]): Promise<number> {
     if (cfg.duration > 0) setTimeout(resolve, cfg.duration * 1000).unref();
     ticker.start();
   });
+  // What ended the run is settled here: a signal during the stop below only hurries it, and
+  // does not turn a run that ended by itself (and is judged) into an interrupted one.
+  const endedBy = interrupted;
   ticker.stop();
   live?.stop();
   const stats = await fleet.stop();
   // A run that ends by itself (a bootstrap run, or --duration reached) is judged: a bootstrap
   // run fails when a CPE did not bootstrap, a --duration run when no CWMP session succeeded.
-  const timed = daemon && cfg.duration > 0 && interrupted === undefined;
+  const timed = daemon && cfg.duration > 0 && endedBy === undefined;
   const reasons = Object.entries(stats.failReasons).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([r, n]) => `${r}: ${n}`).join(', ');
   let verdict: string | undefined;
-  if (!daemon && interrupted === undefined && stats.states.failed > 0) verdict = `${stats.states.failed} of ${cfg.cpes} CPEs did not bootstrap (reason ${reasons || 'none recorded'})`;
+  if (!daemon && endedBy === undefined && stats.states.failed > 0) verdict = `${stats.states.failed} of ${cfg.cpes} CPEs did not bootstrap (reason ${reasons || 'none recorded'})`;
   if (timed && stats.sessionsOk === 0 && stats.sessionsFailed > 0) verdict = `every CWMP session failed (reason ${reasons})`;
   if (timed && fleet.acsUrl === '' && stats.states.ready === 0 && stats.states.failed > 0) {
     const conns = Object.entries(stats.uspConnections ?? {}).filter(([, n]) => n > 0).map(([st, n]) => `${st}: ${n}`).join(', ');
     verdict = `no USP agent was connected at the end (${stats.states.failed} of ${cfg.cpes} failed${reasons ? `, reason ${reasons}` : ''}${conns ? `; connections ${conns}` : ''})`;
   }
-  const summary = { ...stats.states, bootstraps: stats.bootstraps, sessionsOk: stats.sessionsOk, sessionsFailed: stats.sessionsFailed, failReasons: stats.failReasons, ...(stats.uspConnections ? { mqtt: stats.uspConnections } : {}), seconds: (Date.now() - started) / 1000, ...(interrupted ? { signal: interrupted } : {}), ...(verdict ? { verdict } : {}) };
+  const summary = { ...stats.states, bootstraps: stats.bootstraps, sessionsOk: stats.sessionsOk, sessionsFailed: stats.sessionsFailed, failReasons: stats.failReasons, ...(stats.uspConnections ? { mqtt: stats.uspConnections } : {}), seconds: (Date.now() - started) / 1000, ...(endedBy ? { signal: endedBy } : {}), ...(verdict ? { verdict } : {}) };
   if (verdict) log.error(summary, daemon ? `fleet stopped: ${verdict}` : `bootstrap run failed: ${verdict}`);
-  else log.info(summary, daemon ? 'fleet stopped' : interrupted ? `bootstrap run stopped (${interrupted})` : 'bootstrap run finished');
+  else log.info(summary, daemon ? 'fleet stopped' : endedBy ? `bootstrap run stopped (${endedBy})` : 'bootstrap run finished');
   if (!daemon || timed) process.stdout.write(`${JSON.stringify({ summary })}\n`);
   return verdict ? 1 : 0;
 }

@@ -16,6 +16,12 @@ export interface StatsTickerOptions {
   onTick: (s: ShardStats, second: number, dt: number) => void;
   onError: (e: Error, second: number) => void;
   now?: () => number;
+  /**
+   * When the run started (epoch ms; default: now). Seconds count from it, and the first
+   * tick's dt is the time since it, so sessions ended while the fleet was starting are
+   * spread over the start-up instead of counted as one second's.
+   */
+  t0?: number;
 }
 
 export class StatsTicker {
@@ -28,8 +34,10 @@ export class StatsTicker {
 
   constructor(private readonly o: StatsTickerOptions) {
     this.now = o.now ?? Date.now;
-    this.t0 = this.now();
+    this.t0 = o.t0 ?? this.now();
     this.last = this.t0;
+    // Started late (after the fleet came up): the grid picks up at the seconds already gone.
+    this.second = Math.max(0, Math.floor((this.now() - this.t0) / 1000));
   }
 
   start(): void {

@@ -28,13 +28,22 @@ export class AcsProcess {
   }
 
   stats(): Promise<AcsStats> {
-    return new Promise((resolve) => {
-      this.lines.once('line', (l) => resolve(JSON.parse(l) as AcsStats));
+    return new Promise((resolve, reject) => {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) {
+        reject(new Error(`bench: the ACS process has exited (${this.child.exitCode ?? this.child.signalCode})`));
+        return;
+      }
+      const timer = setTimeout(() => reject(new Error('bench: the ACS process did not answer "stats" within 30 s')), 30_000);
+      this.lines.once('line', (l) => {
+        clearTimeout(timer);
+        resolve(JSON.parse(l) as AcsStats);
+      });
       this.child.stdin!.write('stats\n');
     });
   }
 
   async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise((r) => this.child.once('exit', r));
     this.child.stdin!.end();
     await exited;

@@ -16,7 +16,7 @@
 //   many at once as the fleet's --max-sessions allows, and then the periodic sessions paced
 //   at the rate the fleet achieved. The ratio is simulator / undici: under 1 means a
 //   simulated CPE's session (data model, SOAP built and parsed, state kept) costs less CPU
-//   than a bare client's three requests.
+//   than a bare client sending the same requests.
 // - ns/op is boot_us in ns; bytes_per_session the request bytes of one bootstrap session.
 import { Client } from 'undici';
 import { Coordinator } from '../src/coordinator/coordinator.js';
@@ -97,7 +97,9 @@ export async function sessionCostLine(n: number, shards: number, profile: string
     await sleep(500);
     const bootCpu = process.cpuUsage();
     await coordinator.applyEvent({ kind: 'powerOn', target: {}, ramp: { mode: 'none' } }, Date.now());
+    const deadline = Date.now() + 120_000 + n * 10;
     for (;;) {
+      if (Date.now() > deadline) throw new Error(`bench: the fleet was not all ready by the deadline: ${JSON.stringify((await coordinator.stats()).states)}`);
       const s = await coordinator.stats();
       if (s.states.ready === n) break;
       if (s.states.failed > 0) throw new Error(`bench: ${s.states.failed} CPEs failed to bootstrap: ${JSON.stringify(s.failReasons)}`);

@@ -35,20 +35,29 @@ function rssMb(pid: number): { rss: number; peak: number } {
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
-/** The CLI as a daemon; resolves once it logs that all its CPEs are ready. */
-async function startCli(args: string[]): Promise<{ child: ChildProcess; readyAfterMs: number }> {
+/** The CLI as a daemon; resolves once it logs that all its CPEs are ready, fails (and kills it) past `deadlineMs`. */
+async function startCli(args: string[], deadlineMs: number): Promise<{ child: ChildProcess; readyAfterMs: number }> {
   const t0 = Date.now();
   const child = spawn(process.execPath, [cli, ...args, '--log-format', 'json', '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
   const lines = createInterface({ input: child.stderr! });
   const tail: string[] = [];
-  await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`bench: cpe-sim exited (${code}) before its fleet was ready:\n${tail.join('\n')}`)));
-    lines.on('line', (l) => {
-      tail.push(l);
-      if (tail.length > 20) tail.shift();
-      if (/"msg":"all \d+ ready in/.test(l)) resolve();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`bench: cpe-sim exited (${code}) before its fleet was ready:\n${tail.join('\n')}`)));
+      timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`bench: cpe-sim's fleet was not all ready within ${deadlineMs / 1000} s (a CPE failed, or the machine is too slow):\n${tail.join('\n')}`));
+      }, deadlineMs);
+      lines.on('line', (l) => {
+        tail.push(l);
+        if (tail.length > 20) tail.shift();
+        if (/"msg":"all \d+ ready in/.test(l)) resolve();
+      });
     });
-  });
+  } finally {
+    clearTimeout(timer);
+  }
   return { child, readyAfterMs: Date.now() - t0 };
 }
 
@@ -63,7 +72,7 @@ export async function fixedBaseLine(n: number, shards: number, profile: string):
   const acs = await AcsProcess.start();
   try {
     const args = ['--acs-url', acs.url, '--cpes', String(n), '--shards', String(shards), '--profile', profile, '--boot-ramp', '0', '--cr-bind-addr', '127.0.0.1:0', '--metrics-bind-addr', '127.0.0.1:0'];
-    const { child, readyAfterMs } = await startCli(args);
+    const { child, readyAfterMs } = await startCli(args, 120_000);
     try {
       await sleep(3000);
       const { rss, peak } = rssMb(child.pid!);
@@ -87,7 +96,7 @@ export async function steadyLine(n: number, shards: number, profile: string, win
   const acs = await AcsProcess.start();
   try {
     const args = ['--acs-url', acs.url, '--cpes', String(n), '--shards', String(shards), '--profile', profile, '--boot-ramp', `${interval}s`, '--cr-bind-addr', '127.0.0.1:0', '--metrics-bind-addr', '127.0.0.1:0'];
-    const { child } = await startCli(args);
+    const { child } = await startCli(args, (interval + 600) * 1000);
     try {
       // Ready means every CPE bootstrapped; the last ones did so near the window's end.
       await sleep(10_000);

@@ -1,4 +1,4 @@
-// pino, as JSON (default) or one readable line per record (--log-format text).
+// pino, as JSON or one readable line per record (--log-format; text by default on a terminal).
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 

@@ -43,7 +43,13 @@ export class MetricsHub {
     c.uptime.inc(Math.max(0, up - this.uptimeReported));
     this.uptimeReported = up;
     c.workerThreads.set(this.workerThreads());
-    c.residentMemory.set(process.memoryUsage.rss());
+    // Reading it opens /proc/self/stat: out of descriptors it fails, and the gauge keeps its
+    // last good value rather than failing the scrape.
+    try {
+      c.residentMemory.set(process.memoryUsage.rss());
+    } catch {
+      // EMFILE/ENFILE: as the open-fds gauge, the last good value stays.
+    }
     if (this.fds) {
       const open = this.fds.sample();
       if (open !== undefined) c.fdCount.set({ os: 'linux' }, open);

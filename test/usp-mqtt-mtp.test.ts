@@ -10,6 +10,7 @@ import type { MqttClient } from 'mqtt';
 import { generate, parser, type IConnackPacket, type Packet } from 'mqtt-packet';
 import { startEmbeddedBroker } from '../src/broker/embedded.js';
 import { decodeMsg, decodeRecord, encodeMsg, encodeRecord, type UspRecord } from '../src/usp/codec.js';
+import { LeanMqttMtp } from '../src/usp/mtp/mqtt-lean.js';
 import { MqttMtp, replyToOf, topicWithReplyTo, type MqttMtpEvents, type MqttMtpOptions, type MqttMtpUpInfo } from '../src/usp/mtp/mqtt.js';
 import { fixture, until } from './helpers/harness.js';
 import { startMosquitto } from './helpers/mosquitto.js';
@@ -20,7 +21,7 @@ const HOST = '127.0.0.1';
 // ---- an MqttMtp with its events recorded ---------------------------------------------------
 
 interface Agent {
-  mtp: MqttMtp;
+  mtp: MqttMtp | LeanMqttMtp;
   address: AgentAddress;
   ups: MqttMtpUpInfo[];
   downs: string[];
@@ -34,15 +35,27 @@ interface Agent {
   settled(): Promise<void>;
 }
 
-/** One connect() of an agent: its mqtt.js client, and whether that has closed and ended. */
+/** One connect() of an agent: its mqtt.js client or socket, and whether that has closed and ended. */
 interface Attempt {
-  client: MqttClient;
   closed: boolean;
   ended: boolean;
 }
 
-/** The client of the MTP's current attempt (private to MqttMtp: read here only to watch it wind down). */
-const clientOf = (mtp: MqttMtp): MqttClient | undefined => (mtp as unknown as { client?: MqttClient }).client;
+const LEAN = process.env['CPE_SIM_MQTT_CLIENT'] === 'lean';
+/** Watch the current attempt wind down (private state, read here only for that): mqtt.js's client closes and ends, our socket closes. */
+function watchAttempt(mtp: MqttMtp | LeanMqttMtp): Attempt {
+  if (LEAN) {
+    const sock = (mtp as unknown as { sock: Socket }).sock;
+    const attempt: Attempt = { closed: false, ended: true };
+    sock.once('close', () => (attempt.closed = true));
+    return attempt;
+  }
+  const client = (mtp as unknown as { client: MqttClient }).client;
+  const attempt: Attempt = { closed: false, ended: false };
+  client.once('close', () => (attempt.closed = true));
+  client.once('end', () => (attempt.ended = true));
+  return attempt;
+}
 
 let agentSeq = 0;
 function makeAgent(url: string, protocolVersion: 4 | 5, over: Partial<MqttMtpOptions> = {}): Agent {
@@ -57,7 +70,7 @@ function makeAgent(url: string, protocolVersion: 4 | 5, over: Partial<MqttMtpOpt
     // The payload is a view into mqtt.js's buffer: keep a copy.
     onRecord: (payload, replyTo) => records.push({ payload: new Uint8Array(payload), replyTo }),
   };
-  const mtp = new MqttMtp(
+  const mtp = new (LEAN ? LeanMqttMtp : MqttMtp)(
     { url, protocolVersion, clientId: '', endpointId, keepaliveSec: 30, subscribeTopic: address.topic, connectTimeoutMs: 3000, ...over },
     events,
   );
@@ -65,10 +78,7 @@ function makeAgent(url: string, protocolVersion: 4 | 5, over: Partial<MqttMtpOpt
   const connect = mtp.connect.bind(mtp);
   mtp.connect = () => {
     connect();
-    const attempt: Attempt = { client: clientOf(mtp)!, closed: false, ended: false };
-    attempt.client.once('close', () => (attempt.closed = true));
-    attempt.client.once('end', () => (attempt.ended = true));
-    attempts.push(attempt);
+    attempts.push(watchAttempt(mtp));
   };
   return {
     mtp, address, ups, downs, records,

@@ -8,6 +8,7 @@ import { retryDelayMs } from '../scheduler/backoff.js';
 import { type MqttConnectionState, type UspInit, USP_MTP_NAMES } from '../threads/messages.js';
 import type { AgentLink, LinkEvents } from '../usp/mtp/link.js';
 import { MQTT_MAX_PACKET_BYTES, MqttMtp } from '../usp/mtp/mqtt.js';
+import { LeanMqttMtp } from '../usp/mtp/mqtt-lean.js';
 import { StompMtp } from '../usp/mtp/stomp.js';
 import { WsMtp } from '../usp/mtp/websocket.js';
 import { WsAgentServer, type WsServerLink } from '../usp/mtp/ws-server.js';
@@ -19,6 +20,9 @@ import { Conn, ConnStates } from './conn-states.js';
 
 /** The controller's MTP row the agents connect with. */
 const CONTROLLER_MTP = 'Device.LocalAgent.Controller.1.MTP.1';
+
+/** CPE_SIM_MQTT_CLIENT=lean: the agents' own MQTT client on mqtt-packet (mqtt-lean.ts) instead of mqtt.js. */
+const LEAN_MQTT = process.env['CPE_SIM_MQTT_CLIENT'] === 'lean';
 
 /** How long a connection a reset link fault picked stays up before it is cut. */
 const CUT_AFTER_UP_MS = 100;
@@ -41,6 +45,8 @@ export class UspConnections {
   private readonly connectAt: Float64Array;
   private readonly mtps = new Map<number, AgentLink>();
   private stopping = false;
+  /** The shard's clock, shared by every connection's keepalive. */
+  private readonly now: () => number;
   /** Failed attempts and lost connections by cause, with a rate-limited warning per cause. */
   readonly failures: FailureLog;
   /** --usp-ws-listen: this shard's listener, its agents WebSocket servers (no reconnect: the controller connects). */
@@ -58,6 +64,7 @@ export class UspConnections {
     this.states = new ConnStates(table.size);
     this.retries = new Uint8Array(table.size);
     this.connectAt = new Float64Array(table.size);
+    this.now = () => table.clock.now();
     this.failures = new FailureLog((msg, extra) => table.log('warn', msg, extra), `USP ${USP_MTP_NAMES[init.mtp]} connection failed`);
     if (init.mtp === 'websocket' && init.wsListen) {
       const server = new WsAgentServer({
@@ -140,6 +147,8 @@ export class UspConnections {
       onDown: (reason, cause) => this.mtps.get(l) === mtp && this.down(l, reason, cause),
       onRecord: (payload, replyTo) => this.mtps.get(l) === mtp && this.events.record(l, payload, replyTo),
       onSocketClosed: () => this.table.fdReleased('mqtt'),
+      // MQTT keepalive checks go in the shard's scheduler, not a timer per connection.
+      keepAliveAt: (at) => this.table.schedule(at, l, TimerKind.UspKeepAlive),
     });
     this.mtps.set(l, mtp);
     this.states.set(l, Conn.Connecting);
@@ -207,7 +216,7 @@ export class UspConnections {
         );
       }
       case 'mqtt':
-        return new MqttMtp(
+        return new (LEAN_MQTT ? LeanMqttMtp : MqttMtp)(
           {
             url: this.init.brokerUrl,
             protocolVersion: this.init.protocolVersion,
@@ -219,6 +228,7 @@ export class UspConnections {
             subscribeTopic: v.get('Device.LocalAgent.MTP.1.MQTT.ResponseTopicConfigured') || env.agentTopic(index),
             // mqtt.js's default: a broker busy with a connect storm answers late, not never.
             connectTimeoutMs: 30_000,
+            now: this.now,
           },
           events,
         );
@@ -297,6 +307,11 @@ export class UspConnections {
     if (this.stopping || this.connectAt[l] !== at || !this.mtps.has(l)) return;
     this.connectAt[l] = 0;
     this.connect(l);
+  }
+
+  /** The agent's MQTT keepalive check (TimerKind.UspKeepAlive); a stale one is ignored by the connection. */
+  keepAliveDue(l: number, at: number): void {
+    this.mtps.get(l)?.keepAliveDue?.(at);
   }
 
   /** The largest Record agent l may PUBLISH to `topic` (its connection's MQTT Maximum Packet Size, less the packet's own bytes). */

@@ -454,7 +454,7 @@ interface Scripted {
 /** A one-script MQTT server: answers CONNECT/SUBSCRIBE/PUBLISH/PINGREQ as told (or not at all). */
 async function scriptedBroker(
   version: 4 | 5,
-  script: { connack?: Partial<IConnackPacket> | 'silent'; subackCode?: number },
+  script: { connack?: Partial<IConnackPacket> | 'silent'; subackCode?: number; pingresp?: boolean },
 ): Promise<Scripted> {
   const packets: Packet[] = [];
   const sockets = new Set<Socket>();
@@ -477,7 +477,7 @@ async function scriptedBroker(
           if (pkt.qos === 1) send({ cmd: 'puback', messageId: pkt.messageId } as Packet);
           break;
         case 'pingreq':
-          send({ cmd: 'pingresp' });
+          if (script.pingresp !== false) send({ cmd: 'pingresp' });
           break;
         case 'disconnect':
           sock.end();
@@ -612,6 +612,31 @@ describe('MqttMtp CONNECT / CONNACK / SUBSCRIBE details (scripted broker)', () =
       expect(a.downs).toHaveLength(1);
     } finally {
       await fb.close();
+    }
+  });
+
+  it('keepalive: PINGREQ every KeepAliveTime while idle; unanswered, the connection is dropped once (MQTT 3.1.2.10)', async () => {
+    const fb = await scriptedBroker(4, {});
+    const silent = await scriptedBroker(4, { pingresp: false });
+    try {
+      const a = makeAgent(fb.url, 4, { keepaliveSec: 1 });
+      a.mtp.connect();
+      await a.waitUp();
+      await until(() => ofCmd(fb.packets, 'pingreq').length >= 2, 5000, 'two PINGREQs at a 1 s keepalive');
+      expect(a.downs).toEqual([]);
+      await a.mtp.close();
+
+      const b = makeAgent(silent.url, 4, { keepaliveSec: 1 });
+      b.mtp.connect();
+      await b.waitUp();
+      expect(await b.waitDown()).toMatch(/keepalive timeout/i);
+      expect(ofCmd(silent.packets, 'pingreq').length).toBeGreaterThanOrEqual(1);
+      await b.settled();
+      expect(b.downs).toHaveLength(1);
+      await b.mtp.close();
+    } finally {
+      await fb.close();
+      await silent.close();
     }
   });
 

@@ -82,7 +82,16 @@ export class UspNotifier {
     const bytes = notifyRecord(this.host.ends(l), msgId, n);
     this.host.publish(l, bytes);
     if (retryUntil === undefined) return;
-    const list = this.pending.get(l) ?? [];
+    const dueAt = this.host.clock.now() + this.retryDelay(this.host.view(l), 1);
+    const entry: PendingNotify = { msgId, bytes, attempt: 1, deadline: retryUntil, dueAt, ...(onboard ? { onboard: true as const } : {}) };
+    const list = this.pending.get(l);
+    if (list === undefined) {
+      // A one-entry array (an agent's OnBoardRequest waits here until the controller answers):
+      // push() onto [] would reserve 17 slots.
+      this.pending.set(l, [entry]);
+      this.host.wakeAt(dueAt, l);
+      return;
+    }
     if (list.length >= MAX_PENDING_NOTIFIES) {
       // A controller that never answers must not grow the agent without bound.
       const oldest = list.findIndex((p) => !p.onboard);
@@ -91,9 +100,7 @@ export class UspNotifier {
         publishUspDrop({ reason: 'notify-backlog' });
       }
     }
-    const dueAt = this.host.clock.now() + this.retryDelay(this.host.view(l), 1);
-    list.push({ msgId, bytes, attempt: 1, deadline: retryUntil, dueAt, ...(onboard ? { onboard: true as const } : {}) });
-    this.pending.set(l, list);
+    list.push(entry);
     this.host.wakeAt(dueAt, l);
   }
 

@@ -88,24 +88,14 @@ export class LeanMqttMtp implements AgentLink {
   private filters: string[] | undefined;
   /** QoS 1/2 PUBLISHes of ours by packet identifier, created on the first one. */
   private inflight: Map<number, Pending> | undefined;
-  private readonly tls: boolean;
-  private readonly host: string;
-  private readonly port: number;
+  /** Where to connect, shared by every connection to the same URL. */
+  private readonly target: Target;
 
   constructor(
     private readonly opts: MqttMtpOptions,
     private readonly events: MqttMtpEvents,
   ) {
-    let u: URL;
-    try {
-      u = new URL(opts.url);
-    } catch {
-      throw new MqttMtpError(`mqtt mtp: not a URL: ${opts.url}`);
-    }
-    if (u.protocol !== 'mqtt:' && u.protocol !== 'mqtts:') throw new MqttMtpError(`mqtt mtp: ${opts.url}: only mqtt:// and mqtts:// are supported`);
-    this.tls = u.protocol === 'mqtts:';
-    this.host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
-    this.port = u.port === '' ? (this.tls ? 8883 : 1883) : Number(u.port);
+    this.target = targetOf(opts.url);
     this.ownTopic = opts.subscribeTopic;
   }
 
@@ -145,19 +135,21 @@ export class LeanMqttMtp implements AgentLink {
     this.filters = undefined;
     this.pingOut = false;
     this.keepAliveAtMs = 0;
-    const host = this.host;
-    const sock: Owned = this.tls
-      ? tlsConnect({ host, port: this.port, secureContext: secureContextOf(this.opts), servername: isIP(host) === 0 ? host : undefined, rejectUnauthorized: true })
-      : netConnect({ host, port: this.port });
+    const t = this.target;
+    const host = t.host;
+    const sock: Owned = t.tls
+      ? tlsConnect({ host, port: t.port, secureContext: secureContextOf(this.opts), servername: isIP(host) === 0 ? host : undefined, rejectUnauthorized: true })
+      : netConnect({ host, port: t.port });
     sock[OWNER] = this;
     this.sock = sock;
     // A USP exchange is one small PUBLISH each way: Nagle's algorithm against the peer's
     // delayed ACK would hold answers back by up to 40 ms.
     sock.setNoDelay(true);
-    sock.once(this.tls ? 'secureConnect' : 'connect', onSocketConnect);
+    // on(), not once(): a once() wrapper costs ~200 bytes per socket; each fires once anyway.
+    sock.on(t.tls ? 'secureConnect' : 'connect', onSocketConnect);
     sock.on('data', onSocketData);
     sock.on('error', onSocketError);
-    sock.once('close', onSocketClose);
+    sock.on('close', onSocketClose);
     this.timer = setTimeout(onConnectTimeout, this.opts.connectTimeoutMs, this, sock);
   }
 
@@ -223,7 +215,7 @@ export class LeanMqttMtp implements AgentLink {
   /** The keepalive check told through events.keepAliveAt is due (MQTT 3.1.1 3.1.2.10, MQTT 5 3.1.2.10). */
   keepAliveDue(at: number): void {
     const sock = this.sock;
-    if (sock === undefined || at !== this.keepAliveAtMs || !this.connacked) return;
+    if (sock === undefined || epoch === undefined || at - epoch !== this.keepAliveAtMs || !this.connacked) return;
     const period = this.opts.keepaliveSec * 1000;
     const now = this.now();
     if (this.pingOut) {
@@ -500,8 +492,11 @@ export class LeanMqttMtp implements AgentLink {
     sock.write(bytes, cb);
   }
 
+  /** opts.now's time in ms since the thread's first reading: a small integer field, no heap number per connection. */
   private now(): number {
-    return this.opts.now ? this.opts.now() : Date.now();
+    const t = this.opts.now ? this.opts.now() : Date.now();
+    epoch ??= t;
+    return Math.round(t - epoch);
   }
 
   private genOpts(): { protocolVersion: 4 | 5 } {
@@ -511,12 +506,12 @@ export class LeanMqttMtp implements AgentLink {
   private armKeepAlive(at: number): void {
     this.keepAliveAtMs = at;
     if (this.events.keepAliveAt !== undefined) {
-      this.events.keepAliveAt(at);
+      this.events.keepAliveAt(at + epoch!);
       return;
     }
     if (this.st !== 'up') return; // standalone: armed at SUBACK, once the connect bound is cleared
     this.clearTimer();
-    this.timer = setTimeout(onKeepAliveTimer, Math.max(0, at - this.now()), this, at);
+    this.timer = setTimeout(onKeepAliveTimer, Math.max(0, at - this.now()), this, at + epoch!);
   }
 
   private clearTimer(): void {
@@ -526,6 +521,33 @@ export class LeanMqttMtp implements AgentLink {
     }
   }
 }
+
+/** Where connections to one URL go: parsed once per URL. */
+interface Target {
+  tls: boolean;
+  host: string;
+  port: number;
+}
+const targets = new Map<string, Target>();
+
+function targetOf(url: string): Target {
+  let t = targets.get(url);
+  if (t !== undefined) return t;
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new MqttMtpError(`mqtt mtp: not a URL: ${url}`);
+  }
+  if (u.protocol !== 'mqtt:' && u.protocol !== 'mqtts:') throw new MqttMtpError(`mqtt mtp: ${url}: only mqtt:// and mqtts:// are supported`);
+  const tls = u.protocol === 'mqtts:';
+  t = { tls, host: u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname, port: u.port === '' ? (tls ? 8883 : 1883) : Number(u.port) };
+  targets.set(url, t);
+  return t;
+}
+
+/** The clock reading keepalive times count from (per thread). */
+let epoch: number | undefined;
 
 // ---- shared: codec options, fixed packets, one parser per version ------------------------------
 

@@ -2,10 +2,13 @@
 // connection to an aedes broker in a child process, and a controller that sends Get
 // requests and times each answer on the wire.
 //   BenchmarkUSPRequestResponseRTTN_<N>-<threads>  <requests>  <ns/op>  rtt_p50_us  rtt_p95_us
-//     rtt_p99_us  loaded_p50_us  loaded_p99_us  bytes_per_cpe  fds_open  lost
+//     rtt_p99_us  paced_rps  paced_p50_us  paced_p99_us  loaded_p50_us  loaded_p99_us
+//     bytes_per_cpe  fds_open  lost
 // After a JIT warm-up, rtt_* are the round trips of USP_BENCH_REQUESTS (2,000) Gets sent
 // one at a time: what the controller sees from its PUBLISH to the broker, through the
-// agent's decode, handling and answer, back through the broker. Then
+// agent's decode, handling and answer, back through the broker. paced_* are the round
+// trips of Gets sent at USP_BENCH_RATE (1,000) a second for USP_BENCH_RATE_SECONDS (5),
+// on a fixed schedule whatever the answers do (open loop). Then
 // USP_BENCH_LOAD_REQUESTS (10,000) Gets with USP_BENCH_INFLIGHT (32) in flight give ns/op
 // (wall time per request: the fleet's throughput) and loaded_* (RTT under that load).
 // lost counts Gets unanswered after 5 s (QoS 0 both ways, as obuspa publishes by default).
@@ -119,12 +122,35 @@ export async function uspRttN(n: number, shards: number, profile: string): Promi
     await sleep(500);
     const shardNow = await coordinator.probe();
     const mainNow = probeThread();
-    const growth = shardNow.reduce((sum, p, i) => sum + p.heapBytes - (coordinator.baselines[i]?.heapBytes ?? p.heapBytes), 0) + (mainNow.heapBytes - mainBefore.heapBytes);
+    const shardGrowth = shardNow.reduce((sum, p, i) => sum + p.heapBytes - (coordinator.baselines[i]?.heapBytes ?? p.heapBytes), 0);
+    const growth = shardGrowth + (mainNow.heapBytes - mainBefore.heapBytes);
+    process.stderr.write(`bench: heap growth per agent: shards ${(shardGrowth / n).toFixed(0)}, main thread (coordinator and this bench's controller) ${((mainNow.heapBytes - mainBefore.heapBytes) / n).toFixed(0)}\n`);
     const fds = openFds();
 
     const list = [...agents.entries()];
     let seq = 0;
     let lost = 0;
+    /** One Get to the next agent round robin: its RTT in µs, or undefined when lost. */
+    const ask = async (): Promise<number | undefined> => {
+      const i = seq++;
+      const [eid, topic] = list[i % list.length]!;
+      const msgId = `bench-${i}`;
+      const rec = encodeRecord({ version: '1.3', to_id: eid, from_id: CONTROLLER, no_session_context: { payload: encodeMsg({ header: { msg_id: msgId }, body: { request: { get: { param_paths: ['Device.DeviceInfo.SoftwareVersion'] } } } }) } });
+      const answered = new Promise<bigint | undefined>((resolve) => {
+        waiting.set(msgId, resolve);
+        setTimeout(() => {
+          if (waiting.delete(msgId)) resolve(undefined);
+        }, 5000).unref();
+      });
+      const t = process.hrtime.bigint();
+      ctl.publish(topicWithReplyTo(topic, CONTROLLER_TOPIC), Buffer.from(rec), { qos: 0 });
+      const at = await answered;
+      if (at === undefined) {
+        lost++;
+        return undefined;
+      }
+      return Number(at - t) / 1000;
+    };
     /** `count` Gets, `inflight` at a time, round robin over the agents; RTTs in µs. */
     const run = async (count: number, inflight: number): Promise<number[]> => {
       const rtts: number[] = [];
@@ -132,29 +158,32 @@ export async function uspRttN(n: number, shards: number, profile: string): Promi
       const worker = async (): Promise<void> => {
         while (started < count) {
           started++;
-          const i = seq++;
-          const [eid, topic] = list[i % list.length]!;
-          const msgId = `bench-${i}`;
-          const rec = encodeRecord({ version: '1.3', to_id: eid, from_id: CONTROLLER, no_session_context: { payload: encodeMsg({ header: { msg_id: msgId }, body: { request: { get: { param_paths: ['Device.DeviceInfo.SoftwareVersion'] } } } }) } });
-          const answered = new Promise<bigint | undefined>((resolve) => {
-            waiting.set(msgId, resolve);
-            setTimeout(() => {
-              if (waiting.delete(msgId)) resolve(undefined);
-            }, 5000).unref();
-          });
-          const t = process.hrtime.bigint();
-          ctl.publish(topicWithReplyTo(topic, CONTROLLER_TOPIC), Buffer.from(rec), { qos: 0 });
-          const at = await answered;
-          if (at === undefined) lost++;
-          else rtts.push(Number(at - t) / 1000);
+          const rtt = await ask();
+          if (rtt !== undefined) rtts.push(rtt);
         }
       };
       await Promise.all(Array.from({ length: inflight }, worker));
       return rtts.sort((a, b) => a - b);
     };
+    /** `count` Gets sent at `perSecond` on a fixed schedule (open loop: not waiting for answers); RTTs in µs. */
+    const paced = async (count: number, perSecond: number): Promise<number[]> => {
+      const rtts: number[] = [];
+      const answers: Array<Promise<void>> = [];
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < count; ) {
+        const due = (Number(process.hrtime.bigint() - t0) / 1e9) * perSecond;
+        for (; i < count && i <= due; i++) answers.push(ask().then((rtt) => void (rtt !== undefined && rtts.push(rtt))));
+        await sleep(1);
+      }
+      await Promise.all(answers);
+      return rtts.sort((a, b) => a - b);
+    };
     // JIT warm-up, then latency one request at a time, then throughput with many in flight.
     await run(Math.min(2000, 4 * n), 32);
     const rtts = await run(Number(process.env['USP_BENCH_REQUESTS'] ?? 2000), 1);
+    // The target load: USP_BENCH_RATE (1,000) Gets a second for USP_BENCH_RATE_SECONDS (5 s).
+    const rate = Number(process.env['USP_BENCH_RATE'] ?? 1000);
+    const pacedRtts = await paced(rate * Number(process.env['USP_BENCH_RATE_SECONDS'] ?? 5), rate);
     const inflight = Number(process.env['USP_BENCH_INFLIGHT'] ?? 32);
     const busy = Number(process.env['USP_BENCH_LOAD_REQUESTS'] ?? 10_000);
     const t0 = process.hrtime.bigint();
@@ -172,6 +201,9 @@ export async function uspRttN(n: number, shards: number, profile: string): Promi
       `${percentile(rtts, 50).toFixed(0).padStart(7)} rtt_p50_us`,
       `${percentile(rtts, 95).toFixed(0).padStart(7)} rtt_p95_us`,
       `${percentile(rtts, 99).toFixed(0).padStart(7)} rtt_p99_us`,
+      `${String(rate).padStart(5)} paced_rps`,
+      `${percentile(pacedRtts, 50).toFixed(0).padStart(7)} paced_p50_us`,
+      `${percentile(pacedRtts, 99).toFixed(0).padStart(7)} paced_p99_us`,
       `${percentile(loaded, 50).toFixed(0).padStart(7)} loaded_p50_us`,
       `${percentile(loaded, 99).toFixed(0).padStart(7)} loaded_p99_us`,
       `${(growth / n).toFixed(0).padStart(8)} bytes_per_cpe`,

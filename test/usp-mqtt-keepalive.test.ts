@@ -9,7 +9,7 @@ import { startHarness, uspInit, until, type Harness } from './helpers/harness.js
 import { startMqtt5Broker, type Mqtt5Broker } from './helpers/mqtt5-broker.js';
 import { settle } from './helpers/settle.js';
 
-const LEAN = process.env['CPE_SIM_MQTT_CLIENT'] === 'lean';
+const LEAN = process.env['USP_MQTT_CLIENT'] === 'lean';
 
 describe('MQTT keepalive of the fleet\'s agents (the shard\'s scheduler)', () => {
   let broker: Mqtt5Broker | undefined;

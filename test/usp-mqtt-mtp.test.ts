@@ -41,7 +41,7 @@ interface Attempt {
   ended: boolean;
 }
 
-const LEAN = process.env['CPE_SIM_MQTT_CLIENT'] === 'lean';
+const LEAN = process.env['USP_MQTT_CLIENT'] === 'lean';
 /** Watch the current attempt wind down (private state, read here only for that): mqtt.js's client closes and ends, our socket closes. */
 function watchAttempt(mtp: MqttMtp | LeanMqttMtp): Attempt {
   if (LEAN) {

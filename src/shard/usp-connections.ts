@@ -24,8 +24,8 @@ const CONTROLLER_MTP = 'Device.LocalAgent.Controller.1.MTP.1';
 /** `value`, or `fallback` when empty or equal to it (one string kept per agent, not two equal ones). */
 const sameOr = (value: string, fallback: string): string => (value === '' || value === fallback ? fallback : value);
 
-/** CPE_SIM_MQTT_CLIENT=lean: the agents' own MQTT client on mqtt-packet (mqtt-lean.ts) instead of mqtt.js. */
-const LEAN_MQTT = process.env['CPE_SIM_MQTT_CLIENT'] === 'lean';
+/** USP_MQTT_CLIENT=lean: the agents' own MQTT client on mqtt-packet (mqtt-lean.ts) instead of mqtt.js. */
+const LEAN_MQTT = process.env['USP_MQTT_CLIENT'] === 'lean';
 
 /** How long a connection a reset link fault picked stays up before it is cut. */
 const CUT_AFTER_UP_MS = 100;

@@ -83,7 +83,9 @@ export class UspNotifier {
     this.host.publish(l, bytes);
     if (retryUntil === undefined) return;
     const dueAt = this.host.clock.now() + this.retryDelay(this.host.view(l), 1);
-    const entry: PendingNotify = { msgId, bytes, attempt: 1, deadline: retryUntil, dueAt, ...(onboard ? { onboard: true as const } : {}) };
+    // Kept for resending: a copy of its own size, not a view that holds a whole 8 KB pool slab
+    // (with 10,000 agents each holding an unanswered OnBoardRequest, ~1.7 KB per agent).
+    const entry: PendingNotify = { msgId, bytes: bytes.slice(), attempt: 1, deadline: retryUntil, dueAt, ...(onboard ? { onboard: true as const } : {}) };
     const list = this.pending.get(l);
     if (list === undefined) {
       // A one-entry array (an agent's OnBoardRequest waits here until the controller answers):

@@ -110,9 +110,10 @@ export class MqttMtp {
     // delayed ACK would hold answers back by up to 40 ms.
     const stream = client.stream as { setNoDelay?: (on: boolean) => void; once?: (ev: 'close', fn: () => void) => void } | undefined;
     stream?.setNoDelay?.(true);
-    if (this.events.onSocketClosed) {
-      if (stream?.once) stream.once('close', this.events.onSocketClosed);
-      else this.events.onSocketClosed();
+    const events = this.events;
+    if (events.onSocketClosed) {
+      if (stream?.once) stream.once('close', () => events.onSocketClosed!());
+      else events.onSocketClosed();
     }
     client.on('connect', onClientConnect);
     client.on('message', onClientMessage);

@@ -16,7 +16,8 @@ export const MAX_PENDING_NOTIFIES = 64;
 
 interface PendingNotify {
   msgId: string;
-  bytes: Uint8Array;
+  /** The Record's bytes, one per character (latin1). */
+  record: string;
   attempt: number;
   /** Epoch ms after which it is given up (Infinity: never). */
   deadline: number;
@@ -83,9 +84,10 @@ export class UspNotifier {
     this.host.publish(l, bytes);
     if (retryUntil === undefined) return;
     const dueAt = this.host.clock.now() + this.retryDelay(this.host.view(l), 1);
-    // Kept for resending: a copy of its own size, not a view that holds a whole 8 KB pool slab
-    // (with 10,000 agents each holding an unanswered OnBoardRequest, ~1.7 KB per agent).
-    const entry: PendingNotify = { msgId, bytes: bytes.slice(), attempt: 1, deadline: retryUntil, dueAt, ...(onboard ? { onboard: true as const } : {}) };
+    // Kept for resending as a one-byte string: not a view that holds a whole 8 KB pool slab
+    // (10,000 agents each holding an unanswered OnBoardRequest: ~1.7 KB per agent), nor a
+    // typed array with its buffer object and backing store (~200 bytes more than the string).
+    const entry: PendingNotify = { msgId, record: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'), attempt: 1, deadline: retryUntil, dueAt, ...(onboard ? { onboard: true as const } : {}) };
     const list = this.pending.get(l);
     if (list === undefined) {
       // A one-entry array (an agent's OnBoardRequest waits here until the controller answers):
@@ -124,7 +126,7 @@ export class UspNotifier {
     for (const p of list) {
       if (p.deadline <= now) continue;
       if (p.dueAt <= now) {
-        if (this.host.connected(l)) this.host.publish(l, p.bytes);
+        if (this.host.connected(l)) this.host.publish(l, Buffer.from(p.record, 'latin1'));
         p.attempt++;
         p.dueAt = now + this.retryDelay(v, p.attempt);
         this.host.wakeAt(p.dueAt, l);
@@ -137,7 +139,7 @@ export class UspNotifier {
 
   /** After a reconnect: what still waits for its NotifyResp goes out again. */
   resend(l: number): void {
-    for (const p of this.pending.get(l) ?? []) this.host.publish(l, p.bytes);
+    for (const p of this.pending.get(l) ?? []) this.host.publish(l, Buffer.from(p.record, 'latin1'));
   }
 
   /** A NotifyResp (or an Error) for msgId; true when it answered the OnBoardRequest. */

@@ -6,11 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { MqttClient } from 'mqtt';
 import { generate, parser, type IConnackPacket, type Packet } from 'mqtt-packet';
 import { startEmbeddedBroker } from '../src/broker/embedded.js';
 import { decodeMsg, decodeRecord, encodeMsg, encodeRecord, type UspRecord } from '../src/usp/codec.js';
-import { LeanMqttMtp } from '../src/usp/mtp/mqtt-lean.js';
 import { MqttMtp, replyToOf, topicWithReplyTo, type MqttMtpEvents, type MqttMtpOptions, type MqttMtpUpInfo } from '../src/usp/mtp/mqtt.js';
 import { fixture, until } from './helpers/harness.js';
 import { startMosquitto } from './helpers/mosquitto.js';
@@ -21,7 +19,7 @@ const HOST = '127.0.0.1';
 // ---- an MqttMtp with its events recorded ---------------------------------------------------
 
 interface Agent {
-  mtp: MqttMtp | LeanMqttMtp;
+  mtp: MqttMtp;
   address: AgentAddress;
   ups: MqttMtpUpInfo[];
   downs: string[];
@@ -29,31 +27,22 @@ interface Agent {
   waitUp(n?: number): Promise<MqttMtpUpInfo>;
   waitDown(n?: number): Promise<string>;
   /**
-   * Every attempt that is over has wound down: its mqtt.js client closed its socket and
-   * ended (no timer of its own left), so no late event of it can still report anything.
+   * Every attempt that is over has wound down: its socket closed, so no late event of it
+   * can still report anything.
    */
   settled(): Promise<void>;
 }
 
-/** One connect() of an agent: its mqtt.js client or socket, and whether that has closed and ended. */
+/** One connect() of an agent: whether its socket has closed. */
 interface Attempt {
   closed: boolean;
-  ended: boolean;
 }
 
-const LEAN = process.env['USP_MQTT_CLIENT'] === 'lean';
-/** Watch the current attempt wind down (private state, read here only for that): mqtt.js's client closes and ends, our socket closes. */
-function watchAttempt(mtp: MqttMtp | LeanMqttMtp): Attempt {
-  if (LEAN) {
-    const sock = (mtp as unknown as { sock: Socket }).sock;
-    const attempt: Attempt = { closed: false, ended: true };
-    sock.once('close', () => (attempt.closed = true));
-    return attempt;
-  }
-  const client = (mtp as unknown as { client: MqttClient }).client;
-  const attempt: Attempt = { closed: false, ended: false };
-  client.once('close', () => (attempt.closed = true));
-  client.once('end', () => (attempt.ended = true));
+/** Watch the current attempt's socket (private to MqttMtp: read here only to see it wind down). */
+function watchAttempt(mtp: MqttMtp): Attempt {
+  const sock = (mtp as unknown as { sock: Socket }).sock;
+  const attempt: Attempt = { closed: false };
+  sock.once('close', () => (attempt.closed = true));
   return attempt;
 }
 
@@ -67,10 +56,10 @@ function makeAgent(url: string, protocolVersion: 4 | 5, over: Partial<MqttMtpOpt
   const events: MqttMtpEvents = {
     onUp: (info) => ups.push(info),
     onDown: (reason) => downs.push(reason),
-    // The payload is a view into mqtt.js's buffer: keep a copy.
+    // The payload is a view into the socket's chunk: keep a copy.
     onRecord: (payload, replyTo) => records.push({ payload: new Uint8Array(payload), replyTo }),
   };
-  const mtp = new (LEAN ? LeanMqttMtp : MqttMtp)(
+  const mtp = new MqttMtp(
     { url, protocolVersion, clientId: '', endpointId, keepaliveSec: 30, subscribeTopic: address.topic, connectTimeoutMs: 3000, ...over },
     events,
   );
@@ -93,11 +82,11 @@ function makeAgent(url: string, protocolVersion: 4 | 5, over: Partial<MqttMtpOpt
       return downs[n - 1]!;
     },
     async settled() {
-      const over = (x: Attempt) => x.closed && x.ended;
+      const over = (x: Attempt) => x.closed;
       await until(
         () => mtp.state !== 'connecting' && attempts.every((x, i) => over(x) || (mtp.state === 'up' && i === attempts.length - 1)),
         5000,
-        'every finished MQTT attempt to close and end',
+        'every finished MQTT attempt\'s socket to close',
       );
       await new Promise((r) => setImmediate(r));
     },
@@ -601,7 +590,7 @@ describe('MqttMtp CONNECT / CONNACK / SUBSCRIBE details (scripted broker)', () =
       a.mtp.connect();
       expect(await a.waitDown()).toMatch(/timeout/);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
-      await a.settled(); // mqtt.js's own CONNACK timer must not report a second time
+      await a.settled(); // no second report from the attempt that timed out
       expect(a.downs).toHaveLength(1);
 
       a.mtp.connect();

@@ -8,7 +8,6 @@ import { retryDelayMs } from '../scheduler/backoff.js';
 import { type MqttConnectionState, type UspInit, USP_MTP_NAMES } from '../threads/messages.js';
 import type { AgentLink, LinkEvents, LinkUpInfo } from '../usp/mtp/link.js';
 import { MQTT_MAX_PACKET_BYTES, MqttMtp } from '../usp/mtp/mqtt.js';
-import { LeanMqttMtp } from '../usp/mtp/mqtt-lean.js';
 import { StompMtp } from '../usp/mtp/stomp.js';
 import { WsMtp } from '../usp/mtp/websocket.js';
 import { WsAgentServer, type WsServerLink } from '../usp/mtp/ws-server.js';
@@ -23,9 +22,6 @@ const CONTROLLER_MTP = 'Device.LocalAgent.Controller.1.MTP.1';
 
 /** `value`, or `fallback` when empty or equal to it (one string kept per agent, not two equal ones). */
 const sameOr = (value: string, fallback: string): string => (value === '' || value === fallback ? fallback : value);
-
-/** USP_MQTT_CLIENT=lean: the agents' own MQTT client on mqtt-packet (mqtt-lean.ts) instead of mqtt.js. */
-const LEAN_MQTT = process.env['USP_MQTT_CLIENT'] === 'lean';
 
 /** How long a connection a reset link fault picked stays up before it is cut. */
 const CUT_AFTER_UP_MS = 100;
@@ -211,7 +207,7 @@ export class UspConnections {
         );
       }
       case 'mqtt':
-        return new (LEAN_MQTT ? LeanMqttMtp : MqttMtp)(
+        return new MqttMtp(
           {
             url: this.init.brokerUrl,
             protocolVersion: this.init.protocolVersion,
@@ -221,7 +217,7 @@ export class UspConnections {
             ...tls,
             keepaliveSec: Number(v.get('Device.MQTT.Client.1.KeepAliveTime')) || 60,
             subscribeTopic: v.get('Device.LocalAgent.MTP.1.MQTT.ResponseTopicConfigured') || env.agentTopic(index),
-            // mqtt.js's default: a broker busy with a connect storm answers late, not never.
+            // A broker busy with a connect storm answers late, not never.
             connectTimeoutMs: 30_000,
             now: this.now,
           },

@@ -122,7 +122,8 @@ export class UspNotifier {
     if (!list) return;
     const now = this.host.clock.now();
     const v = this.host.view(l);
-    const keep: PendingNotify[] = [];
+    // In place: a new array filled by push() would reserve 17 slots for the usual one entry.
+    let kept = 0;
     for (const p of list) {
       if (p.deadline <= now) continue;
       if (p.dueAt <= now) {
@@ -131,10 +132,10 @@ export class UspNotifier {
         p.dueAt = now + this.retryDelay(v, p.attempt);
         this.host.wakeAt(p.dueAt, l);
       }
-      keep.push(p);
+      list[kept++] = p;
     }
-    if (keep.length > 0) this.pending.set(l, keep);
-    else this.pending.delete(l);
+    list.length = kept;
+    if (kept === 0) this.pending.delete(l);
   }
 
   /** After a reconnect: what still waits for its NotifyResp goes out again. */

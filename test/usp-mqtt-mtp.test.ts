@@ -629,6 +629,25 @@ describe('MqttMtp CONNECT / CONNACK / SUBSCRIBE details (scripted broker)', () =
     }
   });
 
+  it('v5: a packet over the agent\'s Maximum Packet Size gets DISCONNECT 0x95 (MQTT 5 3.1.2.11.4), then onDown once', async () => {
+    const fb = await scriptedBroker(5, {});
+    try {
+      const a = makeAgent(fb.url, 5);
+      a.mtp.connect();
+      await a.waitUp();
+      // A PUBLISH whose Remaining Length says 2 MiB: refused from its fixed header on.
+      for (const sock of fb.sockets) sock.write(Buffer.from([0x30, 0x80, 0x80, 0x80, 0x01]));
+      expect(await a.waitDown()).toMatch(/over the Maximum Packet Size of 1048576/);
+      await until(() => ofCmd(fb.packets, 'disconnect').length === 1, 5000, 'DISCONNECT at the broker');
+      expect(ofCmd(fb.packets, 'disconnect')[0]!.reasonCode).toBe(0x95);
+      await a.settled();
+      expect(a.downs).toHaveLength(1);
+      await a.mtp.close();
+    } finally {
+      await fb.close();
+    }
+  });
+
   it('nothing listening: onDown once (ECONNREFUSED)', async () => {
     const a = makeAgent('mqtt://127.0.0.1:1', 4);
     a.mtp.connect();

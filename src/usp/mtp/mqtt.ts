@@ -415,7 +415,8 @@ export class MqttMtp implements AgentLink {
     if (!codes.some((code) => (code & SUBACK_FAILURE) === 0)) {
       this.ending = { reason: `mqtt subscribe refused for all of ${(this.filters ?? []).join(', ')} (codes ${codes.join(',')})`, cause: 'subscribe' };
       this.write(sock, generate(DISCONNECT_PACKET, this.genOpts()));
-      sock.end();
+      // The attempt is over now; the socket goes once the DISCONNECT is flushed, whatever the broker does.
+      sock.end(() => sock.destroy());
       this.closed(sock);
       return;
     }
@@ -453,7 +454,14 @@ export class MqttMtp implements AgentLink {
 
   /** A packet we cannot take: v5 says why in a DISCONNECT (MQTT 5 4.13), then the connection ends. */
   private protocolError(sock: Owned, reason: string, code = PROTOCOL_ERROR): void {
-    if (this.conf.version === 5 && this.connacked) this.write(sock, generate({ cmd: 'disconnect', reasonCode: code }, this.genOpts()));
+    if (this.conf.version === 5 && this.connacked) {
+      this.write(sock, generate({ cmd: 'disconnect', reasonCode: code }, this.genOpts()));
+      this.ending ??= { reason, cause: 'error' };
+      // The attempt is over now; the socket goes once the DISCONNECT is flushed.
+      sock.end(() => sock.destroy());
+      this.closed(sock);
+      return;
+    }
     this.end(sock, reason, 'error');
   }
 

@@ -1,22 +1,23 @@
 // USP_BENCH=1 npm run bench: a USP-only fleet of N agents, each with its own MQTT
-// connection to an aedes broker in a child process, and a controller that sends Get
-// requests and times each answer on the wire.
+// connection to an aedes broker in a child process, and a controller in another child
+// process that sends Get requests and times each answer on the wire.
 //   BenchmarkUSPRequestResponseRTTN_<N>-<threads>  <requests>  <ns/op>  rtt_p50_us  rtt_p95_us
-//     rtt_p99_us  loaded_p50_us  loaded_p99_us  bytes_per_cpe  fds_open  lost
+//     rtt_p99_us  paced_rps  paced_p50_us  paced_p99_us  loaded_p50_us  loaded_p99_us
+//     bytes_per_cpe  shard_bytes_per_cpe  fds_open  lost
 // After a JIT warm-up, rtt_* are the round trips of USP_BENCH_REQUESTS (2,000) Gets sent
 // one at a time: what the controller sees from its PUBLISH to the broker, through the
-// agent's decode, handling and answer, back through the broker. Then
+// agent's decode, handling and answer, back through the broker. paced_* are the round
+// trips of Gets sent at USP_BENCH_RATE (1,000) a second for USP_BENCH_RATE_SECONDS (5),
+// on a fixed schedule whatever the answers do (open loop). Then
 // USP_BENCH_LOAD_REQUESTS (10,000) Gets with USP_BENCH_INFLIGHT (32) in flight give ns/op
 // (wall time per request: the fleet's throughput) and loaded_* (RTT under that load).
 // lost counts Gets unanswered after 5 s (QoS 0 both ways, as obuspa publishes by default).
-// bytes_per_cpe is the heap growth (after a full GC) of the main and shard threads over N
-// once every agent is connected; the broker's own memory is in its own process.
+// bytes_per_cpe is the heap growth (used heap and external memory, after a full GC) of the
+// main and shard threads over N once every agent is connected, shard_bytes_per_cpe that of
+// the shards alone; the broker's and the controller's memory are in their own processes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { connectAsync, type MqttClient } from 'mqtt';
 import { Coordinator } from '../src/coordinator/coordinator.js';
-import { decodeMsg, decodeRecord, encodeMsg, encodeRecord } from '../src/usp/codec.js';
-import { topicWithReplyTo } from '../src/usp/mtp/mqtt.js';
 import { openFds, probeThread } from '../src/util/probe.js';
 
 const CONTROLLER = 'self::usp-controller';
@@ -38,8 +39,34 @@ async function startBrokerProcess(): Promise<{ child: ChildProcess | undefined; 
   return { child, port };
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+/** A child process speaking lines: send a line, await the next line matching `re`. */
+function lineChannel(child: ChildProcess): { send(line: string): void; next(re: RegExp, ms: number): Promise<RegExpExecArray> } {
+  let out = '';
+  const listeners = new Set<() => void>();
+  child.stdout!.on('data', (b: Buffer) => {
+    out += b.toString();
+    for (const l of [...listeners]) l();
+  });
+  return {
+    send: (line) => void child.stdin!.write(`${line}\n`),
+    next: (re, ms) =>
+      new Promise<RegExpExecArray>((resolve, reject) => {
+        const look = (): void => {
+          const m = re.exec(out);
+          if (!m) return;
+          clearTimeout(timer);
+          listeners.delete(look);
+          out = out.slice(m.index + m[0].length);
+          resolve(m);
+        };
+        const timer = setTimeout(() => {
+          listeners.delete(look);
+          reject(new Error(`bench: no ${re} from the controller process in ${ms} ms`));
+        }, ms);
+        listeners.add(look);
+        look();
+      }),
+  };
 }
 
 export async function uspRttN(n: number, shards: number, profile: string): Promise<string> {
@@ -47,31 +74,10 @@ export async function uspRttN(n: number, shards: number, profile: string): Promi
   const external = process.env['USP_BENCH_BROKER_URL'];
   const { child, port } = external ? { child: undefined, port: 0 } : await startBrokerProcess();
   const url = external ?? `mqtt://127.0.0.1:${port}`;
-  const agents = new Map<string, string>();
-  let connects = 0;
-  const waiting = new Map<string, (at: bigint) => void>();
-  const ctl: MqttClient = await connectAsync(url, { protocolVersion: 4, clientId: `bench-ctl-${process.pid}`, clean: true, reconnectPeriod: 0 });
-  (ctl.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
-  ctl.on('message', (_topic, payload) => {
-    const at = process.hrtime.bigint();
-    const rec = decodeRecord(payload);
-    if (!rec.ok) return;
-    const r = rec.value;
-    if (r.record_type === 'mqtt_connect') {
-      connects++;
-      agents.set(r.from_id, r.mqtt_connect.subscribed_topic);
-      return;
-    }
-    if (r.record_type !== 'no_session_context') return;
-    const m = decodeMsg(r.no_session_context.payload);
-    if (!m.ok) return;
-    const done = waiting.get(m.value.header.msg_id);
-    if (done) {
-      waiting.delete(m.value.header.msg_id);
-      done(at);
-    }
-  });
-  await ctl.subscribeAsync([CONTROLLER_TOPIC, `${CONTROLLER_TOPIC}/#`], { qos: 0 });
+  // The controller runs in a process of its own too: what it keeps per agent is not the fleet's.
+  const ctlChild = spawn(process.execPath, [fileURLToPath(new URL('./mqtt-controller-process.js', import.meta.url)), url], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const ctl = lineChannel(ctlChild);
+  await ctl.next(/READY\n/, 30_000);
 
   const mainBefore = probeThread();
   const coordinator = new Coordinator(
@@ -112,75 +118,62 @@ export async function uspRttN(n: number, shards: number, profile: string): Promi
     const deadline = Date.now() + 60_000 + n * 20;
     for (;;) {
       const s = await coordinator.stats();
-      if ((s.uspConnections?.['connected'] ?? 0) === n && agents.size === n) break;
-      if (Date.now() > deadline) throw new Error(`bench: only ${s.uspConnections?.['connected'] ?? 0} of ${n} agents connected (${agents.size} announced)`);
+      ctl.send('COUNT');
+      const announced = Number((await ctl.next(/ANNOUNCED (\d+)\n/, 30_000))[1]);
+      if ((s.uspConnections?.['connected'] ?? 0) === n && announced === n) break;
+      if (Date.now() > deadline) throw new Error(`bench: only ${s.uspConnections?.['connected'] ?? 0} of ${n} agents connected (${announced} announced)`);
       await sleep(50);
     }
     await sleep(500);
     const shardNow = await coordinator.probe();
     const mainNow = probeThread();
-    const growth = shardNow.reduce((sum, p, i) => sum + p.heapBytes - (coordinator.baselines[i]?.heapBytes ?? p.heapBytes), 0) + (mainNow.heapBytes - mainBefore.heapBytes);
+    const shardGrowth = shardNow.reduce((sum, p, i) => sum + p.heapBytes - (coordinator.baselines[i]?.heapBytes ?? p.heapBytes), 0);
+    const growth = shardGrowth + (mainNow.heapBytes - mainBefore.heapBytes);
     const fds = openFds();
 
-    const list = [...agents.entries()];
-    let seq = 0;
     let lost = 0;
-    /** `count` Gets, `inflight` at a time, round robin over the agents; RTTs in µs. */
-    const run = async (count: number, inflight: number): Promise<number[]> => {
-      const rtts: number[] = [];
-      let started = 0;
-      const worker = async (): Promise<void> => {
-        while (started < count) {
-          started++;
-          const i = seq++;
-          const [eid, topic] = list[i % list.length]!;
-          const msgId = `bench-${i}`;
-          const rec = encodeRecord({ version: '1.3', to_id: eid, from_id: CONTROLLER, no_session_context: { payload: encodeMsg({ header: { msg_id: msgId }, body: { request: { get: { param_paths: ['Device.DeviceInfo.SoftwareVersion'] } } } }) } });
-          const answered = new Promise<bigint | undefined>((resolve) => {
-            waiting.set(msgId, resolve);
-            setTimeout(() => {
-              if (waiting.delete(msgId)) resolve(undefined);
-            }, 5000).unref();
-          });
-          const t = process.hrtime.bigint();
-          ctl.publish(topicWithReplyTo(topic, CONTROLLER_TOPIC), Buffer.from(rec), { qos: 0 });
-          const at = await answered;
-          if (at === undefined) lost++;
-          else rtts.push(Number(at - t) / 1000);
-        }
-      };
-      await Promise.all(Array.from({ length: inflight }, worker));
-      return rtts.sort((a, b) => a - b);
+    const result = async (line: string, name: string): Promise<{ elapsedNs: number; p50: number; p95: number; p99: number }> => {
+      ctl.send(line);
+      const m = await ctl.next(new RegExp(`RESULT ${name} (\\d+) (\\d+) (\\d+) (\\d+) (\\d+)\\n`), 600_000);
+      lost += Number(m[5]);
+      return { elapsedNs: Number(m[1]), p50: Number(m[2]), p95: Number(m[3]), p99: Number(m[4]) };
     };
-    // JIT warm-up, then latency one request at a time, then throughput with many in flight.
-    await run(Math.min(2000, 4 * n), 32);
-    const rtts = await run(Number(process.env['USP_BENCH_REQUESTS'] ?? 2000), 1);
+    // JIT warm-up, then latency one request at a time, then the target load at a fixed
+    // rate, then throughput with many in flight.
+    await result(`RUN warm ${Math.min(2000, 4 * n)} 32`, 'warm');
+    const one = await result(`RUN one ${Number(process.env['USP_BENCH_REQUESTS'] ?? 2000)} 1`, 'one');
+    // The target load: USP_BENCH_RATE (1,000) Gets a second for USP_BENCH_RATE_SECONDS (5 s).
+    const rate = Number(process.env['USP_BENCH_RATE'] ?? 1000);
+    const paced = await result(`PACED paced ${rate * Number(process.env['USP_BENCH_RATE_SECONDS'] ?? 5)} ${rate}`, 'paced');
     const inflight = Number(process.env['USP_BENCH_INFLIGHT'] ?? 32);
     const busy = Number(process.env['USP_BENCH_LOAD_REQUESTS'] ?? 10_000);
-    const t0 = process.hrtime.bigint();
-    const loaded = await run(busy, inflight);
-    const elapsed = Number(process.hrtime.bigint() - t0);
+    const loaded = await result(`RUN loaded ${busy} ${inflight}`, 'loaded');
     if (lost > 0 || process.env['USP_BENCH_DEBUG']) {
       const st = await coordinator.stats();
-      process.stderr.write(`bench: ${lost} lost; connections now ${JSON.stringify(st.uspConnections)}; MQTTConnect records ${connects} for ${n} agents\n`);
+      process.stderr.write(`bench: ${lost} lost; connections now ${JSON.stringify(st.uspConnections)}\n`);
     }
     const name = `BenchmarkUSPRequestResponseRTTN_${n}-${coordinator.shardCount}`;
     return [
       name.padEnd(40),
       String(busy).padStart(6),
-      `${(elapsed / busy).toFixed(0).padStart(10)} ns/op`,
-      `${percentile(rtts, 50).toFixed(0).padStart(7)} rtt_p50_us`,
-      `${percentile(rtts, 95).toFixed(0).padStart(7)} rtt_p95_us`,
-      `${percentile(rtts, 99).toFixed(0).padStart(7)} rtt_p99_us`,
-      `${percentile(loaded, 50).toFixed(0).padStart(7)} loaded_p50_us`,
-      `${percentile(loaded, 99).toFixed(0).padStart(7)} loaded_p99_us`,
+      `${(loaded.elapsedNs / busy).toFixed(0).padStart(10)} ns/op`,
+      `${String(one.p50).padStart(7)} rtt_p50_us`,
+      `${String(one.p95).padStart(7)} rtt_p95_us`,
+      `${String(one.p99).padStart(7)} rtt_p99_us`,
+      `${String(rate).padStart(5)} paced_rps`,
+      `${String(paced.p50).padStart(7)} paced_p50_us`,
+      `${String(paced.p99).padStart(7)} paced_p99_us`,
+      `${String(loaded.p50).padStart(7)} loaded_p50_us`,
+      `${String(loaded.p99).padStart(7)} loaded_p99_us`,
       `${(growth / n).toFixed(0).padStart(8)} bytes_per_cpe`,
+      `${(shardGrowth / n).toFixed(0).padStart(8)} shard_bytes_per_cpe`,
       `${String(fds).padStart(6)} fds_open`,
       `${String(lost).padStart(4)} lost`,
     ].join('\t');
   } finally {
     await coordinator.stop();
-    await ctl.endAsync(true).catch(() => undefined);
+    ctlChild.stdin!.end();
+    await new Promise((r) => ctlChild.once('exit', r));
     if (child) {
       child.stdin!.end();
       await new Promise((r) => child.once('exit', r));

@@ -6,7 +6,6 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { MqttClient } from 'mqtt';
 import { generate, parser, type IConnackPacket, type Packet } from 'mqtt-packet';
 import { startEmbeddedBroker } from '../src/broker/embedded.js';
 import { decodeMsg, decodeRecord, encodeMsg, encodeRecord, type UspRecord } from '../src/usp/codec.js';
@@ -28,21 +27,24 @@ interface Agent {
   waitUp(n?: number): Promise<MqttMtpUpInfo>;
   waitDown(n?: number): Promise<string>;
   /**
-   * Every attempt that is over has wound down: its mqtt.js client closed its socket and
-   * ended (no timer of its own left), so no late event of it can still report anything.
+   * Every attempt that is over has wound down: its socket closed, so no late event of it
+   * can still report anything.
    */
   settled(): Promise<void>;
 }
 
-/** One connect() of an agent: its mqtt.js client, and whether that has closed and ended. */
+/** One connect() of an agent: whether its socket has closed. */
 interface Attempt {
-  client: MqttClient;
   closed: boolean;
-  ended: boolean;
 }
 
-/** The client of the MTP's current attempt (private to MqttMtp: read here only to watch it wind down). */
-const clientOf = (mtp: MqttMtp): MqttClient | undefined => (mtp as unknown as { client?: MqttClient }).client;
+/** Watch the current attempt's socket (private to MqttMtp: read here only to see it wind down). */
+function watchAttempt(mtp: MqttMtp): Attempt {
+  const sock = (mtp as unknown as { sock: Socket }).sock;
+  const attempt: Attempt = { closed: false };
+  sock.once('close', () => (attempt.closed = true));
+  return attempt;
+}
 
 let agentSeq = 0;
 function makeAgent(url: string, protocolVersion: 4 | 5, over: Partial<MqttMtpOptions> = {}): Agent {
@@ -54,7 +56,7 @@ function makeAgent(url: string, protocolVersion: 4 | 5, over: Partial<MqttMtpOpt
   const events: MqttMtpEvents = {
     onUp: (info) => ups.push(info),
     onDown: (reason) => downs.push(reason),
-    // The payload is a view into mqtt.js's buffer: keep a copy.
+    // The payload is a view into the socket's chunk: keep a copy.
     onRecord: (payload, replyTo) => records.push({ payload: new Uint8Array(payload), replyTo }),
   };
   const mtp = new MqttMtp(
@@ -65,10 +67,7 @@ function makeAgent(url: string, protocolVersion: 4 | 5, over: Partial<MqttMtpOpt
   const connect = mtp.connect.bind(mtp);
   mtp.connect = () => {
     connect();
-    const attempt: Attempt = { client: clientOf(mtp)!, closed: false, ended: false };
-    attempt.client.once('close', () => (attempt.closed = true));
-    attempt.client.once('end', () => (attempt.ended = true));
-    attempts.push(attempt);
+    attempts.push(watchAttempt(mtp));
   };
   return {
     mtp, address, ups, downs, records,
@@ -83,11 +82,11 @@ function makeAgent(url: string, protocolVersion: 4 | 5, over: Partial<MqttMtpOpt
       return downs[n - 1]!;
     },
     async settled() {
-      const over = (x: Attempt) => x.closed && x.ended;
+      const over = (x: Attempt) => x.closed;
       await until(
         () => mtp.state !== 'connecting' && attempts.every((x, i) => over(x) || (mtp.state === 'up' && i === attempts.length - 1)),
         5000,
-        'every finished MQTT attempt to close and end',
+        'every finished MQTT attempt\'s socket to close',
       );
       await new Promise((r) => setImmediate(r));
     },
@@ -444,7 +443,7 @@ interface Scripted {
 /** A one-script MQTT server: answers CONNECT/SUBSCRIBE/PUBLISH/PINGREQ as told (or not at all). */
 async function scriptedBroker(
   version: 4 | 5,
-  script: { connack?: Partial<IConnackPacket> | 'silent'; subackCode?: number },
+  script: { connack?: Partial<IConnackPacket> | 'silent'; subackCode?: number; pingresp?: boolean },
 ): Promise<Scripted> {
   const packets: Packet[] = [];
   const sockets = new Set<Socket>();
@@ -467,7 +466,7 @@ async function scriptedBroker(
           if (pkt.qos === 1) send({ cmd: 'puback', messageId: pkt.messageId } as Packet);
           break;
         case 'pingreq':
-          send({ cmd: 'pingresp' });
+          if (script.pingresp !== false) send({ cmd: 'pingresp' });
           break;
         case 'disconnect':
           sock.end();
@@ -591,7 +590,7 @@ describe('MqttMtp CONNECT / CONNACK / SUBSCRIBE details (scripted broker)', () =
       a.mtp.connect();
       expect(await a.waitDown()).toMatch(/timeout/);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
-      await a.settled(); // mqtt.js's own CONNACK timer must not report a second time
+      await a.settled(); // no second report from the attempt that timed out
       expect(a.downs).toHaveLength(1);
 
       a.mtp.connect();
@@ -600,6 +599,50 @@ describe('MqttMtp CONNECT / CONNACK / SUBSCRIBE details (scripted broker)', () =
       expect(a.mtp.state).toBe('closed');
       await a.settled();
       expect(a.downs).toHaveLength(1);
+    } finally {
+      await fb.close();
+    }
+  });
+
+  it('keepalive: PINGREQ every KeepAliveTime while idle; unanswered, the connection is dropped once (MQTT 3.1.2.10)', async () => {
+    const fb = await scriptedBroker(4, {});
+    const silent = await scriptedBroker(4, { pingresp: false });
+    try {
+      const a = makeAgent(fb.url, 4, { keepaliveSec: 1 });
+      a.mtp.connect();
+      await a.waitUp();
+      await until(() => ofCmd(fb.packets, 'pingreq').length >= 2, 5000, 'two PINGREQs at a 1 s keepalive');
+      expect(a.downs).toEqual([]);
+      await a.mtp.close();
+
+      const b = makeAgent(silent.url, 4, { keepaliveSec: 1 });
+      b.mtp.connect();
+      await b.waitUp();
+      expect(await b.waitDown()).toMatch(/keepalive timeout/i);
+      expect(ofCmd(silent.packets, 'pingreq').length).toBeGreaterThanOrEqual(1);
+      await b.settled();
+      expect(b.downs).toHaveLength(1);
+      await b.mtp.close();
+    } finally {
+      await fb.close();
+      await silent.close();
+    }
+  });
+
+  it('v5: a packet over the agent\'s Maximum Packet Size gets DISCONNECT 0x95 (MQTT 5 3.1.2.11.4), then onDown once', async () => {
+    const fb = await scriptedBroker(5, {});
+    try {
+      const a = makeAgent(fb.url, 5);
+      a.mtp.connect();
+      await a.waitUp();
+      // A PUBLISH whose Remaining Length says 2 MiB: refused from its fixed header on.
+      for (const sock of fb.sockets) sock.write(Buffer.from([0x30, 0x80, 0x80, 0x80, 0x01]));
+      expect(await a.waitDown()).toMatch(/over the Maximum Packet Size of 1048576/);
+      await until(() => ofCmd(fb.packets, 'disconnect').length === 1, 5000, 'DISCONNECT at the broker');
+      expect(ofCmd(fb.packets, 'disconnect')[0]!.reasonCode).toBe(0x95);
+      await a.settled();
+      expect(a.downs).toHaveLength(1);
+      await a.mtp.close();
     } finally {
       await fb.close();
     }

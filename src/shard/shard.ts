@@ -525,6 +525,7 @@ export class Shard implements CpeTable, AdminTable {
       case TimerKind.UspNotifyRetry:
       case TimerKind.UspPeriodic:
       case TimerKind.UspScan:
+      case TimerKind.UspKeepAlive:
         this.usp?.fire(l, k, at);
         return;
       case TimerKind.StunKeepAlive:

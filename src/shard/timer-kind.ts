@@ -40,6 +40,8 @@ export const enum TimerKind {
   UspPeriodic = 11,
   /** A slice of the shard-wide subscription scan. */
   UspScan = 12,
+  /** An agent's MQTT keepalive check: PINGREQ if nothing went out for KeepAliveTime, or a dead link. */
+  UspKeepAlive = 21,
 
   // ---- the UDP connection-request endpoint (TR-069 Annex G, TR-111) ----
   /** The next STUN Binding Request: a keepalive, a retransmission or the timeout of one. */
@@ -54,4 +56,4 @@ export const enum TimerKind {
 }
 
 export type CwmpTimer = TimerKind.Periodic | TimerKind.Retry | TimerKind.Heartbeat | TimerKind.NotifyWake | TimerKind.NotifyScan;
-export type UspTimer = TimerKind.UspConnect | TimerKind.UspNotifyRetry | TimerKind.UspPeriodic | TimerKind.UspScan;
+export type UspTimer = TimerKind.UspConnect | TimerKind.UspNotifyRetry | TimerKind.UspPeriodic | TimerKind.UspScan | TimerKind.UspKeepAlive;

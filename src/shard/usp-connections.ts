@@ -6,7 +6,7 @@
 // object an idle agent holds is its connection.
 import { retryDelayMs } from '../scheduler/backoff.js';
 import { type MqttConnectionState, type UspInit, USP_MTP_NAMES } from '../threads/messages.js';
-import type { AgentLink, LinkEvents } from '../usp/mtp/link.js';
+import type { AgentLink, LinkEvents, LinkUpInfo } from '../usp/mtp/link.js';
 import { MQTT_MAX_PACKET_BYTES, MqttMtp } from '../usp/mtp/mqtt.js';
 import { StompMtp } from '../usp/mtp/stomp.js';
 import { WsMtp } from '../usp/mtp/websocket.js';
@@ -19,6 +19,9 @@ import { Conn, ConnStates } from './conn-states.js';
 
 /** The controller's MTP row the agents connect with. */
 const CONTROLLER_MTP = 'Device.LocalAgent.Controller.1.MTP.1';
+
+/** `value`, or `fallback` when empty or equal to it (one string kept per agent, not two equal ones). */
+const sameOr = (value: string, fallback: string): string => (value === '' || value === fallback ? fallback : value);
 
 /** How long a connection a reset link fault picked stays up before it is cut. */
 const CUT_AFTER_UP_MS = 100;
@@ -39,8 +42,11 @@ export class UspConnections {
   private readonly retries: Uint8Array;
   /** Epoch ms of the planned reconnect; 0 when none (a stale timer entry is ignored). */
   private readonly connectAt: Float64Array;
-  private readonly mtps = new Map<number, AgentLink>();
+  /** @internal (LinkSink) */
+  readonly mtps = new Map<number, AgentLink>();
   private stopping = false;
+  /** The shard's clock, shared by every connection's keepalive. */
+  private readonly now: () => number;
   /** Failed attempts and lost connections by cause, with a rate-limited warning per cause. */
   readonly failures: FailureLog;
   /** --usp-ws-listen: this shard's listener, its agents WebSocket servers (no reconnect: the controller connects). */
@@ -52,12 +58,15 @@ export class UspConnections {
 
   constructor(
     private readonly init: UspInit,
-    private readonly table: CpeTable,
-    private readonly events: ConnectionEvents,
+    /** @internal (LinkSink) */
+    readonly table: CpeTable,
+    /** @internal (LinkSink) */
+    readonly events: ConnectionEvents,
   ) {
     this.states = new ConnStates(table.size);
     this.retries = new Uint8Array(table.size);
     this.connectAt = new Float64Array(table.size);
+    this.now = () => table.clock.now();
     this.failures = new FailureLog((msg, extra) => table.log('warn', msg, extra), `USP ${USP_MTP_NAMES[init.mtp]} connection failed`);
     if (init.mtp === 'websocket' && init.wsListen) {
       const server = new WsAgentServer({
@@ -129,18 +138,9 @@ export class UspConnections {
     }
     const old = this.mtps.get(l);
     if (old && (old.state === 'connecting' || old.state === 'up')) return;
-    let cutAfterUp = false;
-    const mtp: AgentLink = this.makeLink(l, {
-      // Only the current connection of an agent speaks for it.
-      onUp: (info) => {
-        if (this.mtps.get(l) !== mtp) return;
-        this.up(l, info.replyTopic, info.discovered);
-        if (cutAfterUp) setTimeout(() => mtp.cut('link reset'), CUT_AFTER_UP_MS);
-      },
-      onDown: (reason, cause) => this.mtps.get(l) === mtp && this.down(l, reason, cause),
-      onRecord: (payload, replyTo) => this.mtps.get(l) === mtp && this.events.record(l, payload, replyTo),
-      onSocketClosed: () => this.table.fdReleased('mqtt'),
-    });
+    const sink = new LinkSink(this, l);
+    const mtp: AgentLink = this.makeLink(l, sink);
+    sink.mtp = mtp;
     this.mtps.set(l, mtp);
     this.states.set(l, Conn.Connecting);
     // A fleet event's link fault (docs/usp-behaviour.md "Link faults"): a down link fails the
@@ -158,7 +158,7 @@ export class UspConnections {
       this.down(l, refused, 'descriptors');
       return;
     }
-    if (fault && fault.resetProbability > 0 && this.table.random() < fault.resetProbability) cutAfterUp = true;
+    if (fault && fault.resetProbability > 0 && this.table.random() < fault.resetProbability) sink.cutAfterUp = true;
     const wait = fault ? fault.latencyMs + (fault.jitterMs > 0 ? this.table.random() * fault.jitterMs : 0) : 0;
     if (wait > 0) setTimeout(() => this.mtps.get(l) === mtp && mtp.state === 'idle' && mtp.connect(), wait);
     else mtp.connect();
@@ -211,14 +211,15 @@ export class UspConnections {
           {
             url: this.init.brokerUrl,
             protocolVersion: this.init.protocolVersion,
-            clientId: v.get('Device.MQTT.Client.1.ClientID') || endpointId,
+            clientId: sameOr(v.get('Device.MQTT.Client.1.ClientID') ?? '', endpointId),
             endpointId,
             ...env.mqttCredentials(index),
             ...tls,
             keepaliveSec: Number(v.get('Device.MQTT.Client.1.KeepAliveTime')) || 60,
             subscribeTopic: v.get('Device.LocalAgent.MTP.1.MQTT.ResponseTopicConfigured') || env.agentTopic(index),
-            // mqtt.js's default: a broker busy with a connect storm answers late, not never.
+            // A broker busy with a connect storm answers late, not never.
             connectTimeoutMs: 30_000,
+            now: this.now,
           },
           events,
         );
@@ -248,13 +249,15 @@ export class UspConnections {
     void mtp.close(final).catch(() => undefined);
   }
 
-  private up(l: number, replyTopic: string, discovered: boolean): void {
+  /** @internal (LinkSink) */
+  up(l: number, replyTopic: string, discovered: boolean): void {
     this.states.set(l, Conn.Up);
     this.retries[l] = 0;
     this.events.up(l, replyTopic, discovered);
   }
 
-  private down(l: number, reason: string, cause: MqttFailCause): void {
+  /** @internal (LinkSink) */
+  down(l: number, reason: string, cause: MqttFailCause): void {
     if (this.stopping) return;
     this.failures.record(this.table.clock.now(), this.table.lo + l, cause, reason);
     publishUspConnectionFailure({ cause });
@@ -299,6 +302,11 @@ export class UspConnections {
     this.connect(l);
   }
 
+  /** The agent's MQTT keepalive check (TimerKind.UspKeepAlive); a stale one is ignored by the connection. */
+  keepAliveDue(l: number, at: number): void {
+    this.mtps.get(l)?.keepAliveDue?.(at);
+  }
+
   /** The largest Record agent l may PUBLISH to `topic` (its connection's MQTT Maximum Packet Size, less the packet's own bytes). */
   maxRecordBytes(l: number, topic: string): number {
     return this.mtps.get(l)?.maxPayloadTo(topic) ?? MQTT_MAX_PACKET_BYTES;
@@ -328,4 +336,51 @@ export class UspConnections {
     await Promise.all(closing);
     await this.server?.close();
   }
+}
+
+/**
+ * What one connection of agent l tells its owner: one small object per connection with its
+ * methods on the prototype (not five closures and their context: ~400 bytes per agent at
+ * 10,000+ agents). Only the agent's current connection speaks for it.
+ */
+class LinkSink implements LinkEvents {
+  mtp: AgentLink | undefined;
+  /** A fleet event's reset picked this connection: cut it shortly after it comes up. */
+  cutAfterUp = false;
+
+  constructor(
+    private readonly owner: UspConnections,
+    private readonly l: number,
+  ) {}
+
+  private current(): boolean {
+    return this.mtp !== undefined && this.owner.mtps.get(this.l) === this.mtp;
+  }
+
+  onUp(info: LinkUpInfo): void {
+    if (!this.current()) return;
+    this.owner.up(this.l, info.replyTopic, info.discovered);
+    if (this.cutAfterUp) setTimeout(cutLink, CUT_AFTER_UP_MS, this.mtp!);
+  }
+
+  onDown(reason: string, cause: MqttFailCause): void {
+    if (this.current()) this.owner.down(this.l, reason, cause);
+  }
+
+  onRecord(payload: Uint8Array, replyTo: string | undefined): void {
+    if (this.current()) this.owner.events.record(this.l, payload, replyTo);
+  }
+
+  onSocketClosed(): void {
+    this.owner.table.fdReleased('mqtt');
+  }
+
+  /** MQTT keepalive checks go in the shard's scheduler, not a timer per connection. */
+  keepAliveAt(at: number): void {
+    this.owner.table.schedule(at, this.l, TimerKind.UspKeepAlive);
+  }
+}
+
+function cutLink(mtp: AgentLink): void {
+  mtp.cut('link reset');
 }

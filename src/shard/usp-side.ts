@@ -271,6 +271,9 @@ export class UspSide {
       case TimerKind.UspScan:
         this.scan();
         return;
+      case TimerKind.UspKeepAlive:
+        this.connections.keepAliveDue(l, at);
+        return;
       default: {
         const never: never = kind;
         throw new Error(`not a USP timer: ${String(never)}`);

@@ -16,7 +16,8 @@ export const MAX_PENDING_NOTIFIES = 64;
 
 interface PendingNotify {
   msgId: string;
-  bytes: Uint8Array;
+  /** The Record's bytes, one per character (latin1). */
+  record: string;
   attempt: number;
   /** Epoch ms after which it is given up (Infinity: never). */
   deadline: number;
@@ -82,7 +83,19 @@ export class UspNotifier {
     const bytes = notifyRecord(this.host.ends(l), msgId, n);
     this.host.publish(l, bytes);
     if (retryUntil === undefined) return;
-    const list = this.pending.get(l) ?? [];
+    const dueAt = this.host.clock.now() + this.retryDelay(this.host.view(l), 1);
+    // Kept for resending as a one-byte string: not a view that holds a whole 8 KB pool slab
+    // (10,000 agents each holding an unanswered OnBoardRequest: ~1.7 KB per agent), nor a
+    // typed array with its buffer object and backing store (~200 bytes more than the string).
+    const entry: PendingNotify = { msgId, record: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'), attempt: 1, deadline: retryUntil, dueAt, ...(onboard ? { onboard: true as const } : {}) };
+    const list = this.pending.get(l);
+    if (list === undefined) {
+      // A one-entry array (an agent's OnBoardRequest waits here until the controller answers):
+      // push() onto [] would reserve 17 slots.
+      this.pending.set(l, [entry]);
+      this.host.wakeAt(dueAt, l);
+      return;
+    }
     if (list.length >= MAX_PENDING_NOTIFIES) {
       // A controller that never answers must not grow the agent without bound.
       const oldest = list.findIndex((p) => !p.onboard);
@@ -91,9 +104,7 @@ export class UspNotifier {
         publishUspDrop({ reason: 'notify-backlog' });
       }
     }
-    const dueAt = this.host.clock.now() + this.retryDelay(this.host.view(l), 1);
-    list.push({ msgId, bytes, attempt: 1, deadline: retryUntil, dueAt, ...(onboard ? { onboard: true as const } : {}) });
-    this.pending.set(l, list);
+    list.push(entry);
     this.host.wakeAt(dueAt, l);
   }
 
@@ -111,24 +122,25 @@ export class UspNotifier {
     if (!list) return;
     const now = this.host.clock.now();
     const v = this.host.view(l);
-    const keep: PendingNotify[] = [];
+    // In place: a new array filled by push() would reserve 17 slots for the usual one entry.
+    let kept = 0;
     for (const p of list) {
       if (p.deadline <= now) continue;
       if (p.dueAt <= now) {
-        if (this.host.connected(l)) this.host.publish(l, p.bytes);
+        if (this.host.connected(l)) this.host.publish(l, Buffer.from(p.record, 'latin1'));
         p.attempt++;
         p.dueAt = now + this.retryDelay(v, p.attempt);
         this.host.wakeAt(p.dueAt, l);
       }
-      keep.push(p);
+      list[kept++] = p;
     }
-    if (keep.length > 0) this.pending.set(l, keep);
-    else this.pending.delete(l);
+    list.length = kept;
+    if (kept === 0) this.pending.delete(l);
   }
 
   /** After a reconnect: what still waits for its NotifyResp goes out again. */
   resend(l: number): void {
-    for (const p of this.pending.get(l) ?? []) this.host.publish(l, p.bytes);
+    for (const p of this.pending.get(l) ?? []) this.host.publish(l, Buffer.from(p.record, 'latin1'));
   }
 
   /** A NotifyResp (or an Error) for msgId; true when it answered the OnBoardRequest. */

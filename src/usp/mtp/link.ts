@@ -22,6 +22,8 @@ export interface LinkEvents {
   onRecord(payload: Uint8Array, replyTo: string | undefined): void;
   /** The socket of an attempt closed (each attempt's socket once): its descriptor is free again. */
   onSocketClosed?(): void;
+  /** MQTT: the next keepalive check is due at `at`; the owner calls keepAliveDue(at) then. */
+  keepAliveAt?(at: number): void;
 }
 
 /** One agent's connection over some MTP. */
@@ -39,4 +41,6 @@ export interface AgentLink {
   abort(): void;
   /** The largest Record that may be sent to `dest`. */
   maxPayloadTo(dest: string): number;
+  /** MQTT: a keepalive check told through LinkEvents.keepAliveAt is due (a stale `at` is ignored). */
+  keepAliveDue?(at: number): void;
 }

@@ -1,144 +1,116 @@
-// The MQTT MTP of one simulated USP agent: one MQTT connection (TR-369 "MQTT Binding",
-// as obuspa src/core/mqtt.c implements it; docs/usp-behaviour.md "The MQTT connection").
+// The MQTT MTP of one simulated USP agent on a client of our own: one TCP/TLS socket per
+// agent and nothing else that grows with the fleet (TR-369 "MQTT Binding"; MQTT 3.1.1 and
+// MQTT 5; docs/usp-behaviour.md "The MQTT connection"). It does what the mqtt.js client it
+// replaces did, packet for packet: CONNECT (v5: usp-endpoint-id user property,
+// Request Response Information, Maximum Packet Size), CONNACK discovery (Response
+// Information, subscribe-topic), SUBSCRIBE at QoS 1, PUBLISH with the reply-to (v5 Content
+// Type and Response Topic, 3.1.1 topic suffix), QoS 1 and 2 both ways, PINGREQ at the
+// keepalive interval, DISCONNECT on a clean stop.
 //
-// What this class owns: CONNECT (v5: usp-endpoint-id user property, Request Response
-// Information), CONNACK discovery (Response Information, subscribe-topic), SUBSCRIBE,
-// the reply-to of every PUBLISH (v5 Response Topic / 3.1.1 topic suffix) and the
-// reply-to of every incoming Record. What it leaves to the caller: backoff and
-// reconnect (connect() is one attempt), the mqtt_connect / disconnect Records, and
-// decoding the payload.
-//
-// It runs 10,000+ times in one process, so a connection holds no store persistence, no
-// resubscribe list and no timer besides mqtt.js's keepalive (and one connect-timeout
-// timer while connecting). Listeners are module-level functions that find their
-// MqttMtp through the client's `my` option, so an attempt allocates no closures; TLS
-// contexts are shared per CA.
-import { isIP } from 'node:net';
-import type { SecureContext } from 'node:tls';
-import {
-  connect as mqttConnect, type IClientOptions, type IClientPublishOptions, type IConnackPacket,
-  type ClientSubscribeCallback, type IDisconnectPacket, type IPublishPacket, type MqttClient,
-} from 'mqtt';
+// Why not mqtt.js: one mqtt.js client holds ~14 KB of heap (its stores, its Writable and
+// the parser's BufferList, its options copied and defaulted, a keepalive manager and
+// timers, listeners bound per client), against ~900 bytes for the net.Socket under it; a
+// fleet of 20,000 agents spent nearly all of its heap there. Here:
+// - packets are generated and decoded by mqtt-packet (the codec mqtt.js itself uses); we cut
+//   the byte stream into whole packets and hand each to one parser per protocol version
+//   shared by every connection of the thread, so a connection holds no parser, only the
+//   bytes of a packet not yet complete;
+// - the keepalive is a check in the shard's scheduler (LinkEvents.keepAliveAt): no timer
+//   per connection while it is up (a standalone connection arms one of its own);
+// - the socket's listeners are module-level functions that find their connection through
+//   one symbol-keyed slot on the socket: an attempt allocates no closures.
+// Backoff and reconnect (connect() is one attempt), the MQTTConnect / disconnect Records and
+// decoding the payload are the caller's.
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, type SecureContext } from 'node:tls';
+import { generate, parser as packetParser, type IConnackPacket, type IConnectPacket, type IDisconnectPacket, type IPublishPacket, type ISubackPacket, type Packet, type Parser } from 'mqtt-packet';
 
-import { isFdExhaustion } from '../../util/fds.js';
 import type { MqttFailCause } from '../diagnostics.js';
+import { causeOf } from './cause.js';
+import type { AgentLink } from './link.js';
+import {
+  ACCEPTED_CONTENT_TYPES, MQTT_MAX_PACKET_BYTES, MqttMtpError, SUBACK_FAILURE, USP_CONTENT_TYPE, replyToOf, subscriptionPlan,
+  topicWithReplyTo, userPropertyValues, type MqttMtpEvents, type MqttMtpOptions, type MqttMtpState, type ReplyTopicSource,
+} from './mqtt-common.js';
 import { secureContextOf } from './tls.js';
 
-type SubackPacket = NonNullable<Parameters<ClientSubscribeCallback>[2]>;
+export {
+  MQTT_MAX_PACKET_BYTES, MqttMtpError, USP_CONTENT_TYPE, filterMatches, replyToOf, subscriptionPlan, topicWithReplyTo,
+  type MqttMtpEvents, type MqttMtpOptions, type MqttMtpState, type MqttMtpUpInfo, type ReplyTopicSource,
+} from './mqtt-common.js';
 
-export type MqttMtpState = 'idle' | 'connecting' | 'up' | 'down' | 'closed';
+/** MQTT 3.1.1 3.1 and MQTT 5 3.2.2.2: CONNACK return / reason codes, as mqtt.js words them. */
+const REFUSALS: Readonly<Record<number, string>> = {
+  1: 'Unacceptable protocol version', 2: 'Identifier rejected', 3: 'Server unavailable', 4: 'Bad username or password', 5: 'Not authorized',
+  128: 'Unspecified error', 129: 'Malformed Packet', 130: 'Protocol Error', 131: 'Implementation specific error', 132: 'Unsupported Protocol Version',
+  133: 'Client Identifier not valid', 134: 'Bad User Name or Password', 135: 'Not authorized', 136: 'Server unavailable', 137: 'Server busy',
+  138: 'Banned', 140: 'Bad authentication method', 144: 'Topic Name invalid', 149: 'Packet too large', 151: 'Quota exceeded',
+  153: 'Payload format invalid', 154: 'Retain not supported', 155: 'QoS not supported', 156: 'Use another server', 157: 'Server moved',
+  159: 'Connection rate exceeded',
+};
+/** MQTT 5 reason code 0x95: a packet over our Maximum Packet Size (3.1.2.11.4). */
+const PACKET_TOO_LARGE = 0x95;
+/** MQTT 5 reason code 0x82: Protocol Error (a packet mqtt-packet cannot decode, a second CONNACK). */
+const PROTOCOL_ERROR = 0x82;
+/** 3.1.1 has no Maximum Packet Size: bound what one incoming packet may take all the same. */
+const MAX_INCOMING_311 = 16 * 1024 * 1024;
+/** The one packet identifier of the SUBSCRIBE (the only one a connection sends). */
+const SUBSCRIBE_ID = 1;
 
-export interface MqttMtpOptions {
-  /** mqtt://host:port or mqtts://host:port. */
-  url: string;
-  protocolVersion: 4 | 5;
-  /** Device.MQTT.Client.{i}.ClientID; '' applies R-MQTT.8 (v5: broker-assigned, 3.1.1: the Endpoint ID). */
-  clientId: string;
-  endpointId: string;
-  username?: string | undefined;
-  password?: string | undefined;
-  /** PEM CA bundle for mqtts (the broker's certificate must chain to it). */
-  ca?: string | undefined;
-  /** PEM client certificate and key presented to a broker that asks for one. */
-  cert?: string | undefined;
-  key?: string | undefined;
-  keepaliveSec: number;
-  /** The agent's own topic (ResponseTopicConfigured), e.g. "/usp/agent/os::0C5A9E-CS00000001". */
-  subscribeTopic: string;
-  /** Bound on one attempt: TCP/TLS connect, CONNACK and SUBACK. */
-  connectTimeoutMs: number;
+/** One QoS 1/2 PUBLISH of ours waiting for its PUBACK / PUBCOMP. */
+interface Pending {
+  resolve(): void;
+  reject(e: Error): void;
 }
 
-export interface MqttMtpUpInfo {
-  /** The topic this agent receives on and advertises as reply-to. */
-  replyTopic: string;
-  /** True if replyTopic came from the v5 CONNACK (Response Information or a subscribe-topic User Property). */
-  discovered: boolean;
-  /** Where replyTopic came from (docs/usp-behaviour.md "The MQTT connection"). */
-  source: ReplyTopicSource;
-}
+const OWNER = Symbol('mqtt-mtp');
+type Owned = Socket & { [OWNER]?: MqttMtp };
 
-/**
- * Where an agent's reply-to topic came from: its configured ResponseTopicConfigured, the v5
- * CONNACK's Response Information (R-MQTT.21), or the CONNACK's first `subscribe-topic` User
- * Property that is a topic name, not a filter (R-MQTT.15; a broker-assigned topic).
- */
-export type ReplyTopicSource = 'configured' | 'response-information' | 'subscribe-topic';
-
-export interface MqttMtpEvents {
-  /** Connected and subscribed (after SUBACK). */
-  onUp(info: MqttMtpUpInfo): void;
-  /** The attempt failed or the connection was lost: fires once per attempt, never after close(). */
-  onDown(reason: string, cause: MqttFailCause): void;
-  /** A PUBLISH arrived; payload is the Record bytes (a view, copy it to keep it past the call). */
-  onRecord(payload: Uint8Array, replyTo: string | undefined): void;
-  /** The socket of an attempt closed (each attempt's socket once): its descriptor is free again. */
-  onSocketClosed?(): void;
-}
-
-export class MqttMtpError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'MqttMtpError';
-  }
-}
-
-/** TR-369 MQTT binding: Content Type of a USP Record PUBLISH (v5). */
-export const USP_CONTENT_TYPE = 'usp.msg';
-/** Content types accepted on receipt (R-MQTT.27a: the registered one too); none at all is accepted too. */
-const ACCEPTED_CONTENT_TYPES: ReadonlySet<string> = new Set([USP_CONTENT_TYPE, 'application/vnd.bbf.usp.msg']);
-const REPLY_TO_MARK = '/reply-to=';
-/**
- * The agent's MQTT Maximum Packet Size: announced in a v5 CONNECT (MQTT 5 3.1.2.11.4) and
- * the most any PUBLISH of the agent takes on the wire (lowered by a v5 CONNACK's Maximum
- * Packet Size, 3.2.2.3.6). A USP answer that would not fit is answered 7005 instead
- * (docs/usp-behaviour.md "Limits").
- */
-export const MQTT_MAX_PACKET_BYTES = 1024 * 1024;
-/** SUBACK return codes with the top bit set are failures (3.1.1: 0x80; v5: reason codes >= 0x80). */
-const SUBACK_FAILURE = 0x80;
-
-/** 3.1.1 reply-to: `<dest>/reply-to=<own topic with "/" as "%2F">` (TR-369 R-MQTT.24). */
-export function topicWithReplyTo(dest: string, own: string): string {
-  return `${dest}${REPLY_TO_MARK}${own.replaceAll('/', '%2F')}`;
-}
-
-/** 3.1.1 reply-to of a received topic: text after the last "/reply-to=", "%2F" back to "/" (R-MQTT.25). */
-export function replyToOf(topic: string): string | undefined {
-  const at = topic.lastIndexOf(REPLY_TO_MARK);
-  if (at < 0) return undefined;
-  const encoded = topic.slice(at + REPLY_TO_MARK.length);
-  // An empty suffix is an empty reply-to, which the agent refuses (never answered elsewhere).
-  return encoded.replace(/%2F/gi, '/');
-}
-
-export class MqttMtp {
+export class MqttMtp implements AgentLink {
   private st: MqttMtpState = 'idle';
-  /** The client of the current attempt; events from any other client are stale. */
-  private client: MqttClient | undefined;
-  private connectTimer: NodeJS.Timeout | undefined;
+  private sock: Owned | undefined;
+  /** The connect bound while connecting; the keepalive timer of a standalone connection once up. */
+  private timer: NodeJS.Timeout | undefined;
+  /** Bytes of a packet not yet complete. */
+  private pending: Buffer | undefined;
+  /** Why the current attempt ends, set before its socket goes. */
+  private ending: { reason: string; cause: MqttFailCause } | undefined;
   private ownTopic: string;
   private source: ReplyTopicSource = 'configured';
   /** v5 Assigned Client Identifier, reused on the next CONNECT when no ClientID is configured (R-MQTT.9). */
   private assignedClientId: string | undefined;
-  /** Reason of a broker DISCONNECT (v5), reported when the socket then closes. */
-  private disconnectReason: string | undefined;
   /** MQTT_MAX_PACKET_BYTES, or the broker's smaller Maximum Packet Size (v5 CONNACK). */
   private maxPacket = MQTT_MAX_PACKET_BYTES;
-  /** A cut link (cut()): its close is counted as cause 'link'. */
-  private linkCut = false;
+  private connacked = false;
+  /** Time (opts.now) of the last packet written; a PINGREQ goes when keepalive passed since. */
+  private lastTx = 0;
+  /** A PINGREQ went out and nothing came back since. */
+  private pingOut = false;
+  /** Due time of the keepalive check in effect; an older one that fires is stale. */
+  private keepAliveAtMs = 0;
+  private nextId = 0;
+  /** The SUBSCRIBE's filters while its SUBACK is awaited (for the reason of a refusal). */
+  private filters: string[] | undefined;
+  /** QoS 1/2 PUBLISHes of ours by packet identifier, created on the first one. */
+  private inflight: Map<number, Pending> | undefined;
+  /** What connections with the same URL, version, TLS files, bound and clock share. */
+  private readonly conf: Conf;
+  // The per-agent options, kept as fields rather than the options object (~140 bytes less).
+  private readonly clientId: string;
+  private readonly endpointId: string;
+  private readonly subscribeTopic: string;
+  private readonly keepaliveSec: number;
+  private readonly username: string | undefined;
+  private readonly password: string | undefined;
 
-  constructor(
-    private readonly opts: MqttMtpOptions,
-    private readonly events: MqttMtpEvents,
-  ) {
-    let protocol: string;
-    try {
-      protocol = new URL(opts.url).protocol;
-    } catch {
-      throw new MqttMtpError(`mqtt mtp: not a URL: ${opts.url}`);
-    }
-    if (protocol !== 'mqtt:' && protocol !== 'mqtts:') throw new MqttMtpError(`mqtt mtp: ${opts.url}: only mqtt:// and mqtts:// are supported`);
+  constructor(opts: MqttMtpOptions, private readonly events: MqttMtpEvents) {
+    this.conf = confOf(opts);
+    this.clientId = opts.clientId;
+    this.endpointId = opts.endpointId;
+    this.subscribeTopic = opts.subscribeTopic;
+    this.keepaliveSec = opts.keepaliveSec;
+    this.username = opts.username;
+    this.password = opts.password;
     this.ownTopic = opts.subscribeTopic;
   }
 
@@ -151,64 +123,64 @@ export class MqttMtp {
     return this.maxPacket;
   }
 
+  /** The reply-to topic in effect (the mqtt_connect Record's subscribed_topic). */
+  get replyTopic(): string {
+    return this.ownTopic;
+  }
+
   /**
    * The most bytes a Record PUBLISHed to `topic` may have so that the whole packet
    * (fixed header, topic with the 3.1.1 reply-to, packet id, v5 properties) stays within
    * maxPacketBytes. Counted at the largest encoding of each length.
    */
   maxPayloadTo(topic: string): number {
-    const v5 = this.opts.protocolVersion === 5;
+    const v5 = this.conf.version === 5;
     const dest = v5 ? topic : topicWithReplyTo(topic, this.ownTopic);
-    // 1 type byte + 4 remaining-length bytes, 2 + topic, 2 packet id;
-    // v5: 4 property-length bytes, content type (1 + 2 + 7), response topic (1 + 2 + topic).
     let overhead = 5 + 2 + Buffer.byteLength(dest) + 2;
     if (v5) overhead += 4 + 3 + USP_CONTENT_TYPE.length + 3 + Buffer.byteLength(this.ownTopic);
     return this.maxPacket - overhead;
-  }
-
-  /** The reply-to topic in effect (the mqtt_connect Record's subscribed_topic). */
-  get replyTopic(): string {
-    return this.ownTopic;
   }
 
   /** One connection attempt; the outcome is onUp or onDown. Allowed from 'idle' and 'down'. */
   connect(): void {
     if (this.st !== 'idle' && this.st !== 'down') throw new MqttMtpError(`mqtt mtp: connect() in state ${this.st}`);
     this.st = 'connecting';
-    this.ownTopic = this.opts.subscribeTopic;
+    this.ownTopic = this.subscribeTopic;
     this.source = 'configured';
-    this.disconnectReason = undefined;
     this.maxPacket = MQTT_MAX_PACKET_BYTES;
-    this.linkCut = false;
-    const client = mqttConnect(this.clientOptions());
-    this.client = client;
+    this.pending = undefined;
+    this.ending = undefined;
+    this.connacked = false;
+    this.filters = undefined;
+    this.pingOut = false;
+    this.keepAliveAtMs = 0;
+    const t = this.conf;
+    const host = t.host;
+    const sock: Owned = t.tls
+      ? tlsConnect({ host, port: t.port, secureContext: this.conf.secure, servername: isIP(host) === 0 ? host : undefined, rejectUnauthorized: true })
+      : netConnect({ host, port: t.port });
+    sock[OWNER] = this;
+    this.sock = sock;
     // A USP exchange is one small PUBLISH each way: Nagle's algorithm against the peer's
     // delayed ACK would hold answers back by up to 40 ms.
-    const stream = client.stream as { setNoDelay?: (on: boolean) => void; once?: (ev: 'close', fn: () => void) => void } | undefined;
-    stream?.setNoDelay?.(true);
-    if (this.events.onSocketClosed) {
-      if (stream?.once) stream.once('close', this.events.onSocketClosed);
-      else this.events.onSocketClosed();
-    }
-    client.on('connect', onClientConnect);
-    client.on('message', onClientMessage);
-    client.on('error', onClientError);
-    client.on('disconnect', onClientDisconnect);
-    client.on('close', onClientClose);
-    this.connectTimer = setTimeout(onConnectTimeout, this.opts.connectTimeoutMs, this, client);
+    sock.setNoDelay(true);
+    // on(), not once(): a once() wrapper costs ~200 bytes per socket; each fires once anyway.
+    sock.on(t.tls ? 'secureConnect' : 'connect', onSocketConnect);
+    sock.on('data', onSocketData);
+    sock.on('error', onSocketError);
+    sock.on('close', onSocketClose);
+    this.timer = setTimeout(onConnectTimeout, this.conf.timeoutMs, this, sock);
   }
 
   /**
-   * PUBLISH a Record to `topic` with this agent's reply-to (TR-369 R-MQTT.22). Resolves when written
-   * (QoS 0) or acknowledged (QoS 1); rejects when not up or when the connection drops
-   * first (the caller catches: onDown reports the loss). The payload is not copied.
+   * PUBLISH a Record to `topic` with this agent's reply-to (TR-369 R-MQTT.22). Resolves when
+   * written (QoS 0) or acknowledged (QoS 1: PUBACK, QoS 2: PUBCOMP); rejects when not up or
+   * when the connection drops first. The payload is not copied.
    */
   publish(topic: string, payload: Uint8Array, qos: 0 | 1 | 2 = 0): Promise<void> {
-    const client = this.client;
-    if (this.st !== 'up' || client === undefined) {
-      return Promise.reject(new MqttMtpError(`mqtt mtp: publish in state ${this.st}`));
-    }
-    return this.send(client, topic, payload, qos);
+    const sock = this.sock;
+    if (this.st !== 'up' || sock === undefined) return Promise.reject(new MqttMtpError(`mqtt mtp: publish in state ${this.st}`));
+    return this.send(sock, topic, payload, qos);
   }
 
   /**
@@ -217,302 +189,472 @@ export class MqttMtp {
    */
   async close(finalPayload?: { topic: string; payload: Uint8Array }): Promise<void> {
     if (this.st === 'closed') return;
-    const client = this.client;
+    const sock = this.sock;
     const wasUp = this.st === 'up';
     this.st = 'closed';
-    this.client = undefined;
-    this.clearConnectTimer();
-    if (client === undefined) return;
-    if (wasUp && finalPayload !== undefined) {
-      await this.send(client, finalPayload.topic, finalPayload.payload, 0).catch(() => undefined);
+    this.sock = undefined;
+    this.clearTimer();
+    this.failInflight('mqtt mtp: closed');
+    if (sock === undefined || sock.destroyed) return;
+    if (!wasUp) {
+      sock.destroy();
+      return;
     }
-    await endClient(client, !wasUp, this.opts.connectTimeoutMs);
+    const gone = new Promise<void>((resolve) => sock.once('close', () => resolve()));
+    if (finalPayload !== undefined) await this.send(sock, finalPayload.topic, finalPayload.payload, 0).catch(() => undefined);
+    this.write(sock, generate(DISCONNECT_PACKET, this.genOpts()));
+    sock.end();
+    const guard = setTimeout(() => sock.destroy(), this.conf.timeoutMs);
+    await gone;
+    clearTimeout(guard);
   }
 
   /**
    * The link is cut (a fleet event's link fault): the socket is reset under the connection,
-   * no DISCONNECT, so the broker sees it die (and publishes a Will if one was set). The
-   * attempt ends through the usual socket close: onDown(reason), and the caller's backoff.
+   * no DISCONNECT, so the broker sees it die. onDown(reason, 'link') follows.
    */
   cut(reason: string): void {
-    const client = this.client;
-    if (client === undefined || (this.st !== 'up' && this.st !== 'connecting')) return;
-    this.disconnectReason = reason;
-    this.linkCut = true;
-    destroyStream(client);
+    const sock = this.sock;
+    if (sock === undefined || (this.st !== 'up' && this.st !== 'connecting')) return;
+    this.ending = { reason, cause: 'link' };
+    reset(sock);
   }
 
-  /**
-   * Terminal, like close(), but the way a power cut ends it: no goodbye Record, no
-   * DISCONNECT, the socket just goes away. No onDown follows.
-   */
+  /** Terminal, as a power cut: no goodbye Record, no DISCONNECT, the socket is reset. No onDown. */
   abort(): void {
     if (this.st === 'closed') return;
-    const client = this.client;
+    const sock = this.sock;
     this.st = 'closed';
-    this.client = undefined;
-    this.clearConnectTimer();
-    if (client === undefined) return;
-    destroyStream(client);
-    client.end(true);
+    this.sock = undefined;
+    this.clearTimer();
+    this.failInflight('mqtt mtp: aborted');
+    if (sock !== undefined) reset(sock);
   }
 
-  // ---- client events: called by the module-level listeners below, not by callers ------------
+  /** The keepalive check told through events.keepAliveAt is due (MQTT 3.1.1 3.1.2.10, MQTT 5 3.1.2.10). */
+  keepAliveDue(at: number): void {
+    const sock = this.sock;
+    if (sock === undefined || epoch === undefined || at - epoch !== this.keepAliveAtMs || !this.connacked) return;
+    const period = this.keepaliveSec * 1000;
+    const now = this.now();
+    if (this.pingOut) {
+      // A whole period without PINGRESP (nor anything else) since the PINGREQ: the link is dead.
+      this.end(sock, 'mqtt: Keepalive timeout', 'timeout');
+      return;
+    }
+    if (now - this.lastTx >= period) {
+      this.pingOut = true;
+      this.write(sock, PINGREQ_BYTES);
+      this.armKeepAlive(now + period);
+    } else {
+      this.armKeepAlive(this.lastTx + period);
+    }
+  }
 
-  /** @internal CONNACK accepted: note what the broker told us (v5, R-MQTT.15/21), then SUBSCRIBE. */
-  handleConnack(client: MqttClient, connack: IConnackPacket): void {
-    if (client !== this.client) return;
-    const props = this.opts.protocolVersion === 5 ? connack.properties : undefined;
-    if (this.opts.clientId === '' && props?.assignedClientIdentifier) this.assignedClientId = props.assignedClientIdentifier;
+  // ---- socket events: called by the module-level listeners below --------------------------
+
+  /** @internal Connected (TLS done): CONNECT. */
+  greet(sock: Owned): void {
+    if (sock !== this.sock) return;
+    const version = this.conf.version;
+    const v5 = version === 5;
+    // R-MQTT.8 ClientId: configured, else v5 sends '' (then reuses the assigned one), 3.1.1 the Endpoint ID.
+    const clientId = this.clientId !== '' ? this.clientId : v5 ? (this.assignedClientId ?? '') : this.endpointId;
+    const connect: IConnectPacket = { cmd: 'connect', protocolId: 'MQTT', protocolVersion: version, clean: true, clientId, keepalive: this.keepaliveSec };
+    if (this.username !== undefined) connect.username = this.username;
+    if (this.password !== undefined) connect.password = Buffer.from(this.password);
+    // TR-369 MQTT binding: v5 CONNECT carries usp-endpoint-id and requests Response Information.
+    if (v5) connect.properties = { requestResponseInformation: true, maximumPacketSize: MQTT_MAX_PACKET_BYTES, userProperties: { 'usp-endpoint-id': this.endpointId } };
+    this.write(sock, generate(connect, this.genOpts()));
+  }
+
+  /** @internal Bytes from the broker: cut them into whole packets, decode and handle each. */
+  data(sock: Owned, d: Buffer): void {
+    if (sock !== this.sock) return;
+    const buf = this.pending === undefined ? d : Buffer.concat([this.pending, d]);
+    this.pending = undefined;
+    const limit = this.conf.version === 5 ? MQTT_MAX_PACKET_BYTES : MAX_INCOMING_311;
+    let at = 0;
+    while (at < buf.length && sock === this.sock) {
+      // Fixed header: one type byte, then the Remaining Length in 1 to 4 bytes (MQTT 2.2.3).
+      let len = 0;
+      let mul = 1;
+      let i = at + 1;
+      let done = false;
+      for (; i < buf.length && i < at + 5; i++) {
+        const b = buf[i]!;
+        len += (b & 0x7f) * mul;
+        mul *= 128;
+        if ((b & 0x80) === 0) {
+          done = true;
+          i++;
+          break;
+        }
+      }
+      if (!done) {
+        if (i >= at + 5) {
+          this.protocolError(sock, 'mqtt: malformed Remaining Length');
+          return;
+        }
+        break; // the length itself is not complete yet
+      }
+      const end = i + len;
+      if (end - at > limit) {
+        this.protocolError(sock, `mqtt: a packet of ${end - at} bytes is over the Maximum Packet Size of ${limit}`, PACKET_TOO_LARGE);
+        return;
+      }
+      if (end > buf.length) break;
+      const packet = decode(this.conf.version, buf.subarray(at, end));
+      at = end;
+      if (typeof packet === 'string') {
+        this.protocolError(sock, `mqtt: ${packet}`);
+        return;
+      }
+      this.pingOut = false;
+      this.handle(sock, packet);
+    }
+    // Keep a copy of a partial packet, not a view that holds the whole chunk.
+    if (at < buf.length && sock === this.sock) this.pending = Buffer.from(buf.subarray(at));
+  }
+
+  /** @internal End the attempt now with this reason (a socket error, the connect bound). */
+  end(sock: Owned, reason: string, cause: MqttFailCause): void {
+    if (sock !== this.sock) return;
+    this.ending ??= { reason, cause };
+    sock.destroy();
+    this.closed(sock);
+  }
+
+  /** @internal A socket of ours closed (each attempt's once): its descriptor is free; onDown if it was the current one. */
+  socketGone(sock: Owned): void {
+    this.events.onSocketClosed?.();
+    this.closed(sock);
+  }
+
+  /** @internal The socket of the current attempt is gone: report onDown once. */
+  closed(sock: Owned): void {
+    if (sock !== this.sock) return;
+    this.sock = undefined;
+    this.pending = undefined;
+    this.clearTimer();
+    this.failInflight('mqtt mtp: connection lost');
+    const wasUp = this.st === 'up';
+    this.st = 'down';
+    const e = this.ending ?? { reason: wasUp ? 'connection closed by broker' : 'connection closed before subscribe', cause: 'closed' as const };
+    this.events.onDown(e.reason, e.cause);
+  }
+
+  // ---- packets ------------------------------------------------------------------------------
+
+  private handle(sock: Owned, p: Packet): void {
+    switch (p.cmd) {
+      case 'connack':
+        this.handleConnack(sock, p);
+        return;
+      case 'suback':
+        this.handleSuback(sock, p);
+        return;
+      case 'publish':
+        this.handlePublish(sock, p);
+        return;
+      case 'puback':
+      case 'pubcomp': {
+        const rc = p.reasonCode ?? 0;
+        this.settle(p.messageId, rc >= 0x80 ? new Error(`Publish error: ${REFUSALS[rc] ?? `reason code ${rc}`}`) : undefined);
+        return;
+      }
+      case 'pubrec': {
+        const rc = p.reasonCode ?? 0;
+        if (rc >= 0x80) this.settle(p.messageId, new Error(`Publish error: ${REFUSALS[rc] ?? `reason code ${rc}`}`));
+        else if (p.messageId !== undefined) this.write(sock, generate({ cmd: 'pubrel', messageId: p.messageId }, this.genOpts()));
+        return;
+      }
+      case 'pubrel':
+        // An incoming QoS 2 PUBLISH's release (our SUBSCRIBE asks QoS 1, so only a broker that upgrades sends one).
+        if (p.messageId !== undefined) this.write(sock, generate({ cmd: 'pubcomp', messageId: p.messageId }, this.genOpts()));
+        return;
+      case 'disconnect':
+        this.handleDisconnect(p);
+        return;
+      default:
+        return; // PINGRESP (pingOut was cleared with any packet), anything a client ignores
+    }
+  }
+
+  /** CONNACK: refused, or note what the broker told us (v5, R-MQTT.15/21), then SUBSCRIBE. */
+  private handleConnack(sock: Owned, connack: IConnackPacket): void {
+    if (this.connacked) {
+      this.protocolError(sock, 'mqtt: Protocol error: duplicate CONNACK on the same network connection');
+      return;
+    }
+    this.connacked = true;
+    const v5 = this.conf.version === 5;
+    const rc = (v5 ? connack.reasonCode : connack.returnCode) ?? 0;
+    if (rc !== 0) {
+      this.end(sock, `mqtt: Connection refused: ${REFUSALS[rc] ?? `code ${rc}`}`, 'rejected');
+      return;
+    }
+    const props = v5 ? connack.properties : undefined;
+    if (this.clientId === '' && props?.assignedClientIdentifier) this.assignedClientId = props.assignedClientIdentifier;
     if (props?.maximumPacketSize) this.maxPacket = Math.min(MQTT_MAX_PACKET_BYTES, props.maximumPacketSize);
-    const plan = subscriptionPlan(this.opts.subscribeTopic, props?.responseInformation, userPropertyValues(props?.userProperties, 'subscribe-topic'));
+    const plan = subscriptionPlan(this.subscribeTopic, props?.responseInformation, userPropertyValues(props?.userProperties, 'subscribe-topic'));
     this.ownTopic = plan.replyTopic;
     this.source = plan.source;
     // 3.1.1 carries the reply-to in the topic, so also subscribe <topic>/# (obuspa does).
-    const filters = this.opts.protocolVersion === 5 ? plan.filters : plan.filters.flatMap((t) => [t, `${t}/#`]);
-    client.subscribe(filters, { qos: 1 }, (err, _granted, suback?: SubackPacket) => this.handleSuback(client, filters, err, suback));
+    const filters = v5 ? plan.filters : plan.filters.flatMap((t) => [t, `${t}/#`]);
+    this.filters = filters;
+    this.write(sock, generate({ cmd: 'subscribe', messageId: SUBSCRIBE_ID, subscriptions: filters.map((topic) => ({ topic, qos: 1 as const })) }, this.genOpts()));
+    // MQTT 3.1.2.10: the keepalive runs from CONNECT; the first check is a period after it.
+    if (this.keepaliveSec > 0) this.armKeepAlive(this.lastTx + this.keepaliveSec * 1000);
   }
 
-  private handleSuback(client: MqttClient, filters: string[], err: Error | null, suback: SubackPacket | undefined): void {
-    if (client !== this.client) return;
-    if (suback === undefined) {
-      this.fail(client, `mqtt subscribe failed: ${err?.message ?? 'no SUBACK'}`, false, 'subscribe');
-      return;
-    }
+  private handleSuback(sock: Owned, suback: ISubackPacket): void {
+    if (this.st !== 'connecting' || suback.messageId !== SUBSCRIBE_ID) return;
     // TR-369 R-MQTT.17: if all subscriptions fail, send DISCONNECT and treat the MTP as down.
-    // (mqtt-packet types `granted` loosely; on the wire it is one code per filter.)
     const codes = suback.granted as number[];
     if (!codes.some((code) => (code & SUBACK_FAILURE) === 0)) {
-      this.fail(client, `mqtt subscribe refused for all of ${filters.join(', ')} (codes ${codes.join(',')})`, true, 'subscribe');
+      this.ending = { reason: `mqtt subscribe refused for all of ${(this.filters ?? []).join(', ')} (codes ${codes.join(',')})`, cause: 'subscribe' };
+      this.write(sock, generate(DISCONNECT_PACKET, this.genOpts()));
+      // The attempt is over now; the socket goes once the DISCONNECT is flushed, whatever the broker does.
+      sock.end(() => sock.destroy());
+      this.closed(sock);
       return;
     }
-    this.clearConnectTimer();
+    this.clearTimer();
+    this.filters = undefined;
     this.st = 'up';
+    // Standalone: the keepalive timer takes over from the connect bound (hosted: scheduled at CONNACK).
+    if (this.events.keepAliveAt === undefined && this.keepAliveAtMs !== 0) this.armKeepAlive(this.keepAliveAtMs);
     this.events.onUp({ replyTopic: this.ownTopic, discovered: this.source !== 'configured', source: this.source });
   }
 
-  /** @internal */
-  handleMessage(client: MqttClient, topic: string, payload: Buffer, packet: IPublishPacket): void {
-    if (client !== this.client) return;
+  private handlePublish(sock: Owned, p: IPublishPacket): void {
+    if (p.qos === 1 && p.messageId !== undefined) this.write(sock, generate({ cmd: 'puback', messageId: p.messageId }, this.genOpts()));
+    else if (p.qos === 2 && p.messageId !== undefined) this.write(sock, generate({ cmd: 'pubrec', messageId: p.messageId }, this.genOpts()));
+    if (this.st !== 'up') return;
     let replyTo: string | undefined;
-    if (this.opts.protocolVersion === 5) {
-      const ct = packet.properties?.contentType;
+    if (this.conf.version === 5) {
+      const ct = p.properties?.contentType;
       if (ct !== undefined && !ACCEPTED_CONTENT_TYPES.has(ct)) return; // not a USP Record
       // TR-369 MQTT binding: the reply-to is the Response Topic. A 3.1.1-style topic
       // suffix is honoured as a fallback (a bridged 3.1.1 controller).
-      replyTo = packet.properties?.responseTopic ?? replyToOf(topic);
+      replyTo = p.properties?.responseTopic ?? replyToOf(p.topic);
     } else {
-      replyTo = replyToOf(topic);
+      replyTo = replyToOf(p.topic);
     }
+    const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
     this.events.onRecord(payload, replyTo);
   }
 
-  /** @internal */
-  handleDisconnect(client: MqttClient, packet: IDisconnectPacket): void {
-    if (client !== this.client) return;
-    const rc = packet.reasonCode ?? 0;
-    const text = packet.properties?.reasonString;
-    this.disconnectReason = `broker sent DISCONNECT (reason code ${rc}${text ? `: ${text}` : ''})`;
+  private handleDisconnect(p: IDisconnectPacket): void {
+    const rc = p.reasonCode ?? 0;
+    const text = p.properties?.reasonString;
+    this.ending ??= { reason: `broker sent DISCONNECT (reason code ${rc}${text ? `: ${text}` : ''})`, cause: 'closed' };
   }
 
-  /** @internal The attempt is over: tear the client down and report onDown once (none after close()). */
-  fail(client: MqttClient, reason: string, graceful: boolean, cause: MqttFailCause): void {
-    if (client !== this.client) return;
-    this.client = undefined;
-    this.clearConnectTimer();
-    // mqtt.js attached an 'error' listener of its own in connect(), so late socket errors
-    // of the dying client are swallowed; ours ignore it as stale from now on.
-    void endClient(client, !graceful, this.opts.connectTimeoutMs);
-    this.st = 'down';
-    this.events.onDown(reason, cause);
-  }
-
-  /** @internal Reason for a socket that closed without an 'error' first. */
-  closeReason(): string {
-    return this.disconnectReason ?? (this.st === 'up' ? 'connection closed by broker' : 'connection closed before subscribe');
-  }
-
-  /** @internal Cause of a socket that closed without an 'error' first. */
-  closeCause(): MqttFailCause {
-    return this.linkCut ? 'link' : 'closed';
+  /** A packet we cannot take: v5 says why in a DISCONNECT (MQTT 5 4.13), then the connection ends. */
+  private protocolError(sock: Owned, reason: string, code = PROTOCOL_ERROR): void {
+    if (this.conf.version === 5 && this.connacked) {
+      this.write(sock, generate({ cmd: 'disconnect', reasonCode: code }, this.genOpts()));
+      this.ending ??= { reason, cause: 'error' };
+      // The attempt is over now; the socket goes once the DISCONNECT is flushed.
+      sock.end(() => sock.destroy());
+      this.closed(sock);
+      return;
+    }
+    this.end(sock, reason, 'error');
   }
 
   // ---- internals -----------------------------------------------------------------------------
 
-  private send(client: MqttClient, topic: string, payload: Uint8Array, qos: 0 | 1 | 2): Promise<void> {
-    const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    let dest = topic;
-    let options: IClientPublishOptions;
-    if (this.opts.protocolVersion === 5) {
-      // TR-369 MQTT binding: Content Type "usp.msg", reply-to in the Response Topic.
-      options = { qos, properties: { contentType: USP_CONTENT_TYPE, responseTopic: this.ownTopic } };
-    } else {
-      dest = topicWithReplyTo(topic, this.ownTopic);
-      options = { qos };
-    }
+  private send(sock: Owned, topic: string, payload: Uint8Array, qos: 0 | 1 | 2): Promise<void> {
     // Never PUBLISH to a wildcard or empty topic: the broker would disconnect the agent (MQTT 3.1.1 4.7.1).
     if (topic === '' || /[+#\u0000]/.test(topic)) return Promise.reject(new Error(`refusing to publish to "${topic}": not a topic name`));
+    const v5 = this.conf.version === 5;
+    const packet: IPublishPacket = {
+      cmd: 'publish',
+      // TR-369 MQTT binding: v5 names the reply-to in the Response Topic, 3.1.1 in the topic.
+      topic: v5 ? topic : topicWithReplyTo(topic, this.ownTopic),
+      payload: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+      qos,
+      dup: false,
+      retain: false,
+    };
+    // TR-369 MQTT binding: Content Type "usp.msg".
+    if (v5) packet.properties = { contentType: USP_CONTENT_TYPE, responseTopic: this.ownTopic };
+    if (qos === 0) {
+      const bytes = generate(packet, this.genOpts());
+      return new Promise((resolve, reject) => this.write(sock, bytes, (err) => (err ? reject(err) : resolve())));
+    }
+    const inflight = (this.inflight ??= new Map());
+    let id = this.nextId;
+    do id = (id % 0xffff) + 1;
+    while (inflight.has(id) || id === SUBSCRIBE_ID);
+    this.nextId = id;
+    packet.messageId = id;
+    const bytes = generate(packet, this.genOpts());
     return new Promise((resolve, reject) => {
-      client.publish(dest, buf, options, (err) => (err ? reject(err) : resolve()));
+      inflight.set(id, { resolve, reject });
+      this.write(sock, bytes);
     });
   }
 
-  /**
-   * Every option mqtt.js (and its TCP/TLS stream builders) reads or writes, in one
-   * literal: mqtt.js would otherwise add the missing ones to this object one by one and
-   * turn it into a dictionary-mode object (about 1.5 KB more per connection). No URL
-   * string either: mqtt.connect() would url.parse() it and keep the parsed query object.
-   */
-  private clientOptions(): IClientOptions & { secureContext: SecureContext | undefined } {
-    const o = this.opts;
-    const v5 = o.protocolVersion === 5;
-    const url = new URL(o.url);
-    const tls = url.protocol === 'mqtts:';
-    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    // R-MQTT.8 ClientId: configured, else v5 sends '' (then reuses the assigned one), 3.1.1 the Endpoint ID.
-    const clientId = o.clientId !== '' ? o.clientId : v5 ? (this.assignedClientId ?? '') : o.endpointId;
-    return {
-      protocol: tls ? 'mqtts' : 'mqtt',
-      defaultProtocol: tls ? 'mqtts' : 'mqtt',
-      host,
-      hostname: host,
-      port: url.port === '' ? (tls ? 8883 : 1883) : Number(url.port),
-      unixSocket: false,
-      socksProxy: undefined,
-      protocolId: 'MQTT',
-      protocolVersion: o.protocolVersion,
-      clientId,
-      clean: true,
-      keepalive: o.keepaliveSec,
-      reschedulePings: true,
-      connectTimeout: o.connectTimeoutMs,
-      reconnectPeriod: 0, // the caller owns backoff (TR-369 R-MQTT.10)
-      resubscribe: false,
-      subscribeBatchSize: undefined,
-      writeCache: true,
-      timerVariant: 'auto',
-      queueQoSZero: false,
-      customHandleAcks: undefined,
-      username: o.username,
-      password: o.password,
-      // TR-369 MQTT binding: v5 CONNECT carries usp-endpoint-id and requests Response Information.
-      properties: v5 ? { requestResponseInformation: true, maximumPacketSize: MQTT_MAX_PACKET_BYTES, userProperties: { 'usp-endpoint-id': o.endpointId } } : undefined,
-      secureContext: secureContextOf(o),
-      servername: tls && isIP(host) === 0 ? host : undefined,
-      rejectUnauthorized: true,
-      log: noop,
-      my: this,
-    };
+  private settle(id: number | undefined, err: Error | undefined): void {
+    const p = id === undefined ? undefined : this.inflight?.get(id);
+    if (p === undefined) return;
+    this.inflight!.delete(id!);
+    if (err) p.reject(err);
+    else p.resolve();
   }
 
-  private clearConnectTimer(): void {
-    if (this.connectTimer !== undefined) {
-      clearTimeout(this.connectTimer);
-      this.connectTimer = undefined;
+  private failInflight(message: string): void {
+    const inflight = this.inflight;
+    if (inflight === undefined) return;
+    this.inflight = undefined;
+    for (const p of inflight.values()) p.reject(new MqttMtpError(message));
+  }
+
+  private write(sock: Owned, bytes: Buffer, cb?: (err?: Error | null) => void): void {
+    this.lastTx = this.now();
+    sock.write(bytes, cb);
+  }
+
+  /** opts.now's time in ms since the thread's first reading: a small integer field, no heap number per connection. */
+  private now(): number {
+    const t = this.conf.now();
+    epoch ??= t;
+    return Math.round(t - epoch);
+  }
+
+  private genOpts(): { protocolVersion: 4 | 5 } {
+    return this.conf.version === 5 ? GEN_V5 : GEN_V4;
+  }
+
+  private armKeepAlive(at: number): void {
+    this.keepAliveAtMs = at;
+    if (this.events.keepAliveAt !== undefined) {
+      this.events.keepAliveAt(at + epoch!);
+      return;
+    }
+    if (this.st !== 'up') return; // standalone: armed at SUBACK, once the connect bound is cleared
+    this.clearTimer();
+    this.timer = setTimeout(onKeepAliveTimer, Math.max(0, at - this.now()), this, at + epoch!);
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
     }
   }
 }
 
-// ---- shared listeners: `this` is the emitting client, its `my` option the MqttMtp ------------
+/** Where and how connections go, shared by every connection with the same settings. */
+interface Conf {
+  tls: boolean;
+  host: string;
+  port: number;
+  version: 4 | 5;
+  timeoutMs: number;
+  secure: SecureContext | undefined;
+  now: () => number;
+}
+const confs = new Map<(() => number) | undefined, Map<string, Conf>>();
 
-const noop = (): void => undefined;
-const mtpOf = (client: MqttClient): MqttMtp => client.options.my as MqttMtp;
-
-function onClientConnect(this: MqttClient, connack: IConnackPacket): void {
-  mtpOf(this).handleConnack(this, connack);
-}
-function onClientMessage(this: MqttClient, topic: string, payload: Buffer, packet: IPublishPacket): void {
-  mtpOf(this).handleMessage(this, topic, payload, packet);
-}
-function onClientError(this: MqttClient, err: Error): void {
-  mtpOf(this).fail(this, `mqtt: ${err.message}`, false, causeOf(err));
-}
-function onClientDisconnect(this: MqttClient, packet: IDisconnectPacket): void {
-  mtpOf(this).handleDisconnect(this, packet);
-}
-function onClientClose(this: MqttClient): void {
-  const mtp = mtpOf(this);
-  mtp.fail(this, mtp.closeReason(), false, mtp.closeCause());
-}
-
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'EADDRNOTAVAIL']);
-
-/** The failure cause of a client 'error': a socket errno, or a numeric CONNACK return/reason code (mqtt.js). */
-function causeOf(err: Error): MqttFailCause {
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'number') return 'rejected';
-  if (isFdExhaustion(code)) return 'descriptors';
-  if (typeof code === 'string' && CONNECT_CODES.has(code)) return 'connect';
-  return 'error';
-}
-function onConnectTimeout(mtp: MqttMtp, client: MqttClient): void {
-  mtp.fail(client, 'mqtt connect timeout (no CONNACK/SUBACK in time)', false, 'timeout');
-}
-
-/** Reset the client's socket (TCP RST where the platform allows), as a dead link does. */
-function destroyStream(client: MqttClient): void {
-  const stream = client.stream as { resetAndDestroy?: () => void; destroy: () => void; destroyed?: boolean } | undefined;
-  if (!stream || stream.destroyed) return;
-  if (stream.resetAndDestroy) stream.resetAndDestroy();
-  else stream.destroy();
-}
-
-/** end() the client (DISCONNECT first unless forced); resolve when its socket is closed, bounded by boundMs. */
-function endClient(client: MqttClient, force: boolean, boundMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const guard = setTimeout(() => {
-      client.stream?.destroy();
-      resolve();
-    }, boundMs);
-    client.end(force, () => {
-      clearTimeout(guard);
-      resolve();
-    });
-  });
-}
-
-/** True if the MQTT topic filter `filter` matches the topic name `topic` (MQTT 5 4.7: `+` one level, `#` the rest). */
-export function filterMatches(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return i < t.length || (i === t.length && i > 0); // "a/#" matches "a" too
-    if (i >= t.length) return false;
-    if (f[i] !== '+' && f[i] !== t[i]) return false;
+function confOf(o: MqttMtpOptions): Conf {
+  let byKey = confs.get(o.now);
+  if (byKey === undefined) confs.set(o.now, (byKey = new Map()));
+  const key = `${o.url}\u0000${o.protocolVersion}\u0000${o.connectTimeoutMs}\u0000${o.ca ?? ''}\u0000${o.cert ?? ''}\u0000${o.key ?? ''}`;
+  let c = byKey.get(key);
+  if (c !== undefined) return c;
+  let u: URL;
+  try {
+    u = new URL(o.url);
+  } catch {
+    throw new MqttMtpError(`mqtt mtp: not a URL: ${o.url}`);
   }
-  return f.length === t.length;
+  if (u.protocol !== 'mqtt:' && u.protocol !== 'mqtts:') throw new MqttMtpError(`mqtt mtp: ${o.url}: only mqtt:// and mqtts:// are supported`);
+  const tls = u.protocol === 'mqtts:';
+  c = {
+    tls,
+    host: u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname,
+    port: u.port === '' ? (tls ? 8883 : 1883) : Number(u.port),
+    version: o.protocolVersion,
+    timeoutMs: o.connectTimeoutMs,
+    secure: tls ? secureContextOf(o) : undefined,
+    now: o.now ?? Date.now,
+  };
+  byKey.set(key, c);
+  return c;
 }
 
-const isFilter = (t: string): boolean => /[+#]/.test(t);
+/** The clock reading keepalive times count from (per thread). */
+let epoch: number | undefined;
 
-/**
- * What an agent subscribes to and answers on after a CONNACK (TR-369 R-MQTT.15, R-MQTT.21):
- * - the reply-to is the Response Information if there is one; else the first
- *   `subscribe-topic` that is a topic name (a broker-assigned topic, as Oktopus-style brokers
- *   hand out); else the configured topic (ResponseTopicConfigured);
- * - the filters are every `subscribe-topic`, then the Response Information unless one of
- *   them covers it, then, without Response Information, the configured topic unless a
- *   `subscribe-topic` covers it (a broker-assigned topic becomes the reply-to, but the
- *   configured topic is still listened on).
- */
-export function subscriptionPlan(
-  configured: string,
-  responseInformation: string | undefined,
-  subscribeTopics: readonly string[],
-): { replyTopic: string; source: ReplyTopicSource; filters: string[] } {
-  const assigned = subscribeTopics.find((t) => t !== '' && !isFilter(t));
-  const source: ReplyTopicSource = responseInformation ? 'response-information' : assigned !== undefined ? 'subscribe-topic' : 'configured';
-  const replyTopic = responseInformation || (assigned ?? configured);
-  const filters = [...new Set(subscribeTopics.filter((t) => t !== ''))];
-  const covered = (topic: string): boolean => filters.some((f) => filterMatches(f, topic));
-  if (responseInformation && !covered(responseInformation)) filters.push(responseInformation);
-  // R-MQTT.15, last bullet: without Response Information the configured topic is subscribed
-  // too unless a subscribe-topic filter covers it (an assigned topic stays the reply-to).
-  if (!responseInformation && !covered(configured)) filters.push(configured);
-  return { replyTopic, source, filters };
+// ---- shared: codec options, fixed packets, one parser per version ------------------------------
+
+const GEN_V4 = { protocolVersion: 4 as const };
+const GEN_V5 = { protocolVersion: 5 as const };
+const DISCONNECT_PACKET: Packet = { cmd: 'disconnect' };
+const PINGREQ_BYTES = generate({ cmd: 'pingreq' });
+
+/** The packet a parser emitted during one parse() call, or why it could not. */
+let decoded: Packet | string | undefined;
+const parsers = new Map<4 | 5, Parser>();
+
+function parserFor(version: 4 | 5): Parser {
+  let p = parsers.get(version);
+  if (p === undefined) {
+    p = packetParser({ protocolVersion: version });
+    p.on('packet', (packet: Packet) => (decoded = packet));
+    p.on('error', (e: Error) => (decoded = e.message));
+    parsers.set(version, p);
+  }
+  return p;
 }
 
-function userPropertyValues(props: { [k: string]: string | string[] } | undefined, name: string): string[] {
-  const v = props?.[name];
-  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+/** Decode one whole packet (`bytes` is exactly one); a string says why it is not a packet. */
+function decode(version: 4 | 5, bytes: Buffer): Packet | string {
+  decoded = undefined;
+  const p = parserFor(version);
+  const left = p.parse(bytes);
+  const out = decoded as Packet | string | undefined;
+  decoded = undefined;
+  if (typeof out === 'string' || left !== 0) {
+    // The parser's state is not to be trusted after a bad packet: the next one gets a fresh parser.
+    parsers.delete(version);
+    return typeof out === 'string' ? out : 'malformed packet';
+  }
+  return out ?? 'malformed packet';
+}
+
+/** Reset the socket (TCP RST where the platform allows), as a dead link does. */
+function reset(sock: Socket): void {
+  if (sock.destroyed) return;
+  if (typeof sock.resetAndDestroy === 'function' && !(sock as { encrypted?: boolean }).encrypted) sock.resetAndDestroy();
+  else sock.destroy();
+}
+
+// ---- socket listeners: `this` is the socket, its OWNER slot the connection ------------------------
+
+function onSocketConnect(this: Owned): void {
+  this[OWNER]?.greet(this);
+}
+function onSocketData(this: Owned, d: Buffer): void {
+  this[OWNER]?.data(this, d);
+}
+function onSocketError(this: Owned, e: NodeJS.ErrnoException): void {
+  this[OWNER]?.end(this, `mqtt: ${e.message}`, causeOf(e));
+}
+function onSocketClose(this: Owned): void {
+  const mtp = this[OWNER];
+  if (mtp === undefined) return;
+  this[OWNER] = undefined;
+  mtp.socketGone(this);
+}
+function onConnectTimeout(mtp: MqttMtp, sock: Owned): void {
+  mtp.end(sock, 'mqtt connect timeout (no CONNACK/SUBACK in time)', 'timeout');
+}
+function onKeepAliveTimer(mtp: MqttMtp, at: number): void {
+  mtp.keepAliveDue(at);
 }

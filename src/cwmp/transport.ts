@@ -3,12 +3,10 @@
 // socket), the ACS's cookies kept for the session only, Basic/Digest on 401, redirects
 // followed for the session only.
 import { readFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { buildConnector, Client } from 'undici';
 import { basicAuthorization, digestAuthorization, parseChallenges, type DigestClientState } from '../http/digest.js';
 import type { LinkFaultSpec } from '../scenario/model.js';
-import { FD_RESERVE_CODE, isFdExhaustion } from '../util/fds.js';
+import { Http1Conn, Http1Failure, type Http1Reply } from './http1.js';
 
 export interface HttpReply {
   status: number;
@@ -67,11 +65,14 @@ export class TransportError extends Error {
  * end, so sockets are reused across sessions while each session stays on one socket.
  */
 export class ConnectionPool {
-  private idle = new Map<string, Client[]>();
+  private idle = new Map<string, Http1Conn[]>();
   /** Trusted CAs and the client certificate, read once: every connection shares them. */
   private readonly tls: { ca?: string; cert?: string; key?: string };
-  /** The socket under each live connection, so a link fault can reset it (RST, not FIN). */
-  private readonly sockets = new WeakMap<Client, Socket>();
+  /** The newest TLS session per https origin, resumed by the next connection to it. */
+  private readonly tlsSessions = new Map<string, Buffer>();
+  private readonly hooks: { fdRefusal?: (() => string | undefined) | undefined; fdReleased?: (() => void) | undefined };
+  /** Idle connections' keep-alive timers. */
+  private readonly idleTimers = new Map<Http1Conn, NodeJS.Timeout>();
   constructor(
     private readonly opts: {
       maxIdlePerOrigin: number;
@@ -87,58 +88,59 @@ export class ConnectionPool {
     },
   ) {
     this.tls = tlsMaterial(opts);
+    this.hooks = { fdRefusal: opts.fdRefusal, fdReleased: opts.fdReleased };
   }
 
-  acquire(origin: string, timeoutMs: number): Client {
-    const list = this.idle.get(origin);
-    const c = list?.pop();
-    if (c && !c.closed && !c.destroyed) return c;
-    const connector = buildConnector({ timeout: timeoutMs, ...this.tls });
-    const client: Client = new Client(origin, {
-      pipelining: 1,
-      keepAliveTimeout: this.opts.keepAliveMs ?? 4000,
-      keepAliveMaxTimeout: this.opts.keepAliveMs ?? 4000,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      connect: (o, cb) => {
-        const refused = this.opts.fdRefusal?.();
-        if (refused !== undefined) {
-          (cb as (e: Error | null, s: null) => void)(Object.assign(new Error(refused), { code: FD_RESERVE_CODE }), null);
-          return;
-        }
-        connector(o, (err, socket) => {
-          if (socket) {
-            this.sockets.set(client, socket as Socket);
-            if (this.opts.fdReleased) (socket as Socket).once('close', this.opts.fdReleased);
-          } else this.opts.fdReleased?.();
-          (cb as (e: Error | null, s: typeof socket) => void)(err, socket);
-        });
-      },
-    });
-    return client;
+  acquire(url: URL): Http1Conn {
+    const list = this.idle.get(url.origin);
+    for (let c = list?.pop(); c; c = list?.pop()) {
+      const t = this.idleTimers.get(c);
+      if (t) {
+        clearTimeout(t);
+        this.idleTimers.delete(c);
+      }
+      if (c.reusable) return c;
+      c.close();
+    }
+    const https = url.protocol === 'https:';
+    if (!https && url.protocol !== 'http:') throw new Error(`unsupported ACS URL scheme ${url.protocol}`);
+    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    const port = url.port ? Number(url.port) : https ? 443 : 80;
+    return new Http1Conn({ protocol: https ? 'https:' : 'http:', host, port, tls: this.tls, tlsSessions: this.tlsSessions }, this.hooks);
   }
 
   /** Cut the connection the way a broken link does: a TCP reset, no orderly close. */
-  reset(c: Client): void {
-    const socket = this.sockets.get(c);
-    if (socket && !socket.destroyed) socket.resetAndDestroy();
-    void c.destroy().catch(() => undefined);
+  reset(c: Http1Conn): void {
+    c.reset();
   }
 
-  release(origin: string, c: Client, reusable: boolean): void {
+  release(origin: string, c: Http1Conn, reusable: boolean): void {
     const list = this.idle.get(origin) ?? [];
-    if (!reusable || c.closed || c.destroyed || list.length >= this.opts.maxIdlePerOrigin) {
-      void c.close().catch(() => undefined);
+    if (!reusable || !c.reusable || list.length >= this.opts.maxIdlePerOrigin) {
+      c.close();
       return;
     }
     list.push(c);
     this.idle.set(origin, list);
+    // Close it after the keep-alive time, or a second before the server's own hint runs out.
+    const own = this.opts.keepAliveMs ?? 4000;
+    const ms = c.keepAliveHintMs !== undefined ? Math.min(own, Math.max(0, c.keepAliveHintMs - 1000)) : own;
+    const timer = setTimeout(() => {
+      this.idleTimers.delete(c);
+      const at = list.indexOf(c);
+      if (at >= 0) list.splice(at, 1);
+      c.close();
+    }, ms);
+    timer.unref();
+    this.idleTimers.set(c, timer);
   }
 
   async close(): Promise<void> {
     const all = [...this.idle.values()].flat();
     this.idle.clear();
-    await Promise.all(all.map((c) => c.destroy().catch(() => undefined)));
+    for (const t of this.idleTimers.values()) clearTimeout(t);
+    this.idleTimers.clear();
+    for (const c of all) c.close();
   }
 }
 
@@ -153,7 +155,7 @@ export const MAX_ACS_REPLY_BYTES = 4 * 1024 * 1024;
 
 export class AcsHttpSession {
   private url: URL;
-  private client: Client;
+  private client: Http1Conn;
   private cookies = new Map<string, string>();
   private basic = false;
   private digest: DigestClientState | undefined;
@@ -170,7 +172,7 @@ export class AcsHttpSession {
   ) {
     this.url = new URL(endpoint.url);
     this.home = this.url.origin;
-    this.client = pool.acquire(this.url.origin, endpoint.timeoutMs);
+    this.client = pool.acquire(this.url);
   }
 
   /** POST a SOAP body ('' is the empty POST, TR-069 3.7.2.4). */
@@ -202,7 +204,7 @@ export class AcsHttpSession {
     const next = new URL(location, this.url);
     if (next.origin !== this.url.origin) {
       this.pool.release(this.url.origin, this.client, false);
-      this.client = this.pool.acquire(next.origin, this.endpoint.timeoutMs);
+      this.client = this.pool.acquire(next);
       this.digest = undefined;
       this.basic = false;
     }
@@ -289,92 +291,34 @@ export class AcsHttpSession {
   private async send(body: string): Promise<HttpReply> {
     const reset = await this.linkBefore();
     if (this.aborted) throw this.cutError();
-    const headers: Record<string, string> = { 'content-length': String(Buffer.byteLength(body)) };
-    if (body !== '') headers['content-type'] = 'text/xml; charset="utf-8"';
+    // The head and the body go out in one write (RFC 9112 section 3 request line, 7230-style headers).
+    let head = `POST ${this.url.pathname}${this.url.search} HTTP/1.1\r\nHost: ${this.url.host}\r\nConnection: keep-alive\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`;
+    if (body !== '') head += 'Content-Type: text/xml; charset="utf-8"\r\n';
     // TR-069 3.4.5: echo the ACS's cookies for the rest of the session
-    if (this.cookies.size > 0) headers['cookie'] = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    if (this.cookies.size > 0) head += `Cookie: ${[...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ')}\r\n`;
     const auth = this.authorization(body);
-    if (auth) headers['authorization'] = auth;
-    // One deadline for the whole exchange: connect, send, status line and the full body
-    // (undici's bodyTimeout only bounds the gap between two chunks, so a trickled body
-    // would hold the session for ever).
-    const deadline = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      deadline.abort();
-    }, this.endpoint.timeoutMs);
-    const timeoutError = () =>
-      new TransportError('timeout', `no complete ACS reply within the ACS timeout (${this.endpoint.timeoutMs} ms)`);
+    if (auth) head += `Authorization: ${auth}\r\n`;
+    head += '\r\n';
+    let res: Http1Reply;
     try {
-      let res;
-      try {
-        res = await this.client.request({
-          path: this.url.pathname + this.url.search,
-          method: 'POST',
-          headers,
-          body,
-          signal: deadline.signal,
-        });
-      } catch (e) {
-        this.broken = true;
-        if (this.aborted) throw this.cutError();
-        if (timedOut) throw timeoutError();
-        const err = e as { code?: string; message?: string };
-        const timeout = err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT' || err.code === 'UND_ERR_CONNECT_TIMEOUT';
-        const connect = err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH' || err.code === 'ECONNRESET';
-        // EMFILE/ENFILE, or a connection not opened to keep the process's descriptor reserve.
-        const fds = isFdExhaustion(err.code);
-        throw new TransportError(timeout ? 'timeout' : connect ? 'connect' : fds ? 'descriptors' : 'io', `${err.code ?? 'error'}: ${err.message ?? String(e)}`);
-      }
-      if (reset) {
-        // The request reached the ACS; the link dies before its answer is read.
-        this.broken = true;
-        // The RST first: destroying the body lets undici close the socket in an orderly way.
-        this.pool.reset(this.client);
-        res.body.on('error', () => undefined);
-        res.body.destroy();
-        throw new TransportError('reset', 'link reset: connection cut before the ACS reply was read', undefined, res.statusCode);
-      }
-      const declared = Number(res.headers['content-length']);
-      if (Number.isFinite(declared) && declared > MAX_ACS_REPLY_BYTES) {
-        this.broken = true;
-        res.body.on('error', () => undefined);
-        res.body.destroy();
-        throw new TransportError('too-large', `ACS reply of ${declared} bytes is over the ${MAX_ACS_REPLY_BYTES}-byte cap`);
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      try {
-        for await (const chunk of res.body as AsyncIterable<Buffer>) {
-          size += chunk.length;
-          if (size > MAX_ACS_REPLY_BYTES) {
-            this.broken = true;
-            res.body.on('error', () => undefined);
-            res.body.destroy();
-            throw new TransportError('too-large', `ACS reply over the ${MAX_ACS_REPLY_BYTES}-byte cap (cut after ${size} bytes)`);
-          }
-          chunks.push(chunk);
-        }
-      } catch (e) {
-        this.broken = true;
-        if (e instanceof TransportError) throw e;
-        if (this.aborted) throw this.cutError();
-        if (timedOut) throw timeoutError();
-        throw new TransportError('io', `reading the ACS reply failed: ${(e as Error).message}`);
-      }
-      let text = '';
-      let notUtf8 = false;
-      try {
-        text = UTF8.decode(Buffer.concat(chunks, size));
-      } catch {
-        notUtf8 = true;
-      }
-      this.keepCookies(res.headers['set-cookie']);
-      return { status: res.statusCode, headers: res.headers as HttpReply['headers'], body: text, ...(notUtf8 ? { notUtf8: true as const } : {}) };
-    } finally {
-      clearTimeout(timer);
+      // One deadline for the whole exchange: connect, send, status line and the full body.
+      res = await this.client.exchange(head, body, { timeoutMs: this.endpoint.timeoutMs, maxBody: MAX_ACS_REPLY_BYTES, resetOnHead: reset });
+    } catch (e) {
+      this.broken = true;
+      if (this.aborted) throw this.cutError();
+      const f = e as Http1Failure;
+      if (!(f instanceof Http1Failure)) throw new TransportError('io', (e as Error).message);
+      throw new TransportError(f.kind, f.message, undefined, f.answeredWith);
     }
+    let text = '';
+    let notUtf8 = false;
+    try {
+      text = UTF8.decode(res.body);
+    } catch {
+      notUtf8 = true;
+    }
+    this.keepCookies(res.headers['set-cookie']);
+    return { status: res.status, headers: res.headers, body: text, ...(notUtf8 ? { notUtf8: true as const } : {}) };
   }
 
   private keepCookies(setCookie: string | string[] | undefined): void {

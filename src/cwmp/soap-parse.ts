@@ -5,7 +5,6 @@
 // Elements are matched by local name whatever their prefix: real ACSs write soap-env,
 // SOAP-ENV, soapenv, s, env or no prefix at all, and fast-xml-parser keeps prefixes as
 // literal keys.
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { XSD_TYPES } from '../datamodel/values.js';
 import type {
   AcsMessage,
@@ -39,39 +38,7 @@ import {
   type XNode,
 } from './soap-elements.js';
 import { parseTransferCpeMessage, parseTransferRequest } from './soap-parse-transfers.js';
-
-const XML_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-const ENTITY_REF = /&(?:#(\d+)|#x([0-9a-fA-F]+)|(lt|gt|amp|quot|apos));/g;
-
-/** XML 1.0 section 4.6 predefined entities and section 4.1 character references. */
-function decodeEntities(s: string): string {
-  if (!s.includes('&')) return s;
-  return s.replace(ENTITY_REF, (ref, dec: string | undefined, hex: string | undefined, named: string | undefined) => {
-    if (named !== undefined) return XML_ENTITIES[named]!;
-    const cp = dec !== undefined ? Number(dec) : parseInt(hex!, 16);
-    return cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : ref;
-  });
-}
-
-const parser = new XMLParser({
-  ignoreAttributes: false, // xsi:type, mustUnderstand and xmlns:* are attributes
-  parseTagValue: false, // "001122" must stay "001122"
-  parseAttributeValue: false,
-  trimValues: false, // values keep their whitespace (TR-069 strings are opaque)
-  entityDecoder: {
-    // The built-in decoder skips &#NN; unless htmlEntities is on, and that one rebuilds the
-    // HTML entity tables on every parse (most of the parse time for a small envelope).
-    decode: decodeEntities,
-    // SOAP 1.1 section 3 forbids a DTD, so entities declared in one are not expanded.
-    addInputEntities: () => {},
-    setExternalEntities: () => {},
-    reset: () => {},
-    setXmlVersion: () => {},
-  },
-  // Every element comes back as an array, so a one-item list stays a list.
-  isArray: (_name, _path, _leaf, isAttribute) => !isAttribute,
-  jPath: false, // we never look at paths; building the jPath strings costs ~20%
-});
+import { readXml } from './xml-read.js';
 
 /** The three cwmp namespaces that exist on the wire (docs/cwmp-behaviour.md). */
 const KNOWN_CWMP_NS = new Set(['urn:dslforum-org:cwmp-1-0', 'urn:dslforum-org:cwmp-1-1', 'urn:dslforum-org:cwmp-1-2']);
@@ -149,14 +116,10 @@ function readEnvelope(xml: string, warnings: string[]): Envelope {
   // SOAP 1.1 section 3: a SOAP message MUST NOT contain a Document Type Declaration. Refused
   // before any parsing: no entity is declared, expanded or fetched (billion laughs, XXE).
   if (hasDoctype(s)) return { kind: 'malformed', reason: 'a Document Type Declaration is not allowed in a SOAP message (SOAP 1.1 section 3)' };
-  const valid = XMLValidator.validate(s);
-  if (valid !== true) return { kind: 'malformed', reason: `bad XML at ${valid.err.line}:${valid.err.col}: ${valid.err.msg}` };
-  let doc: XNode;
-  try {
-    doc = parser.parse(s) as XNode;
-  } catch (e) {
-    return { kind: 'malformed', reason: `bad XML: ${(e as Error).message}` };
-  }
+  // One pass checks well-formedness and builds the tree (xml-read.ts).
+  const read = readXml(s);
+  if ('error' in read) return { kind: 'malformed', reason: `bad XML at ${read.error.line}:${read.error.col}: ${read.error.msg}` };
+  const doc = read.doc;
   const env = kid(doc, 'Envelope');
   if (env === undefined) return { kind: 'malformed', reason: 'no SOAP Envelope' };
   const body = kid(env, 'Body');

@@ -55,7 +55,17 @@ type Owned = Socket & { [CONN]?: Http1Conn };
 
 // Listeners shared by every socket (no closures per connection): `this` is the socket.
 function onData(this: Owned, chunk: Buffer): void {
-  this[CONN]?.input(chunk);
+  this[CONN]?.input(chunk, false);
+}
+/**
+ * Plain TCP reads land in one buffer per thread (net.connect's `onread`): no Buffer is made
+ * and no stream is pushed per read. What outlives the call (an unfinished head, the body)
+ * is copied out of it.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+function onRead(this: Owned, nread: number, buf: Buffer): boolean {
+  this[CONN]?.input(buf.subarray(0, nread), true);
+  return true;
 }
 function onEnd(this: Owned): void {
   this[CONN]?.ended();
@@ -123,6 +133,8 @@ export class Http1Conn {
   private bodyParts: Buffer[] = [];
   private bodySize = 0;
   private sockError: (Error & { code?: string }) | undefined;
+  /** Whether the input being parsed is the shared read buffer (copy what is kept). */
+  private copy = false;
 
   constructor(
     private readonly origin: Http1Origin,
@@ -210,7 +222,7 @@ export class Http1Conn {
         socket.on('session', onSession);
         socket.once('secureConnect', onConnect);
       } else {
-        socket = netConnect({ host: o.host, port: o.port, noDelay: true }) as Owned;
+        socket = netConnect({ host: o.host, port: o.port, noDelay: true, onread: { buffer: READ_BUFFER, callback: onRead } }) as Owned;
         socket.once('connect', onConnect);
       }
     } catch (e) {
@@ -320,14 +332,16 @@ export class Http1Conn {
   }
 
   /** @internal socket listener: bytes from the server. */
-  input(chunk: Buffer): void {
+  input(chunk: Buffer, shared: boolean): void {
     if (!this.resolve) {
       // Bytes nobody asked for: the connection's framing is lost.
       this.dead = true;
       this.socket?.destroy();
       return;
     }
-    let buf = this.tail ? Buffer.concat([this.tail, chunk]) : chunk;
+    const buf = this.tail ? Buffer.concat([this.tail, chunk]) : chunk;
+    // A concatenation is ours; the shared read buffer is copied from before anything is kept.
+    this.copy = shared && !this.tail;
     this.tail = undefined;
     let at = 0;
     while (this.resolve) {
@@ -336,7 +350,7 @@ export class Http1Conn {
           const end = headEnd(buf, at);
           if (end < 0) {
             if (buf.length - at > MAX_HEAD_BYTES) return this.fail(new Http1Failure('io', `ACS reply head over ${MAX_HEAD_BYTES} bytes`));
-            this.tail = buf.subarray(at);
+            this.keepTail(buf.subarray(at));
             return;
           }
           if (end - at > MAX_HEAD_BYTES) return this.fail(new Http1Failure('io', `ACS reply head over ${MAX_HEAD_BYTES} bytes`));
@@ -377,7 +391,7 @@ export class Http1Conn {
           const nl = buf.indexOf(0x0a, at);
           if (nl < 0) {
             if (buf.length - at > 1024) return this.fail(new Http1Failure('io', 'malformed HTTP reply from the ACS: chunk size line too long'));
-            this.tail = buf.subarray(at);
+            this.keepTail(buf.subarray(at));
             return;
           }
           const line = buf.toString('latin1', at, nl).replace(/\r$/, '');
@@ -408,7 +422,7 @@ export class Http1Conn {
           if (at >= buf.length) return;
           if (buf[at] === 0x0d) {
             if (at + 1 >= buf.length) {
-              this.tail = buf.subarray(at);
+              this.keepTail(buf.subarray(at));
               return;
             }
             at++;
@@ -422,7 +436,7 @@ export class Http1Conn {
           const nl = buf.indexOf(0x0a, at);
           if (nl < 0) {
             if (buf.length - at > MAX_HEAD_BYTES) return this.fail(new Http1Failure('io', 'malformed HTTP reply from the ACS: trailers too long'));
-            this.tail = buf.subarray(at);
+            this.keepTail(buf.subarray(at));
             return;
           }
           const blank = nl === at || (nl === at + 1 && buf[at] === 0x0d);
@@ -437,6 +451,10 @@ export class Http1Conn {
     }
   }
 
+  private keepTail(rest: Buffer): void {
+    this.tail = this.copy ? Buffer.from(rest) : rest;
+  }
+
   /** Keep a piece of the body; false (and the exchange failed) past the cap. */
   private body(part: Buffer): boolean {
     this.bodySize += part.length;
@@ -444,7 +462,7 @@ export class Http1Conn {
       this.fail(new Http1Failure('too-large', `ACS reply over the ${this.maxBody}-byte cap (cut after ${this.bodySize} bytes)`));
       return false;
     }
-    this.bodyParts.push(part);
+    this.bodyParts.push(this.copy ? Buffer.from(part) : part);
     return true;
   }
 

@@ -2,12 +2,14 @@
 // what it keeps per agent (the address from each MQTTConnect Record) stays out of the
 // fleet's bytes_per_cpe. Argument: the broker URL. Prints "READY" once subscribed. Stdin
 // lines, each answered with one line:
-//   COUNT                      -> "ANNOUNCED <agents that sent their MQTTConnect Record>"
+//   COUNT                      -> "ANNOUNCED <agents that sent their MQTTConnect Record> ACKED <Notifies answered>"
 //   RUN <name> <count> <inflight>  -> <count> Gets, <inflight> at a time, round robin over the agents
 //   PACED <name> <count> <rate>    -> <count> Gets sent at <rate> a second on a fixed schedule (open loop)
 // RUN and PACED answer "RESULT <name> <elapsed_ns> <p50_us> <p95_us> <p99_us> <lost>": the
 // round trip from the controller's PUBLISH to the answer, through the broker twice; lost
-// counts Gets unanswered after 5 s. Exits when stdin closes.
+// counts Gets unanswered after 5 s. Like a real controller it answers every Notify sent with
+// send_resp (the agents' OnBoardRequest and Boot!) with a NotifyResp (TR-369 R-NOT.5), so
+// the agents do not keep them for a retry. Exits when stdin closes.
 import { createInterface } from 'node:readline';
 import { connectAsync } from 'mqtt';
 import { decodeMsg, decodeRecord, encodeMsg, encodeRecord } from '../src/usp/codec.js';
@@ -20,6 +22,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ctl = await connectAsync(process.argv[2]!, { protocolVersion: 4, clientId: `bench-ctl-${process.pid}`, clean: true, reconnectPeriod: 0 });
 (ctl.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
 const agents: Array<[string, string]> = [];
+const topics = new Map<string, string>();
+let acked = 0;
 const waiting = new Map<string, (at: bigint) => void>();
 ctl.on('message', (_topic, payload) => {
   const at = process.hrtime.bigint();
@@ -28,11 +32,22 @@ ctl.on('message', (_topic, payload) => {
   const r = rec.value;
   if (r.record_type === 'mqtt_connect') {
     agents.push([r.from_id, r.mqtt_connect.subscribed_topic]);
+    topics.set(r.from_id, r.mqtt_connect.subscribed_topic);
     return;
   }
   if (r.record_type !== 'no_session_context') return;
   const m = decodeMsg(r.no_session_context.payload);
   if (!m.ok) return;
+  const body = m.value.body;
+  if (body.msg_body === 'request' && body.request.req_type === 'notify') {
+    const topic = topics.get(r.from_id);
+    if (body.request.notify.send_resp && topic) {
+      const resp = encodeMsg({ header: { msg_id: m.value.header.msg_id }, body: { response: { notify_resp: { subscription_id: body.request.notify.subscription_id } } } });
+      ctl.publish(topic, Buffer.from(encodeRecord({ version: '1.3', to_id: r.from_id, from_id: CONTROLLER, no_session_context: { payload: resp } })), { qos: 0 });
+      acked++;
+    }
+    return;
+  }
   const done = waiting.get(m.value.header.msg_id);
   if (done) {
     waiting.delete(m.value.header.msg_id);
@@ -92,7 +107,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   queue = queue.then(async () => {
     const [cmd, name, a, b] = line.trim().split(/\s+/);
     if (cmd === 'COUNT') {
-      process.stdout.write(`ANNOUNCED ${agents.length}\n`);
+      process.stdout.write(`ANNOUNCED ${agents.length} ACKED ${acked}\n`);
       return;
     }
     if (cmd !== 'RUN' && cmd !== 'PACED') return;

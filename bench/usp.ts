@@ -119,8 +119,10 @@ export async function uspRttN(n: number, shards: number, profile: string): Promi
     for (;;) {
       const s = await coordinator.stats();
       ctl.send('COUNT');
-      const announced = Number((await ctl.next(/ANNOUNCED (\d+)\n/, 30_000))[1]);
-      if ((s.uspConnections?.['connected'] ?? 0) === n && announced === n) break;
+      const counted = await ctl.next(/ANNOUNCED (\d+) ACKED (\d+)\n/, 30_000);
+      const announced = Number(counted[1]);
+      // Every agent connected, announced, and its OnBoardRequest answered (as a real controller does).
+      if ((s.uspConnections?.['connected'] ?? 0) === n && announced === n && Number(counted[2]) >= n) break;
       if (Date.now() > deadline) throw new Error(`bench: only ${s.uspConnections?.['connected'] ?? 0} of ${n} agents connected (${announced} announced)`);
       await sleep(50);
     }

@@ -6,8 +6,16 @@ export const UNKNOWN_TIME = '0001-01-01T00:00:00Z';
 
 /** Epoch ms as a dateTime with whole seconds, e.g. 2026-12-07T10:00:00Z. */
 export function isoSeconds(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  // Thousands of Informs a second carry the same few seconds: the last one is kept.
+  const sec = Math.floor(ms / 1000);
+  if (sec === lastSecond) return lastIso;
+  const iso = new Date(sec * 1000).toISOString();
+  lastSecond = sec;
+  lastIso = `${iso.slice(0, -5)}Z`;
+  return lastIso;
 }
+let lastSecond = Number.NaN;
+let lastIso = '';
 
 /** TR-106: a value before the year 2 is the Unknown Time or a time relative to boot. */
 const FIRST_ABSOLUTE_MS = Date.parse('0002-01-01T00:00:00Z');

@@ -7,6 +7,7 @@ import { loadProfile } from '../src/profile/load.js';
 import { createLogger } from '../src/log.js';
 import { systemClock } from '../src/scheduler/clock.js';
 import { Shard } from '../src/shard/shard.js';
+import { loadShardFeatures } from '../src/shard/features.js';
 import type { ThreadMetrics } from '../src/metrics/thread-metrics.js';
 import { toWire } from '../src/util/errors.js';
 import { probeThread, type ThreadProbe } from '../src/util/probe.js';
@@ -40,6 +41,7 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
       profile,
       template,
       log: (level, msg, extra) => log[level](extra ?? {}, msg),
+      features: await loadShardFeatures(init),
     });
     if (init.metrics) {
       // Loaded only when metrics are on, and subscribed before any CPE powers on.

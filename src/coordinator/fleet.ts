@@ -11,11 +11,10 @@ import { CrListener } from '../http/cr-listener.js';
 import { MetricsHub } from '../metrics/hub.js';
 import { ThreadMetrics } from '../metrics/thread-metrics.js';
 import type { Logger } from '../log.js';
-import { MockAcs } from '../mock-acs/mock-acs.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embedded.js';
+import type { MockAcs } from '../mock-acs/mock-acs.js';
+import type { EmbeddedBroker } from '../broker/embedded.js';
 import { LiveBuffer } from '../report/live.js';
 import { Sampler } from '../scenario/sampler.js';
-import { prepareStateDir } from '../persist/store.js';
 import type { ShardStats, UspInit, XmppInit } from '../threads/messages.js';
 import { FdGate, FdMonitor, readFdLimit } from '../util/fds.js';
 import { Coordinator, type RestartBackoff } from './coordinator.js';
@@ -101,6 +100,8 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
   let stateDir: string | undefined;
   if (cfg.stateDir) {
     stateDir = resolve(cfg.stateDir);
+    // lmdb is loaded only by fleets that keep state.
+    const { prepareStateDir } = await import('../persist/store.js');
     const kept = await prepareStateDir(stateDir, { seed: cfg.seed, fleetOffset: cfg.fleetOffset, cpes: cfg.cpes, profile: basename(resolve(cfg.profile)) }, cfg.crSecret, () => randomBytes(24).toString('hex'));
     crSecret = kept.crSecret;
     log.info({ stateDir, created: kept.created }, kept.created ? 'state dir created' : 'state dir opened: CPEs come back as they were');
@@ -115,6 +116,9 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
   fdMonitor.start();
   let mockAcs: MockAcs | undefined;
   if (cfg.mockAcs) {
+    // The mock ACS (node:http, the SOAP builder and parser) and the embedded broker (aedes)
+    // are loaded only when asked for.
+    const { MockAcs } = await import('../mock-acs/mock-acs.js');
     mockAcs = new MockAcs({ record: false, maxSessions: cfg.mockAcsMaxSessions, retryAfterSeconds: cfg.mockAcsRetryAfter, latency: cfg.mockAcsLatency });
     try {
       await listening('mockAcs', cfg.mockAcs, mockAcs.listen(cfg.mockAcs.host, cfg.mockAcs.port));
@@ -131,6 +135,7 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
     try {
       if (cfg.uspBroker?.mode === 'embedded') {
         const acceptFailed = rateLimitedWarn(log, 'embedded MQTT broker: cannot accept a connection');
+        const { startEmbeddedBroker } = await import('../broker/embedded.js');
         broker = await listening('uspEmbeddedBind', cfg.uspEmbeddedBind, startEmbeddedBroker({ host: cfg.uspEmbeddedBind.host, port: cfg.uspEmbeddedBind.port, onAcceptError: (err) => acceptFailed({ err: err.message, code: err.code }) }));
         log.info({ url: broker.url }, 'embedded MQTT broker (aedes, MQTT 3.1.1) listening');
       }

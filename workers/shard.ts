@@ -10,9 +10,13 @@ import { Shard } from '../src/shard/shard.js';
 import { loadShardFeatures } from '../src/shard/features.js';
 import type { ThreadMetrics } from '../src/metrics/thread-metrics.js';
 import { toWire } from '../src/util/errors.js';
+import { loadedModules } from '../src/util/loaded-modules.js';
+import { fileURLToPath } from 'node:url';
 import { probeThread, type ThreadProbe } from '../src/util/probe.js';
 
 const METRICS_PUSH_MS = 2000;
+/** The package's root (this file is workers/shard.ts, or dist/workers/shard.js once built). */
+const packageRoot = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../' : '../../', import.meta.url));
 
 export interface ShardTask {
   init: ShardInit;
@@ -95,6 +99,9 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
             return;
           case 'sample':
             reply(shard.sample());
+            return;
+          case 'modules':
+            reply(loadedModules(packageRoot));
             return;
           case 'test-exhaust-memory': {
             // Tests only: refused unless the test harness set the flag (no flag, env var or

@@ -407,6 +407,11 @@ export class Coordinator {
     return sumStats((await this.statsPerShard()).filter((x): x is ShardStats => x !== undefined));
   }
 
+  /** The scripts each shard thread has loaded (src/util/loaded-modules.ts), by shard. */
+  async modules(): Promise<string[][]> {
+    return Promise.all(this.links.map((_, s) => this.request(s, 'modules', {})));
+  }
+
   /** Heap (after GC) and handles of every shard thread. */
   async probe(): Promise<ThreadProbe[]> {
     return Promise.all(this.links.map((_, s) => this.request(s, 'probe', {})));

@@ -250,6 +250,8 @@ export type MainToShard =
   /** A fleet event (a scenario stage's, or POST /admin/events) starting at epoch ms `at`. */
   | { type: 'event'; id: number; event: FleetEvent; at: number }
   | { type: 'sample'; id: number }
+  /** The scripts the shard thread has loaded (src/util/loaded-modules.ts). */
+  | { type: 'modules'; id: number }
   /** Tests only (ShardInit.testHooks): allocate until the thread's heap cap ends it. */
   | { type: 'test-exhaust-memory'; id: number }
   | { type: 'stop'; id: number };
@@ -276,6 +278,8 @@ export interface ReplyOf {
   /** CPEs of this shard the event reached. */
   event: { affected: number };
   sample: ShardSample;
+  /** Paths relative to the package root (dist/src/..., node_modules/...), and node:<name>. */
+  modules: string[];
   /** Never answered when it works: the thread dies. */
   'test-exhaust-memory': never;
   stop: ShardStats;

@@ -80,12 +80,12 @@ export function shardHeapMb(shards: number, override?: number): number {
 /**
  * Semi-space size of each shard thread in MiB, following its CPE count: V8's default lets
  * every thread's young generation grow to 3 x 16 MiB, which a 100-CPE shard never needs
- * (it was 32 MiB resident per thread, a third of the fixed base). 1 MiB per 8,192 CPEs,
- * a power of two from 1 to V8's own 16 MiB (reached at 65,537+ CPEs per shard), so the
- * scavenger keeps the same room per session as a fleet grows.
+ * (it was 32 MiB resident per thread, a third of the fixed base). 1 MiB per 1,024 CPEs,
+ * a power of two from 1 to V8's own 16 MiB (reached past 8,192 CPEs per shard, so every
+ * fleet whose session rate matters keeps V8's default).
  */
 export function shardSemiSpaceMb(cpesPerShard: number): number {
-  const want = Math.max(1, Math.ceil(cpesPerShard / 8192));
+  const want = Math.max(1, Math.ceil(cpesPerShard / 1024));
   return Math.min(16, 2 ** Math.ceil(Math.log2(want)));
 }
 

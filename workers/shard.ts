@@ -3,7 +3,8 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { MainToShard, ShardInit, ShardStats, ShardToMain } from '../src/threads/messages.js';
 import { compileProfile } from '../src/profile/compile.js';
-import { loadProfile } from '../src/profile/load.js';
+import type { ProfileSpec } from '../src/profile/types.js';
+import { deserialize } from 'node:v8';
 import { createLogger } from '../src/log.js';
 import { systemClock } from '../src/scheduler/clock.js';
 import { Shard } from '../src/shard/shard.js';
@@ -36,7 +37,8 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
   let pushTimer: NodeJS.Timeout | undefined;
   const uspGauge = () => (shard.usp && init.usp ? { broker: init.usp.brokerLabel, counts: shard.usp.connections.countsByState() } : undefined);
   try {
-    const profile = loadProfile(init.profileDir);
+    // The profile main loaded and serialized (no YAML parser in this thread), else from its folder.
+    const profile = init.profileSpec ? (deserialize(init.profileSpec) as ProfileSpec) : (await import('../src/profile/load.js')).loadProfile(init.profileDir);
     const template = compileProfile(profile);
     const log = createLogger(init.logLevel, init.logFormat, { shard: init.shardId });
     baseline = init.measure ? probeThread() : undefined;

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
+import { serialize } from 'node:v8';
 import { basename, resolve } from 'node:path';
 import { toKebab, type Config, type HostPort } from '../config/options.js';
 import { uspEnabled } from '../config/load.js';
@@ -19,6 +20,7 @@ import type { ShardStats, UspInit, XmppInit } from '../threads/messages.js';
 import { FdGate, FdMonitor, readFdLimit } from '../util/fds.js';
 import { Coordinator, type RestartBackoff } from './coordinator.js';
 import { CpeSimError } from '../util/errors.js';
+import { loadProfile } from '../profile/load.js';
 
 export interface Fleet {
   coordinator: Coordinator;
@@ -107,6 +109,9 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
     log.info({ stateDir, created: kept.created }, kept.created ? 'state dir created' : 'state dir opened: CPEs come back as they were');
   }
 
+  // The profile is read once, here; the shards get it serialized (ShardInit.profileSpec).
+  const profileSpec = serialize(loadProfile(resolve(cfg.profile)));
+
   // The descriptor gate every thread consults before it opens a socket, and its sampler
   // (README "Descriptors"): the last FD_RESERVE descriptors stay free for the listeners.
   const fdLimit = readFdLimit();
@@ -171,6 +176,7 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
       fleetSize: cfg.cpes,
       seed: cfg.seed,
       profileDir: resolve(cfg.profile),
+      profileSpec,
       acs: { url: acsUrl, username: cfg.acsUsername, password: cfg.acsPassword, timeoutMs: cfg.acsTimeout * 1000, sessionTimeoutMs: cfg.sessionTimeout * 1000, caFile: cfg.acsCaFile, certFile: cfg.acsCert, keyFile: cfg.acsKey },
       maxSessions: cfg.maxSessions,
       stopGraceMs: cfg.stopGrace * 1000,

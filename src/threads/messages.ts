@@ -30,6 +30,12 @@ export interface ShardInit {
   fleetSize: number;
   seed: number;
   profileDir: string;
+  /**
+   * The profile as main loaded it once, v8.serialize()d: the shard builds its template from
+   * it without loading the YAML parser or reading the model files again. Absent, the shard
+   * loads profileDir itself.
+   */
+  profileSpec?: Uint8Array;
   /** timeoutMs bounds one exchange (--acs-timeout), sessionTimeoutMs a whole session (--session-timeout). */
   acs: { url: string; username: string; password: string; timeoutMs: number; sessionTimeoutMs: number; caFile: string | undefined; certFile?: string | undefined; keyFile?: string | undefined };
   maxSessions: number;

@@ -9,14 +9,13 @@ import { resolveScenario, shippedProfiles, shippedScenarios } from '../config/pr
 import { fdBudget, fdRefusal, type FdBudget } from '../coordinator/fd-budget.js';
 import { startFleet, type Fleet } from '../coordinator/fleet.js';
 import { createLogger, type Logger } from '../log.js';
-import { LiveLine } from './live-line.js';
+import type { LiveLine } from './live-line.js';
 import { PROGRESS_SECONDS, SessionRate, StatsTicker, statusLine } from './progress.js';
 import { compileProfile } from '../profile/compile.js';
 import { loadProfile } from '../profile/load.js';
 import type { ProfileSpec } from '../profile/types.js';
 import { ConfigError, CpeSimError } from '../util/errors.js';
 import type { Config } from '../config/options.js';
-import { writeReport } from '../report/html.js';
 import type { Scenario, Target } from '../scenario/model.js';
 import { parseScenario } from '../scenario/parse.js';
 import { expectedSize, ScenarioRunner } from '../scenario/runner.js';
@@ -195,7 +194,8 @@ export async function main(argv: string[]): Promise<number> {
   const daemon = cfg.metricsBindAddr !== undefined || cfg.mockAcs !== undefined || uspEnabled(cfg) || cfg.duration > 0;
   // One tick over the fleet's totals: the progress output, and until the fleet is first
   // ready (a daemon says so once) or the bootstrap run is over, the check for it.
-  const live = liveLineWanted(cfg, log) ? new LiveLine() : undefined;
+  // The live line (log-update and its ANSI helpers) is loaded only on a terminal.
+  const live: LiveLine | undefined = liveLineWanted(cfg, log) ? new (await import('./live-line.js')).LiveLine() : undefined;
   let settled = false;
   const rate = new SessionRate();
   const ticker = new StatsTicker({
@@ -445,7 +445,8 @@ async function runScenario(file: string, flags: Record<string, unknown>, reportD
   });
   if (interrupted) runner.stop(`interrupted (${interrupted}) during start-up`);
   const cap = cfg.duration > 0 ? setTimeout(() => runner?.stop(`--duration ${cfg.duration}s reached`), cfg.duration * 1000) : undefined;
-  const live = liveLineWanted(cfg, log) ? new LiveLine() : undefined;
+  // The live line (log-update and its ANSI helpers) is loaded only on a terminal.
+  const live: LiveLine | undefined = liveLineWanted(cfg, log) ? new (await import('./live-line.js')).LiveLine() : undefined;
   const rate = new SessionRate();
   const ticker = new StatsTicker({
     stats: () => coordinator.stats(),
@@ -471,6 +472,7 @@ async function runScenario(file: string, flags: Record<string, unknown>, reportD
   process.stdout.write(formatEnd(summary));
   if (reportDir) {
     try {
+      const { writeReport } = await import('../report/html.js');
       await writeReport(reportDir, summary);
       process.stdout.write(`report: ${reportDir}/report.html, ${reportDir}/summary.json\n`);
     } catch (e) {

@@ -3,7 +3,7 @@
 // with its own (prom-client AggregatorRegistry.aggregate), so buckets are identical
 // everywhere and every gauge says how it aggregates. docs/metrics.md lists the families
 // and a test keeps the two in step. No family has a per-CPE label; no Summary.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from './prom.js';
 import { EVENT_CODES } from '../cwmp/events.js';
 import { FAIL_REASONS } from '../cwmp/fail-reasons.js';
 import { STUN_RESULTS } from '../cwmp/diagnostics.js';

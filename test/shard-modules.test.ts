@@ -4,6 +4,7 @@
 // from a fleet that does run USP agents shows the check sees that code when it is there.
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../src/config/load.js';
+import { shardSemiSpaceMb } from '../src/coordinator/coordinator.js';
 import { startFleet, type Fleet } from '../src/coordinator/fleet.js';
 import { createLogger } from '../src/log.js';
 import { MockAcs } from '../src/mock-acs/mock-acs.js';
@@ -69,5 +70,11 @@ describe('modules a shard thread loads', () => {
       expect(loaded.some((m) => m.startsWith('node_modules/protobufjs/'))).toBe(true);
       expect(loaded.some((m) => m.startsWith('node_modules/mqtt-packet/'))).toBe(true);
     }
+  });
+});
+
+describe('young generation of a shard thread', () => {
+  it('follows the CPEs per shard: 1 MiB semi-spaces up to 1,024 CPEs, powers of two after, V8\'s 16 MiB past 8,192', () => {
+    expect([1, 50, 1024, 1025, 2048, 2049, 5000, 8192, 8193, 500_000, 5_000_000].map(shardSemiSpaceMb)).toEqual([1, 1, 1, 2, 2, 4, 8, 8, 16, 16, 16]);
   });
 });

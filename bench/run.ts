@@ -63,7 +63,8 @@ import { startProsody } from '../test/helpers/prosody.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const profile = process.env['BENCH_PROFILE'] ?? resolve(root, 'profiles/example-tr181-gateway');
-const sizes = (process.env['BENCH_SIZES'] ?? '100,1000,10000').split(',').map(Number);
+// BENCH_SIZES= (empty) runs none of the fleet lines, e.g. to print only a whole-process line.
+const sizes = (process.env['BENCH_SIZES'] ?? '100,1000,10000').split(',').filter((s) => s.trim() !== '').map(Number);
 const shards = Number(process.env['BENCH_SHARDS'] ?? availableParallelism());
 /** BENCH_METRICS=1: shards count and push metrics, and each line adds the cost of a scrape. */
 const withMetrics = process.env['BENCH_METRICS'] === '1';

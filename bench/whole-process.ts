@@ -29,16 +29,16 @@ function cpuSeconds(pid: number): number {
 }
 
 /** VmRSS and VmHWM of `pid`, MB (proc(5) /proc/pid/status). */
-function rssMb(pid: number): { rss: number; peak: number } {
+export function rssMb(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
 /** The CLI as a daemon; resolves once it logs that all its CPEs are ready, fails (and kills it) past `deadlineMs`. */
-async function startCli(args: string[], deadlineMs: number): Promise<{ child: ChildProcess; readyAfterMs: number }> {
+export async function startCli(args: string[], deadlineMs: number, nodeArgs: string[] = []): Promise<{ child: ChildProcess; readyAfterMs: number }> {
   const t0 = Date.now();
-  const child = spawn(process.execPath, [cli, ...args, '--log-format', 'json', '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, cli, ...args, '--log-format', 'json', '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
   const lines = createInterface({ input: child.stderr! });
   const tail: string[] = [];
   let timer: NodeJS.Timeout | undefined;
@@ -61,18 +61,22 @@ async function startCli(args: string[], deadlineMs: number): Promise<{ child: Ch
   return { child, readyAfterMs: Date.now() - t0 };
 }
 
-async function stopCli(child: ChildProcess): Promise<void> {
+export async function stopCli(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;
 }
 
+/** The CLI's arguments for the fixed-base measurement: N CPEs on `shards` shards, metrics on, all powered on at once. */
+export function fixedBaseArgs(acsUrl: string, n: number, shards: number, profile: string): string[] {
+  return ['--acs-url', acsUrl, '--cpes', String(n), '--shards', String(shards), '--profile', profile, '--boot-ramp', '0', '--cr-bind-addr', '127.0.0.1:0', '--metrics-bind-addr', '127.0.0.1:0'];
+}
+
 export async function fixedBaseLine(n: number, shards: number, profile: string): Promise<string> {
   const acs = await AcsProcess.start();
   try {
-    const args = ['--acs-url', acs.url, '--cpes', String(n), '--shards', String(shards), '--profile', profile, '--boot-ramp', '0', '--cr-bind-addr', '127.0.0.1:0', '--metrics-bind-addr', '127.0.0.1:0'];
-    const { child, readyAfterMs } = await startCli(args, 120_000);
+    const { child, readyAfterMs } = await startCli(fixedBaseArgs(acs.url, n, shards, profile), 120_000);
     try {
       await sleep(3000);
       const { rss, peak } = rssMb(child.pid!);

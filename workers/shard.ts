@@ -3,15 +3,21 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { MainToShard, ShardInit, ShardStats, ShardToMain } from '../src/threads/messages.js';
 import { compileProfile } from '../src/profile/compile.js';
-import { loadProfile } from '../src/profile/load.js';
+import type { ProfileSpec } from '../src/profile/types.js';
+import { deserialize } from 'node:v8';
 import { createLogger } from '../src/log.js';
 import { systemClock } from '../src/scheduler/clock.js';
 import { Shard } from '../src/shard/shard.js';
+import { loadShardFeatures } from '../src/shard/features.js';
 import type { ThreadMetrics } from '../src/metrics/thread-metrics.js';
 import { toWire } from '../src/util/errors.js';
+import { loadedModules } from '../src/util/loaded-modules.js';
+import { fileURLToPath } from 'node:url';
 import { probeThread, type ThreadProbe } from '../src/util/probe.js';
 
 const METRICS_PUSH_MS = 2000;
+/** The package's root (this file is workers/shard.ts, or dist/workers/shard.js once built). */
+const packageRoot = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../' : '../../', import.meta.url));
 
 export interface ShardTask {
   init: ShardInit;
@@ -31,7 +37,8 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
   let pushTimer: NodeJS.Timeout | undefined;
   const uspGauge = () => (shard.usp && init.usp ? { broker: init.usp.brokerLabel, counts: shard.usp.connections.countsByState() } : undefined);
   try {
-    const profile = loadProfile(init.profileDir);
+    // The profile main loaded and serialized (no YAML parser in this thread), else from its folder.
+    const profile = init.profileSpec ? (deserialize(init.profileSpec) as ProfileSpec) : (await import('../src/profile/load.js')).loadProfile(init.profileDir);
     const template = compileProfile(profile);
     const log = createLogger(init.logLevel, init.logFormat, { shard: init.shardId });
     baseline = init.measure ? probeThread() : undefined;
@@ -40,6 +47,7 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
       profile,
       template,
       log: (level, msg, extra) => log[level](extra ?? {}, msg),
+      features: await loadShardFeatures(init),
     });
     if (init.metrics) {
       // Loaded only when metrics are on, and subscribed before any CPE powers on.
@@ -93,6 +101,9 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
             return;
           case 'sample':
             reply(shard.sample());
+            return;
+          case 'modules':
+            reply(loadedModules(packageRoot));
             return;
           case 'test-exhaust-memory': {
             // Tests only: refused unless the test harness set the flag (no flag, env var or

@@ -2,6 +2,7 @@
 // runs one long-lived Piscina task per shard, and talks to each over its own MessagePort.
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { totalmem } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
 import { Piscina } from 'piscina';
 import { CpeSimError, fromWire } from '../util/errors.js';
 import type { ThreadProbe } from '../util/probe.js';
@@ -76,6 +77,18 @@ export function shardHeapMb(shards: number, override?: number): number {
   return Math.max(256, Math.floor((memoryBudget() * 0.75) / Math.max(1, shards) / 2 ** 20));
 }
 
+/**
+ * Semi-space size of each shard thread in MiB, following its CPE count: V8's default lets
+ * every thread's young generation grow to 3 x 16 MiB, which a 100-CPE shard never needs
+ * (it was 32 MiB resident per thread, a third of the fixed base). 1 MiB per 1,024 CPEs,
+ * a power of two from 1 to V8's own 16 MiB (reached past 8,192 CPEs per shard, so every
+ * fleet whose session rate matters keeps V8's default).
+ */
+export function shardSemiSpaceMb(cpesPerShard: number): number {
+  const want = Math.max(1, Math.ceil(cpesPerShard / 1024));
+  return Math.min(16, 2 ** Math.ceil(Math.log2(want)));
+}
+
 export interface CoordinatorOptions {
   /** Each shard thread's old-generation heap cap in MiB (default: shardHeapMb(shards)). */
   shardHeapMb?: number | undefined;
@@ -144,6 +157,11 @@ export class Coordinator {
   /** Start every shard; resolves once all have built their CPEs, rejects on the first failure. */
   async start(): Promise<void> {
     const ranges = partition(this.plan);
+    const semiMb = shardSemiSpaceMb(Math.max(...ranges.map((r) => r.hi - r.lo)));
+    // Each shard thread's heap starts with its young generation at full size (read when a
+    // thread's heap is set up): under the CLI no heap grows its young generation
+    // (src/cli/v8-sizing.ts), so a large shard must not start at V8's initial 1 MiB.
+    setFlagsFromString(`--min-semi-space-size=${semiMb}`);
     this.pool = new Piscina({
       filename: workerFile().href,
       minThreads: ranges.length,
@@ -155,7 +173,9 @@ export class Coordinator {
       atomics: 'disabled',
       // A shard that runs out of heap is terminated alone (ERR_WORKER_OUT_OF_MEMORY) and
       // restarted below, instead of V8 aborting the whole process.
-      resourceLimits: { maxOldGenerationSizeMb: this.heapMb },
+      // The young generation follows the shard's size (V8's young generation is three
+      // semi-spaces: two for the scavenger, one for new large objects).
+      resourceLimits: { maxOldGenerationSizeMb: this.heapMb, maxYoungGenerationSizeMb: 3 * semiMb },
     });
     await Promise.all(ranges.map(({ lo, hi }, shardId) => this.startShard(shardId, lo, hi, 0)));
   }
@@ -385,6 +405,11 @@ export class Coordinator {
   /** Summed over the shards that answer; a dead shard's CPEs are left out until restarts exist. */
   async stats(): Promise<ShardStats> {
     return sumStats((await this.statsPerShard()).filter((x): x is ShardStats => x !== undefined));
+  }
+
+  /** The scripts each shard thread has loaded (src/util/loaded-modules.ts), by shard. */
+  async modules(): Promise<string[][]> {
+    return Promise.all(this.links.map((_, s) => this.request(s, 'modules', {})));
   }
 
   /** Heap (after GC) and handles of every shard thread. */

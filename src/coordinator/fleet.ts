@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
+import { serialize } from 'node:v8';
 import { basename, resolve } from 'node:path';
 import { toKebab, type Config, type HostPort } from '../config/options.js';
 import { uspEnabled } from '../config/load.js';
@@ -11,15 +12,15 @@ import { CrListener } from '../http/cr-listener.js';
 import { MetricsHub } from '../metrics/hub.js';
 import { ThreadMetrics } from '../metrics/thread-metrics.js';
 import type { Logger } from '../log.js';
-import { MockAcs } from '../mock-acs/mock-acs.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embedded.js';
+import type { MockAcs } from '../mock-acs/mock-acs.js';
+import type { EmbeddedBroker } from '../broker/embedded.js';
 import { LiveBuffer } from '../report/live.js';
 import { Sampler } from '../scenario/sampler.js';
-import { prepareStateDir } from '../persist/store.js';
 import type { ShardStats, UspInit, XmppInit } from '../threads/messages.js';
 import { FdGate, FdMonitor, readFdLimit } from '../util/fds.js';
 import { Coordinator, type RestartBackoff } from './coordinator.js';
 import { CpeSimError } from '../util/errors.js';
+import { loadProfile } from '../profile/load.js';
 
 export interface Fleet {
   coordinator: Coordinator;
@@ -101,10 +102,15 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
   let stateDir: string | undefined;
   if (cfg.stateDir) {
     stateDir = resolve(cfg.stateDir);
+    // lmdb is loaded only by fleets that keep state.
+    const { prepareStateDir } = await import('../persist/store.js');
     const kept = await prepareStateDir(stateDir, { seed: cfg.seed, fleetOffset: cfg.fleetOffset, cpes: cfg.cpes, profile: basename(resolve(cfg.profile)) }, cfg.crSecret, () => randomBytes(24).toString('hex'));
     crSecret = kept.crSecret;
     log.info({ stateDir, created: kept.created }, kept.created ? 'state dir created' : 'state dir opened: CPEs come back as they were');
   }
+
+  // The profile is read once, here; the shards get it serialized (ShardInit.profileSpec).
+  const profileSpec = serialize(loadProfile(resolve(cfg.profile)));
 
   // The descriptor gate every thread consults before it opens a socket, and its sampler
   // (README "Descriptors"): the last FD_RESERVE descriptors stay free for the listeners.
@@ -115,6 +121,9 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
   fdMonitor.start();
   let mockAcs: MockAcs | undefined;
   if (cfg.mockAcs) {
+    // The mock ACS (node:http, the SOAP builder and parser) and the embedded broker (aedes)
+    // are loaded only when asked for.
+    const { MockAcs } = await import('../mock-acs/mock-acs.js');
     mockAcs = new MockAcs({ record: false, maxSessions: cfg.mockAcsMaxSessions, retryAfterSeconds: cfg.mockAcsRetryAfter, latency: cfg.mockAcsLatency });
     try {
       await listening('mockAcs', cfg.mockAcs, mockAcs.listen(cfg.mockAcs.host, cfg.mockAcs.port));
@@ -131,6 +140,7 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
     try {
       if (cfg.uspBroker?.mode === 'embedded') {
         const acceptFailed = rateLimitedWarn(log, 'embedded MQTT broker: cannot accept a connection');
+        const { startEmbeddedBroker } = await import('../broker/embedded.js');
         broker = await listening('uspEmbeddedBind', cfg.uspEmbeddedBind, startEmbeddedBroker({ host: cfg.uspEmbeddedBind.host, port: cfg.uspEmbeddedBind.port, onAcceptError: (err) => acceptFailed({ err: err.message, code: err.code }) }));
         log.info({ url: broker.url }, 'embedded MQTT broker (aedes, MQTT 3.1.1) listening');
       }
@@ -166,6 +176,7 @@ export async function startFleet(cfg: Config, log: Logger, opts: FleetOptions = 
       fleetSize: cfg.cpes,
       seed: cfg.seed,
       profileDir: resolve(cfg.profile),
+      profileSpec,
       acs: { url: acsUrl, username: cfg.acsUsername, password: cfg.acsPassword, timeoutMs: cfg.acsTimeout * 1000, sessionTimeoutMs: cfg.sessionTimeout * 1000, caFile: cfg.acsCaFile, certFile: cfg.acsCert, keyFile: cfg.acsKey },
       maxSessions: cfg.maxSessions,
       stopGraceMs: cfg.stopGrace * 1000,

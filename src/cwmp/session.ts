@@ -42,21 +42,8 @@ export type SessionOutcome =
       retryAfter?: string;
     };
 
-/** Every reason a session fails for, fixed (metrics label values). */
-export const FAIL_REASONS = [
-  'connect', 'timeout', 'auth', 'http-status', 'no-inform-response', 'acs-fault', 'malformed', 'protocol', 'io', 'redirect', 'too-long',
-  // an ACS reply body over MAX_ACS_REPLY_BYTES (docs/cwmp-behaviour.md "Sessions")
-  'too-large',
-  // a fleet event's link fault (docs/cwmp-behaviour.md "Link faults")
-  'reset', 'stall', 'link-down',
-  // the CPE lost power mid-session (a fleet event's power cut, reboot or reset wave)
-  'power-off',
-  // the fleet stopped and the session outlasted --stop-grace
-  'stopped',
-  // EMFILE/ENFILE, or a connection not opened to keep the process's descriptor reserve (README "Descriptors")
-  'descriptors',
-] as const;
-export type FailReason = (typeof FAIL_REASONS)[number];
+export { FAIL_REASONS, type FailReason } from './fail-reasons.js';
+import type { FailReason } from './fail-reasons.js';
 
 type State =
   | { name: 'inform' }

@@ -3,15 +3,14 @@
 // with its own (prom-client AggregatorRegistry.aggregate), so buckets are identical
 // everywhere and every gauge says how it aggregates. docs/metrics.md lists the families
 // and a test keeps the two in step. No family has a per-CPE label; no Summary.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from './prom.js';
 import { EVENT_CODES } from '../cwmp/events.js';
-import { FAIL_REASONS } from '../cwmp/session.js';
+import { FAIL_REASONS } from '../cwmp/fail-reasons.js';
 import { STUN_RESULTS } from '../cwmp/diagnostics.js';
 import { UDP_CR_RESULTS } from '../cwmp/udp-cr.js';
 import { LIFECYCLE_STATES, MQTT_CONNECTION_STATES, RESTART_REASONS } from '../threads/messages.js';
 import { MQTT_FAIL_CAUSES } from '../usp/diagnostics.js';
-import { XMPP_FAIL_CAUSES } from '../xmpp/client.js';
-import { XMPP_CR_RESULTS } from '../xmpp/conn-req.js';
+import { XMPP_CR_RESULTS, XMPP_FAIL_CAUSES } from '../xmpp/labels.js';
 
 export const SESSION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 export const RESPONSE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];

@@ -1,7 +1,7 @@
 // Main thread: the latest snapshot of every shard, merged with main's own metrics into
 // the text /metrics serves. A shard that dies keeps its last snapshot, so merged counters
 // never go backwards. Nothing here walks CPEs: a scrape costs the same at any fleet size.
-import { AggregatorRegistry } from 'prom-client';
+import { AggregatorRegistry } from './prom.js';
 import type { MetricsSnapshot } from '../threads/messages.js';
 import type { FdMonitor } from '../util/fds.js';
 import type { ThreadMetrics } from './thread-metrics.js';

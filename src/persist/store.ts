@@ -29,7 +29,9 @@ function openDb(dir: string): RootDatabase {
   return open({ path: `${dir}/cpe-sim.mdb`, compression: false, separateFlushed: true }) as RootDatabase;
 }
 
-export class StateDirError extends Error {}
+import { StateDirError } from './state-dir-error.js';
+
+export { StateDirError };
 
 /**
  * Open (or create) the state dir for this fleet: refuse one made for another fleet shape

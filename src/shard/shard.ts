@@ -4,7 +4,7 @@
 // one scheduler whose timer kinds it routes. The CWMP side (cwmp-side.ts) and the USP
 // side (usp-side.ts) each keep their own per-CPE state and see the table through
 // CpeTable; the admin API's questions are admin.ts'.
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import type { LifecycleState, ShardInit, ShardSample, ShardStats, StateCounts } from '../threads/messages.js';
 import type { FleetEvent, LinkFaultSpec } from '../scenario/model.js';
 import { basename } from 'node:path';
@@ -20,7 +20,7 @@ import type { Clock } from '../scheduler/clock.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { CpeSimError } from '../util/errors.js';
 import { overlayOf, toRecord } from '../persist/record.js';
-import { StateStore } from '../persist/store.js';
+import type { StateStore } from '../persist/store.js';
 import { publishStateRestore, publishStateWrite } from '../persist/diagnostics.js';
 import { FD_RESERVE, FdGate } from '../util/fds.js';
 import { ShardAdmin, type AdminTable } from './admin.js';
@@ -37,7 +37,8 @@ import { transfer } from './transfers.js';
 import { tlsMaterial } from '../cwmp/transport.js';
 import { uploadBody } from './upload-body.js';
 import { UdpCrEndpoint } from './udp-cr.js';
-import { UspSide } from './usp-side.js';
+import type { UspSide } from './usp-side.js';
+import type { ShardFeatures } from './features.js';
 import { XmppSide } from './xmpp-side.js';
 
 export interface ShardDeps {
@@ -47,6 +48,8 @@ export interface ShardDeps {
   /** [0, 1) for retry windows and jitter; Math.random unless a test pins it. */
   random?: Random;
   log?: LogFn;
+  /** The optional parts this shard's init needs, from loadShardFeatures(init) (./features.ts). */
+  features?: ShardFeatures;
 }
 
 /** A bit of the lifecycle byte: rebooting or resetting (no sessions, no connection requests, no agent). */
@@ -54,6 +57,12 @@ const DARK = 0x80;
 /** A bit of the lifecycle byte: ready at least once since this power-on (power-on-to-ready is measured once a boot, failed sessions first or not). */
 const REACHED = 0x40;
 const LIFE = 0x3f;
+
+/** A part `init` asks for must have been loaded by loadShardFeatures(init). */
+function needFeature<T>(loaded: T | undefined, what: string): T {
+  if (loaded === undefined) throw new CpeSimError('INTERNAL', `shard: the ${what} was not loaded (build the Shard with deps.features = await loadShardFeatures(init))`);
+  return loaded;
+}
 
 /** TR-181 LocalAgent.MTP.{i}.Protocol and Controller.{i}.MTP.{i}.Protocol of each --usp-mtp. */
 
@@ -159,7 +168,8 @@ export class Shard implements CpeTable, AdminTable {
       `${deps.template.rootName}.ManagementServer.PeriodicInformInterval`,
     );
     const tls = tlsMaterial(init.acs);
-    this.transferAgent = Object.keys(tls).length > 0 ? new Agent({ connect: tls }) : undefined;
+    const features = deps.features ?? {};
+    this.transferAgent = Object.keys(tls).length > 0 ? new (needFeature(features.Agent, 'undici Agent (acs TLS material)'))({ connect: tls }) : undefined;
     const transfers = init.transfers ?? 'fetch';
     this.device = new Device(
       {
@@ -217,7 +227,7 @@ export class Shard implements CpeTable, AdminTable {
           })
         : undefined;
     this.usp = u
-      ? new UspSide(u, this, {
+      ? new (needFeature(features.UspSide, 'USP side (usp)'))(u, this, {
           afterWrite: (l, paths) => {
             this.cwmp?.afterSet(l, paths, '');
             this.xmpp?.recheck(l);
@@ -234,7 +244,7 @@ export class Shard implements CpeTable, AdminTable {
           },
         })
       : undefined;
-    this.store = init.stateDir ? new StateStore(init.stateDir) : undefined;
+    this.store = init.stateDir ? new (needFeature(features.StateStore, 'state store (stateDir)'))(init.stateDir) : undefined;
     this.admin = new ShardAdmin(this);
     this.cr = new ConnectionRequests(
       {

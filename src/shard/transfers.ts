@@ -2,7 +2,7 @@
 // HTTP(S) GET or PUT with Basic/Digest, failures mapped to the TransferComplete fault
 // codes of TR-069 A.3.3.2 and A.5.1. Only a CPE in the middle of a transfer holds a promise.
 import { setTimeout as delay } from 'node:timers/promises';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { basicAuthorization, digestAuthorization, parseChallenges } from '../http/digest.js';
 import type { TransferFault } from '../cwmp/types.js';
 import type { LinkFaultSpec } from '../scenario/model.js';
@@ -84,6 +84,8 @@ export async function transfer(spec: TransferSpec): Promise<TransferOutcome> {
   for (let attempt = 0; attempt < 2; attempt++) {
     let res;
     try {
+      // undici is loaded by the first transfer, not by every shard (most never transfer a file).
+      const { request } = await import('undici');
       res = await request(u, {
         method: spec.method,
         headers: {

@@ -11,8 +11,8 @@
 import { resolveSrv } from 'node:dns/promises';
 import { retryDelayMs } from '../scheduler/backoff.js';
 import type { XmppInit } from '../threads/messages.js';
-import { XmppClient, type XmppFailCause } from '../xmpp/client.js';
-import { answerConnectionRequest, isConnectionRequest } from '../xmpp/conn-req.js';
+import type { XmppClient, XmppFailCause } from '../xmpp/client.js';
+import type { XmlEl } from '../xmpp/xml-stream.js';
 import { publishXmppConnectionFailure, publishXmppConnectionRequest, publishXmppLogin } from '../xmpp/diagnostics.js';
 import { isoSeconds } from '../datamodel/datetime.js';
 import { FailureLog } from './failure-log.js';
@@ -54,6 +54,29 @@ export interface XmppHooks {
   deviceChanged(l: number, paths: readonly string[]): void;
 }
 
+
+/** The XMPP client and the connection-request code, loaded by a shard's first XMPP connection. */
+type XmppCode = typeof import('../xmpp/client.js') & typeof import('../xmpp/conn-req.js');
+let xmppCode: Promise<XmppCode> | undefined;
+function loadXmppCode(): Promise<XmppCode> {
+  return (xmppCode ??= Promise.all([import('../xmpp/client.js'), import('../xmpp/conn-req.js')]).then(([client, connReq]) => ({ ...client, ...connReq })));
+}
+
+/** Holds a CPE's slot while the server's address (and, once, the XMPP code) is on its way: a power-off in between finds it. */
+class PendingClient {
+  state: 'idle' | 'closed' = 'idle';
+  close(): void {
+    this.state = 'closed';
+  }
+  abort(): void {
+    this.state = 'closed';
+  }
+  cut(): void {
+    this.state = 'closed';
+  }
+  whitespace(): void {}
+}
+
 /** The login (TCP to bound and present) must finish within this. */
 const LOGIN_TIMEOUT_MS = 30_000;
 
@@ -63,7 +86,7 @@ export class XmppSide {
   /** Epoch ms of the planned reconnect / keepalive; 0 when none (a stale timer entry is ignored). */
   private readonly connectAt: Float64Array;
   private readonly keepAt: Float64Array;
-  private readonly clients = new Map<number, XmppClient>();
+  private readonly clients = new Map<number, XmppClient | PendingClient>();
   private readonly live = new Map<number, Live>();
   private stopping = false;
   readonly failures: FailureLog;
@@ -229,9 +252,9 @@ export class XmppSide {
           )
         : Promise.resolve({ host: s.domain, port: 5222 });
     // Held until the address is known, so a power-off in between finds nothing to close.
-    const placeholder = new XmppClient({ host: '', port: 0, domain: '', username: '', password: '', resource: '', useTls: false, timeoutMs: 1 }, { onUp: () => undefined, onDown: () => undefined, onStanza: () => false });
+    const placeholder = new PendingClient();
     this.clients.set(l, placeholder);
-    void target.then((server) => {
+    void Promise.all([target, loadXmppCode()]).then(([server, { XmppClient, isConnectionRequest, answerConnectionRequest }]) => {
       if (this.clients.get(l) !== placeholder || this.stopping) {
         this.table.fdReleased('xmpp');
         return;
@@ -241,7 +264,7 @@ export class XmppSide {
         {
           onUp: (jid, tls) => this.clients.get(l) === client && this.up(l, s, jid, tls),
           onDown: (reason, cause) => this.clients.get(l) === client && this.down(l, s, reason, cause),
-          onStanza: (el) => this.clients.get(l) === client && el.name === 'iq' && isConnectionRequest(el) && this.connectionRequest(l, client, el),
+          onStanza: (el) => this.clients.get(l) === client && el.name === 'iq' && isConnectionRequest(el) && this.connectionRequest(l, client, el, answerConnectionRequest),
           onSocketClosed: () => this.table.fdReleased('xmpp'),
         },
       );
@@ -280,7 +303,7 @@ export class XmppSide {
   }
 
   /** A connectionRequest iq (Annex K): answer it; an accepted one asks for a session. */
-  private connectionRequest(l: number, client: XmppClient, iq: Parameters<typeof answerConnectionRequest>[0]): boolean {
+  private connectionRequest(l: number, client: XmppClient, iq: XmlEl, answerConnectionRequest: XmppCode['answerConnectionRequest']): boolean {
     const v = this.table.view(l);
     const ms = `${this.root}.ManagementServer`;
     const { result, reply } = answerConnectionRequest(iq, {

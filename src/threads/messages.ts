@@ -30,6 +30,12 @@ export interface ShardInit {
   fleetSize: number;
   seed: number;
   profileDir: string;
+  /**
+   * The profile as main loaded it once, v8.serialize()d: the shard builds its template from
+   * it without loading the YAML parser or reading the model files again. Absent, the shard
+   * loads profileDir itself.
+   */
+  profileSpec?: Uint8Array;
   /** timeoutMs bounds one exchange (--acs-timeout), sessionTimeoutMs a whole session (--session-timeout). */
   acs: { url: string; username: string; password: string; timeoutMs: number; sessionTimeoutMs: number; caFile: string | undefined; certFile?: string | undefined; keyFile?: string | undefined };
   maxSessions: number;
@@ -250,6 +256,8 @@ export type MainToShard =
   /** A fleet event (a scenario stage's, or POST /admin/events) starting at epoch ms `at`. */
   | { type: 'event'; id: number; event: FleetEvent; at: number }
   | { type: 'sample'; id: number }
+  /** The scripts the shard thread has loaded (src/util/loaded-modules.ts). */
+  | { type: 'modules'; id: number }
   /** Tests only (ShardInit.testHooks): allocate until the thread's heap cap ends it. */
   | { type: 'test-exhaust-memory'; id: number }
   | { type: 'stop'; id: number };
@@ -276,6 +284,8 @@ export interface ReplyOf {
   /** CPEs of this shard the event reached. */
   event: { affected: number };
   sample: ShardSample;
+  /** Paths relative to the package root (dist/src/..., node_modules/...), and node:<name>. */
+  modules: string[];
   /** Never answered when it works: the thread dies. */
   'test-exhaust-memory': never;
   stop: ShardStats;

@@ -19,15 +19,8 @@ export const NS_SESSION = 'urn:ietf:params:xml:ns:xmpp-session';
 export const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 export const NS_PING = 'urn:xmpp:ping';
 
-/**
- * Why a connection attempt failed or a connection went down: no TCP connection, TLS
- * (STARTTLS refused, not offered when UseTLS asks for it, or the handshake failed), SASL
- * refused, binding refused, the login not done in time, closed by the server or the
- * network, a stream error from the server, a fleet event's link fault, out of file
- * descriptors, anything else.
- */
-export const XMPP_FAIL_CAUSES = ['connect', 'tls', 'auth', 'bind', 'timeout', 'closed', 'stream-error', 'link', 'descriptors', 'error'] as const;
-export type XmppFailCause = (typeof XMPP_FAIL_CAUSES)[number];
+export { XMPP_FAIL_CAUSES, type XmppFailCause } from './labels.js';
+import type { XmppFailCause } from './labels.js';
 
 export interface XmppClientOptions {
   host: string;

@@ -13,9 +13,8 @@ import { child, escapeXml, serialize, type XmlEl } from './xml-stream.js';
 
 export const NS_CONNREQ = 'urn:broadband-forum-org:cwmp:xmppConnReq-1-0';
 
-/** What became of an XMPP connection request, as cpe_sim_xmpp_connection_requests_total{result} counts it. */
-export const XMPP_CR_RESULTS = ['accepted', 'not-authorized', 'service-unavailable'] as const;
-export type XmppCrResult = (typeof XMPP_CR_RESULTS)[number];
+export { XMPP_CR_RESULTS, type XmppCrResult } from './labels.js';
+import type { XmppCrResult } from './labels.js';
 
 export interface CrCredentials {
   username: string;

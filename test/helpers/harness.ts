@@ -11,6 +11,7 @@ import { loadProfile } from '../../src/profile/load.js';
 import type { ProfileSpec } from '../../src/profile/types.js';
 import { FakeClock } from '../../src/scheduler/clock.js';
 import type { CwmpSide } from '../../src/shard/cwmp-side.js';
+import { loadShardFeatures } from '../../src/shard/features.js';
 import { Shard } from '../../src/shard/shard.js';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -135,7 +136,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     ...(o.holdPower ? { holdPower: true } : {}),
     ...(o.udpCr ? { udpCr: o.udpCr } : {}),
   };
-  const shard = new Shard(init, { clock, profile, template, ...(o.random ? { random: o.random } : {}), ...(process.env['HARNESS_LOG'] ? { log: (level, msg, extra) => process.stderr.write(`${level} ${msg} ${JSON.stringify(extra ?? {})}\n`) } : {}) });
+  const shard = new Shard(init, { clock, profile, template, features: await loadShardFeatures(init), ...(o.random ? { random: o.random } : {}), ...(process.env['HARNESS_LOG'] ? { log: (level, msg, extra) => process.stderr.write(`${level} ${msg} ${JSON.stringify(extra ?? {})}\n`) } : {}) });
   shardRef = shard;
   await shard.openSockets();
   shard.start();

@@ -63,7 +63,8 @@ import { startProsody } from '../test/helpers/prosody.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const profile = process.env['BENCH_PROFILE'] ?? resolve(root, 'profiles/example-tr181-gateway');
-const sizes = (process.env['BENCH_SIZES'] ?? '100,1000,10000').split(',').map(Number);
+// BENCH_SIZES= (empty): no BootstrapN lines, only the ones switched on below.
+const sizes = (process.env['BENCH_SIZES'] ?? '100,1000,10000').split(',').filter((x) => x.trim() !== '').map(Number);
 const shards = Number(process.env['BENCH_SHARDS'] ?? availableParallelism());
 /** BENCH_METRICS=1: shards count and push metrics, and each line adds the cost of a scrape. */
 const withMetrics = process.env['BENCH_METRICS'] === '1';

@@ -13,8 +13,8 @@ describe('per-CPE bytes of a shard', () => {
     for (const h of open.splice(0)) await h.stop();
   });
 
-  const start = async (cpes: number): Promise<Harness> => {
-    const h = await startHarness({ cpes, maxSessions: 64 });
+  const start = async (cpes: number, udp = false): Promise<Harness> => {
+    const h = await startHarness({ cpes, maxSessions: 64, ...(udp ? { udpCr: { host: '127.0.0.1', port: 0, advertiseHost: '127.0.0.1' } } : {}) });
     open.push(h);
     return h;
   };
@@ -35,6 +35,13 @@ describe('per-CPE bytes of a shard', () => {
     expect(large.acs.sessions.every((s) => eventCodes(s).includes('0 BOOTSTRAP'))).toBe(true);
     // Booted CPEs each hold a periodic timer entry: the scheduler was sized for them.
     expect(large.shard.heldBytes()).toBe(before);
+  });
+
+  it('adds 16 bytes per CPE for the UDP connection-request endpoint and its STUN client (--udp-cr-bind-addr)', async () => {
+    const small = await start(200, true);
+    const large = await start(400, true);
+    expect(large.shard.udp).toBeDefined();
+    expect((large.shard.heldBytes() - small.shard.heldBytes()) / 200).toBe(34 + 16);
   });
 });
 

@@ -1,6 +1,7 @@
 // The connection state of each CPE's one long-lived link (a USP agent's MTP connection, an
 // XMPP connection for connection requests), a byte per CPE, with the count in each state
-// kept as it changes so metrics and stats read them without a scan.
+// kept as it changes so metrics and stats read them without a scan. The bytes come with
+// the first CPE that connects.
 import { MQTT_CONNECTION_STATES, type MqttConnectionState } from '../threads/messages.js';
 
 /** In the order of MQTT_CONNECTION_STATES: disconnected, connecting, connected, backoff. */
@@ -12,26 +13,34 @@ export const enum Conn {
 }
 
 export class ConnStates {
-  private readonly conn: Uint8Array;
+  /** Allocated at the first CPE that leaves Off: a fleet whose CPEs never connect (XMPP off) holds none. */
+  private conn: Uint8Array | undefined;
   private readonly counts = [0, 0, 0, 0];
 
-  constructor(size: number) {
-    this.conn = new Uint8Array(size);
+  constructor(private readonly size: number) {
     this.counts[Conn.Off] = size;
   }
 
+  get byteLength(): number {
+    return this.conn?.byteLength ?? 0;
+  }
+
   get(l: number): Conn {
-    return this.conn[l]! as Conn;
+    return (this.conn ? this.conn[l]! : Conn.Off) as Conn;
   }
 
   set(l: number, to: Conn): void {
+    if (!this.conn) {
+      if (to === Conn.Off) return;
+      this.conn = new Uint8Array(this.size);
+    }
     this.counts[this.conn[l]!]!--;
     this.counts[to]!++;
     this.conn[l] = to;
   }
 
   name(l: number): MqttConnectionState {
-    return MQTT_CONNECTION_STATES[this.conn[l]!]!;
+    return MQTT_CONNECTION_STATES[this.get(l)]!;
   }
 
   countsByState(): Record<MqttConnectionState, number> {

@@ -9,6 +9,7 @@ import type { SessionOutcome } from '../cwmp/session.js';
 import { ConnectionPool } from '../cwmp/transport.js';
 import type { ShardInit } from '../threads/messages.js';
 import { retryDelayMs } from '../scheduler/backoff.js';
+import { wholeMs } from '../scheduler/times.js';
 import { CwmpSession, type SessionDeps } from './cwmp-session.js';
 import { CwmpFlag, CwmpState } from './cwmp-state.js';
 import { EventLog } from './event-log.js';
@@ -60,7 +61,7 @@ export class CwmpSide {
     private readonly table: CpeTable,
     private readonly opts: CwmpSideOptions,
   ) {
-    this.state = new CwmpState(table.size);
+    this.state = new CwmpState(table.size, table.timeBase);
     this.ms = `${table.template.rootName}.ManagementServer.`;
     this.pool = new ConnectionPool({ maxIdlePerOrigin: opts.maxSessions, caFile: opts.acs.caFile, certFile: opts.acs.certFile, keyFile: opts.acs.keyFile, fdRefusal: () => table.fdRefusal('acs'), fdReleased: () => table.fdReleased('acs') });
     this.periodic = new PeriodicPlanner(table.profile.settings.periodicInformInterval, table.random);
@@ -119,25 +120,25 @@ export class CwmpSide {
     const s = this.state;
     switch (kind) {
       case TimerKind.Periodic:
-        if (s.periodicAt[l] !== at) return; // superseded
+        if (s.periodicAt.get(l) !== at) return; // superseded
         this.counters.periodicTicks++;
         publishTick({ kind: 'periodic' });
         this.raise(l, EV.PERIODIC);
         this.schedulePeriodic(l);
         return;
       case TimerKind.Retry:
-        if (s.retryAt[l] !== at) return;
-        s.retryAt[l] = 0;
+        if (s.retryAt.get(l) !== at) return;
+        s.retryAt.set(l, 0);
         this.requestSession(l);
         return;
       case TimerKind.Heartbeat: {
         const hb = s.heartbeats.get(l);
-        if (!hb || hb.at !== at) return;
+        if (!hb || wholeMs(hb.at) !== at) return;
         hb.pending = true;
         publishTick({ kind: 'scheduled' });
         this.scheduleHeartbeat(l);
         // The heartbeat waits while a failed session is retried (docs/cwmp-behaviour.md "Heartbeat").
-        if (!s.retryAt[l]) this.requestSession(l);
+        if (!s.retryAt.get(l)) this.requestSession(l);
         return;
       }
       case TimerKind.NotifyWake:
@@ -180,8 +181,8 @@ export class CwmpSide {
     const s = this.state;
     // A session in flight dies with the power (docs/cwmp-behaviour.md "Events across reboots").
     this.running.get(l)?.cut('power-off');
-    s.retryAt[l] = 0;
-    s.periodicAt[l] = 0;
+    s.retryAt.set(l, 0);
+    s.periodicAt.set(l, 0);
     this.notifications.rebooted(l);
     if (factoryReset) {
       this.notifications.reset(l);
@@ -212,11 +213,11 @@ export class CwmpSide {
   raise(l: number, eventMask: number): void {
     const s = this.state;
     s.events[l]! |= eventMask;
-    if (eventMask & EV.CONNECTION_REQUEST && s.retryAt[l]) {
+    if (eventMask & EV.CONNECTION_REQUEST && s.retryAt.get(l)) {
       // The ACS asked for this session now: don't sit out the retry window.
-      s.retryAt[l] = 0;
+      s.retryAt.set(l, 0);
     }
-    if (s.retryAt[l] && !(s.flags[l]! & CwmpFlag.InSession)) return; // rides along with the retry
+    if (s.retryAt.get(l) && !(s.flags[l]! & CwmpFlag.InSession)) return; // rides along with the retry
     this.requestSession(l);
   }
 
@@ -262,7 +263,7 @@ export class CwmpSide {
     const device = this.table.device;
     const hbPending = s.heartbeats.get(l)?.pending === true;
     const more = s.events[l]! !== 0 || device.requests(l).length > 0 || device.mEvents(l).length > 0 || hbPending;
-    if ((f & CwmpFlag.Again || hbPending) && !s.retryAt[l] && more) this.requestSession(l);
+    if ((f & CwmpFlag.Again || hbPending) && !s.retryAt.get(l) && more) this.requestSession(l);
     if (this.stopping && this.active === 0) for (const w of this.idleWaiters.splice(0)) w();
     this.pump();
   }
@@ -359,7 +360,7 @@ export class CwmpSide {
 
   private schedulePeriodic(l: number, spread = false): void {
     const next = this.periodic.next(this.table.view(l), this.table.clock.now(), spread);
-    this.state.periodicAt[l] = next ?? 0;
+    this.state.periodicAt.set(l, next ?? 0);
     if (next !== undefined) this.table.schedule(next, l, TimerKind.Periodic);
   }
 
@@ -392,11 +393,16 @@ export class CwmpSide {
   }
 
   private retryAt(l: number, at: number): void {
-    this.state.retryAt[l] = at;
+    this.state.retryAt.set(l, at);
     this.table.schedule(at, l, TimerKind.Retry);
   }
 
   // ---- for the admin API and tests ----
+
+  /** Bytes of the side's typed arrays: per-CPE state, the last event per CPE and the event ring. */
+  heldBytes(): number {
+    return this.state.byteLength + this.eventLog.perCpeBytes + this.eventLog.ringBytes;
+  }
 
   retryCount(l: number): number {
     return this.state.retries[l]!;
@@ -404,12 +410,12 @@ export class CwmpSide {
 
   /** When the CPE's pending retry is due (0 when none). */
   retryDueAt(l: number): number {
-    return this.state.retryAt[l]!;
+    return this.state.retryAt.get(l);
   }
 
   /** When its next periodic Inform is due (0 when none). */
   periodicDueAt(l: number): number {
-    return this.state.periodicAt[l]!;
+    return this.state.periodicAt.get(l);
   }
 
   get activeSessions(): number {

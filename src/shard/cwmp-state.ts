@@ -19,6 +19,8 @@ export interface Heartbeat {
   pending: boolean;
 }
 
+import { DueTimes, type TimeBase } from '../scheduler/times.js';
+
 export class CwmpState {
   readonly flags: Uint8Array;
   /** Pending single event codes, as EV bits (src/cwmp/events.ts). */
@@ -26,15 +28,20 @@ export class CwmpState {
   /** RetryCount: failed sessions since the last success. */
   readonly retries: Uint8Array;
   /** Epoch ms of the scheduled periodic Inform / retry; 0 when none (a stale timer entry is ignored). */
-  readonly periodicAt: Float64Array;
-  readonly retryAt: Float64Array;
+  readonly periodicAt: DueTimes;
+  readonly retryAt: DueTimes;
   readonly heartbeats = new Map<number, Heartbeat>();
 
-  constructor(size: number) {
+  constructor(size: number, base: TimeBase) {
     this.flags = new Uint8Array(size);
     this.events = new Uint16Array(size);
     this.retries = new Uint8Array(size);
-    this.periodicAt = new Float64Array(size);
-    this.retryAt = new Float64Array(size);
+    this.periodicAt = new DueTimes(size, base);
+    this.retryAt = new DueTimes(size, base);
+  }
+
+  /** Bytes of the per-CPE arrays. */
+  get byteLength(): number {
+    return this.flags.byteLength + this.events.byteLength + this.retries.byteLength + this.periodicAt.byteLength + this.retryAt.byteLength;
   }
 }

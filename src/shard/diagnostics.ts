@@ -13,6 +13,7 @@ import { publishDiagnostic } from './diag-channel.js';
 import { runHttpTest, type HttpTestResult } from './diag-http.js';
 import { modelPing, modelServerSelection, modelTraceRoute, modelUdpEcho, resolveHost, type ModelResult } from './diag-model.js';
 import { argsOf, DIAG_DEFS, DIAG_TESTS, HOP_FIELDS, stateOf, testOfParam, writableStates, type DiagOutcome, type DiagTest } from './diag-tests.js';
+import { wholeMs } from '../scheduler/times.js';
 
 /** Tests one CPE may have in flight at once (CWMP's one per object plus USP's commands). */
 export const MAX_DIAGNOSTICS_PER_CPE = 8;
@@ -289,7 +290,7 @@ export class Diagnostics {
   /** TimerKind.Diagnostic: modelled tests due now report. */
   fire(l: number, at: number): void {
     for (const r of [...(this.runs.get(l) ?? [])]) {
-      if (r.result && r.dueAt === at && this.live(l, r)) this.finish(l, r, r.result);
+      if (r.result && wholeMs(r.dueAt) === at && this.live(l, r)) this.finish(l, r, r.result);
     }
   }
 

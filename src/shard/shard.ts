@@ -17,7 +17,8 @@ import { CpeView } from '../datamodel/view.js';
 import type { ProfileSpec } from '../profile/types.js';
 import type { Random } from '../scheduler/backoff.js';
 import type { Clock } from '../scheduler/clock.js';
-import { Scheduler } from '../scheduler/scheduler.js';
+import { MAX_SCHEDULED_CPES, Scheduler } from '../scheduler/scheduler.js';
+import { Stamps, type TimeBase } from '../scheduler/times.js';
 import { CpeSimError } from '../util/errors.js';
 import { overlayOf, toRecord } from '../persist/record.js';
 import type { StateStore } from '../persist/store.js';
@@ -95,7 +96,8 @@ export class Shard implements CpeTable, AdminTable {
   readonly log: LogFn;
   /** Life in the low bits, REACHED and DARK on top: one byte a CPE. */
   private readonly life: Uint8Array;
-  private readonly bootAt: Float64Array;
+  /** When each CPE last powered on (0 never): 6 bytes a CPE. */
+  private readonly bootAt: Stamps;
   private readonly overlays = new Map<number, Overlay>();
   /** CPEs per lifecycle state, indexed like Life (no O(N) walk per scrape). */
   private readonly stateCounts = [0, 0, 0, 0];
@@ -131,13 +133,16 @@ export class Shard implements CpeTable, AdminTable {
     if (u && deps.template.rootName !== 'Device') {
       throw new CpeSimError('CONFIG_INVALID', `config: uspBroker: USP needs a TR-181 Device:2 profile (root "Device"); profile ${deps.profile.name} has root "${deps.template.rootName}"`);
     }
+    if (this.size > MAX_SCHEDULED_CPES) throw new CpeSimError('CONFIG_INVALID', `config: a shard holds at most ${MAX_SCHEDULED_CPES} CPEs; shard ${init.shardId} has ${this.size}: run more shards`);
     this.life = new Uint8Array(this.size);
     this.stateCounts[Life.New] = this.size;
-    this.bootAt = new Float64Array(this.size);
+    this.bootAt = new Stamps(this.size);
+    // Sized for one pending entry per CPE: a boot, then a periodic Inform.
     this.scheduler = new Scheduler(
       deps.clock,
       (l, kind, at) => this.fire(l, kind, at),
       (e, l, kind) => this.log('warn', 'scheduled work failed', { cpe: init.lo + l, kind, error: (e as Error).message }),
+      this.size,
     );
     // Before the sides: their constructors read CPE views, which consult the events' value rules.
     this.events = new FleetEvents(
@@ -266,6 +271,7 @@ export class Shard implements CpeTable, AdminTable {
             lo: this.lo,
             size: this.size,
             clock: deps.clock,
+            timeBase: this.scheduler.base,
             ms,
             view: (l) => this.view(l),
             isPoweredOn: (l) => this.isPoweredOn(l),
@@ -384,7 +390,7 @@ export class Shard implements CpeTable, AdminTable {
 
   view(l: number): CpeView {
     const now = this.clock.now();
-    const ctx = this.env.context(this.lo + l, now, this.bootAt[l] || now, this.device.firmware(l), this.udp?.facts(l));
+    const ctx = this.env.context(this.lo + l, now, this.bootAt.get(l) || now, this.device.firmware(l), this.udp?.facts(l));
     return new CpeView(this.template, ctx, this.overlays.get(l), this.fixedValues(l));
   }
 
@@ -471,7 +477,7 @@ export class Shard implements CpeTable, AdminTable {
     const b = this.life[l]!;
     let keep = b & (DARK | REACHED);
     if (to === Life.Ready && !(b & (REACHED | DARK))) {
-      this.recorder.readyAfter(this.clock.now() - this.bootAt[l]!);
+      this.recorder.readyAfter(this.clock.now() - this.bootAt.get(l));
       keep |= REACHED;
     }
     this.stateCounts[b & LIFE]!--;
@@ -486,6 +492,26 @@ export class Shard implements CpeTable, AdminTable {
 
   schedule(at: number, l: number, kind: TimerKind): void {
     this.scheduler.schedule(at, l, kind);
+  }
+
+  get timeBase(): TimeBase {
+    return this.scheduler.base;
+  }
+
+  /**
+   * Bytes of the shard's typed arrays: the per-CPE state of the table and every side, the
+   * scheduler's heap and the event ring (test/held-bytes.test.ts pins the per-CPE share).
+   */
+  heldBytes(): number {
+    return (
+      this.life.byteLength +
+      this.bootAt.byteLength +
+      this.scheduler.byteLength +
+      (this.cwmp?.heldBytes() ?? 0) +
+      (this.xmpp?.heldBytes() ?? 0) +
+      (this.usp?.heldBytes() ?? 0) +
+      (this.udp?.heldBytes() ?? 0)
+    );
   }
 
   // ---- timers ----
@@ -558,7 +584,7 @@ export class Shard implements CpeTable, AdminTable {
   private powerOn(l: number): void {
     if (this.life[l]! & DARK) this.darkCount--;
     this.life[l]! &= LIFE;
-    this.bootAt[l] = this.clock.now();
+    this.bootAt.set(l, this.clock.now());
     this.setLife(l, Life.Bootstrapping);
     const newImage = this.device.takeFirmwareChange(l);
     this.usp?.powerOn(l, newImage);

@@ -7,6 +7,7 @@ import type { ProfileSpec } from '../profile/types.js';
 import type { LinkFaultSpec } from '../scenario/model.js';
 import type { Random } from '../scheduler/backoff.js';
 import type { Clock } from '../scheduler/clock.js';
+import type { TimeBase } from '../scheduler/times.js';
 import type { BootCause } from '../usp/commands.js';
 import type { Device } from './device.js';
 import type { Diagnostics } from './diagnostics.js';
@@ -56,7 +57,10 @@ export interface CpeTable {
   /** Powered and not in a reboot's dark window. */
   isPoweredOn(l: number): boolean;
   setLife(l: number, to: Life): void;
+  /** Fire `kind` for CPE l at epoch ms `at` (at wholeMs(at): compare a stored time with wholeMs). */
   schedule(at: number, l: number, kind: TimerKind): void;
+  /** The epoch the scheduler keeps due times against: per-CPE DueTimes follow it. */
+  readonly timeBase: TimeBase;
   /** The link fault a fleet event put on CPE `l`'s links now, if any (applied at the transport). */
   linkFault(l: number): LinkFaultSpec | undefined;
   /**

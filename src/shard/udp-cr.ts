@@ -20,6 +20,7 @@ import { parseUdpConnectionRequest, signatureMatches, type UdpCrResult } from '.
 import type { UdpCrFacts } from '../datamodel/context.js';
 import type { CpeView } from '../datamodel/view.js';
 import type { Clock } from '../scheduler/clock.js';
+import { DueTimes, Stamps, type TimeBase } from '../scheduler/times.js';
 import type { UdpCrInit } from '../threads/messages.js';
 import { TimerKind } from './timer-kind.js';
 
@@ -43,6 +44,8 @@ export interface UdpCrHost {
   readonly lo: number;
   readonly size: number;
   readonly clock: Clock;
+  /** The scheduler's epoch: the STUN due times follow it. */
+  readonly timeBase: TimeBase;
   /** The ManagementServer object's path, with the trailing dot. */
   readonly ms: string;
   view(l: number): CpeView;
@@ -69,7 +72,7 @@ export class UdpCrEndpoint {
   /** 1 + index into `learned` of the CPE's mapped address; 0: none yet. */
   private readonly addrOf: Uint16Array;
   /** The one valid StunKeepAlive due time per CPE (older heap entries are superseded). */
-  private readonly due: Float64Array;
+  private readonly due: DueTimes;
   /** Sends of the transaction in flight. */
   private readonly tries: Uint8Array;
   /** Failed transactions in a row (timeouts, error responses): the keepalive backs off. */
@@ -77,7 +80,7 @@ export class UdpCrEndpoint {
   /** Put BINDING-CHANGE in the next request. */
   private readonly change: Uint8Array;
   /** When UDPConnectionRequestAddress was last notified (UDPConnectionRequestAddressNotificationLimit). */
-  private readonly notifiedAt: Float64Array;
+  private readonly notifiedAt: Stamps;
   private readonly learned: Learned[] = [];
   private readonly learnedIndex = new Map<string, number>();
   /** Transactions in flight: CPE -> id, and hex id -> CPE. */
@@ -100,12 +103,17 @@ export class UdpCrEndpoint {
     const n = host.size;
     this.stunOn = new Uint8Array(n);
     this.addrOf = new Uint16Array(n);
-    this.due = new Float64Array(n);
+    this.due = new DueTimes(n, host.timeBase);
     this.tries = new Uint8Array(n);
     this.misses = new Uint8Array(n);
     this.change = new Uint8Array(n);
-    this.notifiedAt = new Float64Array(n);
+    this.notifiedAt = new Stamps(n);
     this.path = `${host.ms}UDPConnectionRequestAddress`;
+  }
+
+  /** Bytes of the per-CPE arrays. */
+  heldBytes(): number {
+    return this.stunOn.byteLength + this.addrOf.byteLength + this.due.byteLength + this.tries.byteLength + this.misses.byteLength + this.change.byteLength + this.notifiedAt.byteLength;
   }
 
   /** Bind the shard's socket: the configured port plus the shard id, or an ephemeral port when it is 0. */
@@ -129,7 +137,7 @@ export class UdpCrEndpoint {
 
   /** CPE `l`'s STUN client has a Binding Request in flight or one planned (tests, inspection). */
   stunActive(l: number): boolean {
-    return this.due[l] !== 0 || this.inFlight.has(l);
+    return this.due.get(l) !== 0 || this.inFlight.has(l);
   }
 
   get port(): number {
@@ -164,7 +172,7 @@ export class UdpCrEndpoint {
   powerOff(l: number): void {
     this.drop(l);
     this.misses[l] = 0;
-    this.due[l] = 0;
+    this.due.set(l, 0);
     this.deferred.delete(l);
   }
 
@@ -181,7 +189,7 @@ export class UdpCrEndpoint {
     this.misses[l] = 0;
     this.stunOn[l] = this.host.view(l).get(`${this.host.ms}STUNEnable`) === 'true' ? 1 : 0;
     if (this.stunOn[l] && this.host.isPoweredOn(l)) this.plan(l, this.host.clock.now());
-    else this.due[l] = 0;
+    else this.due.set(l, 0);
   }
 
   private drop(l: number): void {
@@ -194,7 +202,7 @@ export class UdpCrEndpoint {
   }
 
   private plan(l: number, at: number): void {
-    this.due[l] = at;
+    this.due.set(l, at);
     this.host.schedule(at, l, TimerKind.StunKeepAlive);
   }
 
@@ -205,8 +213,8 @@ export class UdpCrEndpoint {
       if (this.deferred.delete(l) && this.host.isPoweredOn(l)) this.notify(l);
       return;
     }
-    if (this.due[l] !== at) return;
-    this.due[l] = 0;
+    if (this.due.get(l) !== at) return;
+    this.due.set(l, 0);
     if (!this.stunOn[l] || !this.host.isPoweredOn(l)) return this.drop(l);
     const now = this.host.clock.now();
     let tid = this.inFlight.get(l);
@@ -331,7 +339,7 @@ export class UdpCrEndpoint {
   private notify(l: number): void {
     const now = this.host.clock.now();
     const limitS = Number(this.host.view(l).get(`${this.host.ms}UDPConnectionRequestAddressNotificationLimit`) ?? 0) || 0;
-    const last = this.notifiedAt[l]!;
+    const last = this.notifiedAt.get(l);
     if (last > 0 && limitS > 0 && now - last < limitS * 1000) {
       if (!this.deferred.has(l)) {
         this.deferred.add(l);
@@ -339,7 +347,7 @@ export class UdpCrEndpoint {
       }
       return;
     }
-    this.notifiedAt[l] = now;
+    this.notifiedAt.set(l, now);
     this.host.addressChanged(l, this.path);
   }
 

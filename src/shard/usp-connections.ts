@@ -16,6 +16,7 @@ import { FailureLog } from './failure-log.js';
 import type { CpeTable } from './table.js';
 import { TimerKind } from './timer-kind.js';
 import { Conn, ConnStates } from './conn-states.js';
+import { DueTimes } from '../scheduler/times.js';
 
 /** The controller's MTP row the agents connect with. */
 const CONTROLLER_MTP = 'Device.LocalAgent.Controller.1.MTP.1';
@@ -41,7 +42,7 @@ export class UspConnections {
   private readonly states: ConnStates;
   private readonly retries: Uint8Array;
   /** Epoch ms of the planned reconnect; 0 when none (a stale timer entry is ignored). */
-  private readonly connectAt: Float64Array;
+  private readonly connectAt: DueTimes;
   /** @internal (LinkSink) */
   readonly mtps = new Map<number, AgentLink>();
   private stopping = false;
@@ -65,7 +66,7 @@ export class UspConnections {
   ) {
     this.states = new ConnStates(table.size);
     this.retries = new Uint8Array(table.size);
-    this.connectAt = new Float64Array(table.size);
+    this.connectAt = new DueTimes(table.size, table.timeBase);
     this.now = () => table.clock.now();
     this.failures = new FailureLog((msg, extra) => table.log('warn', msg, extra), `USP ${USP_MTP_NAMES[init.mtp]} connection failed`);
     if (init.mtp === 'websocket' && init.wsListen) {
@@ -236,7 +237,7 @@ export class UspConnections {
    * `abrupt` (a power cut): no goodbye, no DISCONNECT, the socket just dies.
    */
   disconnect(l: number, reason: string, abrupt = false): void {
-    this.connectAt[l] = 0;
+    this.connectAt.set(l, 0);
     const mtp = this.mtps.get(l);
     this.mtps.delete(l);
     if (this.states.get(l) !== Conn.Off) this.states.set(l, Conn.Off);
@@ -290,15 +291,20 @@ export class UspConnections {
           };
     this.retries[l] = Math.min(255, this.retries[l]! + 1);
     const at = this.table.clock.now() + retryDelayMs(this.retries[l]!, policy, this.table.random);
-    this.connectAt[l] = at;
+    this.connectAt.set(l, at);
     this.states.set(l, Conn.Backoff);
     this.table.schedule(at, l, TimerKind.UspConnect);
   }
 
+  /** Bytes of the per-CPE arrays. */
+  get byteLength(): number {
+    return this.states.byteLength + this.retries.byteLength + this.connectAt.byteLength;
+  }
+
   /** The reconnect timer: a new attempt unless the plan changed (reboot, newer backoff). */
   reconnectDue(l: number, at: number): void {
-    if (this.stopping || this.connectAt[l] !== at || !this.mtps.has(l)) return;
-    this.connectAt[l] = 0;
+    if (this.stopping || this.connectAt.get(l) !== at || !this.mtps.has(l)) return;
+    this.connectAt.set(l, 0);
     this.connect(l);
   }
 

@@ -10,6 +10,7 @@ import type { UspInit } from '../threads/messages.js';
 import { absoluteTime } from '../datamodel/datetime.js';
 import type { CpeView } from '../datamodel/view.js';
 import { nextOnPhase } from '../scheduler/phase.js';
+import { wholeMs } from '../scheduler/times.js';
 import { UspCommands, type BootCause, type CommandsHost } from '../usp/commands.js';
 import { publishUspDrop, publishUspRequest } from '../usp/diagnostics.js';
 import { DuplicateFilter, receive, type Inbound, type InboundAgents } from '../usp/inbound.js';
@@ -254,6 +255,11 @@ export class UspSide {
 
   // ---- scheduled work ----
 
+  /** Bytes of the per-CPE arrays (flags and the agents' connection state). */
+  heldBytes(): number {
+    return this.flags.byteLength + this.connections.byteLength;
+  }
+
   fire(l: number, kind: UspTimer, at: number): void {
     if (this.stopping) return;
     switch (kind) {
@@ -264,7 +270,7 @@ export class UspSide {
         this.notifier.retry(l);
         return;
       case TimerKind.UspPeriodic:
-        if (this.periodicAt.get(l) !== at) return;
+        if (wholeMs(this.periodicAt.get(l) ?? NaN) !== at) return;
         this.notifier.event(l, 'Device.LocalAgent.', 'Periodic!', {});
         this.schedulePeriodic(l);
         return;

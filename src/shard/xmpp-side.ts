@@ -6,7 +6,7 @@
 // whitespace keepalives every KeepAliveInterval seconds, reconnects in the
 // ServerRetryInitialInterval/ServerRetryIntervalMultiplier/ServerRetryMaxInterval
 // windows, and answers connectionRequest iqs (src/xmpp/conn-req.ts). Per CPE it keeps a
-// state byte, a retry count and two due times; a CPE with XMPP on also holds its
+// state byte, a retry count and two due times (10 bytes, once a CPE turns XMPP on); a CPE with XMPP on also holds its
 // connection and a small record of what its tree shows (Status, JabberID, ...).
 import { resolveSrv } from 'node:dns/promises';
 import { retryDelayMs } from '../scheduler/backoff.js';
@@ -19,6 +19,7 @@ import { FailureLog } from './failure-log.js';
 import type { CpeTable } from './table.js';
 import { TimerKind } from './timer-kind.js';
 import { Conn, ConnStates } from './conn-states.js';
+import { DueTimes } from '../scheduler/times.js';
 
 /** Device.XMPP.Connection.{i} settings as one attempt reads them from the tree. */
 interface Settings {
@@ -82,10 +83,12 @@ const LOGIN_TIMEOUT_MS = 30_000;
 
 export class XmppSide {
   private readonly states: ConnStates;
-  private readonly retries: Uint8Array;
-  /** Epoch ms of the planned reconnect / keepalive; 0 when none (a stale timer entry is ignored). */
-  private readonly connectAt: Float64Array;
-  private readonly keepAt: Float64Array;
+  /**
+   * Per CPE: the retry count and the epoch ms of the planned reconnect / keepalive (0 when
+   * none: a stale timer entry is ignored). Allocated when the first CPE turns XMPP on: a
+   * fleet whose tree leaves it off holds no bytes for it.
+   */
+  private perCpe: { retries: Uint8Array; connectAt: DueTimes; keepAt: DueTimes } | undefined;
   private readonly clients = new Map<number, XmppClient | PendingClient>();
   private readonly live = new Map<number, Live>();
   private stopping = false;
@@ -98,9 +101,6 @@ export class XmppSide {
     private readonly hooks: XmppHooks,
   ) {
     this.states = new ConnStates(table.size);
-    this.retries = new Uint8Array(table.size);
-    this.connectAt = new Float64Array(table.size);
-    this.keepAt = new Float64Array(table.size);
     this.root = table.template.rootName;
     this.failures = new FailureLog((msg, extra) => table.log('warn', msg, extra), 'XMPP connection failed');
   }
@@ -109,6 +109,17 @@ export class XmppSide {
   static supported(table: Pick<CpeTable, 'template'>): boolean {
     const xmpp = table.template.root.children.get('XMPP');
     return xmpp?.kind === 'object' && xmpp.children.get('Connection') !== undefined;
+  }
+
+  private arrays(): { retries: Uint8Array; connectAt: DueTimes; keepAt: DueTimes } {
+    this.perCpe ??= { retries: new Uint8Array(this.table.size), connectAt: new DueTimes(this.table.size, this.table.timeBase), keepAt: new DueTimes(this.table.size, this.table.timeBase) };
+    return this.perCpe;
+  }
+
+  /** Bytes of the per-CPE arrays (none until a CPE turns XMPP on). */
+  heldBytes(): number {
+    const a = this.perCpe;
+    return this.states.byteLength + (a ? a.retries.byteLength + a.connectAt.byteLength + a.keepAt.byteLength : 0);
   }
 
   /** The fleet turned XMPP on (--xmpp-server), rather than leaving it to the profile. */
@@ -215,8 +226,8 @@ export class XmppSide {
   }
 
   private drop(l: number, abrupt: boolean): void {
-    this.connectAt[l] = 0;
-    this.keepAt[l] = 0;
+    this.perCpe?.connectAt.set(l, 0);
+    this.perCpe?.keepAt.set(l, 0);
     const c = this.clients.get(l);
     this.clients.delete(l);
     if (this.states.get(l) !== Conn.Off) this.states.set(l, Conn.Off);
@@ -225,7 +236,7 @@ export class XmppSide {
   }
 
   connect(l: number, fresh = false): void {
-    if (fresh) this.retries[l] = 0;
+    if (fresh && this.perCpe) this.perCpe.retries[l] = 0;
     if (this.stopping) return;
     const old = this.clients.get(l);
     if (old && (old.state === 'connecting' || old.state === 'up')) return;
@@ -238,6 +249,7 @@ export class XmppSide {
       return;
     }
     this.show(l, s.base, { status: 'Connecting', fingerprint });
+    this.arrays();
     this.states.set(l, Conn.Connecting);
     const fault = this.table.linkFault(l);
     if (fault?.down) return this.down(l, s, 'link down', 'link');
@@ -274,15 +286,16 @@ export class XmppSide {
   }
 
   private up(l: number, s: Settings, jid: string, tls: boolean): void {
+    const a = this.arrays();
     this.states.set(l, Conn.Up);
-    this.retries[l] = 0;
+    a.retries[l] = 0;
     publishXmppLogin({ tls });
     const before = this.live.get(l)?.jid ?? '';
     this.show(l, s.base, { status: 'Enabled', jid, tls });
     if (jid !== before) this.hooks.deviceChanged(l, [`${this.root}.ManagementServer.ConnReqJabberID`]);
     if (s.keepAliveSec > 0) {
       const at = this.table.clock.now() + s.keepAliveSec * 1000;
-      this.keepAt[l] = at;
+      a.keepAt.set(l, at);
       this.table.schedule(at, l, TimerKind.XmppKeepAlive);
     }
   }
@@ -290,14 +303,15 @@ export class XmppSide {
   private down(l: number, s: Settings, reason: string, cause: XmppFailCause): void {
     if (this.stopping) return;
     this.clients.get(l)?.abort();
-    this.keepAt[l] = 0;
+    const a = this.arrays();
+    a.keepAt.set(l, 0);
     this.failures.record(this.table.clock.now(), this.table.lo + l, cause, reason);
     publishXmppConnectionFailure({ cause });
     const status = cause === 'connect' || cause === 'timeout' ? 'ServerNotPresent' : cause === 'auth' ? 'Error_AuthenticationFailure' : cause === 'closed' ? 'Connecting' : 'Error';
     this.show(l, s.base, { status, tls: false });
-    this.retries[l] = Math.min(255, this.retries[l]! + 1);
-    const at = this.table.clock.now() + retryDelayMs(this.retries[l]!, s.retry, this.table.random);
-    this.connectAt[l] = at;
+    a.retries[l] = Math.min(255, a.retries[l]! + 1);
+    const at = this.table.clock.now() + retryDelayMs(a.retries[l]!, s.retry, this.table.random);
+    a.connectAt.set(l, at);
     this.states.set(l, Conn.Backoff);
     this.table.schedule(at, l, TimerKind.XmppConnect);
   }
@@ -319,21 +333,22 @@ export class XmppSide {
   }
 
   fire(l: number, kind: TimerKind.XmppConnect | TimerKind.XmppKeepAlive, at: number): void {
-    if (this.stopping) return;
+    const a = this.perCpe;
+    if (this.stopping || !a) return;
     if (kind === TimerKind.XmppConnect) {
-      if (this.connectAt[l] !== at) return;
-      this.connectAt[l] = 0;
+      if (a.connectAt.get(l) !== at) return;
+      a.connectAt.set(l, 0);
       this.connect(l);
       return;
     }
-    if (this.keepAt[l] !== at || this.states.get(l) !== Conn.Up) return;
+    if (a.keepAt.get(l) !== at || this.states.get(l) !== Conn.Up) return;
     this.clients.get(l)?.whitespace();
     const s = this.settings(l);
     if (s && s.keepAliveSec > 0) {
       const next = at + s.keepAliveSec * 1000;
-      this.keepAt[l] = next;
+      a.keepAt.set(l, next);
       this.table.schedule(next, l, TimerKind.XmppKeepAlive);
-    } else this.keepAt[l] = 0;
+    } else a.keepAt.set(l, 0);
   }
 
   /** A fleet event's link down: the connection dies and backs off. */

@@ -234,7 +234,8 @@ export class MqttMtp implements AgentLink {
   /** The keepalive check told through events.keepAliveAt is due (MQTT 3.1.1 3.1.2.10, MQTT 5 3.1.2.10). */
   keepAliveDue(at: number): void {
     const sock = this.sock;
-    if (sock === undefined || epoch === undefined || at - epoch !== this.keepAliveAtMs || !this.connacked) return;
+    // The shard's scheduler fires at the next whole ms (Math.ceil): compare in whole ms.
+    if (sock === undefined || epoch === undefined || Math.ceil(at) !== Math.ceil(this.keepAliveAtMs + epoch) || !this.connacked) return;
     const period = this.keepaliveSec * 1000;
     const now = this.now();
     if (this.pingOut) {

@@ -123,6 +123,14 @@ describe('Http1Conn: the framings a server may use', () => {
     expect(c.reusable).toBe(false);
   });
 
+  it('takes a status line without a reason phrase and header values without surrounding spaces', async () => {
+    script = () => ({ pieces: ['HTTP/1.1 200\r\nX-A:\t padded \t\r\nX-B:tight\r\nContent-Length: 0\r\n\r\n'] });
+    const c = conn();
+    const r = await ask(c);
+    expect([r.status, r.headers['x-a'], r.headers['x-b']]).toEqual([200, 'padded', 'tight']);
+    c.close();
+  });
+
   it('skips 100 Continue and other 1xx replies, takes 204 and 304 as bodiless', async () => {
     script = () => ({ pieces: ['HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n', 'HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n'] });
     const c = conn();
@@ -154,6 +162,10 @@ describe('Http1Conn: what it refuses, each with its reason', () => {
       ['HTTP/2 200 OK\r\n\r\n', /bad status line/],
       ['ICY 200 OK\r\n\r\n', /bad status line/],
       ['HTTP/1.1 200 OK\r\nno colon here\r\n\r\n', /bad header line/],
+      ['HTTP/1.1 20x OK\r\n\r\n', /bad status line/],
+      ['HTTP/1.1 2000 OK\r\n\r\n', /bad status line/],
+      ['HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n', /bad header name "Bad Name"/],
+      ['HTTP/1.1 200 OK\r\n: no name\r\n\r\n', /bad header line/],
       ['HTTP/1.1 200 OK\r\nContent-Length: 12x\r\n\r\n', /bad Content-Length/],
       ['HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok', /bad Content-Length/],
       ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', /bad chunk size/],

@@ -100,8 +100,11 @@ const enum Framing {
   UntilClose,
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/;
+const latin1 = (buf: Buffer, from: number, to: number): string => buf.toString('latin1', from, to);
+
+/** 1 for the bytes of an RFC 9110 token (tchar): what a header name is made of. */
+const TOKEN_BYTE = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN_BYTE[c.charCodeAt(0)] = 1;
 const KEEP_ALIVE_TIMEOUT = /(?:^|,)\s*timeout\s*=\s*(\d+)/i;
 
 /**
@@ -354,7 +357,7 @@ export class Http1Conn {
             return;
           }
           if (end - at > MAX_HEAD_BYTES) return this.fail(new Http1Failure('io', `ACS reply head over ${MAX_HEAD_BYTES} bytes`));
-          const problem = this.readHead(buf.toString('latin1', at, end));
+          const problem = this.readHead(buf, at, end);
           at = skipBlankLine(buf, end);
           if (problem) return this.fail(new Http1Failure('io', `malformed HTTP reply from the ACS: ${problem}`));
           if (this.status < 200) continue; // 1xx: an interim reply, the real one follows
@@ -467,24 +470,50 @@ export class Http1Conn {
   }
 
   /** Parse the status line and headers; a problem's description, or undefined. */
-  private readHead(head: string): string | undefined {
-    const lines = head.split(/\r?\n/);
-    const m = STATUS_LINE.exec(lines[0]!);
-    if (!m) return `bad status line ${JSON.stringify(lines[0]!.slice(0, 40))}`;
-    const minor = m[1]!;
-    this.status = Number(m[2]);
+  private readHead(buf: Buffer, from: number, to: number): string | undefined {
+    // The status line: HTTP/1.x SP 3DIGIT [SP reason] (RFC 9112 section 4), read off the bytes.
+    let eol = buf.indexOf(0x0a, from);
+    if (eol < 0 || eol > to) eol = to;
+    const lineEnd = eol > from && buf[eol - 1] === 0x0d ? eol - 1 : eol;
+    const minor = buf[from + 7];
+    const d0 = buf[from + 9]! - 0x30;
+    const d1 = buf[from + 10]! - 0x30;
+    const d2 = buf[from + 11]! - 0x30;
+    if (
+      lineEnd - from < 12 ||
+      latin1(buf, from, from + 7) !== 'HTTP/1.' ||
+      (minor !== 0x30 && minor !== 0x31) ||
+      buf[from + 8] !== 0x20 ||
+      !(d0 >= 0 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9) ||
+      (lineEnd - from > 12 && buf[from + 12] !== 0x20)
+    ) {
+      return `bad status line ${JSON.stringify(latin1(buf, from, Math.min(lineEnd, from + 40)))}`;
+    }
+    this.status = d0 * 100 + d1 * 10 + d2;
     const headers: Record<string, string | string[] | undefined> = {};
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const colon = line.indexOf(':');
-      if (colon <= 0) return `bad header line ${JSON.stringify(line.slice(0, 40))}`;
-      const name = line.slice(0, colon).toLowerCase();
-      if (!TOKEN.test(name)) return `bad header name ${JSON.stringify(name.slice(0, 40))}`;
-      const value = line.slice(colon + 1).trim();
+    let at = eol + 1;
+    while (at < to) {
+      let next = buf.indexOf(0x0a, at);
+      if (next < 0 || next > to) next = to;
+      const end = next > at && buf[next - 1] === 0x0d ? next - 1 : next;
+      // field-name ":" OWS field-value OWS (RFC 9112 section 5): the name is a token.
+      let colon = buf.indexOf(0x3a, at);
+      if (colon < 0 || colon >= end) colon = -1;
+      if (colon <= at) return `bad header line ${JSON.stringify(latin1(buf, at, Math.min(end, at + 40)))}`;
+      for (let k = at; k < colon; k++) {
+        if (TOKEN_BYTE[buf[k]!] !== 1) return `bad header name ${JSON.stringify(latin1(buf, at, Math.min(colon, at + 40)))}`;
+      }
+      let vs = colon + 1;
+      let ve = end;
+      while (vs < ve && (buf[vs] === 0x20 || buf[vs] === 0x09)) vs++;
+      while (ve > vs && (buf[ve - 1] === 0x20 || buf[ve - 1] === 0x09)) ve--;
+      const name = latin1(buf, at, colon).toLowerCase();
+      const value = latin1(buf, vs, ve);
       const had = headers[name];
       if (had === undefined) headers[name] = value;
       else if (Array.isArray(had)) had.push(value);
       else headers[name] = [had, value];
+      at = next + 1;
     }
     this.headers = headers;
     if (this.status < 200) {
@@ -492,7 +521,7 @@ export class Http1Conn {
       return undefined;
     }
     const connection = joined(headers['connection']).toLowerCase();
-    this.keepAlive = minor === '1' ? !/(?:^|,)\s*close\s*(?:,|$)/.test(connection) : /(?:^|,)\s*keep-alive\s*(?:,|$)/.test(connection);
+    this.keepAlive = minor === 0x31 ? !/(?:^|,)\s*close\s*(?:,|$)/.test(connection) : /(?:^|,)\s*keep-alive\s*(?:,|$)/.test(connection);
     const hint = KEEP_ALIVE_TIMEOUT.exec(joined(headers['keep-alive']));
     this.keepAliveHintMs = hint ? Number(hint[1]) * 1000 : undefined;
     const te = joined(headers['transfer-encoding']).toLowerCase();

@@ -14,7 +14,8 @@
 //   the ACS recorded from the fleet's first bootstrap and first periodic session, one
 //   request after the other, reading each reply whole: as many bootstrap sessions, with as
 //   many at once as the fleet's --max-sessions allows, and then the periodic sessions paced
-//   at the rate the fleet achieved. The ratio is simulator / undici: under 1 means a
+//   at the rate the fleet achieved. Each bare run goes twice and the lower CPU counts (its
+//   runs vary more than the fleet's). The ratio is simulator / undici: under 1 means a
 //   simulated CPE's session (data model, SOAP built and parsed, state kept) costs less CPU
 //   than a bare client sending the same requests.
 // - ns/op is boot_us in ns; bytes_per_session the request bytes of one bootstrap session.
@@ -125,8 +126,13 @@ export async function sessionCostLine(n: number, shards: number, profile: string
     if (bootstraps !== n) throw new Error(`bench: the ACS saw ${bootstraps} bootstraps, expected ${n}`);
     if (!samples.bootstrap || !samples.periodic) throw new Error('bench: the ACS recorded no bootstrap or no periodic session');
     const url = new URL(acs.url);
-    const bareBootUs = await bareBurst(url, samples.bootstrap, n, maxSessions * coordinator.shardCount);
-    const barePeriodicUs = await barePaced(url, samples.periodic, sessions, perSecond);
+    // The bare client's runs vary more from run to run than the fleet's: it gets the better
+    // of two, so a ratio can only err against cpe-sim.
+    const bareBootUs = Math.min(
+      await bareBurst(url, samples.bootstrap, n, maxSessions * coordinator.shardCount),
+      await bareBurst(url, samples.bootstrap, n, maxSessions * coordinator.shardCount),
+    );
+    const barePeriodicUs = Math.min(await barePaced(url, samples.periodic, sessions, perSecond), await barePaced(url, samples.periodic, sessions, perSecond));
     const bytes = samples.bootstrap.reduce((sum, b) => sum + Buffer.byteLength(b), 0);
     return [
       `Benchmark${'SessionCost'}_${n}-${coordinator.shardCount}`.padEnd(32),

@@ -41,19 +41,20 @@ export default async function runShard({ init, port }: ShardTask): Promise<Shard
     const profile = init.profileSpec ? (deserialize(init.profileSpec) as ProfileSpec) : (await import('../src/profile/load.js')).loadProfile(init.profileDir);
     const template = compileProfile(profile);
     const log = createLogger(init.logLevel, init.logFormat, { shard: init.shardId });
+    const features = await loadShardFeatures(init);
+    // Loaded only when metrics are on (and subscribed before any CPE powers on).
+    const Metrics = init.metrics ? (await import('../src/metrics/thread-metrics.js')).ThreadMetrics : undefined;
+    // The heap before any CPE exists, with the code this shard's features load already in:
+    // what the benches count per CPE grows from here.
     baseline = init.measure ? probeThread() : undefined;
     shard = new Shard(init, {
       clock: systemClock,
       profile,
       template,
       log: (level, msg, extra) => log[level](extra ?? {}, msg),
-      features: await loadShardFeatures(init),
+      features,
     });
-    if (init.metrics) {
-      // Loaded only when metrics are on, and subscribed before any CPE powers on.
-      const { ThreadMetrics: Metrics } = await import('../src/metrics/thread-metrics.js');
-      metrics = new Metrics();
-    }
+    if (Metrics) metrics = new Metrics();
     await shard.openSockets();
     shard.start();
     if (metrics) {

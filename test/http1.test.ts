@@ -6,10 +6,13 @@ import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Http1Conn, Http1Failure, MAX_HEAD_BYTES } from '../src/cwmp/http1.js';
+import { AcsHttpSession, ConnectionPool } from '../src/cwmp/transport.js';
 
 interface Seen {
   /** Every request as it arrived on this connection, head and body. */
   requests: string[];
+  /** Resolves when the server's side of the connection has closed. */
+  closed: Promise<unknown>;
 }
 
 /** What the server writes for the n-th request on a connection: pieces, written one after the other. */
@@ -31,7 +34,7 @@ function completeRequest(buf: string): number {
 
 beforeAll(async () => {
   server = createServer((sock: Socket) => {
-    const seen: Seen = { requests: [] };
+    const seen: Seen = { requests: [], closed: new Promise((r) => sock.once('close', r)) };
     connections.push(seen);
     let buf = '';
     sock.on('error', () => undefined);
@@ -238,5 +241,84 @@ describe('Http1Conn: what it refuses, each with its reason', () => {
     expect([f.kind, f.answeredWith]).toEqual(['reset', 200]);
     expect(connections.length).toBe(before + 1);
     expect(await resetSeen).toBe('ECONNRESET');
+  });
+});
+
+describe('Http1Conn and the session over it: cuts, odd replies, reconnects', () => {
+  it('sends header octets as latin1 and the body as UTF-8, so a cookie goes back byte for byte', async () => {
+    script = () => ({ pieces: ['HTTP/1.1 204 No Content\r\n\r\n'] });
+    const before = connections.length;
+    const c = conn();
+    const body = '<x>é</x>';
+    await c.exchange(`POST /acs HTTP/1.1\r\nCookie: s=caf\u00e9\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`, body, { timeoutMs: 5000, maxBody: 1000, resetOnHead: false });
+    const raw = Buffer.from(connections[before]!.requests[0]!, 'latin1');
+    expect(raw.includes(Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0d, 0x0a]))).toBe(true); // "caf\xE9\r\n"
+    expect(raw.includes(Buffer.from('<x>\u00e9</x>', 'utf8'))).toBe(true);
+    c.close();
+  });
+
+  it('a cut before the connection is up fails the exchange at once, and nothing is sent', async () => {
+    script = () => ({ pieces: ['HTTP/1.1 204 No Content\r\n\r\n'] });
+    const before = connections.length;
+    const c = conn();
+    const p = ask(c);
+    c.reset();
+    const f = await failure(p);
+    expect([f.kind, f.message]).toEqual(['io', 'the connection was cut']);
+    // The kernel may have completed the cut connection before the cut: then the server
+    // accepts it ahead of the next one (the backlog is in order). Once a second connection
+    // has been answered, every earlier one is accepted, and each must close without a request.
+    const next = conn();
+    await ask(next);
+    next.close();
+    const cutOnes = connections.slice(before, connections.length - 1);
+    await Promise.all(cutOnes.map((x) => x.closed));
+    expect(cutOnes.flatMap((x) => x.requests)).toEqual([]);
+    expect(connections[connections.length - 1]!.requests).toHaveLength(1);
+  });
+
+  it('a cut in the middle of a body framed by the close is a failure, not a short body', async () => {
+    let served!: () => void;
+    const servedP = new Promise<void>((r) => (served = r));
+    script = () => {
+      setTimeout(served, 20);
+      return { pieces: ['HTTP/1.1 200 OK\r\n\r\n', 'half a bo'] };
+    };
+    const c = conn();
+    const p = ask(c);
+    await servedP;
+    c.close();
+    expect((await failure(p)).message).toBe('the connection was cut');
+  });
+
+  it('bytes after a bodiless reply make the connection unusable; a status under 100 is refused', async () => {
+    script = () => ({ pieces: ['HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\n\r\n'] });
+    const c = conn();
+    expect((await ask(c)).status).toBe(204);
+    expect(c.reusable).toBe(false);
+    c.close();
+    script = () => ({ pieces: ['HTTP/1.1 042 Odd\r\n\r\n'] });
+    const f = await failure(ask(conn()));
+    expect([f.kind, f.message]).toEqual(['io', 'malformed HTTP reply from the ACS: bad status 42']);
+  });
+
+  it('header names like __proto__ and constructor are plain headers', async () => {
+    script = () => ({ pieces: ['HTTP/1.1 200 OK\r\n__proto__: x\r\nconstructor: y\r\nContent-Length: 0\r\n\r\n'] });
+    const c = conn();
+    const r = await ask(c);
+    expect([Object.getPrototypeOf(r.headers), r.headers['__proto__'], r.headers['constructor']]).toEqual([null, 'x', 'y']);
+    c.close();
+  });
+
+  it('a session goes on over a new connection when the ACS closed the last one (Connection: close)', async () => {
+    script = (_req, n) => ({ pieces: [`HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 5\r\n\r\nreply`], close: n === 1 ? 'end' : undefined });
+    const before = connections.length;
+    const pool = new ConnectionPool({ maxIdlePerOrigin: 4 });
+    const session = new AcsHttpSession(pool, { url: `http://127.0.0.1:${port}/acs`, username: '', password: '', timeoutMs: 5000 });
+    expect((await session.post('<first/>')).body).toBe('reply');
+    expect((await session.post('<second/>')).body).toBe('reply');
+    session.close(true);
+    await pool.close();
+    expect(connections.slice(before).map((x) => x.requests.length)).toEqual([1, 1]);
   });
 });

@@ -149,3 +149,13 @@ describe('readXml: one pass, what the validator refused is refused, what is read
     expect(read).toEqual({ doc: { a: [{ '@_v': '<AB"', '#text': "&'>é&undeclared;&amp;" }] } });
   });
 });
+
+describe('readXml: element and attribute names that are also Object.prototype names', () => {
+  it('constructor, toString and __proto__ are plain elements and attributes', () => {
+    const read = readXml('<a toString="t"><constructor>1</constructor><__proto__/><hasOwnProperty>2</hasOwnProperty></a>');
+    if (!('doc' in read)) throw new Error(read.error.msg);
+    const a = (read.doc as Record<string, Array<Record<string, unknown>>>)['a']![0]!;
+    expect(Object.keys(a).sort()).toEqual(['@_toString', '__proto__', 'constructor', 'hasOwnProperty']);
+    expect([a['constructor'], a['__proto__'], a['hasOwnProperty'], a['@_toString']]).toEqual([['1'], [''], ['2'], 't']);
+  });
+});

@@ -121,7 +121,7 @@ export class Http1Conn {
   private resolve: ((r: Http1Reply) => void) | undefined;
   private reject: ((e: Http1Failure) => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private pendingWrite: string | undefined;
+  private pendingWrite: Buffer | undefined;
   private resetOnHead = false;
   private maxBody = 0;
   private phase = Phase.Head;
@@ -166,7 +166,11 @@ export class Http1Conn {
       this.bodyParts = [];
       this.bodySize = 0;
       this.timer = setTimeout(timedOut, opts.timeoutMs, this, opts.timeoutMs);
-      const data = body === '' ? head : head + body;
+      // Header octets go out as latin1 (a cookie comes back byte for byte), the body as UTF-8.
+      const headLen = head.length;
+      const data = Buffer.allocUnsafe(headLen + Buffer.byteLength(body));
+      data.write(head, 0, headLen, 'latin1');
+      if (body !== '') data.write(body, headLen, 'utf8');
       if (!this.socket) {
         this.pendingWrite = data;
         this.open();
@@ -183,20 +187,35 @@ export class Http1Conn {
   /** Close in an orderly way (FIN); a request in flight fails. */
   close(): void {
     this.dead = true;
+    this.cut();
     if (this.socket && !this.socket.destroyed) this.socket.destroy();
   }
 
   /** Cut the connection the way a broken link does: a TCP reset, no orderly close. */
   reset(): void {
+    this.rst();
+    this.cut();
+  }
+
+  /** The socket goes with a TCP reset (once connected; before that there is nothing to reset). */
+  private rst(): void {
     this.dead = true;
     const s = this.socket;
-    if (!s || s.destroyed) return;
-    try {
-      // A TCP reset needs the TCP handle; over TLS (or before connecting) a plain destroy is all there is.
-      s.resetAndDestroy();
-    } catch {
-      s.destroy();
+    if (s && !s.destroyed && this.isConnected) {
+      try {
+        // A TCP reset needs the TCP handle; over TLS a plain destroy is all there is.
+        s.resetAndDestroy();
+      } catch {
+        s.destroy();
+      }
     }
+  }
+
+  /** Nothing more goes out, and an exchange in flight fails now (not when the socket's close comes). */
+  private cut(): void {
+    this.pendingWrite = undefined;
+    if (this.resolve) this.fail(new Http1Failure('io', 'the connection was cut'));
+    else if (this.socket && !this.isConnected && !this.socket.destroyed) this.socket.destroy();
   }
 
   private open(): void {
@@ -275,10 +294,9 @@ export class Http1Conn {
   /** @internal socket listener */
   closed(): void {
     this.dead = true;
-    if (this.resolve) {
-      if (this.phase === Phase.UntilClose && !this.sockError) this.finish();
-      else this.fail(this.closedFailure());
-    }
+    // A body framed by the close is complete at the server's FIN ('end'), never at a close
+    // of ours (a cut) or an error.
+    if (this.resolve) this.fail(this.closedFailure());
     if (this.socket) {
       this.socket[CONN] = undefined;
       this.socket = undefined;
@@ -290,7 +308,8 @@ export class Http1Conn {
     const e = this.sockError;
     if (e) {
       const code = e.code;
-      const connect = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ECONNRESET' || code === 'EAI_AGAIN' || code === 'ENETUNREACH';
+      // As the undici client this replaced mapped them: a reset once the reply has begun is an I/O error.
+      const connect = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || (code === 'ECONNRESET' && this.phase === Phase.Head && !this.tail);
       const fds = code === 'EMFILE' || code === 'ENFILE';
       return new Http1Failure(fds ? 'descriptors' : connect ? 'connect' : 'io', `${code ?? 'error'}: ${e.message}`, undefined, code);
     }
@@ -361,13 +380,19 @@ export class Http1Conn {
           if (this.status < 200) continue; // 1xx: an interim reply, the real one follows
           if (this.resetOnHead) {
             const status = this.status;
-            this.reset();
+            this.rst();
             return this.fail(new Http1Failure('reset', 'link reset: connection cut before the ACS reply was read', status));
           }
-          if (this.framing === Framing.None) return this.finish();
+          if (this.framing === Framing.None) {
+            if (at < buf.length) this.dead = true; // bytes past a bodiless reply: framing lost
+            return this.finish();
+          }
           if (this.framing === Framing.Length) {
             if (this.remaining > this.maxBody) return this.fail(new Http1Failure('too-large', `ACS reply of ${this.remaining} bytes is over the ${this.maxBody}-byte cap`));
-            if (this.remaining === 0) return this.finish();
+            if (this.remaining === 0) {
+              if (at < buf.length) this.dead = true;
+              return this.finish();
+            }
             this.phase = Phase.Length;
           } else if (this.framing === Framing.Chunked) this.phase = Phase.ChunkSize;
           else this.phase = Phase.UntilClose;
@@ -491,7 +516,9 @@ export class Http1Conn {
       return `bad status line ${JSON.stringify(h.slice(0, Math.min(lineEnd, 40)))}`;
     }
     this.status = d0 * 100 + d1 * 10 + d2;
-    const headers: Record<string, string | string[] | undefined> = {};
+    if (this.status < 100) return `bad status ${this.status}`;
+    // No prototype: a header named __proto__ or constructor is just a header.
+    const headers = Object.create(null) as Record<string, string | string[] | undefined>;
     let at = eol + 1;
     while (at < h.length) {
       let next = h.indexOf('\n', at);

@@ -299,6 +299,9 @@ export class AcsHttpSession {
     const auth = this.authorization(body);
     if (auth) head += `Authorization: ${auth}\r\n`;
     head += '\r\n';
+    // The ACS closed the connection after its last answer (Connection: close, HTTP/1.0, a body
+    // framed by the close, or an idle socket it timed out): the session goes on over a new one.
+    if (this.client.dead) this.client = this.pool.acquire(this.url);
     let res: Http1Reply;
     try {
       // One deadline for the whole exchange: connect, send, status line and the full body.

@@ -100,14 +100,15 @@ function textOf(s: string, from: number, to: number): string {
 }
 
 function addChild(parent: Frame | undefined, root: Record<string, unknown>, name: string, value: unknown): void {
-  const obj = parent ? (parent.obj ??= {}) : root;
+  const obj = parent ? (parent.obj ??= Object.create(null) as Record<string, unknown>) : root;
   const list = obj[name] as unknown[] | undefined;
   if (list) list.push(value);
   else obj[name] = [value];
 }
 
 function parse(s: string): XNode {
-  const root: Record<string, unknown> = {};
+  // No prototypes: an element named constructor or __proto__ is just an element.
+  const root = Object.create(null) as Record<string, unknown>;
   const stack: Frame[] = [];
   let top: Frame | undefined;
   let rootDone = false;
@@ -215,18 +216,18 @@ function parse(s: string): XNode {
       const close = s.indexOf(quote === 0x22 ? '"' : "'", k + 1);
       if (close < 0) throw new Fail(k, `value of attribute '${attrName}' not closed`);
       const value = textOf(s, k + 1, close);
-      const obj = (frame.obj ??= {});
+      const obj = (frame.obj ??= Object.create(null) as Record<string, unknown>);
       const key = `@_${attrName}`;
       if (key in obj) throw new Fail(k, `attribute '${attrName}' given twice`);
       obj[key] = value;
       k = close + 1;
     }
     rootSeen = true;
+    if (stack.length >= MAX_DEPTH) throw new Fail(i, `elements nested deeper than ${MAX_DEPTH}`);
     if (selfClosing) {
       closeElement(frame, top, root);
       if (!top) rootDone = true;
     } else {
-      if (stack.length >= MAX_DEPTH) throw new Fail(i, `elements nested deeper than ${MAX_DEPTH}`);
       stack.push(frame);
       top = frame;
     }

@@ -106,6 +106,22 @@ describe('Http1Conn: the framings a server may use', () => {
     c.close();
   });
 
+  it('reads a long head that arrives in pieces of one to three bytes, then a chunked body', async () => {
+    const headers = Array.from({ length: 60 }, (_, i) => `X-Header-${i}: value ${i}\r\n`).join('');
+    const reply = `HTTP/1.1 200 OK\r\n${headers}Transfer-Encoding: chunked\r\n\r\n4\r\nbody\r\n0\r\n\r\n`;
+    const pieces: string[] = [];
+    for (let i = 0, k = 0; i < reply.length; k++) {
+      const n = 1 + (k % 3);
+      pieces.push(reply.slice(i, i + n));
+      i += n;
+    }
+    script = () => ({ pieces });
+    const c = conn();
+    const r = await ask(c);
+    expect([r.status, r.body.toString(), r.headers['x-header-0'], r.headers['x-header-59'], c.reusable]).toEqual([200, 'body', 'value 0', 'value 59', true]);
+    c.close();
+  });
+
   it('decodes chunked transfer coding with extensions and trailers, also byte by byte', async () => {
     const chunked = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n1\r\n \r\nA\r\n0123456789\r\n0\r\nX-Trailer: t\r\n\r\n';
     for (const pieces of [[chunked], bytes(chunked)]) {

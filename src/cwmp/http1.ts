@@ -126,7 +126,15 @@ export class Http1Conn {
   private maxBody = 0;
   private phase = Phase.Head;
   private framing = Framing.None;
-  private tail: Buffer | undefined;
+  /**
+   * Unparsed bytes carried to the next read (a head, chunk-size line or trailer cut by the
+   * read's end), in a buffer of ours that grows by doubling: a head dripped in byte by byte
+   * costs linear time, not a concatenation of everything so far per byte.
+   */
+  private carry: Buffer | undefined;
+  private carryLen = 0;
+  /** How much of a carried, unfinished head was already searched for its end. */
+  private scanned = 0;
   private status = 0;
   private headers: Record<string, string | string[] | undefined> = {};
   private keepAlive = true;
@@ -134,8 +142,10 @@ export class Http1Conn {
   private bodyParts: Buffer[] = [];
   private bodySize = 0;
   private sockError: (Error & { code?: string }) | undefined;
-  /** Whether the input being parsed is the shared read buffer (copy what is kept). */
+  /** Whether the input being parsed is a reused buffer (copy what is kept). */
   private copy = false;
+  /** Whether the input being parsed is the carry buffer. */
+  private usingCarry = false;
 
   constructor(
     private readonly origin: Http1Origin,
@@ -309,7 +319,7 @@ export class Http1Conn {
     if (e) {
       const code = e.code;
       // As the undici client this replaced mapped them: a reset once the reply has begun is an I/O error.
-      const connect = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || (code === 'ECONNRESET' && this.phase === Phase.Head && !this.tail);
+      const connect = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || (code === 'ECONNRESET' && this.phase === Phase.Head && this.carryLen === 0);
       const fds = code === 'EMFILE' || code === 'ENFILE';
       return new Http1Failure(fds ? 'descriptors' : connect ? 'connect' : 'io', `${code ?? 'error'}: ${e.message}`, undefined, code);
     }
@@ -342,7 +352,9 @@ export class Http1Conn {
     this.resolve = undefined;
     this.reject = undefined;
     this.bodyParts = [];
-    this.tail = undefined;
+    this.carry = undefined;
+    this.carryLen = 0;
+    this.scanned = 0;
   }
 
   /** @internal the exchange's deadline ran out */
@@ -359,20 +371,34 @@ export class Http1Conn {
       this.socket?.destroy();
       return;
     }
-    const buf = this.tail ? Buffer.concat([this.tail, chunk]) : chunk;
-    // A concatenation is ours; the shared read buffer is copied from before anything is kept.
-    this.copy = shared && !this.tail;
-    this.tail = undefined;
+    let buf = chunk;
+    const carried = this.carryLen > 0;
+    if (carried) {
+      const need = this.carryLen + chunk.length;
+      if (need > this.carry!.length) {
+        const grown = Buffer.allocUnsafe(Math.max(need, this.carry!.length * 2));
+        this.carry!.copy(grown, 0, 0, this.carryLen);
+        this.carry = grown;
+      }
+      chunk.copy(this.carry!, this.carryLen);
+      buf = this.carry!.subarray(0, need);
+    }
+    this.carryLen = 0;
+    // The shared read buffer and our carry buffer are both reused: what is kept is copied.
+    this.copy = shared || carried;
+    this.usingCarry = carried;
     let at = 0;
     while (this.resolve) {
       switch (this.phase) {
         case Phase.Head: {
-          const end = headEnd(buf, at);
+          const end = headEnd(buf, at, at === 0 ? Math.max(0, this.scanned - 3) : at);
           if (end < 0) {
             if (buf.length - at > MAX_HEAD_BYTES) return this.fail(new Http1Failure('io', `ACS reply head over ${MAX_HEAD_BYTES} bytes`));
-            this.keepTail(buf.subarray(at));
+            this.keepTail(buf, at);
+            this.scanned = this.carryLen;
             return;
           }
+          this.scanned = 0;
           if (end - at > MAX_HEAD_BYTES) return this.fail(new Http1Failure('io', `ACS reply head over ${MAX_HEAD_BYTES} bytes`));
           const problem = this.readHead(buf, at, end);
           at = skipBlankLine(buf, end);
@@ -417,7 +443,7 @@ export class Http1Conn {
           const nl = buf.indexOf(0x0a, at);
           if (nl < 0) {
             if (buf.length - at > 1024) return this.fail(new Http1Failure('io', 'malformed HTTP reply from the ACS: chunk size line too long'));
-            this.keepTail(buf.subarray(at));
+            this.keepTail(buf, at);
             return;
           }
           const line = buf.toString('latin1', at, nl).replace(/\r$/, '');
@@ -448,7 +474,7 @@ export class Http1Conn {
           if (at >= buf.length) return;
           if (buf[at] === 0x0d) {
             if (at + 1 >= buf.length) {
-              this.keepTail(buf.subarray(at));
+              this.keepTail(buf, at);
               return;
             }
             at++;
@@ -462,7 +488,7 @@ export class Http1Conn {
           const nl = buf.indexOf(0x0a, at);
           if (nl < 0) {
             if (buf.length - at > MAX_HEAD_BYTES) return this.fail(new Http1Failure('io', 'malformed HTTP reply from the ACS: trailers too long'));
-            this.keepTail(buf.subarray(at));
+            this.keepTail(buf, at);
             return;
           }
           const blank = nl === at || (nl === at + 1 && buf[at] === 0x0d);
@@ -477,8 +503,17 @@ export class Http1Conn {
     }
   }
 
-  private keepTail(rest: Buffer): void {
-    this.tail = this.copy ? Buffer.from(rest) : rest;
+  /** Carry buf[at..] to the next read. */
+  private keepTail(buf: Buffer, at: number): void {
+    const n = buf.length - at;
+    if (this.usingCarry) {
+      // buf is the carry buffer itself: move the rest to its start (nothing to move at 0).
+      if (at > 0) this.carry!.copyWithin(0, at, buf.length);
+    } else {
+      if (!this.carry || this.carry.length < n) this.carry = Buffer.allocUnsafe(Math.max(n, 256));
+      buf.copy(this.carry, 0, at);
+    }
+    this.carryLen = n;
   }
 
   /** Keep a piece of the body; false (and the exchange failed) past the cap. */
@@ -584,8 +619,8 @@ function timedOut(conn: Http1Conn, ms: number): void {
 const joined = (v: string | string[] | undefined): string => (v === undefined ? '' : Array.isArray(v) ? v.join(', ') : v);
 
 /** Index of the line break that ends the head (before the blank line), or -1 while incomplete. */
-function headEnd(buf: Buffer, from: number): number {
-  let i = buf.indexOf(0x0a, from);
+function headEnd(buf: Buffer, from: number, scanFrom: number): number {
+  let i = buf.indexOf(0x0a, scanFrom);
   while (i >= 0) {
     // "\n\n" or "\n\r\n": a blank line follows this line's end.
     if (buf[i + 1] === 0x0a) return lineEndStart(buf, i, from);

@@ -409,34 +409,22 @@ export class Http1Conn {
             this.rst();
             return this.fail(new Http1Failure('reset', 'link reset: connection cut before the ACS reply was read', status));
           }
-          if (this.framing === Framing.None) {
-            if (at < buf.length) this.dead = true; // bytes past a bodiless reply: framing lost
-            return this.finish();
-          }
+          if (this.framing === Framing.None) return this.finishAt(buf, at);
           if (this.framing === Framing.Length) {
             if (this.remaining > this.maxBody) return this.fail(new Http1Failure('too-large', `ACS reply of ${this.remaining} bytes is over the ${this.maxBody}-byte cap`));
-            if (this.remaining === 0) {
-              if (at < buf.length) this.dead = true;
-              return this.finish();
-            }
+            if (this.remaining === 0) return this.finishAt(buf, at);
             this.phase = Phase.Length;
           } else if (this.framing === Framing.Chunked) this.phase = Phase.ChunkSize;
           else this.phase = Phase.UntilClose;
           break;
         }
         case Phase.Length: {
-          const take = Math.min(this.remaining, buf.length - at);
-          if (take > 0) this.body(buf.subarray(at, at + take));
-          at += take;
-          this.remaining -= take;
-          if (this.remaining === 0) {
-            if (at < buf.length) this.dead = true; // more than the reply: framing lost
-            return this.finish();
-          }
+          at = this.takeBody(buf, at);
+          if (this.remaining === 0) return this.finishAt(buf, at);
           return;
         }
         case Phase.UntilClose: {
-          if (at < buf.length && !this.body(buf.subarray(at))) return;
+          if (at < buf.length) this.body(buf.subarray(at));
           return;
         }
         case Phase.ChunkSize: {
@@ -461,10 +449,7 @@ export class Http1Conn {
           break;
         }
         case Phase.ChunkData: {
-          const take = Math.min(this.remaining, buf.length - at);
-          if (take > 0) this.body(buf.subarray(at, at + take));
-          at += take;
-          this.remaining -= take;
+          at = this.takeBody(buf, at);
           if (this.remaining > 0) return;
           this.phase = Phase.ChunkEnd;
           break;
@@ -493,14 +478,25 @@ export class Http1Conn {
           }
           const blank = nl === at || (nl === at + 1 && buf[at] === 0x0d);
           at = nl + 1;
-          if (blank) {
-            if (at < buf.length) this.dead = true;
-            return this.finish();
-          }
+          if (blank) return this.finishAt(buf, at);
           break;
         }
       }
     }
+  }
+
+  /** Up to `remaining` body bytes from buf[at..]; where the input goes on. */
+  private takeBody(buf: Buffer, at: number): number {
+    const take = Math.min(this.remaining, buf.length - at);
+    if (take > 0) this.body(buf.subarray(at, at + take));
+    this.remaining -= take;
+    return at + take;
+  }
+
+  /** The reply ended at buf[at]: bytes past it mean the framing is lost, so the connection is not reused. */
+  private finishAt(buf: Buffer, at: number): void {
+    if (at < buf.length) this.dead = true;
+    this.finish();
   }
 
   /** Carry buf[at..] to the next read. */

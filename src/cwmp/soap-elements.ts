@@ -3,12 +3,12 @@
 // soap-build-transfers.ts write with the second). A leaf: imports nothing of the codec.
 //
 // Elements are matched by local name whatever their prefix: real ACSs write soap-env,
-// SOAP-ENV, soapenv, s, env or no prefix at all, and fast-xml-parser keeps prefixes as
-// literal keys.
+// SOAP-ENV, soapenv, s, env or no prefix at all, and the reader (xml-read.ts) keeps
+// prefixes as literal keys.
 
-// ---- reading: elements as fast-xml-parser gives them ----
+// ---- reading: elements as xml-read.ts builds them (fast-xml-parser's shape) ----
 
-/** An element as fast-xml-parser gives it: text only, or children/attributes/#text. */
+/** An element as xml-read.ts builds it: text only, or children/attributes/#text. */
 export type XNode = string | { [key: string]: unknown };
 
 /** A known RPC whose arguments we cannot read; turned into 'Invalid' (9003) or a warning. */

@@ -3,8 +3,8 @@
 // throws and nothing is kept between calls.
 //
 // Elements are matched by local name whatever their prefix: real ACSs write soap-env,
-// SOAP-ENV, soapenv, s, env or no prefix at all, and fast-xml-parser keeps prefixes as
-// literal keys.
+// SOAP-ENV, soapenv, s, env or no prefix at all, and the reader (xml-read.ts) keeps
+// prefixes as literal keys.
 import { XSD_TYPES } from '../datamodel/values.js';
 import type {
   AcsMessage,

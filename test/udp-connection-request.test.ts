@@ -91,6 +91,40 @@ describe('STUN binding (TR-111 part 2) against coturn', () => {
   });
 });
 
+describe('STUN Binding Request bytes (RFC 5389 6 and 15, TR-111 part 2)', () => {
+  /** The message laid out attribute by attribute, each padded to 4 bytes (RFC 5389 15). */
+  function reference(tid: Buffer, change: boolean, username: string): Buffer {
+    const attr = (type: number, value: Buffer) => {
+      const head = Buffer.alloc(4);
+      head.writeUInt16BE(type, 0);
+      head.writeUInt16BE(value.length, 2);
+      return Buffer.concat([head, value, Buffer.alloc((4 - (value.length % 4)) % 4)]);
+    };
+    const attrs = [attr(0xc001, Buffer.from('dslforum.org/TR-111 ', 'latin1'))];
+    if (change) attrs.push(attr(0xc002, Buffer.alloc(0)));
+    if (username) attrs.push(attr(0x0006, Buffer.from(username, 'utf8')));
+    const body = Buffer.concat(attrs);
+    const head = Buffer.alloc(20);
+    head.writeUInt16BE(0x0001, 0);
+    head.writeUInt16BE(body.length, 2);
+    head.writeUInt32BE(0x2112a442, 4);
+    tid.copy(head, 8);
+    return Buffer.concat([head, body]);
+  }
+
+  it('lays out every combination of BINDING-CHANGE and USERNAME lengths 0 to 9 (UTF-8 included) byte for byte, padding zero', () => {
+    const tid = Buffer.from('0102030405060708090a0b0c', 'hex');
+    for (const change of [false, true]) {
+      for (const username of ['', 'a', 'ab', 'abc', 'abcd', 'abcde', 'é', 'éé', 'user-名', 'stun-user']) {
+        const got = bindingRequest({ transactionId: tid, bindingChange: change, ...(username ? { username } : {}) });
+        expect(got.toString('hex')).toBe(reference(tid, change, username).toString('hex'));
+        expect(got.length % 4).toBe(0);
+      }
+    }
+    expect(() => bindingRequest({ transactionId: Buffer.alloc(11), bindingChange: false })).toThrow('12 bytes');
+  });
+});
+
 describe('UDP connection requests (TR-069 Annex G) with STUN', () => {
   it('learns the mapped address from coturn and publishes it to the ACS with 4 VALUE CHANGE; NATDetected stays false on loopback', async () => {
     coturn = await startCoturn();

@@ -28,28 +28,37 @@ export interface BindingRequestOptions {
   username?: string;
 }
 
-function attr(type: number, value: Buffer): Buffer {
-  const pad = (4 - (value.length % 4)) % 4;
-  const b = Buffer.alloc(4 + value.length + pad);
-  b.writeUInt16BE(type, 0);
-  b.writeUInt16BE(value.length, 2);
-  value.copy(b, 4);
+/** The CONNECTION-REQUEST-BINDING attribute, whole (type, length, value; 20 bytes need no padding). */
+const CRB_ATTR = (() => {
+  const b = Buffer.alloc(24);
+  b.writeUInt16BE(ATTR_CONNECTION_REQUEST_BINDING, 0);
+  b.writeUInt16BE(20, 2);
+  b.write(CONNECTION_REQUEST_BINDING_VALUE, 4, 'latin1');
   return b;
-}
+})();
 
-/** A Binding Request carrying CONNECTION-REQUEST-BINDING (and BINDING-CHANGE, USERNAME when asked). */
+/** A Binding Request carrying CONNECTION-REQUEST-BINDING (and BINDING-CHANGE, USERNAME when asked). One allocation. */
 export function bindingRequest(o: BindingRequestOptions): Buffer {
   if (o.transactionId.length !== 12) throw new Error('a STUN transaction id is 12 bytes');
-  const attrs = [attr(ATTR_CONNECTION_REQUEST_BINDING, Buffer.from(CONNECTION_REQUEST_BINDING_VALUE, 'latin1'))];
-  if (o.bindingChange) attrs.push(attr(ATTR_BINDING_CHANGE, Buffer.alloc(0)));
-  if (o.username) attrs.push(attr(ATTR_USERNAME, Buffer.from(o.username, 'utf8')));
-  const body = Buffer.concat(attrs);
-  const head = Buffer.alloc(20);
-  head.writeUInt16BE(BINDING_REQUEST, 0);
-  head.writeUInt16BE(body.length, 2);
-  head.writeUInt32BE(STUN_MAGIC, 4);
-  o.transactionId.copy(head, 8);
-  return Buffer.concat([head, body]);
+  const user = o.username ? Buffer.from(o.username, 'utf8') : undefined;
+  const userPadded = user ? user.length + ((4 - (user.length % 4)) % 4) : 0;
+  const bodyLength = CRB_ATTR.length + (o.bindingChange ? 4 : 0) + (user ? 4 + userPadded : 0);
+  const b = Buffer.alloc(20 + bodyLength);
+  b.writeUInt16BE(BINDING_REQUEST, 0);
+  b.writeUInt16BE(bodyLength, 2);
+  b.writeUInt32BE(STUN_MAGIC, 4);
+  o.transactionId.copy(b, 8);
+  let at = 20 + CRB_ATTR.copy(b, 20);
+  if (o.bindingChange) {
+    b.writeUInt16BE(ATTR_BINDING_CHANGE, at);
+    at += 4; // length 0
+  }
+  if (user) {
+    b.writeUInt16BE(ATTR_USERNAME, at);
+    b.writeUInt16BE(user.length, at + 2);
+    user.copy(b, at + 4); // the padding stays zero
+  }
+  return b;
 }
 
 export type StunAnswer =

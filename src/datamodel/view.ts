@@ -43,6 +43,14 @@ export type WriteCheck = { ok: true; value: string } | { ok: false; refusal: Ref
 
 const ROW_NUMBER = /^[1-9]\d{0,9}$/;
 
+/**
+ * Per template: parameters outside every table, by path, as resolve() found them. Such a
+ * path resolves the same for every CPE (only rows differ between CPEs), so a hit skips the
+ * walk; filled on demand, so it holds the handful of paths the engine itself reads (the
+ * Inform's, STUN's, the periodic interval) rather than the whole tree.
+ */
+const fixedParams = new WeakMap<Template, Map<string, ParamNode>>();
+
 export class CpeView {
   constructor(
     readonly template: Template,
@@ -78,6 +86,18 @@ export class CpeView {
   // ---- resolution ----
 
   resolve(path: string): Resolved | undefined {
+    let known = fixedParams.get(this.template);
+    const hit = known?.get(path);
+    if (hit) return { kind: 'param', node: hit, inst: [], path };
+    const r = this.walk(path);
+    if (r?.kind === 'param' && r.inst.length === 0) {
+      if (!known) fixedParams.set(this.template, (known = new Map()));
+      known.set(path, r.node);
+    }
+    return r;
+  }
+
+  private walk(path: string): Resolved | undefined {
     const root = this.template.root;
     const isObj = path.endsWith('.');
     const segs = (isObj ? path.slice(0, -1) : path).split('.');

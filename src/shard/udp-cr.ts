@@ -11,7 +11,7 @@
 // notifications and the ids seen in the ts window are sparse maps; the username index
 // (open addressing, 8 bytes a slot) is built on the first connection request.
 import dgram from 'node:dgram';
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { publishStun, publishUdpCr, type StunResult } from '../cwmp/diagnostics.js';
@@ -39,6 +39,8 @@ const DEFAULT_STUN_PORT = 3478;
  * (none runs on the ACS host, the default STUNServerAddress) is not asked every 30 s forever.
  */
 const STUN_BACKOFF_CAP_MS = 3_600_000;
+/** Transaction ids are cut from a block of this many random bytes (one RNG call per 1,024 ids). */
+const TID_BLOCK = 12 * 1024;
 
 export interface UdpCrHost {
   readonly lo: number;
@@ -94,6 +96,10 @@ export class UdpCrEndpoint {
   private floorTs = -1;
   private users: UsernameIndex | undefined;
   private readonly path: string;
+  /** The ManagementServer paths the STUN client reads on every send. */
+  private readonly paths: { server: string; url: string; port: string; username: string; min: string; max: string };
+  private tids = Buffer.alloc(0);
+  private tidAt = 0;
 
   constructor(
     private readonly host: UdpCrHost,
@@ -109,6 +115,24 @@ export class UdpCrEndpoint {
     this.change = new Uint8Array(n);
     this.notifiedAt = new Stamps(n);
     this.path = `${host.ms}UDPConnectionRequestAddress`;
+    const ms = host.ms;
+    this.paths = {
+      server: `${ms}STUNServerAddress`,
+      url: `${ms}URL`,
+      port: `${ms}STUNServerPort`,
+      username: `${ms}STUNUsername`,
+      min: `${ms}STUNMinimumKeepAlivePeriod`,
+      max: `${ms}STUNMaximumKeepAlivePeriod`,
+    };
+  }
+
+  /** 12 fresh random bytes (RFC 5389 6: a transaction id is uniformly random over 2^96). */
+  private newTid(): Buffer {
+    if (this.tidAt + 12 > this.tids.length) {
+      this.tids = randomFillSync(Buffer.allocUnsafeSlow(TID_BLOCK));
+      this.tidAt = 0;
+    }
+    return this.tids.subarray(this.tidAt, (this.tidAt += 12));
   }
 
   /** Bytes of the per-CPE arrays. */
@@ -225,7 +249,7 @@ export class UdpCrEndpoint {
       return;
     }
     if (!tid) {
-      tid = randomBytes(12);
+      tid = this.newTid();
       this.inFlight.set(l, tid);
       this.byTid.set(tid.toString('hex'), l);
       this.tries[l] = 0;
@@ -246,8 +270,8 @@ export class UdpCrEndpoint {
   /** STUNMinimumKeepAlivePeriod, no longer than STUNMaximumKeepAlivePeriod when that is set (-1: no maximum); at least 1 s. */
   private keepAliveMs(l: number): number {
     const v = this.host.view(l);
-    const min = Number(v.get(`${this.host.ms}STUNMinimumKeepAlivePeriod`) ?? 30);
-    const max = Number(v.get(`${this.host.ms}STUNMaximumKeepAlivePeriod`) ?? -1);
+    const min = Number(v.get(this.paths.min) ?? 30);
+    const max = Number(v.get(this.paths.max) ?? -1);
     const period = max >= 1 && max < min ? max : min;
     return Math.max(1, Number.isFinite(period) ? period : 30) * 1000;
   }
@@ -256,16 +280,16 @@ export class UdpCrEndpoint {
     const s = this.socket;
     if (!s) return;
     const v = this.host.view(l);
-    const ms = this.host.ms;
-    let host = v.get(`${ms}STUNServerAddress`) ?? '';
+    const p = this.paths;
+    let host = v.get(p.server) ?? '';
     // TR-181: an empty STUNServerAddress means the host of the ACS URL.
-    if (host === '') host = acsHost(v.get(`${ms}URL`) ?? '');
-    const port = Number(v.get(`${ms}STUNServerPort`) || DEFAULT_STUN_PORT);
+    if (host === '') host = acsHost(v.get(p.url) ?? '');
+    const port = Number(v.get(p.port) || DEFAULT_STUN_PORT);
     if (host === '' || !(port > 0 && port < 65536)) {
       publishStun({ result: 'send-failed' });
       return;
     }
-    const msg = bindingRequest({ transactionId: tid, bindingChange: this.change[l] === 1, username: v.get(`${ms}STUNUsername`) ?? '' });
+    const msg = bindingRequest({ transactionId: tid, bindingChange: this.change[l] === 1, username: v.get(p.username) ?? '' });
     s.send(msg, port, host, (err) => {
       if (err) {
         publishStun({ result: 'send-failed' });
@@ -484,10 +508,18 @@ function fnv1a(s: string): number {
 
 const urlHost = (h: string) => (h.includes(':') ? `[${h}]` : h);
 
+let lastUrl: string | undefined;
+let lastHost = '';
+/** The host of an ACS URL, brackets off ('' when it is no URL); the last answer is kept, as a fleet mostly shares one URL. */
 function acsHost(url: string): string {
+  if (url === lastUrl) return lastHost;
+  let host = '';
   try {
-    return new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
+    host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
   } catch {
-    return '';
+    host = '';
   }
+  lastUrl = url;
+  lastHost = host;
+  return host;
 }

@@ -73,7 +73,13 @@ export class Scheduler {
     }
     if (rel < 0) rel = 0;
     this.push(rel, cpe * 32 + kind);
-    if (!this.running && this.base.epoch + rel < this.armedAt) this.arm();
+    if (!this.running && this.wakeAt(this.base.epoch + rel) < this.armedAt) this.arm();
+  }
+
+  /** When the timer wakes for an entry due at `due`: the next slot of the clock's slack (the due time itself without). */
+  private wakeAt(due: number): number {
+    const slack = this.clock.slackMs ?? 0;
+    return slack > 0 ? Math.ceil(due / slack) * slack : due;
   }
 
   stop(): void {
@@ -159,8 +165,8 @@ export class Scheduler {
     // Far entries come in range at a rebase: be awake for it.
     if (this.far.length > 0) next = Math.min(next, this.base.epoch + REBASE_AFTER_MS + 1);
     if (next === Infinity) return;
-    this.armedAt = next;
-    this.timer = this.clock.setTimer(() => this.run(), next - this.clock.now());
+    this.armedAt = this.wakeAt(next);
+    this.timer = this.clock.setTimer(() => this.run(), this.armedAt - this.clock.now());
   }
 
   private run(): void {

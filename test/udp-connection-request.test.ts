@@ -4,7 +4,7 @@
 import diagnostics_channel from 'node:diagnostics_channel';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { stunChannel, udpCrChannel, type StunEvent, type UdpCrEvent } from '../src/cwmp/diagnostics.js';
-import { bindingRequest, CONNECTION_REQUEST_BINDING_VALUE, parseStunAnswer } from '../src/cwmp/stun.js';
+import { bindingRequest, CONNECTION_REQUEST_BINDING_VALUE, parseStunAnswer, TransactionIds } from '../src/cwmp/stun.js';
 import { parseUdpConnectionRequest } from '../src/cwmp/udp-cr.js';
 import type { Inform } from '../src/cwmp/types.js';
 import { startCoturn, type Coturn } from './helpers/coturn.js';
@@ -122,6 +122,21 @@ describe('STUN Binding Request bytes (RFC 5389 6 and 15, TR-111 part 2)', () => 
       }
     }
     expect(() => bindingRequest({ transactionId: Buffer.alloc(11), bindingChange: false })).toThrow('12 bytes');
+  });
+
+  it('gives transaction ids of 12 bytes that never repeat or share bytes, across block boundaries', () => {
+    const ids = new TransactionIds(4);
+    const got = Array.from({ length: 25 }, () => ids.next());
+    for (const t of got) expect(t.length).toBe(12);
+    // Distinct values (96 random bits each), and no two views over the same bytes.
+    expect(new Set(got.map((t) => t.toString('hex'))).size).toBe(25);
+    for (let i = 0; i < got.length; i++) {
+      for (let j = i + 1; j < got.length; j++) {
+        if (got[i]!.buffer === got[j]!.buffer) expect(Math.abs(got[i]!.byteOffset - got[j]!.byteOffset)).toBeGreaterThanOrEqual(12);
+      }
+    }
+    // Four ids per block here: blocks 1..7 are separate allocations.
+    expect(new Set(got.map((t) => t.buffer)).size).toBe(7);
   });
 });
 

@@ -1,8 +1,10 @@
 // STUN Binding messages as a TR-069 CPE sends and reads them (TR-111 part 2; TR-069
 // Annex G): RFC 5389 wire format (the magic cookie makes an RFC 3489 server answer too),
 // the TR-111 attributes CONNECTION-REQUEST-BINDING (0xC001) and BINDING-CHANGE (0xC002),
-// and USERNAME when STUNUsername is set. Pure functions over Buffers; the socket is the
-// shard's (src/shard/udp-cr.ts).
+// and USERNAME when STUNUsername is set. Functions over Buffers and a source of transaction
+// ids; the socket is the shard's (src/shard/udp-cr.ts).
+
+import { randomFillSync } from 'node:crypto';
 
 export const STUN_MAGIC = 0x2112a442;
 const BINDING_REQUEST = 0x0001;
@@ -26,6 +28,24 @@ export interface BindingRequestOptions {
   bindingChange: boolean;
   /** STUNUsername; omitted when empty. */
   username?: string;
+}
+
+/**
+ * Transaction ids (RFC 5389 6: uniformly random over 2^96), cut from a block of random bytes
+ * filled by one RNG call per `perBlock` ids. Each id is a 12-byte view of its own slice of a
+ * block; a block is never refilled, so ids never share bytes.
+ */
+export class TransactionIds {
+  private block = Buffer.alloc(0);
+  private at = 0;
+  constructor(private readonly perBlock = 1024) {}
+  next(): Buffer {
+    if (this.at + 12 > this.block.length) {
+      this.block = randomFillSync(Buffer.allocUnsafeSlow(12 * this.perBlock));
+      this.at = 0;
+    }
+    return this.block.subarray(this.at, (this.at += 12));
+  }
 }
 
 /** The CONNECTION-REQUEST-BINDING attribute, whole (type, length, value; 20 bytes need no padding). */

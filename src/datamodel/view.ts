@@ -92,7 +92,9 @@ export class CpeView {
     const r = this.walk(path);
     if (r?.kind === 'param' && r.inst.length === 0) {
       if (!known) fixedParams.set(this.template, (known = new Map()));
-      known.set(path, r.node);
+      // Keyed by the template's own string: `path` may be a slice of a whole SOAP body, which
+      // as a Map key would keep that body alive. Without rows the two are the same text.
+      known.set(r.node.path, r.node);
     }
     return r;
   }

@@ -40,6 +40,12 @@ export class Scheduler {
     private readonly onError: (e: unknown, cpe: number, kind: number) => void = () => undefined,
     /** Entries to hold without growing: the shard's CPE count (one pending timer each). */
     capacity = 0,
+    /**
+     * With a clock's slack: the ms past each multiple of it at which this scheduler wakes
+     * (taken modulo the slack), so that the shards of a process, and processes, do not all
+     * wake, and start their sessions, at the same instant.
+     */
+    private readonly phase = 0,
   ) {
     this.base = new TimeBase(clock.now());
     const cap = Math.max(MIN_CAPACITY, capacity + MIN_CAPACITY);
@@ -79,7 +85,9 @@ export class Scheduler {
   /** When the timer wakes for an entry due at `due`: the next slot of the clock's slack (the due time itself without). */
   private wakeAt(due: number): number {
     const slack = this.clock.slackMs ?? 0;
-    return slack > 0 ? Math.ceil(due / slack) * slack : due;
+    if (!(slack > 0)) return due;
+    const phase = this.phase % slack;
+    return Math.ceil((due - phase) / slack) * slack + phase;
   }
 
   stop(): void {
@@ -166,7 +174,10 @@ export class Scheduler {
     if (this.far.length > 0) next = Math.min(next, this.base.epoch + REBASE_AFTER_MS + 1);
     if (next === Infinity) return;
     this.armedAt = this.wakeAt(next);
-    this.timer = this.clock.setTimer(() => this.run(), this.armedAt - this.clock.now());
+    // With slack, one ms more: node's timers count on libuv's clock, which can be up to a ms
+    // ahead of Date.now(), and a wake-up before the slot would find its entries not yet due.
+    const late = (this.clock.slackMs ?? 0) > 0 ? 1 : 0;
+    this.timer = this.clock.setTimer(() => this.run(), this.armedAt - this.clock.now() + late);
   }
 
   private run(): void {
@@ -192,6 +203,7 @@ export class Scheduler {
     } finally {
       this.running = false;
     }
+    if (this.stopped) return;
     if (this.n > 0 && this.base.epoch + this.at[0]! <= this.clock.now()) {
       this.armedAt = this.base.epoch + this.at[0]!;
       this.timer = this.clock.setTimer(() => this.run(), 0);

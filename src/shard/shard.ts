@@ -143,6 +143,8 @@ export class Shard implements CpeTable, AdminTable {
       (l, kind, at) => this.fire(l, kind, at),
       (e, l, kind) => this.log('warn', 'scheduled work failed', { cpe: init.lo + l, kind, error: (e as Error).message }),
       this.size,
+      // A phase on the clock's slack grid of its own (src/scheduler/clock.ts).
+      Math.floor(Math.random() * 1000),
     );
     // Before the sides: their constructors read CPE views, which consult the events' value rules.
     this.events = new FleetEvents(

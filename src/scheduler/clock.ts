@@ -16,7 +16,7 @@ export interface Clock {
  * The shards' timer slack: with 100,000 CPEs a shard has an entry due almost every ms (each
  * STUN send and session start is one), and every timer wake-up is a trip through the kernel.
  * On a 10 ms grid a shard wakes at most 100 times a second for its timers; a session or a
- * Binding Request starts at most 10 ms late, nothing fires early.
+ * Binding Request starts at most 11 ms late (the timer wakes a ms past its slot), nothing fires early.
  */
 export const SYSTEM_TIMER_SLACK_MS = 10;
 

@@ -46,8 +46,8 @@ const ROW_NUMBER = /^[1-9]\d{0,9}$/;
 /**
  * Per template: parameters outside every table, by path, as resolve() found them. Such a
  * path resolves the same for every CPE (only rows differ between CPEs), so a hit skips the
- * walk; filled on demand, so it holds the handful of paths the engine itself reads (the
- * Inform's, STUN's, the periodic interval) rather than the whole tree.
+ * walk. Filled on demand with the paths read by name (the Inform's, STUN's, those an ACS
+ * names): at most the template's parameters outside tables, one entry each.
  */
 const fixedParams = new WeakMap<Template, Map<string, ParamNode>>();
 

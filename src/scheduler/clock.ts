@@ -3,9 +3,10 @@
 export interface Clock {
   now(): number;
   /**
-   * How late a scheduler's wake-up may be, in ms: the scheduler arms its timer for the next
-   * multiple of this (0 or unset: the due time itself), so entries due within one slot fire
-   * on one wake-up. The system clock's is SYSTEM_TIMER_SLACK_MS; a fake clock's is 0.
+   * How late a scheduler's wake-up may be, in ms: the scheduler arms its timer for the end
+   * of the slot of this size (on its own phase) that the next entry falls in (0 or unset:
+   * the due time itself), so entries due within one slot fire on one wake-up. The system
+   * clock's is SYSTEM_TIMER_SLACK_MS; a fake clock has none.
    */
   readonly slackMs?: number;
   setTimer(fn: () => void, ms: number): unknown;

@@ -6,6 +6,10 @@ import { fileURLToPath } from 'node:url';
 export interface AcsStats {
   informs: number;
   bootstraps: number;
+  /** Informs with 2 PERIODIC among their events. */
+  periodics: number;
+  /** Informs with a RetryCount other than 0. */
+  retried: number;
   samples: { bootstrap?: string[]; periodic?: string[] };
 }
 

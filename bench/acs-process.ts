@@ -1,7 +1,7 @@
 // The bench's minimal ACS in a process of its own, so the simulator's CPU (and a bare HTTP
 // client's, measured beside it) is all that the bench process spends. Prints "URL <url>"
 // once listening; answers each "stats" line on stdin with one JSON line (Informs,
-// bootstraps, and the first bootstrap and periodic sessions' request bodies); exits when
+// bootstraps, periodic and retried Informs, and the first bootstrap and periodic sessions' request bodies); exits when
 // its stdin closes or on SIGTERM.
 import { createInterface } from 'node:readline';
 import { MinimalAcs } from './minimal-acs.js';
@@ -10,7 +10,7 @@ const acs = new MinimalAcs(true);
 const url = await acs.listen();
 process.stdout.write(`URL ${url}\n`);
 createInterface({ input: process.stdin }).on('line', (line) => {
-  if (line.trim() === 'stats') process.stdout.write(`${JSON.stringify({ informs: acs.informs, bootstraps: acs.bootstraps, samples: acs.samples })}\n`);
+  if (line.trim() === 'stats') process.stdout.write(`${JSON.stringify({ informs: acs.informs, bootstraps: acs.bootstraps, periodics: acs.periodics, retried: acs.retried, samples: acs.samples })}\n`);
 });
 const stop = () => void acs.close().finally(() => process.exit(0));
 process.stdin.on('end', stop);

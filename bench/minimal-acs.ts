@@ -15,6 +15,10 @@ export class MinimalAcs {
   private server: Server | undefined;
   informs = 0;
   bootstraps = 0;
+  /** Informs whose events include 2 PERIODIC. */
+  periodics = 0;
+  /** Informs with a RetryCount other than 0: a CPE trying again after a failed session. */
+  retried = 0;
   /** SetParameterValues answered with a response, and when the first and the last came (ms). */
   sets = 0;
   setFaults = 0;
@@ -81,6 +85,8 @@ export class MinimalAcs {
         if (body.includes('<cwmp:Inform>')) {
           this.informs++;
           if (body.includes('0 BOOTSTRAP')) this.bootstraps++;
+          if (body.includes('2 PERIODIC')) this.periodics++;
+          if (/<RetryCount>\s*[1-9]/.test(body)) this.retried++;
           if (this.campaign) this.serialOf.set(req.socket, /<SerialNumber>([^<]*)</.exec(body)?.[1] ?? '');
           reply = envelope(ns, id, '<cwmp:InformResponse><MaxEnvelopes>1</MaxEnvelopes></cwmp:InformResponse>');
         } else if (body.includes('<cwmp:GetRPCMethods')) {

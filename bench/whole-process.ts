@@ -11,6 +11,9 @@
 //     N / 300 periodic sessions a second arrive; after the boot window and 10 s more,
 //     STEADY_BENCH_WINDOW (180) seconds are measured: sessions/s at the ACS, the CLI's CPU
 //     as a percentage of one core, its RSS at the end. ns/op is CPU ns per session.
+//     other_sessions counts the window's Informs without 2 PERIODIC (bootstraps, VALUE
+//     CHANGE...) and retried_sessions those with a RetryCount above 0 (a CPE trying again
+//     after a failed session): in a steady fleet, none of either.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -113,6 +116,8 @@ export async function steadyLine(n: number, shards: number, profile: string, win
       const b = await acs.stats();
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       const sessions = b.informs - a.informs;
+      const other = sessions - (b.periodics - a.periodics);
+      const retried = b.retried - a.retried;
       const { rss } = rssMb(pid);
       return [
         `Benchmark${'Steady'}_${n}-${shards}`.padEnd(32),
@@ -122,6 +127,8 @@ export async function steadyLine(n: number, shards: number, profile: string, win
         `${((cpu / seconds) * 100).toFixed(1).padStart(6)} cpu_pct`,
         `${rss.toFixed(0).padStart(6)} rss_mb`,
         `${String(interval).padStart(4)} interval_s`,
+        `${String(other).padStart(6)} other_sessions`,
+        `${String(retried).padStart(6)} retried_sessions`,
       ].join('\t');
     } finally {
       await stopCli(child);

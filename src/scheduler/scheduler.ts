@@ -32,6 +32,9 @@ export class Scheduler {
   private armedAt = Infinity;
   private running = false;
   private stopped = false;
+  /** The clock's slack (0: none) and this scheduler's place in its grid. */
+  private readonly slack: number;
+  private readonly phase: number;
 
   constructor(
     private readonly clock: Clock,
@@ -45,8 +48,10 @@ export class Scheduler {
      * (taken modulo the slack), so that the shards of a process, and processes, do not all
      * wake, and start their sessions, at the same instant.
      */
-    private readonly phase = 0,
+    phase = 0,
   ) {
+    this.slack = clock.slackMs ?? 0;
+    this.phase = this.slack > 0 ? phase % this.slack : 0;
     this.base = new TimeBase(clock.now());
     const cap = Math.max(MIN_CAPACITY, capacity + MIN_CAPACITY);
     this.at = new Uint32Array(cap);
@@ -84,10 +89,8 @@ export class Scheduler {
 
   /** When the timer wakes for an entry due at `due`: the next slot of the clock's slack (the due time itself without). */
   private wakeAt(due: number): number {
-    const slack = this.clock.slackMs ?? 0;
-    if (!(slack > 0)) return due;
-    const phase = this.phase % slack;
-    return Math.ceil((due - phase) / slack) * slack + phase;
+    if (!(this.slack > 0)) return due;
+    return Math.ceil((due - this.phase) / this.slack) * this.slack + this.phase;
   }
 
   stop(): void {
@@ -176,7 +179,7 @@ export class Scheduler {
     this.armedAt = this.wakeAt(next);
     // With slack, one ms more: node's timers count on libuv's clock, which can be up to a ms
     // ahead of Date.now(), and a wake-up before the slot would find its entries not yet due.
-    const late = (this.clock.slackMs ?? 0) > 0 ? 1 : 0;
+    const late = this.slack > 0 ? 1 : 0;
     this.timer = this.clock.setTimer(() => this.run(), this.armedAt - this.clock.now() + late);
   }
 

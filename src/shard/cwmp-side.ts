@@ -312,6 +312,9 @@ export class CwmpSide {
     // "Events across a failed session".
     s.events[l]! &= ~((session.startEvents | session.informEvents) & DISCARD_ON_FAILURE);
     s.retries[l] = Math.min(255, s.retries[l]! + 1);
+    // Cut by a power loss: the CPE is dark (bootstrapping) and its boot brings it back; no
+    // failed state and no retry timer over that (powerOff cleared the retry).
+    if (!this.table.isPoweredOn(l)) return false;
     this.table.setLife(l, Life.Failed);
     // docs/cwmp-behaviour.md "Retry-After": a 503 or 429 that says when to come back holds
     // the next attempt until then, unless the profile models firmware that ignores it.

@@ -314,7 +314,14 @@ export class CwmpSide {
     s.retries[l] = Math.min(255, s.retries[l]! + 1);
     // Cut by a power loss: the CPE is dark (bootstrapping) and its boot brings it back; no
     // failed state and no retry timer over that (powerOff cleared the retry).
-    if (!this.table.isPoweredOn(l)) return false;
+    const honored = this.table.isPoweredOn(l) && this.planAfterFailure(l, outcome, now);
+    this.failures.record(now, this.table.lo + l, outcome.reason, outcome.detail, outcome.status);
+    return honored;
+  }
+
+  /** A failed session of a powered CPE: failed, and its next attempt planned. Whether Retry-After moved it later. */
+  private planAfterFailure(l: number, outcome: SessionOutcome & { ok: false }, now: number): boolean {
+    const s = this.state;
     this.table.setLife(l, Life.Failed);
     // docs/cwmp-behaviour.md "Retry-After": a 503 or 429 that says when to come back holds
     // the next attempt until then, unless the profile models firmware that ignores it.
@@ -331,7 +338,6 @@ export class CwmpSide {
       }
     } else honored = this.scheduleRetry(l, notBefore);
     if (honored) this.failures.retryAfterHonored++;
-    this.failures.record(now, this.table.lo + l, outcome.reason, outcome.detail, outcome.status);
     return honored;
   }
 

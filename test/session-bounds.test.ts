@@ -22,6 +22,28 @@ describe('a CWMP session is cut from the CPE side (docs/cwmp-behaviour.md "Sessi
     await h.acs.waitFor(() => h!.acs.sessionsCut === 1, 10_000, 'the ACS to see the connection cut');
   });
 
+  it('a session cut by a power cut leaves the dark CPE bootstrapping with no retry planned; its boot, not a retry, brings it back', async () => {
+    const cutMs = 600_000;
+    h = await startHarness({ stopGraceMs: 100, acs: { latency: { ms: 60_000, jitterMs: 0 } } });
+    h.tick();
+    await h.acs.waitFor(() => h!.acs.informCount === 1, 10_000, 'the Inform to reach the ACS');
+    h.shard.applyEvent({ kind: 'powerCut', target: {}, durationSeconds: cutMs / 1000, restore: { ramp: { mode: 'none' } } }, h.clock.now());
+    // The failed session settles after the cut, while the CPE is dark.
+    await until(() => h!.shard.admin.stats().activeSessions === 0, 10_000, 'the session to end');
+    expect(h.shard.admin.stats().failReasons).toEqual({ 'power-off': 1 });
+    expect(h.shard.lifecycle(0)).toBe('bootstrapping');
+    expect(h.cwmp.retryDueAt(0)).toBe(0);
+    // Through the whole retry window (TR-069 3.2.1.1: 5-10 s for a first retry) and up to the
+    // last ms before the power comes back, nothing asks for a session.
+    h.tick(cutMs - 1);
+    expect(h.shard.admin.stats().activeSessions).toBe(0);
+    expect(h.shard.lifecycle(0)).toBe('bootstrapping');
+    // The boot does: 0 BOOTSTRAP is still unacknowledged, so it rides along with 1 BOOT.
+    h.tick(1);
+    await h.acs.waitFor(() => h!.acs.informCount === 2, 10_000, 'the boot Inform');
+    expect(h.acs.sessions[1]!.inform.events.map((e) => e.code).sort()).toEqual(['0 BOOTSTRAP', '1 BOOT']);
+  });
+
   it('a session past --session-timeout is cut as "too-long", however many exchanges each stayed within --acs-timeout', async () => {
     // Every answer comes in 200 ms (well within the ACS timeout), but the ACS keeps asking.
     h = await startHarness({ sessionTimeoutMs: 1000, acsTimeoutMs: 5000, acs: { latency: { ms: 200, jitterMs: 0 }, script: () => Array.from({ length: 100 }, () => gpv) } });

@@ -92,9 +92,8 @@ export class UdpCrEndpoint {
   /** A ts at or below this may have left `seen`: refused as stale. */
   private floorTs = -1;
   private users: UsernameIndex | undefined;
-  private readonly path: string;
-  /** The ManagementServer paths the STUN client reads on every send. */
-  private readonly paths: { server: string; url: string; port: string; username: string; min: string; max: string };
+  /** The ManagementServer paths this endpoint reads (the STUN client's on every send) and announces. */
+  private readonly paths: { address: string; server: string; url: string; port: string; username: string; min: string; max: string };
   /** One RNG call per 1,024 transaction ids (a call per id was 5% of a shard at 1M CPEs). */
   private readonly tids = new TransactionIds();
 
@@ -111,9 +110,9 @@ export class UdpCrEndpoint {
     this.misses = new Uint8Array(n);
     this.change = new Uint8Array(n);
     this.notifiedAt = new Stamps(n);
-    this.path = `${host.ms}UDPConnectionRequestAddress`;
     const ms = host.ms;
     this.paths = {
+      address: `${ms}UDPConnectionRequestAddress`,
       server: `${ms}STUNServerAddress`,
       url: `${ms}URL`,
       port: `${ms}STUNServerPort`,
@@ -360,7 +359,7 @@ export class UdpCrEndpoint {
       return;
     }
     this.notifiedAt.set(l, now);
-    this.host.addressChanged(l, this.path);
+    this.host.addressChanged(l, this.paths.address);
   }
 
   /** One datagram that is not STUN: a UDP connection request, checked in the order of docs/cwmp-behaviour.md. */
@@ -505,7 +504,7 @@ function acsHost(url: string): string {
   try {
     host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
   } catch {
-    host = '';
+    // no URL: no host
   }
   lastUrl = url;
   lastHost = host;
